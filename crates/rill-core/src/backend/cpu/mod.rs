@@ -1,0 +1,20 @@
+//! The CPU backend: kernels on slices, vectorisable inner loops, rayon across both cores above a
+//! size threshold, GEMM from the `gemm` crate.
+
+mod elementwise;
+mod matmul;
+mod parallel;
+mod patches;
+mod pool;
+mod reduce;
+mod strided;
+
+pub use elementwise::{map, map2_broadcast, map3_same};
+pub use matmul::{gemm, MatRef};
+pub use parallel::PARALLEL_MIN_ELEMENTS;
+pub use patches::{col2im, im2col, PatchGeometry};
+pub use pool::{
+    avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry,
+};
+pub use reduce::{arg_reduce_last, reduce_axes, sum_slice, ReduceKind};
+pub use strided::gather_strided;

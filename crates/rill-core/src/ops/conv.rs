@@ -1,0 +1,179 @@
+use crate::backend::cpu::{col2im, im2col, PatchGeometry};
+use crate::dtype::Element;
+use crate::error::{Error, Result, ShapeDisplay};
+use crate::tensor::Tensor;
+
+/// How a sliding window treats the border, as in Keras.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Padding {
+    /// No padding: windows lie wholly inside the input.
+    #[default]
+    Valid,
+    /// Zero padding so that the output size is ⌈input / stride⌉ (TensorFlow's split: the extra
+    /// row or column goes after).
+    Same,
+}
+
+/// Strides, padding and dilation of a 2-D convolution or pooling window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2dOptions {
+    /// Vertical and horizontal step.
+    pub strides: (usize, usize),
+    /// Border handling.
+    pub padding: Padding,
+    /// Gap between window taps (1 = dense).
+    pub dilation: (usize, usize),
+}
+
+impl Default for Conv2dOptions {
+    fn default() -> Self {
+        Conv2dOptions {
+            strides: (1, 1),
+            padding: Padding::Valid,
+            dilation: (1, 1),
+        }
+    }
+}
+
+/// Output size and leading padding along one spatial dimension.
+fn out_and_pad(
+    input: usize,
+    k: usize,
+    stride: usize,
+    dilation: usize,
+    padding: Padding,
+) -> (usize, usize) {
+    let span = (k - 1) * dilation + 1;
+    match padding {
+        Padding::Valid => (
+            if input >= span {
+                (input - span) / stride + 1
+            } else {
+                0
+            },
+            0,
+        ),
+        Padding::Same => {
+            let out = input.div_ceil(stride);
+            let total = ((out.max(1) - 1) * stride + span).saturating_sub(input);
+            (out, total / 2)
+        }
+    }
+}
+
+/// The window geometry over an NHWC input of `shape` for a `kh`×`kw` window.
+pub(crate) fn geometry(
+    op: &'static str,
+    shape: &[usize],
+    kh: usize,
+    kw: usize,
+    o: &Conv2dOptions,
+) -> Result<PatchGeometry> {
+    if shape.len() != 4 {
+        return Err(Error::shape(
+            op,
+            format!(
+                "expected an NHWC input of rank 4, found shape {}",
+                ShapeDisplay(shape)
+            ),
+        ));
+    }
+    if kh == 0
+        || kw == 0
+        || o.strides.0 == 0
+        || o.strides.1 == 0
+        || o.dilation.0 == 0
+        || o.dilation.1 == 0
+    {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "window {kh}x{kw}, strides {:?} and dilation {:?} must all be positive",
+                o.strides, o.dilation
+            ),
+        ));
+    }
+    let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3]);
+    let (oh, pad_top) = out_and_pad(h, kh, o.strides.0, o.dilation.0, o.padding);
+    let (ow, pad_left) = out_and_pad(w, kw, o.strides.1, o.dilation.1, o.padding);
+    if oh == 0 || ow == 0 {
+        return Err(Error::shape(
+            op,
+            format!(
+                "a {kh}x{kw} window does not fit input {} with {:?} padding",
+                ShapeDisplay(shape),
+                o.padding
+            ),
+        ));
+    }
+    Ok(PatchGeometry {
+        n,
+        h,
+        w,
+        c,
+        kh,
+        kw,
+        sh: o.strides.0,
+        sw: o.strides.1,
+        dh: o.dilation.0,
+        dw: o.dilation.1,
+        pad_top,
+        pad_left,
+        oh,
+        ow,
+    })
+}
+
+impl Tensor {
+    /// Every `kh`×`kw` window of an NHWC batch as a row: `[N, OH, OW, kh·kw·C]` (im2col,
+    /// TensorFlow's `extract_patches`). Padding positions read as zero.
+    pub fn extract_patches(&self, kh: usize, kw: usize, options: &Conv2dOptions) -> Result<Tensor> {
+        const OP: &str = "extract_patches";
+        let g = geometry(OP, self.shape(), kh, kw, options)?;
+        let storage = crate::dispatch_float!(self.dtype(), OP, T => Ok(T::into_storage(im2col(&self.data::<T>()?, &g))))?;
+        let shape = [g.n, g.oh, g.ow, g.patch_len()];
+        let in_shape = self.shape().to_vec();
+        Ok(Tensor::record(storage, &shape, &[self], OP, move |ctx| {
+            let gr = ctx.grad;
+            let storage = crate::dispatch_float!(gr.dtype(), OP, T => Ok(T::into_storage(col2im(&gr.data::<T>()?, &g))))?;
+            Ok(vec![Some(Tensor::from_parts(storage, &in_shape))])
+        }))
+    }
+
+    /// 2-D convolution of an NHWC input with an HWIO kernel (Keras' `channels_last`), as
+    /// patches · kernel: the gradient comes from [`Tensor::extract_patches`] and [`Tensor::matmul`].
+    pub fn conv2d(&self, kernel: &Tensor, options: &Conv2dOptions) -> Result<Tensor> {
+        const OP: &str = "conv2d";
+        if kernel.rank() != 4 {
+            return Err(Error::shape(
+                OP,
+                format!(
+                    "expected an HWIO kernel of rank 4, found shape {}",
+                    ShapeDisplay(kernel.shape())
+                ),
+            ));
+        }
+        let (kh, kw, ci, co) = (
+            kernel.shape()[0],
+            kernel.shape()[1],
+            kernel.shape()[2],
+            kernel.shape()[3],
+        );
+        if self.rank() == 4 && self.shape()[3] != ci {
+            return Err(Error::shape(
+                OP,
+                format!(
+                    "input channels differ: input {} has {}, kernel {} expects {ci}",
+                    ShapeDisplay(self.shape()),
+                    self.shape()[3],
+                    ShapeDisplay(kernel.shape())
+                ),
+            ));
+        }
+        let patches = self.extract_patches(kh, kw, options)?;
+        let (n, oh, ow) = (patches.shape()[0], patches.shape()[1], patches.shape()[2]);
+        let rows = patches.reshape(&[n * oh * ow, kh * kw * ci])?;
+        rows.matmul(&kernel.reshape(&[kh * kw * ci, co])?)?
+            .reshape(&[n, oh, ow, co])
+    }
+}
