@@ -13,22 +13,22 @@ fn rows_forward<T: FloatElement>(x: &[T], width: usize, log: bool) -> Vec<T> {
         let m = row.iter().copied().fold(T::neg_infinity(), T::max);
         let m = if m.is_finite() { m } else { T::zero() };
         if log {
-            let lse = row.iter().map(|&v| (v - m).exp()).sum::<T>().ln() + m;
-            row.iter_mut().for_each(|v| *v = *v - lse);
+            // (x − m) − ln Σ, not x − (m + ln Σ): adding m back first loses the low bits.
+            let log_sum = row.iter().map(|&v| (v - m).exp()).sum::<T>().ln();
+            row.iter_mut().for_each(|v| *v = (*v - m) - log_sum);
         } else {
             row.iter_mut().for_each(|v| *v = (*v - m).exp());
             let inv = T::one() / row.iter().copied().sum::<T>();
-            row.iter_mut().for_each(|v| *v = *v * inv);
+            row.iter_mut().for_each(|v| *v *= inv);
         }
     };
-    if width > 0 {
-        if x.len() / width > ROWS_PER_TASK {
-            out.par_chunks_mut(width)
-                .with_min_len(ROWS_PER_TASK)
-                .for_each(run);
-        } else {
-            out.chunks_mut(width).for_each(run);
-        }
+    match x.len().checked_div(width) {
+        Some(rows) if rows > ROWS_PER_TASK => out
+            .par_chunks_mut(width)
+            .with_min_len(ROWS_PER_TASK)
+            .for_each(run),
+        Some(_) => out.chunks_mut(width).for_each(run),
+        None => {}
     }
     out
 }

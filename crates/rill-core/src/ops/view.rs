@@ -50,7 +50,7 @@ impl Tensor {
             .map(|&d| d as usize)
             .product();
         let unknown = shape.iter().filter(|&&d| d < 0).count();
-        if unknown > 1 || (unknown == 1 && (known == 0 || self.numel() % known != 0)) {
+        if unknown > 1 || (unknown == 1 && (known == 0 || !self.numel().is_multiple_of(known))) {
             return Err(Error::shape(
                 "reshape",
                 format!(

@@ -1,6 +1,8 @@
+use super::parallel::{chunk_len, PARALLEL_MIN_ELEMENTS};
 use crate::dtype::Element;
 use crate::layout::Layout;
 use num_traits::Float;
+use rayon::prelude::*;
 
 /// What a reduction computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +74,7 @@ fn combine<T: Float>(kind: ReduceKind, a: T, b: T) -> T {
 /// Reduces packed row-major `x` of `shape` over the sorted `axes`; returns the kept elements in
 /// row-major order. Trailing and leading axis blocks are reduced in place; any other set is
 /// first permuted so that the reduced axes come last.
-pub fn reduce_axes<T: Float + Element>(
+pub fn reduce_axes<T: Float + Element + Send + Sync>(
     kind: ReduceKind,
     x: &[T],
     shape: &[usize],
@@ -103,6 +105,17 @@ pub fn reduce_axes<T: Float + Element>(
         .all(|(i, &a)| a == rank - axes.len() + i);
     let leading = axes.iter().enumerate().all(|(i, &a)| a == i);
     if trailing {
+        if kept == 1 && reduced >= PARALLEL_MIN_ELEMENTS {
+            // One long reduction: each thread folds a piece, then the pieces are combined.
+            let parts: Vec<T> = x
+                .par_chunks(chunk_len(reduced))
+                .map(|c| fold(kind, c))
+                .collect();
+            return vec![fold(kind, &parts)];
+        }
+        if x.len() >= PARALLEL_MIN_ELEMENTS {
+            return x.par_chunks(reduced).map(|c| fold(kind, c)).collect();
+        }
         return x.chunks(reduced).map(|c| fold(kind, c)).collect();
     }
     if leading {

@@ -1,0 +1,72 @@
+//! Property tests for broadcasting shape rules and reshape/transpose round trips.
+
+use proptest::prelude::*;
+use rill_core::{broadcast_shapes, DType, Tensor};
+
+fn shape(max_rank: usize) -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(1usize..5, 0..=max_rank)
+}
+
+proptest! {
+    #[test]
+    fn broadcasting_is_symmetric_and_matches_numpy_rules(a in shape(4), b in shape(4)) {
+        let ab = broadcast_shapes("t", &a, &b);
+        let ba = broadcast_shapes("t", &b, &a);
+        prop_assert_eq!(ab.is_ok(), ba.is_ok());
+        let rank = a.len().max(b.len());
+        let dim = |s: &[usize], i: usize| if i + s.len() >= rank { s[i + s.len() - rank] } else { 1 };
+        let compatible = (0..rank).all(|i| dim(&a, i) == dim(&b, i) || dim(&a, i) == 1 || dim(&b, i) == 1);
+        prop_assert_eq!(ab.is_ok(), compatible);
+        if let (Ok(x), Ok(y)) = (ab, ba) {
+            prop_assert_eq!(&x, &y);
+            prop_assert_eq!(x.len(), rank);
+            for i in 0..rank {
+                prop_assert_eq!(x[i], dim(&a, i).max(dim(&b, i)));
+            }
+        }
+    }
+
+    #[test]
+    fn broadcast_add_agrees_with_explicit_expansion(a in shape(3), b in shape(3)) {
+        if let Ok(out) = broadcast_shapes("t", &a, &b) {
+            let n: usize = a.iter().product();
+            let m: usize = b.iter().product();
+            let ta = Tensor::from_vec((0..n).map(|v| v as f64).collect(), &a).unwrap();
+            let tb = Tensor::from_vec((0..m).map(|v| (v * 100) as f64).collect(), &b).unwrap();
+            let sum = ta.add(&tb).unwrap();
+            prop_assert_eq!(sum.shape(), &out[..]);
+            let ea = ta.broadcast_to(&out).unwrap().contiguous().to_vec::<f64>().unwrap();
+            let eb = tb.broadcast_to(&out).unwrap().contiguous().to_vec::<f64>().unwrap();
+            let expected: Vec<f64> = ea.iter().zip(&eb).map(|(x, y)| x + y).collect();
+            prop_assert_eq!(sum.to_vec::<f64>().unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn reshape_round_trip_keeps_elements(s in shape(4)) {
+        let n: usize = s.iter().product();
+        let t = Tensor::arange(0.0, n as f64, 1.0, DType::F32).unwrap().reshape(&s).unwrap();
+        let back = t.reshape(&[n]).unwrap();
+        prop_assert_eq!(back.to_vec::<f32>().unwrap(), (0..n).map(|v| v as f32).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn permute_then_inverse_is_identity(s in prop::collection::vec(1usize..5, 1..=4), seed in any::<u64>()) {
+        let n: usize = s.iter().product();
+        let t = Tensor::arange(0.0, n as f64, 1.0, DType::I64).unwrap().reshape(&s).unwrap();
+        let mut perm: Vec<usize> = (0..s.len()).collect();
+        rill_core::Generator::new(seed).shuffle(&mut perm);
+        let mut inverse = vec![0; perm.len()];
+        for (i, &p) in perm.iter().enumerate() { inverse[p] = i; }
+        let p = t.permute(&perm).unwrap();
+        for (i, &d) in perm.iter().enumerate() { prop_assert_eq!(p.shape()[i], s[d]); }
+        // A permuted, made-contiguous copy permuted back equals the original.
+        let back = p.contiguous().permute(&inverse).unwrap().contiguous();
+        prop_assert_eq!(back.to_vec::<i64>().unwrap(), t.to_vec::<i64>().unwrap());
+        // Transposing twice is the identity too.
+        if s.len() >= 2 {
+            let tt = t.transpose(0, -1).unwrap().transpose(0, -1).unwrap();
+            prop_assert_eq!(tt.to_vec::<i64>().unwrap(), t.to_vec::<i64>().unwrap());
+        }
+    }
+}
