@@ -1,7 +1,7 @@
 //! `cargo bench -p rill-core`: kernel throughput on this machine, printed as a table.
 //! Each row: the median and minimum over repeated runs after a warm-up.
 
-use rill_core::{Conv2dOptions, DType, Generator, Padding, Tensor};
+use rill_core::{Conv2dOptions, DType, Generator, Padding};
 use std::time::{Duration, Instant};
 
 /// Runs `f` repeatedly for about `budget` and returns (min, median) seconds per call.

@@ -20,8 +20,8 @@ proptest! {
         if let (Ok(x), Ok(y)) = (ab, ba) {
             prop_assert_eq!(&x, &y);
             prop_assert_eq!(x.len(), rank);
-            for i in 0..rank {
-                prop_assert_eq!(x[i], dim(&a, i).max(dim(&b, i)));
+            for (i, &d) in x.iter().enumerate() {
+                prop_assert_eq!(d, dim(&a, i).max(dim(&b, i)));
             }
         }
     }
