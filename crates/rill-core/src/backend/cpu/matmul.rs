@@ -16,7 +16,7 @@ pub struct MatRef<'a, T> {
 
 /// Below this many multiply-adds a product runs on one thread; above, `gemm` splits it across
 /// the rayon pool. Chosen from `cargo bench -p rill-core` on 2 cores.
-const THREADED_MIN_MACS: usize = 1 << 21;
+const THREADED_MIN_MACS: usize = 1 << 24;
 
 /// `out = a · b` (or `out += a · b` when `accumulate`), with `a` m×k, `b` k×n and `out` a packed
 /// row-major m×n slice.

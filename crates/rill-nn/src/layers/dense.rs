@@ -1,0 +1,131 @@
+use super::{Layer, Regularizer};
+use crate::{Activation, Error, Initializer, Result, Variable};
+use rill_core::Tensor;
+
+/// A fully connected layer: `activation(x · kernel + bias)` over the last axis.
+///
+/// ```
+/// use rill_nn::{layers::{Dense, Layer}, Activation};
+/// let mut d = Dense::new(128).activation(Activation::Relu);
+/// assert_eq!(d.build(&[784])?, vec![128]);
+/// assert_eq!(d.variables().iter().map(|v| v.numel()).sum::<usize>(), 784 * 128 + 128);
+/// # Ok::<(), rill_nn::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Dense {
+    name: String,
+    units: usize,
+    activation: Activation,
+    use_bias: bool,
+    kernel_initializer: Initializer,
+    bias_initializer: Initializer,
+    kernel_regularizer: Option<Regularizer>,
+    kernel: Option<Variable>,
+    bias: Option<Variable>,
+}
+
+impl Dense {
+    /// A dense layer with `units` outputs, no activation, a bias, Glorot-uniform kernel.
+    pub fn new(units: usize) -> Self {
+        Dense {
+            name: String::new(),
+            units,
+            activation: Activation::Linear,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            kernel_regularizer: None,
+            kernel: None,
+            bias: None,
+        }
+    }
+    /// Sets the activation.
+    pub fn activation(mut self, a: Activation) -> Self {
+        self.activation = a;
+        self
+    }
+    /// Turns the bias on or off.
+    pub fn use_bias(mut self, on: bool) -> Self {
+        self.use_bias = on;
+        self
+    }
+    /// Sets the kernel initializer.
+    pub fn kernel_initializer(mut self, i: Initializer) -> Self {
+        self.kernel_initializer = i;
+        self
+    }
+    /// Sets the bias initializer.
+    pub fn bias_initializer(mut self, i: Initializer) -> Self {
+        self.bias_initializer = i;
+        self
+    }
+    /// Adds a kernel penalty to the loss.
+    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
+        self.kernel_regularizer = Some(r);
+        self
+    }
+    /// Names the layer.
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+}
+
+impl Layer for Dense {
+    fn kind(&self) -> &'static str {
+        "Dense"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let Some(&features) = input_shape.last() else {
+            return Err(Error::Config(format!("{}: Dense needs inputs with at least one feature axis, found per-sample shape {input_shape:?}", self.name)));
+        };
+        if self.units == 0 {
+            return Err(Error::Config(format!(
+                "{}: Dense needs at least one unit",
+                self.name
+            )));
+        }
+        self.kernel = Some(Variable::trainable(
+            "kernel",
+            self.kernel_initializer.init(&[features, self.units])?,
+        )?);
+        if self.use_bias {
+            self.bias = Some(Variable::trainable(
+                "bias",
+                self.bias_initializer.init(&[self.units])?,
+            )?);
+        }
+        let mut out = input_shape.to_vec();
+        *out.last_mut().expect("non-empty") = self.units;
+        Ok(out)
+    }
+    fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        let kernel = self
+            .kernel
+            .as_ref()
+            .ok_or_else(|| Error::Config(format!("{}: call before build", self.name)))?;
+        let mut y = x.matmul(&kernel.value)?;
+        if let Some(b) = &self.bias {
+            y = y.add(&b.value)?;
+        }
+        self.activation.apply(&y)
+    }
+    fn variables(&self) -> Vec<&Variable> {
+        self.kernel.iter().chain(self.bias.iter()).collect()
+    }
+    fn variables_mut(&mut self) -> Vec<&mut Variable> {
+        self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
+    }
+    fn regularization_loss(&self) -> Result<Option<Tensor>> {
+        match (&self.kernel_regularizer, &self.kernel) {
+            (Some(r), Some(k)) => Ok(Some(r.penalty(&k.value)?)),
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! # rill-nn
+//!
+//! Keras-style deep learning on top of [`rill_core`]: layers, losses, optimizers, metrics,
+//! callbacks, and [`Sequential`] with `compile` / `fit` / `evaluate` / `predict`. Defaults follow
+//! Keras, so a model ported from a Keras tutorial trains the same way.
+//!
+//! ```
+//! use rill_nn::prelude::*;
+//! rill_core::set_seed(0);
+//! // XOR-like toy data: the label is whether x0 and x1 have the same sign.
+//! let x = Tensor::from_vec(vec![1.0f32, 1.0, -1.0, -1.0, 1.0, -1.0, -1.0, 1.0], &[4, 2])?;
+//! let y = Tensor::from_vec(vec![1i64, 1, 0, 0], &[4])?;
+//! let mut model = Sequential::new(vec![
+//!     Box::new(Dense::new(8).activation(Activation::Tanh)),
+//!     Box::new(Dense::new(2)),
+//! ]);
+//! model.compile(Adam::new(0.05), SparseCategoricalCrossentropy::from_logits(), &["accuracy"])?;
+//! let history = model.fit(&x, &y, FitConfig::default().epochs(100).batch_size(4).verbose(Verbosity::Silent))?;
+//! assert_eq!(history.last("accuracy"), Some(1.0));
+//! # Ok::<(), rill_nn::Error>(())
+//! ```
+
+pub mod activations;
+pub mod callbacks;
+mod error;
+pub mod initializers;
+pub mod layers;
+pub mod losses;
+pub mod metrics;
+mod model;
+pub mod optimizers;
+mod variable;
+
+pub use activations::Activation;
+pub use error::{batch_shape, Error, Result};
+pub use initializers::Initializer;
+pub use model::{FitConfig, History, Logs, Sequential, Verbosity};
+pub use variable::Variable;
+
+/// Everything a training script needs: `use rill_nn::prelude::*;`.
+pub mod prelude {
+    pub use crate::callbacks::{
+        Callback, CsvLogger, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau,
+        TerminateOnNaN,
+    };
+    pub use crate::layers::{
+        ActivationLayer, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
+        Layer, MaxPooling2D, ReLU, Regularizer, Rescaling, Reshape, Softmax,
+    };
+    pub use crate::losses::{
+        BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, MeanAbsoluteError,
+        MeanSquaredError, SparseCategoricalCrossentropy,
+    };
+    pub use crate::metrics::Metric;
+    pub use crate::optimizers::{Adam, Optimizer, Sgd};
+    pub use crate::{Activation, FitConfig, History, Initializer, Logs, Sequential, Verbosity};
+    pub use rill_core::{DType, Padding, Tensor};
+}

@@ -1,0 +1,87 @@
+use super::progress::Verbosity;
+use crate::callbacks::Callback;
+use rill_core::Tensor;
+
+/// The options of [`Sequential::fit`](crate::Sequential::fit), with Keras' defaults.
+///
+/// ```
+/// use rill_nn::FitConfig;
+/// let cfg = FitConfig::default().epochs(10).batch_size(64).validation_split(0.1);
+/// assert_eq!(cfg.epochs, 10);
+/// ```
+pub struct FitConfig {
+    /// Samples per gradient step (32).
+    pub batch_size: usize,
+    /// Passes over the data (1).
+    pub epochs: usize,
+    /// Fraction of the data, taken from the end before shuffling, held out for validation.
+    pub validation_split: f64,
+    /// Explicit validation data (takes precedence over `validation_split`).
+    pub validation_data: Option<(Tensor, Tensor)>,
+    /// Reshuffle the training samples every epoch (true), from `seed`.
+    pub shuffle: bool,
+    /// Seed of the shuffle order.
+    pub seed: u64,
+    /// Progress output.
+    pub verbose: Verbosity,
+    /// Hooks run during training.
+    pub callbacks: Vec<Box<dyn Callback>>,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        FitConfig {
+            batch_size: 32,
+            epochs: 1,
+            validation_split: 0.0,
+            validation_data: None,
+            shuffle: true,
+            seed: 0,
+            verbose: Verbosity::Auto,
+            callbacks: Vec::new(),
+        }
+    }
+}
+
+impl FitConfig {
+    /// Sets the batch size.
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n;
+        self
+    }
+    /// Sets the number of epochs.
+    pub fn epochs(mut self, n: usize) -> Self {
+        self.epochs = n;
+        self
+    }
+    /// Holds out the last `fraction` of the samples for validation.
+    pub fn validation_split(mut self, fraction: f64) -> Self {
+        self.validation_split = fraction;
+        self
+    }
+    /// Validates on `(x, y)` after each epoch.
+    pub fn validation_data(mut self, x: Tensor, y: Tensor) -> Self {
+        self.validation_data = Some((x, y));
+        self
+    }
+    /// Turns per-epoch shuffling on or off.
+    pub fn shuffle(mut self, on: bool) -> Self {
+        self.shuffle = on;
+        self
+    }
+    /// Seeds the shuffle.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Sets the progress output.
+    pub fn verbose(mut self, v: Verbosity) -> Self {
+        self.verbose = v;
+        self
+    }
+    /// Adds a callback.
+    pub fn callback(mut self, c: impl Callback + 'static) -> Self {
+        self.callbacks.push(Box::new(c));
+        self
+    }
+}

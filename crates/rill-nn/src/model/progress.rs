@@ -1,0 +1,100 @@
+use super::history::Logs;
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+/// How much `fit`, `evaluate` and `predict` print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verbosity {
+    /// Nothing.
+    Silent,
+    /// A live progress bar on a terminal; one line per epoch otherwise (Keras' `"auto"`).
+    #[default]
+    Auto,
+    /// Always the live progress bar.
+    ProgressBar,
+    /// One line per epoch.
+    OneLine,
+}
+
+const BAR_WIDTH: usize = 20;
+const REDRAW_EVERY: Duration = Duration::from_millis(100);
+
+/// Keras' progress line: `1875/1875 ━━━━━━━━━━━━━━━━━━━━ 1s 480us/step - accuracy: 0.8213 - loss: 0.5012`.
+pub(crate) struct Progress {
+    total: usize,
+    live: bool,
+    print_end: bool,
+    start: Instant,
+    last_draw: Option<Instant>,
+}
+
+fn per_step(d: f64) -> String {
+    if d >= 1.0 {
+        format!("{d:.0}s/step")
+    } else if d >= 1e-3 {
+        format!("{:.0}ms/step", d * 1e3)
+    } else {
+        format!("{:.0}us/step", d * 1e6)
+    }
+}
+
+pub(crate) fn format_logs(logs: &Logs) -> String {
+    logs.iter()
+        .map(|(k, v)| format!(" - {k}: {v:.4}"))
+        .collect()
+}
+
+impl Progress {
+    pub(crate) fn new(total: usize, verbose: Verbosity) -> Self {
+        let tty = std::io::stdout().is_terminal();
+        let live = matches!(verbose, Verbosity::ProgressBar) || (verbose == Verbosity::Auto && tty);
+        let print_end = verbose != Verbosity::Silent;
+        Progress {
+            total,
+            live,
+            print_end,
+            start: Instant::now(),
+            last_draw: None,
+        }
+    }
+
+    fn line(&self, step: usize, logs: &Logs) -> String {
+        let elapsed = self.start.elapsed().as_secs_f64();
+        let filled = (step * BAR_WIDTH)
+            .checked_div(self.total)
+            .unwrap_or(BAR_WIDTH);
+        let bar: String = "━".repeat(filled) + &"─".repeat(BAR_WIDTH - filled);
+        let width = self.total.to_string().len();
+        format!(
+            "{step:>width$}/{} {bar} {:.0}s {}{}",
+            self.total,
+            elapsed,
+            per_step(elapsed / step.max(1) as f64),
+            format_logs(logs)
+        )
+    }
+
+    /// Redraws the live bar after a step, at most every 100 ms.
+    pub(crate) fn update(&mut self, step: usize, logs: impl FnOnce() -> Logs) {
+        if !self.live || self.last_draw.is_some_and(|t| t.elapsed() < REDRAW_EVERY) {
+            return;
+        }
+        self.last_draw = Some(Instant::now());
+        let mut out = std::io::stdout().lock();
+        let _ = write!(out, "\r{}\x1b[K", self.line(step, &logs()));
+        let _ = out.flush();
+    }
+
+    /// Prints the final line of the epoch (with validation results, if any).
+    pub(crate) fn finish(&mut self, logs: &Logs) {
+        if !self.print_end {
+            return;
+        }
+        let line = self.line(self.total, logs);
+        if self.live {
+            println!("\r{line}\x1b[K");
+        } else {
+            println!("{line}");
+        }
+    }
+}

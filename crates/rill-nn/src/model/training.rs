@@ -1,0 +1,320 @@
+use super::fit_config::FitConfig;
+use super::history::{History, Logs};
+use super::progress::{Progress, Verbosity};
+use super::sequential::{Compiled, Sequential};
+use crate::error::{batch_shape, shape_of};
+use crate::losses::Loss;
+use crate::metrics::{self, Metric};
+use crate::optimizers::Optimizer;
+use crate::{Error, Result};
+use rill_core::{no_grad, DType, Generator, Tensor};
+
+/// Samples `[start, end)` of `t` along the batch axis, as a view.
+fn rows(t: &Tensor, start: usize, end: usize) -> Result<Tensor> {
+    Ok(t.slice(0, start, end)?)
+}
+
+/// The samples at `idx`, gathered into one batch.
+fn gather_rows(t: &Tensor, idx: &[i64]) -> Result<Tensor> {
+    let idx = Tensor::from_vec(idx.to_vec(), &[idx.len()])?;
+    Ok(t.index_select(0, &idx)?)
+}
+
+impl Sequential {
+    /// Sets the optimizer, the loss and the metrics (by Keras name: `"accuracy"` picks sparse,
+    /// categorical or binary accuracy from the loss, as Keras does).
+    pub fn compile(
+        &mut self,
+        optimizer: impl Optimizer + 'static,
+        loss: impl Loss + 'static,
+        metric_names: &[&str],
+    ) -> Result<()> {
+        let kind = loss.accuracy_kind();
+        let metrics = metric_names
+            .iter()
+            .map(|n| metrics::from_name(n, kind))
+            .collect::<Result<Vec<_>>>()?;
+        self.compiled = Some(Compiled {
+            optimizer: Box::new(optimizer),
+            loss: Box::new(loss),
+            metrics,
+        });
+        Ok(())
+    }
+
+    /// Checks `x` against the model's input (building it from `x` when unbuilt) and returns it as f32.
+    fn prepare_x(&mut self, op: &str, x: &Tensor) -> Result<Tensor> {
+        if x.rank() == 0 {
+            return Err(Error::Input(format!(
+                "{op}: expected a batch of samples, found a scalar"
+            )));
+        }
+        match &self.input_shape {
+            None => self.build(&x.shape()[1..])?,
+            Some(s) if s.as_slice() != &x.shape()[1..] => {
+                return Err(Error::Input(format!(
+                    "{op}: expected input of shape {}, found {} (per-sample shape {:?} instead of {s:?})",
+                    batch_shape(s),
+                    shape_of(x),
+                    &x.shape()[1..]
+                )))
+            }
+            Some(_) => {}
+        }
+        Ok(x.to_dtype(DType::F32)?)
+    }
+
+    fn check_xy(&mut self, op: &str, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+        let x = self.prepare_x(op, x)?;
+        if y.rank() == 0 || y.shape()[0] != x.shape()[0] {
+            return Err(Error::Input(format!(
+                "{op}: x and y must have the same number of samples, found {} and {}",
+                x.shape()[0],
+                y.shape().first().copied().unwrap_or(0)
+            )));
+        }
+        let out = self.output_shape().unwrap_or_default();
+        let compiled = self
+            .compiled
+            .as_ref()
+            .ok_or_else(|| Error::Config(format!("{op}: compile the model first")))?;
+        compiled
+            .loss
+            .check_targets(y, &out)
+            .map_err(|e| Error::Input(format!("{op}: {e}")))?;
+        Ok(x)
+    }
+
+    fn compiled(&mut self, op: &str) -> Result<&mut Compiled> {
+        self.compiled
+            .as_mut()
+            .ok_or_else(|| Error::Config(format!("{op}: compile the model first")))
+    }
+
+    /// The loss (plus layer penalties) for a batch, with the graph recorded when training.
+    fn batch_loss(&mut self, x: &Tensor, y: &Tensor, training: bool) -> Result<(Tensor, Tensor)> {
+        let pred = self.call(x, training)?;
+        let mut loss = self
+            .compiled
+            .as_ref()
+            .expect("checked by caller")
+            .loss
+            .compute(y, &pred)?;
+        for layer in &self.layers {
+            if let Some(p) = layer.regularization_loss()? {
+                loss = loss.add(&p)?;
+            }
+        }
+        Ok((loss, pred))
+    }
+
+    /// One gradient step on a prepared batch; returns the batch loss and updates the metrics.
+    fn step(&mut self, x: &Tensor, y: &Tensor) -> Result<f64> {
+        let (loss, pred) = self.batch_loss(x, y, true)?;
+        let grads = loss.backward()?;
+        let value = loss.item::<f32>()? as f64;
+        if !value.is_finite() {
+            // Keep going (TerminateOnNaN decides); the metrics still count the batch.
+        }
+        let pred = pred.detach();
+        // Drop the graph before the update, so the weights are uniquely owned and change in place.
+        drop(loss);
+        let compiled = self.compiled.as_mut().expect("checked by caller");
+        for m in &mut compiled.metrics {
+            m.update(y, &pred)?;
+        }
+        let mut optimizer = std::mem::replace(
+            &mut compiled.optimizer,
+            Box::new(crate::optimizers::Sgd::default()),
+        );
+        let result = optimizer.apply(&mut self.trainable_variables_mut(), &grads);
+        self.compiled.as_mut().expect("checked").optimizer = optimizer;
+        result.map(|_| value)
+    }
+
+    fn metric_logs(&self, prefix: &str, loss: f64) -> Logs {
+        let mut logs = Logs::new();
+        logs.insert(format!("{prefix}loss"), loss);
+        if let Some(c) = &self.compiled {
+            for m in &c.metrics {
+                logs.insert(format!("{prefix}{}", m.name()), m.result());
+            }
+        }
+        logs
+    }
+
+    fn reset_metrics(&mut self) {
+        if let Some(c) = &mut self.compiled {
+            c.metrics.iter_mut().for_each(|m| m.reset());
+        }
+    }
+
+    /// Trains for `config.epochs` passes over `(x, y)` and returns the per-epoch history.
+    ///
+    /// Inputs are checked before any work: sample shape, sample counts, and targets against the
+    /// loss. Batches are gathered by index from `x`, which is never copied per epoch.
+    pub fn fit(&mut self, x: &Tensor, y: &Tensor, mut config: FitConfig) -> Result<History> {
+        let x = self.check_xy("fit", x, y)?;
+        if config.batch_size == 0 {
+            return Err(Error::Config("fit: batch_size must be at least 1".into()));
+        }
+        if !(0.0..1.0).contains(&config.validation_split) {
+            return Err(Error::Config(format!(
+                "fit: validation_split must be in [0, 1), found {}",
+                config.validation_split
+            )));
+        }
+        let n_all = x.shape()[0];
+        let (train_x, train_y, val) = match config.validation_data.take() {
+            Some((vx, vy)) => {
+                let vx = self.check_xy("fit (validation_data)", &vx, &vy)?;
+                (x, y.clone(), Some((vx, vy)))
+            }
+            None if config.validation_split > 0.0 => {
+                let n_train = n_all - (n_all as f64 * config.validation_split) as usize;
+                (
+                    rows(&x, 0, n_train)?,
+                    rows(y, 0, n_train)?,
+                    Some((rows(&x, n_train, n_all)?, rows(y, n_train, n_all)?)),
+                )
+            }
+            None => (x, y.clone(), None),
+        };
+        let n = train_x.shape()[0];
+        if n == 0 {
+            return Err(Error::Input("fit: no training samples".into()));
+        }
+        let steps = n.div_ceil(config.batch_size);
+        let mut rng = Generator::new(config.seed);
+        let mut order: Vec<i64> = (0..n as i64).collect();
+        let mut history = History::default();
+        let mut callbacks = std::mem::take(&mut config.callbacks);
+        self.stop_training = false;
+        for cb in &mut callbacks {
+            cb.on_train_begin(self)?;
+        }
+        for epoch in 0..config.epochs {
+            if config.verbose != Verbosity::Silent {
+                println!("Epoch {}/{}", epoch + 1, config.epochs);
+            }
+            for cb in &mut callbacks {
+                cb.on_epoch_begin(epoch, self)?;
+            }
+            if config.shuffle {
+                rng.shuffle(&mut order);
+            }
+            self.reset_metrics();
+            let mut progress = Progress::new(steps, config.verbose);
+            let (mut loss_sum, mut seen) = (0.0, 0usize);
+            for (step, idx) in order.chunks(config.batch_size).enumerate() {
+                let (bx, by) = (gather_rows(&train_x, idx)?, gather_rows(&train_y, idx)?);
+                let loss = self.step(&bx, &by)?;
+                loss_sum += loss * idx.len() as f64;
+                seen += idx.len();
+                let mean_loss = loss_sum / seen as f64;
+                progress.update(step + 1, || self.metric_logs("", mean_loss));
+                for cb in &mut callbacks {
+                    cb.on_batch_end(step, loss, self)?;
+                }
+            }
+            let mut logs = self.metric_logs("", loss_sum / seen.max(1) as f64);
+            if let Some((vx, vy)) = &val {
+                let v = self.evaluate_prepared(vx, vy, config.batch_size)?;
+                logs.extend(v.into_iter().map(|(k, val)| (format!("val_{k}"), val)));
+            }
+            progress.finish(&logs);
+            history.push(&logs);
+            for cb in &mut callbacks {
+                cb.on_epoch_end(epoch, &logs, self)?;
+            }
+            if self.stop_training {
+                break;
+            }
+        }
+        for cb in &mut callbacks {
+            cb.on_train_end(self)?;
+        }
+        Ok(history)
+    }
+
+    fn evaluate_prepared(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
+        // Metrics are shared with training; evaluation keeps its own tallies and puts them back.
+        let saved: Vec<Box<dyn Metric>> = std::mem::take(&mut self.compiled("evaluate")?.metrics);
+        let names: Vec<String> = saved.iter().map(|m| m.name().to_string()).collect();
+        let kind = self.compiled("evaluate")?.loss.accuracy_kind();
+        let mut fresh = names
+            .iter()
+            .map(|n| metrics::from_name(n, kind))
+            .collect::<Result<Vec<_>>>()?;
+        let n = x.shape()[0];
+        let (mut loss_sum, mut start) = (0.0, 0);
+        let result = no_grad(|| -> Result<()> {
+            while start < n {
+                let end = (start + batch_size.max(1)).min(n);
+                let (bx, by) = (rows(x, start, end)?, rows(y, start, end)?);
+                let (loss, pred) = self.batch_loss(&bx, &by, false)?;
+                loss_sum += loss.item::<f32>()? as f64 * (end - start) as f64;
+                for m in &mut fresh {
+                    m.update(&by, &pred)?;
+                }
+                start = end;
+            }
+            Ok(())
+        });
+        self.compiled("evaluate")?.metrics = saved;
+        result?;
+        let mut logs = Logs::new();
+        logs.insert("loss".into(), loss_sum / n.max(1) as f64);
+        for m in &fresh {
+            logs.insert(m.name().to_string(), m.result());
+        }
+        Ok(logs)
+    }
+
+    /// The loss and metrics on `(x, y)`, in batches, recording no gradients.
+    pub fn evaluate(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
+        let x = self.check_xy("evaluate", x, y)?;
+        self.evaluate_prepared(&x, y, batch_size)
+    }
+
+    /// The model's outputs for `x`, computed in batches of `batch_size`, recording no gradients.
+    pub fn predict(&mut self, x: &Tensor, batch_size: usize) -> Result<Tensor> {
+        let x = self.prepare_x("predict", x)?;
+        let n = x.shape()[0];
+        no_grad(|| {
+            let mut outs = Vec::with_capacity(n.div_ceil(batch_size.max(1)));
+            let mut start = 0;
+            while start < n {
+                let end = (start + batch_size.max(1)).min(n);
+                outs.push(self.call(&rows(&x, start, end)?, false)?);
+                start = end;
+            }
+            if outs.is_empty() {
+                let mut shape = vec![0];
+                shape.extend(self.output_shape().unwrap_or_default());
+                return Ok(Tensor::zeros(&shape, DType::F32));
+            }
+            Ok(Tensor::concat(&outs, 0)?)
+        })
+    }
+
+    /// One gradient step on one batch; returns the loss and metrics of that batch.
+    pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Result<Logs> {
+        let x = self.check_xy("train_on_batch", x, y)?;
+        self.reset_metrics();
+        let loss = self.step(&x, y)?;
+        Ok(self.metric_logs("", loss))
+    }
+
+    /// The loss and metrics of one batch, without training.
+    pub fn test_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Result<Logs> {
+        let n = x.shape().first().copied().unwrap_or(0);
+        self.evaluate(x, y, n.max(1))
+    }
+
+    /// The outputs for one batch, without training.
+    pub fn predict_on_batch(&mut self, x: &Tensor) -> Result<Tensor> {
+        let x = self.prepare_x("predict_on_batch", x)?;
+        no_grad(|| self.call(&x, false))
+    }
+}
