@@ -1,0 +1,226 @@
+//! End-to-end training on synthetic problems, callbacks, and input checks.
+
+use rill_core::{set_seed, DType, Generator, Tensor};
+use rill_nn::prelude::*;
+
+/// Two interleaved spirals-like classes: the label is which side of a sine curve a point is on.
+fn synthetic(n: usize, seed: u64) -> (Tensor, Tensor) {
+    let mut g = Generator::new(seed);
+    let x = g.uniform(&[n, 2], -3.0, 3.0, DType::F32).unwrap();
+    let v = x.to_vec::<f32>().unwrap();
+    let y: Vec<i64> = v
+        .chunks(2)
+        .map(|p| (p[1] > (p[0] * 1.5).sin() * 1.5) as i64)
+        .collect();
+    (x, Tensor::from_vec(y, &[n]).unwrap())
+}
+
+fn mlp() -> Sequential {
+    let mut m = Sequential::new(vec![
+        Box::new(Dense::new(32).activation(Activation::Relu)),
+        Box::new(Dense::new(32).activation(Activation::Relu)),
+        Box::new(Dense::new(2)),
+    ]);
+    m.compile(
+        Adam::new(0.01),
+        SparseCategoricalCrossentropy::from_logits(),
+        &["accuracy"],
+    )
+    .unwrap();
+    m
+}
+
+#[test]
+fn mlp_learns_a_nonlinear_problem_to_95_percent() {
+    set_seed(1);
+    let (x, y) = synthetic(4000, 1);
+    let (tx, ty) = synthetic(1000, 2);
+    let mut m = mlp();
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitConfig::default()
+                .epochs(40)
+                .batch_size(64)
+                .validation_split(0.1)
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
+    assert_eq!(h.epochs, 40);
+    assert_eq!(h.get("val_accuracy").unwrap().len(), 40);
+    let logs = m.evaluate(&tx, &ty, 256).unwrap();
+    assert!(
+        logs["accuracy"] > 0.95,
+        "test accuracy {}",
+        logs["accuracy"]
+    );
+    assert!(h.get("loss").unwrap()[39] < h.get("loss").unwrap()[0]);
+}
+
+#[test]
+fn training_is_reproducible_from_the_seed() {
+    let run = || {
+        set_seed(5);
+        let (x, y) = synthetic(500, 3);
+        let mut m = mlp();
+        m.fit(
+            &x,
+            &y,
+            FitConfig::default()
+                .epochs(3)
+                .seed(9)
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
+        m.get_weights()
+            .iter()
+            .flat_map(|w| w.to_vec::<f32>().unwrap())
+            .collect::<Vec<f32>>()
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn early_stopping_stops_and_restores_the_best_weights() {
+    set_seed(2);
+    let (x, _) = synthetic(300, 4);
+    // Labels unrelated to the inputs: validation loss cannot keep improving.
+    let noise = Tensor::from_vec(
+        (0..300).map(|i| ((i * 7919) % 13 % 2) as i64).collect(),
+        &[300],
+    )
+    .unwrap();
+    let mut m = mlp();
+    let h = m
+        .fit(
+            &x,
+            &noise,
+            FitConfig::default()
+                .epochs(200)
+                .validation_split(0.3)
+                .verbose(Verbosity::Silent)
+                .callback(EarlyStopping::new("val_loss", 3).restore_best_weights(true)),
+        )
+        .unwrap();
+    assert!(h.epochs < 200, "early stopping never fired");
+    let val = h.get("val_loss").unwrap();
+    let best = val.iter().cloned().fold(f64::INFINITY, f64::min);
+    let best_epoch = val.iter().position(|&v| v == best).unwrap();
+    assert_eq!(
+        h.epochs,
+        best_epoch + 4,
+        "stops `patience` epochs after the best"
+    );
+    // The restored weights give the best epoch's validation loss again.
+    let n_train = 300 - 90;
+    let again = m
+        .evaluate(
+            &x.slice(0, n_train, 300).unwrap(),
+            &noise.slice(0, n_train, 300).unwrap(),
+            32,
+        )
+        .unwrap();
+    assert!(
+        (again["loss"] - best).abs() < 1e-5,
+        "restored loss {} vs best {best}",
+        again["loss"]
+    );
+}
+
+#[test]
+fn reduce_lr_on_plateau_lowers_the_rate() {
+    set_seed(3);
+    let (x, _) = synthetic(64, 5);
+    let constant = Tensor::zeros(&[64], DType::I64);
+    let mut m = mlp();
+    // A monitor that cannot improve once the loss is ~0: the rate must drop.
+    m.fit(
+        &x,
+        &constant,
+        FitConfig::default()
+            .epochs(30)
+            .verbose(Verbosity::Silent)
+            .callback(ReduceLROnPlateau::new("accuracy", 0.5, 2)),
+    )
+    .unwrap();
+    let lr = m.optimizer_mut().unwrap().learning_rate();
+    assert!(lr < 0.01 * 0.5 + 1e-12, "learning rate still {lr}");
+}
+
+#[test]
+fn bad_inputs_give_clear_errors_before_any_work() {
+    let mut m = Sequential::new(vec![Box::new(Flatten::new()), Box::new(Dense::new(10))])
+        .with_input_shape(&[28, 28])
+        .unwrap();
+    m.compile(
+        Adam::default(),
+        SparseCategoricalCrossentropy::from_logits(),
+        &["accuracy"],
+    )
+    .unwrap();
+    let x = Tensor::zeros(&[8, 784], DType::F32);
+    let y = Tensor::zeros(&[8], DType::I64);
+    let e = m
+        .fit(&x, &y, FitConfig::default().verbose(Verbosity::Silent))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "fit: expected input of shape (None, 28, 28), found [8, 784] (per-sample shape [784] instead of [28, 28])");
+    let e = m.predict(&x, 32).unwrap_err().to_string();
+    assert!(
+        e.starts_with("predict: expected input of shape (None, 28, 28)"),
+        "{e}"
+    );
+    let x = Tensor::zeros(&[8, 28, 28], DType::U8);
+    let e = m
+        .fit(&x, &Tensor::zeros(&[7], DType::I64), FitConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "fit: x and y must have the same number of samples, found 8 and 7"
+    );
+    let bad = Tensor::from_vec(vec![0i64, 1, 2, 3, 4, 5, 6, 12], &[8]).unwrap();
+    let e = m
+        .fit(&x, &bad, FitConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "fit: sparse_categorical_crossentropy: label 12 at index 7 is outside the model's 10 classes (expected an integer in 0..10)");
+    let e = m
+        .evaluate(&x, &Tensor::zeros(&[8, 10], DType::F32), 32)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("expected integer labels of shape (N,) or (N, 1), found [8, 10]"),
+        "{e}"
+    );
+    let mut fresh = Sequential::new(vec![Box::new(Dense::new(2))]);
+    let e = fresh
+        .fit(
+            &Tensor::zeros(&[2, 3], DType::F32),
+            &Tensor::zeros(&[2], DType::I64),
+            FitConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "fit: compile the model first");
+}
+
+#[test]
+fn predict_batches_and_records_no_graph() {
+    set_seed(4);
+    let mut m = mlp();
+    let (x, _) = synthetic(100, 6);
+    let all = m.predict(&x, 7).unwrap();
+    assert_eq!(all.shape(), &[100, 2]);
+    assert!(!all.requires_grad());
+    let one_batch = m.predict_on_batch(&x).unwrap();
+    for (a, b) in all
+        .to_vec::<f32>()
+        .unwrap()
+        .iter()
+        .zip(one_batch.to_vec::<f32>().unwrap())
+    {
+        assert!((a - b).abs() < 1e-6);
+    }
+}
