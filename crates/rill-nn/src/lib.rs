@@ -34,7 +34,7 @@ mod variable;
 pub use activations::Activation;
 pub use error::{batch_shape, Error, Result};
 pub use initializers::Initializer;
-pub use model::{FitConfig, History, Logs, Sequential, Verbosity};
+pub use model::{Batches, FitConfig, History, Logs, Sequential, Verbosity};
 pub use variable::Variable;
 
 /// Everything a training script needs: `use rill_nn::prelude::*;`.
@@ -53,6 +53,8 @@ pub mod prelude {
     };
     pub use crate::metrics::Metric;
     pub use crate::optimizers::{Adam, Optimizer, Sgd};
-    pub use crate::{Activation, FitConfig, History, Initializer, Logs, Sequential, Verbosity};
+    pub use crate::{
+        Activation, Batches, FitConfig, History, Initializer, Logs, Sequential, Verbosity,
+    };
     pub use rill_core::{DType, Padding, Tensor};
 }

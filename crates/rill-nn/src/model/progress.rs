@@ -21,7 +21,7 @@ const REDRAW_EVERY: Duration = Duration::from_millis(100);
 
 /// Keras' progress line: `1875/1875 ━━━━━━━━━━━━━━━━━━━━ 1s 480us/step - accuracy: 0.8213 - loss: 0.5012`.
 pub(crate) struct Progress {
-    total: usize,
+    total: Option<usize>,
     live: bool,
     print_end: bool,
     start: Instant,
@@ -45,7 +45,7 @@ pub(crate) fn format_logs(logs: &Logs) -> String {
 }
 
 impl Progress {
-    pub(crate) fn new(total: usize, verbose: Verbosity) -> Self {
+    pub(crate) fn new(total: Option<usize>, verbose: Verbosity) -> Self {
         let tty = std::io::stdout().is_terminal();
         let live = matches!(verbose, Verbosity::ProgressBar) || (verbose == Verbosity::Auto && tty);
         let print_end = verbose != Verbosity::Silent;
@@ -60,14 +60,20 @@ impl Progress {
 
     fn line(&self, step: usize, logs: &Logs) -> String {
         let elapsed = self.start.elapsed().as_secs_f64();
-        let filled = (step * BAR_WIDTH)
-            .checked_div(self.total)
-            .unwrap_or(BAR_WIDTH);
+        let (total, filled) = match self.total {
+            Some(t) => (
+                t.to_string(),
+                (step * BAR_WIDTH)
+                    .checked_div(t)
+                    .unwrap_or(BAR_WIDTH)
+                    .min(BAR_WIDTH),
+            ),
+            None => ("Unknown".to_string(), 0),
+        };
         let bar: String = "━".repeat(filled) + &"─".repeat(BAR_WIDTH - filled);
-        let width = self.total.to_string().len();
+        let width = total.len();
         format!(
-            "{step:>width$}/{} {bar} {:.0}s {}{}",
-            self.total,
+            "{step:>width$}/{total} {bar} {:.0}s {}{}",
             elapsed,
             per_step(elapsed / step.max(1) as f64),
             format_logs(logs)
@@ -86,11 +92,12 @@ impl Progress {
     }
 
     /// Prints the final line of the epoch (with validation results, if any).
-    pub(crate) fn finish(&mut self, logs: &Logs) {
+    pub(crate) fn finish(&mut self, steps_done: usize, logs: &Logs) {
         if !self.print_end {
             return;
         }
-        let line = self.line(self.total, logs);
+        self.total.get_or_insert(steps_done);
+        let line = self.line(steps_done, logs);
         if self.live {
             println!("\r{line}\x1b[K");
         } else {

@@ -1,23 +1,18 @@
+use super::batches::{Batches, TensorBatches};
 use super::fit_config::FitConfig;
 use super::history::{History, Logs};
 use super::progress::{Progress, Verbosity};
 use super::sequential::{Compiled, Sequential};
 use crate::error::{batch_shape, shape_of};
 use crate::losses::Loss;
-use crate::metrics::{self, Metric};
+use crate::metrics;
 use crate::optimizers::Optimizer;
 use crate::{Error, Result};
-use rill_core::{no_grad, DType, Generator, Tensor};
+use rill_core::{no_grad, DType, Tensor};
 
 /// Samples `[start, end)` of `t` along the batch axis, as a view.
 fn rows(t: &Tensor, start: usize, end: usize) -> Result<Tensor> {
     Ok(t.slice(0, start, end)?)
-}
-
-/// The samples at `idx`, gathered into one batch.
-fn gather_rows(t: &Tensor, idx: &[i64]) -> Result<Tensor> {
-    let idx = Tensor::from_vec(idx.to_vec(), &[idx.len()])?;
-    Ok(t.index_select(0, &idx)?)
 }
 
 impl Sequential {
@@ -165,28 +160,68 @@ impl Sequential {
             )));
         }
         let n_all = x.shape()[0];
+        let in_order = |x: Tensor, y: Tensor| TensorBatches {
+            x,
+            y,
+            batch_size: config.batch_size,
+            shuffle: false,
+            seed: 0,
+        };
         let (train_x, train_y, val) = match config.validation_data.take() {
             Some((vx, vy)) => {
                 let vx = self.check_xy("fit (validation_data)", &vx, &vy)?;
-                (x, y.clone(), Some((vx, vy)))
+                (x, y.clone(), Some(in_order(vx, vy)))
             }
             None if config.validation_split > 0.0 => {
                 let n_train = n_all - (n_all as f64 * config.validation_split) as usize;
                 (
                     rows(&x, 0, n_train)?,
                     rows(y, 0, n_train)?,
-                    Some((rows(&x, n_train, n_all)?, rows(y, n_train, n_all)?)),
+                    Some(in_order(
+                        rows(&x, n_train, n_all)?,
+                        rows(y, n_train, n_all)?,
+                    )),
                 )
             }
             None => (x, y.clone(), None),
         };
-        let n = train_x.shape()[0];
-        if n == 0 {
+        if train_x.shape()[0] == 0 {
             return Err(Error::Input("fit: no training samples".into()));
         }
-        let steps = n.div_ceil(config.batch_size);
-        let mut rng = Generator::new(config.seed);
-        let mut order: Vec<i64> = (0..n as i64).collect();
+        let train = TensorBatches {
+            x: train_x,
+            y: train_y,
+            batch_size: config.batch_size,
+            shuffle: config.shuffle,
+            seed: config.seed,
+        };
+        self.run_epochs(
+            &train,
+            val.as_ref().map(|v| v as &dyn Batches),
+            config,
+            false,
+        )
+    }
+
+    /// Trains on batches from any [`Batches`] source (e.g. `rill-data`'s `Dataset`), validating
+    /// on `validation` after each epoch. Each batch is checked against the model as it arrives.
+    pub fn fit_batches(
+        &mut self,
+        train: &dyn Batches,
+        validation: Option<&dyn Batches>,
+        config: FitConfig,
+    ) -> Result<History> {
+        self.run_epochs(train, validation, config, true)
+    }
+
+    fn run_epochs(
+        &mut self,
+        train: &dyn Batches,
+        val: Option<&dyn Batches>,
+        mut config: FitConfig,
+        check_batches: bool,
+    ) -> Result<History> {
+        self.compiled("fit")?;
         let mut history = History::default();
         let mut callbacks = std::mem::take(&mut config.callbacks);
         self.stop_training = false;
@@ -200,29 +235,36 @@ impl Sequential {
             for cb in &mut callbacks {
                 cb.on_epoch_begin(epoch, self)?;
             }
-            if config.shuffle {
-                rng.shuffle(&mut order);
-            }
             self.reset_metrics();
-            let mut progress = Progress::new(steps, config.verbose);
-            let (mut loss_sum, mut seen) = (0.0, 0usize);
-            for (step, idx) in order.chunks(config.batch_size).enumerate() {
-                let (bx, by) = (gather_rows(&train_x, idx)?, gather_rows(&train_y, idx)?);
+            let mut progress = Progress::new(train.steps(), config.verbose);
+            let (mut loss_sum, mut seen, mut steps) = (0.0, 0usize, 0usize);
+            for (step, batch) in train.batches(epoch).enumerate() {
+                steps = step + 1;
+                let (mut bx, by) = batch?;
+                if check_batches {
+                    bx = self.check_xy("fit", &bx, &by)?;
+                }
                 let loss = self.step(&bx, &by)?;
-                loss_sum += loss * idx.len() as f64;
-                seen += idx.len();
+                let count = bx.shape()[0];
+                loss_sum += loss * count as f64;
+                seen += count;
                 let mean_loss = loss_sum / seen as f64;
                 progress.update(step + 1, || self.metric_logs("", mean_loss));
                 for cb in &mut callbacks {
                     cb.on_batch_end(step, loss, self)?;
                 }
             }
-            let mut logs = self.metric_logs("", loss_sum / seen.max(1) as f64);
-            if let Some((vx, vy)) = &val {
-                let v = self.evaluate_prepared(vx, vy, config.batch_size)?;
+            if seen == 0 {
+                return Err(Error::Input(
+                    "fit: the training data yielded no batches".into(),
+                ));
+            }
+            let mut logs = self.metric_logs("", loss_sum / seen as f64);
+            if let Some(v) = val {
+                let v = self.evaluate_batches(v)?;
                 logs.extend(v.into_iter().map(|(k, val)| (format!("val_{k}"), val)));
             }
-            progress.finish(&logs);
+            progress.finish(steps, &logs);
             history.push(&logs);
             for cb in &mut callbacks {
                 cb.on_epoch_end(epoch, &logs, self)?;
@@ -237,34 +279,36 @@ impl Sequential {
         Ok(history)
     }
 
-    fn evaluate_prepared(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
-        // Metrics are shared with training; evaluation keeps its own tallies and puts them back.
-        let saved: Vec<Box<dyn Metric>> = std::mem::take(&mut self.compiled("evaluate")?.metrics);
-        let names: Vec<String> = saved.iter().map(|m| m.name().to_string()).collect();
+    /// The loss and metrics over every batch of `data`, recording no gradients.
+    pub fn evaluate_batches(&mut self, data: &dyn Batches) -> Result<Logs> {
+        // Metrics are shared with training; evaluation keeps its own tallies.
         let kind = self.compiled("evaluate")?.loss.accuracy_kind();
+        let names: Vec<String> = self
+            .compiled("evaluate")?
+            .metrics
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
         let mut fresh = names
             .iter()
             .map(|n| metrics::from_name(n, kind))
             .collect::<Result<Vec<_>>>()?;
-        let n = x.shape()[0];
-        let (mut loss_sum, mut start) = (0.0, 0);
-        let result = no_grad(|| -> Result<()> {
-            while start < n {
-                let end = (start + batch_size.max(1)).min(n);
-                let (bx, by) = (rows(x, start, end)?, rows(y, start, end)?);
+        let (mut loss_sum, mut seen) = (0.0, 0usize);
+        no_grad(|| -> Result<()> {
+            for batch in data.batches(0) {
+                let (bx, by) = batch?;
+                let bx = self.check_xy("evaluate", &bx, &by)?;
                 let (loss, pred) = self.batch_loss(&bx, &by, false)?;
-                loss_sum += loss.item::<f32>()? as f64 * (end - start) as f64;
+                loss_sum += loss.item::<f32>()? as f64 * bx.shape()[0] as f64;
+                seen += bx.shape()[0];
                 for m in &mut fresh {
                     m.update(&by, &pred)?;
                 }
-                start = end;
             }
             Ok(())
-        });
-        self.compiled("evaluate")?.metrics = saved;
-        result?;
+        })?;
         let mut logs = Logs::new();
-        logs.insert("loss".into(), loss_sum / n.max(1) as f64);
+        logs.insert("loss".into(), loss_sum / seen.max(1) as f64);
         for m in &fresh {
             logs.insert(m.name().to_string(), m.result());
         }
@@ -274,7 +318,13 @@ impl Sequential {
     /// The loss and metrics on `(x, y)`, in batches, recording no gradients.
     pub fn evaluate(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
         let x = self.check_xy("evaluate", x, y)?;
-        self.evaluate_prepared(&x, y, batch_size)
+        self.evaluate_batches(&TensorBatches {
+            x,
+            y: y.clone(),
+            batch_size,
+            shuffle: false,
+            seed: 0,
+        })
     }
 
     /// The model's outputs for `x`, computed in batches of `batch_size`, recording no gradients.

@@ -1,0 +1,191 @@
+use super::stages;
+use crate::{Error, Result};
+use rill_core::Tensor;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// One item of a dataset: parallel tensors, usually `[features, label]`.
+pub type Element = Vec<Tensor>;
+
+/// A stream of elements for one pass.
+pub(crate) type Stream = Box<dyn Iterator<Item = Result<Element>> + Send>;
+
+type MakeStream = dyn Fn(u64) -> Stream + Send + Sync;
+
+/// A recipe for a stream of elements. Each pass ([`Dataset::iter`]) runs the recipe afresh
+/// with a new epoch number, so `shuffle` reshuffles every epoch, reproducibly from its seed.
+///
+/// ```
+/// use rill_core::{DType, Tensor};
+/// use rill_data::Dataset;
+/// let x = Tensor::arange(0.0, 10.0, 1.0, DType::F32)?.reshape(&[10, 1])?;
+/// let y = Tensor::arange(0.0, 10.0, 1.0, DType::I64)?;
+/// let ds = Dataset::from_tensor_slices(vec![x, y])?.shuffle(10, 42).batch(4, false);
+/// let batches: Vec<_> = ds.iter().collect::<Result<_, _>>()?;
+/// assert_eq!(batches.len(), 3);
+/// assert_eq!(batches[0][0].shape(), &[4, 1]);
+/// # Ok::<(), rill_data::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Dataset {
+    make: Arc<MakeStream>,
+    len: Option<usize>,
+    epoch: Arc<AtomicU64>,
+}
+
+impl Dataset {
+    pub(crate) fn new(
+        len: Option<usize>,
+        make: impl Fn(u64) -> Stream + Send + Sync + 'static,
+    ) -> Self {
+        Dataset {
+            make: Arc::new(make),
+            len,
+            epoch: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Element i is the i-th slice along axis 0 of every tensor (`from_tensor_slices`).
+    pub fn from_tensor_slices(tensors: Vec<Tensor>) -> Result<Dataset> {
+        let n = tensors
+            .first()
+            .map(|t| t.shape().first().copied().unwrap_or(0))
+            .ok_or_else(|| {
+                Error::Pipeline("from_tensor_slices: needs at least one tensor".into())
+            })?;
+        if let Some(t) = tensors.iter().find(|t| t.rank() == 0 || t.shape()[0] != n) {
+            return Err(Error::Pipeline(format!(
+                "from_tensor_slices: every tensor needs {n} rows, found shape {:?}",
+                t.shape()
+            )));
+        }
+        let tensors = Arc::new(tensors);
+        Ok(Dataset::new(Some(n), move |_| {
+            let tensors = tensors.clone();
+            Box::new((0..n).map(move |i| {
+                tensors
+                    .iter()
+                    .map(|t| Ok(t.slice(0, i, i + 1)?.squeeze(0)?))
+                    .collect()
+            }))
+        }))
+    }
+
+    /// The number of elements per pass, when known.
+    pub fn len(&self) -> Option<usize> {
+        self.len
+    }
+
+    /// Whether a pass is known to yield nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len == Some(0)
+    }
+
+    /// One pass over the elements (the next epoch).
+    pub fn iter(&self) -> impl Iterator<Item = Result<Element>> + Send {
+        let epoch = self.epoch.fetch_add(1, Ordering::Relaxed);
+        (self.make)(epoch)
+    }
+
+    /// One pass for an explicit epoch number (reproducible shuffles).
+    pub fn iter_epoch(&self, epoch: u64) -> impl Iterator<Item = Result<Element>> + Send {
+        (self.make)(epoch)
+    }
+
+    fn derive(
+        &self,
+        len: Option<usize>,
+        wrap: impl Fn(Stream, u64) -> Stream + Send + Sync + 'static,
+    ) -> Dataset {
+        let inner = self.make.clone();
+        Dataset::new(len, move |epoch| wrap(inner(epoch), epoch))
+    }
+
+    /// Shuffles through a buffer of `buffer_size` elements (a buffer at least the dataset's size
+    /// gives a uniform shuffle), reshuffling each epoch from `seed`.
+    pub fn shuffle(&self, buffer_size: usize, seed: u64) -> Dataset {
+        self.derive(self.len, move |s, epoch| {
+            stages::shuffle(
+                s,
+                buffer_size.max(1),
+                seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ epoch,
+            )
+        })
+    }
+
+    /// Groups consecutive elements into batches stacked along a new axis 0; the last, smaller
+    /// batch is dropped when `drop_remainder`.
+    pub fn batch(&self, batch_size: usize, drop_remainder: bool) -> Dataset {
+        let n = batch_size.max(1);
+        let len = self
+            .len
+            .map(|l| if drop_remainder { l / n } else { l.div_ceil(n) });
+        self.derive(len, move |s, _| stages::batch(s, n, drop_remainder))
+    }
+
+    /// Applies `f` to every element, on all cores, keeping the order.
+    pub fn map(&self, f: impl Fn(Element) -> Result<Element> + Send + Sync + 'static) -> Dataset {
+        let f = Arc::new(f);
+        self.derive(self.len, move |s, _| stages::parallel_map(s, f.clone()))
+    }
+
+    /// Produces up to `buffer` elements ahead on a background thread.
+    pub fn prefetch(&self, buffer: usize) -> Dataset {
+        self.derive(self.len, move |s, _| stages::prefetch(s, buffer.max(1)))
+    }
+
+    /// Keeps the elements of the first complete pass in memory and replays them afterwards.
+    pub fn cache(&self) -> Dataset {
+        let store: Arc<std::sync::Mutex<Option<Arc<Vec<Element>>>>> = Arc::default();
+        self.derive(self.len, move |s, _| stages::cache(s, store.clone()))
+    }
+
+    /// The first `n` elements.
+    pub fn take(&self, n: usize) -> Dataset {
+        self.derive(self.len.map(|l| l.min(n)), move |s, _| Box::new(s.take(n)))
+    }
+
+    /// All but the first `n` elements.
+    pub fn skip(&self, n: usize) -> Dataset {
+        self.derive(self.len.map(|l| l.saturating_sub(n)), move |s, _| {
+            Box::new(s.skip(n))
+        })
+    }
+
+    /// The dataset `count` times over (`None`: forever), each repetition a new epoch.
+    pub fn repeat(&self, count: Option<usize>) -> Dataset {
+        let inner = self.make.clone();
+        let len = match (self.len, count) {
+            (Some(l), Some(c)) => Some(l * c),
+            (Some(0), None) => Some(0),
+            _ => None,
+        };
+        Dataset::new(len, move |epoch| {
+            let inner = inner.clone();
+            let reps = count.map(|c| c as u64).unwrap_or(u64::MAX);
+            Box::new(
+                (0..reps).flat_map(move |r| inner(epoch.wrapping_mul(1_000_003).wrapping_add(r))),
+            )
+        })
+    }
+}
+
+impl rill_nn::Batches for Dataset {
+    fn batches(
+        &self,
+        epoch: usize,
+    ) -> Box<dyn Iterator<Item = rill_nn::Result<(Tensor, Tensor)>> + Send + '_> {
+        Box::new(self.iter_epoch(epoch as u64).map(|e| {
+            let mut e = e.map_err(rill_nn::Error::from)?;
+            if e.len() != 2 {
+                return Err(rill_nn::Error::Input(format!("a training dataset yields (features, labels) pairs, found elements of {} tensors", e.len())));
+            }
+            let y = e.pop().expect("two");
+            let x = e.pop().expect("two");
+            Ok((x, y))
+        }))
+    }
+    fn steps(&self) -> Option<usize> {
+        self.len
+    }
+}
