@@ -56,9 +56,11 @@ pub fn parse_idx(raw: &[u8]) -> std::result::Result<Tensor, String> {
         0x0B => 2,
         0x0C | 0x0D => 4,
         0x0E => 8,
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "unknown IDX dtype code {other:#04x} (expected 0x08, 0x09, 0x0b, 0x0c, 0x0d or 0x0e)"
-        )),
+        ))
+        }
     };
     let header = 4 + 4 * ndim;
     if b.len() < header {

@@ -169,3 +169,29 @@ pub fn from_name(name: &str, accuracy: AccuracyKind) -> Result<Box<dyn Metric>> 
         other => return Err(Error::Config(format!("unknown metric '{other}'"))),
     })
 }
+
+/// Counts `[true class][predicted class]` for integer labels and predicted classes in `0..classes`.
+pub fn confusion_matrix(
+    labels: &[i64],
+    predicted: &[i64],
+    classes: usize,
+) -> Result<Vec<Vec<u64>>> {
+    if labels.len() != predicted.len() {
+        return Err(Error::Input(format!(
+            "confusion_matrix: {} labels but {} predictions",
+            labels.len(),
+            predicted.len()
+        )));
+    }
+    let mut m = vec![vec![0u64; classes]; classes];
+    for (&t, &p) in labels.iter().zip(predicted) {
+        if t < 0 || p < 0 || t as usize >= classes || p as usize >= classes {
+            return Err(Error::Input(format!(
+                "confusion_matrix: class {} is outside 0..{classes}",
+                if t < 0 || t as usize >= classes { t } else { p }
+            )));
+        }
+        m[t as usize][p as usize] += 1;
+    }
+    Ok(m)
+}

@@ -1,0 +1,33 @@
+//! # Rill
+//!
+//! Keras-style deep learning in Rust. This crate is the one to depend on: it gathers
+//! tensors and autodiff ([`rill_core`]), layers and training ([`rill_nn`]), data
+//! ([`rill_data`]) and pictures ([`rill_viz`]) behind one `use rill::prelude::*;`.
+//!
+//! ```no_run
+//! use rill::prelude::*;
+//! let data = rill::datasets::fashion_mnist::load_data()?;
+//! let x = data.train.images.to_dtype(DType::F32)?.div_scalar(255.0)?;
+//! let mut model = Sequential::new(vec![
+//!     Box::new(Flatten::new()),
+//!     Box::new(Dense::new(128).activation(Activation::Relu)),
+//!     Box::new(Dense::new(10)),
+//! ])
+//! .with_input_shape(&[28, 28])?;
+//! model.compile(Adam::default(), SparseCategoricalCrossentropy::from_logits(), &["accuracy"])?;
+//! model.fit(&x, &data.train.labels, FitConfig::default().epochs(10))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub use rill_core as core;
+pub use rill_data as data;
+pub use rill_data::datasets;
+pub use rill_nn as nn;
+pub use rill_viz as viz;
+
+/// Everything a training script needs.
+pub mod prelude {
+    pub use rill_core::{no_grad, set_seed, Conv2dOptions, DType, Padding, Tensor};
+    pub use rill_data::Dataset;
+    pub use rill_nn::prelude::*;
+}
