@@ -50,6 +50,29 @@ layer_case("conv2d", keras.layers.Conv2D(4, (3, 3), padding="same", strides=2, a
 layer_case("conv2d", keras.layers.Conv2D(2, (2, 3)), randn(1, 5, 6, 2),
            {"filters": 2, "kernel": [2, 3], "strides": [1, 1], "padding": "valid", "activation": "linear"})
 
+# Normalization: BatchNormalization in training (batch statistics, moving averages updated) and
+# inference (moving statistics), LayerNormalization; outputs and input gradients.
+def norm_case(name, layer, x, training):
+    layer.build(x.shape)
+    weights = [randn(*v.shape, scale=0.3) + (1.0 if "variance" in v.name or "gamma" in v.name else 0.0) for v in layer.weights]
+    weights = [np.abs(w) if "variance" in v.name else w for w, v in zip(weights, layer.weights)]
+    layer.set_weights(weights)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = layer(xt, training=training)
+        w = tf.constant(np.linspace(0.5, 1.5, int(np.prod(y.shape)), dtype=np.float32).reshape(y.shape))
+        obj = tf.reduce_sum(y * w)
+    g = tape.gradient(obj, xt)
+    out["norms"].append({"layer": name, "training": training, "x": arr(x), "weights": [arr(v) for v in weights],
+                         "y": arr(y), "grad_x": arr(g), "weights_after": [arr(v.numpy()) for v in layer.weights]})
+
+out["norms"] = []
+norm_case("batch_norm", keras.layers.BatchNormalization(), randn(6, 4, scale=2.0) + 1.0, True)
+norm_case("batch_norm", keras.layers.BatchNormalization(), randn(6, 4, scale=2.0) + 1.0, False)
+norm_case("batch_norm", keras.layers.BatchNormalization(), randn(3, 2, 2, 3), True)
+norm_case("layer_norm", keras.layers.LayerNormalization(), randn(5, 6, scale=2.0), True)
+
 # Losses: value and gradient with respect to the prediction.
 def loss_case(name, loss, y_true, y_pred, config):
     yp = tf.constant(y_pred)

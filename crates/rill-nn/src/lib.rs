@@ -44,8 +44,9 @@ pub mod prelude {
         TerminateOnNaN,
     };
     pub use crate::layers::{
-        ActivationLayer, AveragePooling2D, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D,
-        Layer, MaxPooling2D, ReLU, Regularizer, Rescaling, Reshape, Softmax,
+        ActivationLayer, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Embedding,
+        Flatten, GlobalAveragePooling2D, Layer, LayerNormalization, MaxPooling2D, ReLU,
+        Regularizer, Rescaling, Reshape, Softmax,
     };
     pub use crate::losses::{
         BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, MeanAbsoluteError,

@@ -220,3 +220,54 @@ fn optimizers_match_keras_after_three_steps() {
         assert_eq!(opt.iterations(), 3);
     }
 }
+
+#[test]
+fn normalization_layers_match_keras_in_training_and_inference() {
+    use rill_nn::layers::{BatchNormalization, LayerNormalization};
+    for (i, c) in cases("norms", 4).iter().enumerate() {
+        let x = tensor(&c["x"]);
+        let training = c["training"].as_bool().unwrap();
+        let mut layer: Box<dyn Layer> = match c["layer"].as_str().unwrap() {
+            "batch_norm" => Box::new(BatchNormalization::new()),
+            _ => Box::new(LayerNormalization::new()),
+        };
+        layer.build(&x.shape()[1..]).unwrap();
+        for (v, w) in layer
+            .variables_mut()
+            .into_iter()
+            .zip(c["weights"].as_array().unwrap())
+        {
+            v.value.assign(&tensor(w)).unwrap();
+        }
+        let x = x.set_requires_grad(true).unwrap();
+        let y = layer.call(&x, training).unwrap();
+        assert_close(&format!("norm case {i} output"), &y, &tensor(&c["y"]));
+        let w = Tensor::linspace(0.5, 1.5, y.numel(), rill_core::DType::F32)
+            .reshape(y.shape())
+            .unwrap();
+        let grads = y
+            .mul(&w)
+            .unwrap()
+            .sum(&[], false)
+            .unwrap()
+            .backward()
+            .unwrap();
+        assert_close(
+            &format!("norm case {i} grad x"),
+            grads.get(&x).unwrap(),
+            &tensor(&c["grad_x"]),
+        );
+        // The moving statistics move in training and stay put in inference, as in Keras.
+        for (v, want) in layer
+            .variables()
+            .iter()
+            .zip(c["weights_after"].as_array().unwrap())
+        {
+            assert_close(
+                &format!("norm case {i} {} after the call", v.name),
+                &v.value,
+                &tensor(want),
+            );
+        }
+    }
+}

@@ -130,6 +130,82 @@ fn every_layer_passes_the_harness() {
 }
 
 #[test]
+fn batch_normalization_counts_and_trains_like_keras() {
+    set_seed(1);
+    // Keras: 4 parameters per channel, half of them (the moving statistics) not trainable.
+    let mut m = Sequential::new(vec![Box::new(BatchNormalization::new())])
+        .with_input_shape(&[5])
+        .unwrap();
+    assert_eq!(m.count_params(), 20);
+    assert_eq!(m.variables().iter().filter(|v| v.trainable).count(), 2);
+    assert!(m.summary().contains("Non-trainable params: 10 (40.00 B)"));
+    let x = Tensor::rand_uniform(&[8, 5], 0.0, 4.0, DType::F32).unwrap();
+    m.compile(Sgd::new(0.1), MeanSquaredError::default(), &[])
+        .unwrap();
+    let before = m.get_weights();
+    m.train_on_batch(&x, &Tensor::zeros(&[8, 5], DType::F32))
+        .unwrap();
+    let after = m.get_weights();
+    assert!(
+        before
+            .iter()
+            .zip(&after)
+            .all(|(b, a)| b.to_vec::<f32>().unwrap() != a.to_vec::<f32>().unwrap()),
+        "gamma, beta and both moving statistics change in training"
+    );
+    let p1 = m.predict(&x, 8).unwrap().to_vec::<f32>().unwrap();
+    assert_eq!(
+        p1,
+        m.predict(&x, 8).unwrap().to_vec::<f32>().unwrap(),
+        "inference uses the moving statistics and changes nothing"
+    );
+}
+
+#[test]
+fn embedding_looks_up_rows_and_checks_ids() {
+    set_seed(2);
+    let mut m = Sequential::new(vec![
+        Box::new(Embedding::new(10, 4)),
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(2)),
+    ])
+    .with_input_shape(&[3])
+    .unwrap();
+    assert_eq!(m.count_params(), 10 * 4 + 12 * 2 + 2);
+    let ids = Tensor::from_vec(vec![1i64, 2, 9, 0, 0, 3], &[2, 3]).unwrap();
+    let table = m.variables()[0].value.to_vec::<f32>().unwrap();
+    let mut emb = Embedding::new(10, 4);
+    emb.build(&[3]).unwrap();
+    emb.variables_mut()[0]
+        .value
+        .assign(&Tensor::from_vec(table.clone(), &[10, 4]).unwrap())
+        .unwrap();
+    let rows = emb.call(&ids, false).unwrap();
+    assert_eq!(rows.shape(), &[2, 3, 4]);
+    assert_eq!(
+        &rows.to_vec::<f32>().unwrap()[8..12],
+        &table[36..40],
+        "id 9 reads row 9"
+    );
+    m.compile(
+        Adam::default(),
+        SparseCategoricalCrossentropy::from_logits(),
+        &[],
+    )
+    .unwrap();
+    m.train_on_batch(&ids, &Tensor::from_vec(vec![0i64, 1], &[2]).unwrap())
+        .unwrap();
+    let e = m
+        .predict(&Tensor::from_vec(vec![1i64, 2, 10], &[1, 3]).unwrap(), 1)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("index 10 is out of range") && e.contains("ids must lie in 0..10"),
+        "{e}"
+    );
+}
+
+#[test]
 fn dropout_is_identity_in_inference_and_scales_in_training() {
     set_seed(0);
     let mut d = Dropout::new(0.25);

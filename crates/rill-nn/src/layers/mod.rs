@@ -4,20 +4,26 @@
 //! like any built-in one.
 
 mod activation;
+mod batch_norm;
 mod conv2d;
 mod dense;
 mod dropout;
+mod embedding;
 mod flatten;
+mod layer_norm;
 mod pooling;
 mod regularizer;
 mod rescaling;
 mod reshape;
 
 pub use activation::{ActivationLayer, ReLU, Softmax};
+pub use batch_norm::BatchNormalization;
 pub use conv2d::Conv2D;
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use embedding::Embedding;
 pub use flatten::Flatten;
+pub use layer_norm::LayerNormalization;
 pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D};
 pub use regularizer::Regularizer;
 pub use rescaling::Rescaling;

@@ -8,7 +8,7 @@ use crate::losses::Loss;
 use crate::metrics;
 use crate::optimizers::Optimizer;
 use crate::{Error, Result};
-use rill_core::{no_grad, DType, Tensor};
+use rill_core::{no_grad, DType, FlushDenormals, Tensor};
 
 /// Samples `[start, end)` of `t` along the batch axis, as a view.
 fn rows(t: &Tensor, start: usize, end: usize) -> Result<Tensor> {
@@ -222,6 +222,7 @@ impl Sequential {
         check_batches: bool,
     ) -> Result<History> {
         self.compiled("fit")?;
+        let _ftz = FlushDenormals::new();
         let mut history = History::default();
         let mut callbacks = std::mem::take(&mut config.callbacks);
         self.stop_training = false;
@@ -281,6 +282,7 @@ impl Sequential {
 
     /// The loss and metrics over every batch of `data`, recording no gradients.
     pub fn evaluate_batches(&mut self, data: &dyn Batches) -> Result<Logs> {
+        let _ftz = FlushDenormals::new();
         // Metrics are shared with training; evaluation keeps its own tallies.
         let kind = self.compiled("evaluate")?.loss.accuracy_kind();
         let names: Vec<String> = self
@@ -330,6 +332,7 @@ impl Sequential {
     /// The model's outputs for `x`, computed in batches of `batch_size`, recording no gradients.
     pub fn predict(&mut self, x: &Tensor, batch_size: usize) -> Result<Tensor> {
         let x = self.prepare_x("predict", x)?;
+        let _ftz = FlushDenormals::new();
         let n = x.shape()[0];
         no_grad(|| {
             let mut outs = Vec::with_capacity(n.div_ceil(batch_size.max(1)));
@@ -351,6 +354,7 @@ impl Sequential {
     /// One gradient step on one batch; returns the loss and metrics of that batch.
     pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Result<Logs> {
         let x = self.check_xy("train_on_batch", x, y)?;
+        let _ftz = FlushDenormals::new();
         self.reset_metrics();
         let loss = self.step(&x, y)?;
         Ok(self.metric_logs("", loss))

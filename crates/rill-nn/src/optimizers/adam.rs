@@ -54,8 +54,28 @@ impl Adam {
     }
 }
 
-/// One fused pass over a variable: decay, both moments and the weight, in f32.
+/// One fused pass over a variable, using AVX-512 when the CPU has it: the square root and
+/// division per element dominate, and 16 lanes do them in half the time of 8.
 fn update(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 5]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: `update_avx512` only differs from `update_portable` in being compiled with
+        // AVX-512 enabled; the check above proves this CPU executes those instructions.
+        unsafe { update_avx512(w, g, m, v, k) };
+        return;
+    }
+    update_portable(w, g, m, v, k)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn update_avx512(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 5]) {
+    update_portable(w, g, m, v, k)
+}
+
+/// Decay, both moments and the weight, in f32.
+#[inline(always)]
+fn update_portable(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 5]) {
     let [alpha, b1, b2, eps, decay] = k;
     for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
         *w -= decay * *w;
