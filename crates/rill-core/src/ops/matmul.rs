@@ -1,5 +1,5 @@
 use super::sum_to_shape;
-use crate::backend::cpu::{gemm, MatRef};
+use crate::backend::cpu::{gemm, gemm_new, MatRef};
 use crate::dtype::Element;
 use crate::error::{Error, Result, ShapeDisplay};
 use crate::layout::{broadcast_shapes, Layout};
@@ -68,12 +68,17 @@ impl Tensor {
         let batches: usize = batch.iter().product();
         let storage = crate::dispatch_float!(a.dtype(), OP, T => {
             let (ad, bd) = (T::slice(a.storage()).expect("dtype checked"), T::slice(b.storage()).expect("dtype checked"));
-            let mut out = vec![T::zero(); batches * m * n];
-            if m * n > 0 {
-                for (i, o) in out.chunks_mut(m * n).enumerate() {
-                    gemm(m, n, k, mat(ad, &la, &batch, i), mat(bd, &lb, &batch, i), o, false);
+            let out = if batches == 1 {
+                gemm_new(m, n, k, mat(ad, &la, &batch, 0), mat(bd, &lb, &batch, 0))
+            } else {
+                let mut out = vec![T::zero(); batches * m * n];
+                if m * n > 0 {
+                    for (i, o) in out.chunks_mut(m * n).enumerate() {
+                        gemm(m, n, k, mat(ad, &la, &batch, i), mat(bd, &lb, &batch, i), o, false);
+                    }
                 }
-            }
+                out
+            };
             Ok(T::into_storage(out))
         })?;
         Ok(Tensor::record(storage, &out_shape, &[a, b], OP, |ctx| {

@@ -4,22 +4,17 @@ use rayon::prelude::*;
 
 /// `out[i] = f(x[i])`, on both cores for large inputs.
 pub fn map<T: Copy + Sync, U: Copy + Send + Default>(x: &[T], f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    let mut out = vec![U::default(); x.len()];
+    // Collecting writes each element once; a zero-filled buffer would cost a second pass.
     if x.len() < PARALLEL_MIN_ELEMENTS {
-        for (o, &v) in out.iter_mut().zip(x) {
-            *o = f(v);
-        }
+        x.iter().map(|&v| f(v)).collect()
     } else {
-        let c = chunk_len(x.len());
-        out.par_chunks_mut(c)
-            .zip(x.par_chunks(c))
-            .for_each(|(o, x)| {
-                for (o, &v) in o.iter_mut().zip(x) {
-                    *o = f(v);
-                }
-            });
+        let mut out = Vec::with_capacity(x.len());
+        x.par_iter()
+            .map(|&v| f(v))
+            .with_min_len(4096)
+            .collect_into_vec(&mut out);
+        out
     }
-    out
 }
 
 /// `out[i] = f(a[i], b[i], c[i])` over three packed slices of equal length.

@@ -1,4 +1,5 @@
 use crate::dtype::FloatElement;
+use std::mem::MaybeUninit;
 
 /// A read-only strided matrix: `data[offset + i * row_stride + j * col_stride]` is element (i, j).
 /// Transposes are free: swap the strides.
@@ -15,7 +16,8 @@ pub struct MatRef<'a, T> {
 }
 
 /// Below this many multiply-adds a product runs on one thread; above, `gemm` splits it across
-/// the rayon pool. Chosen from `cargo bench -p rill-core` on 2 cores.
+/// the rayon pool. Measured with `cargo bench -p rill-nn` on 2 cores: waking the second core for
+/// the tutorial's 32×784×128 products cost more than it saved.
 const THREADED_MIN_MACS: usize = 1 << 24;
 
 /// `out = a · b` (or `out += a · b` when `accumulate`), with `a` m×k, `b` k×n and `out` a packed
@@ -29,25 +31,60 @@ pub fn gemm<T: FloatElement>(
     out: &mut [T],
     accumulate: bool,
 ) {
+    // SAFETY: `T` and `MaybeUninit<T>` have the same layout, and every element of `out` is
+    // initialised; `gemm_into` only ever writes initialised values into it, so `out` is still
+    // fully initialised when the borrow ends.
+    let out = unsafe { &mut *(out as *mut [T] as *mut [MaybeUninit<T>]) };
+    gemm_into(m, n, k, a, b, out, accumulate)
+}
+
+/// `a · b` as a new packed row-major m×n vector, written directly without zero-filling first
+/// (for large products the fill costs as much memory traffic as writing the result).
+pub fn gemm_new<T: FloatElement>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<T>,
+    b: MatRef<T>,
+) -> Vec<T> {
+    let len = m * n;
+    let mut out: Vec<T> = Vec::with_capacity(len);
+    gemm_into(m, n, k, a, b, &mut out.spare_capacity_mut()[..len], false);
+    // SAFETY: `gemm_into` with `accumulate = false` initialises all m·n elements: with k = 0 it
+    // writes zeros, otherwise `gemm::gemm` with `read_dst = false` stores every element of the
+    // m×n destination (dst := a·b). The capacity is at least `len`.
+    unsafe { out.set_len(len) };
+    out
+}
+
+fn gemm_into<T: FloatElement>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<T>,
+    b: MatRef<T>,
+    out: &mut [MaybeUninit<T>],
+    accumulate: bool,
+) {
     assert_eq!(out.len(), m * n, "gemm: output buffer has the wrong length");
     if m == 0 || n == 0 {
         return;
     }
-    let last = |r: &MatRef<T>, rows: usize, cols: usize| {
-        r.offset + (rows.max(1) - 1) * r.row_stride + (cols.max(1) - 1) * r.col_stride
-    };
-    if k > 0 {
-        assert!(
-            last(&a, m, k) < a.data.len() && last(&b, k, n) < b.data.len(),
-            "gemm: operand out of bounds"
-        );
-    }
     if k == 0 {
         if !accumulate {
-            out.iter_mut().for_each(|o| *o = T::zero());
+            out.iter_mut().for_each(|o| {
+                o.write(T::zero());
+            });
         }
         return;
     }
+    let last = |r: &MatRef<T>, rows: usize, cols: usize| {
+        r.offset + (rows - 1) * r.row_stride + (cols - 1) * r.col_stride
+    };
+    assert!(
+        last(&a, m, k) < a.data.len() && last(&b, k, n) < b.data.len(),
+        "gemm: operand out of bounds"
+    );
     let parallelism = if m * n * k >= THREADED_MIN_MACS {
         gemm::Parallelism::Rayon(rayon::current_num_threads())
     } else {
@@ -56,13 +93,14 @@ pub fn gemm<T: FloatElement>(
     // SAFETY: the asserts above prove that every element (i, j) the strides address, for i < m
     // and j < k (a), j < n (b), lies inside its slice; `out` is a distinct, exclusively borrowed
     // packed m×n buffer (row stride n, column stride 1), so it aliases neither operand. `gemm`
-    // reads `out` only when `read_dst` is set, and `out` is initialised.
+    // reads `out` only when `read_dst` (`accumulate`) is set, and the only caller that sets it
+    // (`gemm` above) passes initialised memory; otherwise it only writes.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr(),
+            out.as_mut_ptr() as *mut T,
             1,
             n as isize,
             accumulate,

@@ -10,7 +10,7 @@ mod reduce;
 mod strided;
 
 pub use elementwise::{map, map2_broadcast, map3_same};
-pub use matmul::{gemm, MatRef};
+pub use matmul::{gemm, gemm_new, MatRef};
 pub use parallel::PARALLEL_MIN_ELEMENTS;
 pub use patches::{col2im, im2col, PatchGeometry};
 pub use pool::{
