@@ -118,6 +118,27 @@ opt_case("sgd", keras.optimizers.SGD(), {"learning_rate": 0.01, "momentum": 0.0,
 opt_case("sgd", keras.optimizers.SGD(learning_rate=0.1, momentum=0.9), {"learning_rate": 0.1, "momentum": 0.9, "nesterov": False})
 opt_case("sgd", keras.optimizers.SGD(learning_rate=0.1, momentum=0.9, nesterov=True), {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True})
 
+opt_case("rmsprop", keras.optimizers.RMSprop(), {"learning_rate": 0.001})
+opt_case("rmsprop", keras.optimizers.RMSprop(learning_rate=0.01, momentum=0.5, centered=True), {"learning_rate": 0.01, "momentum": 0.5, "centered": True})
+opt_case("adagrad", keras.optimizers.Adagrad(learning_rate=0.1), {"learning_rate": 0.1})
+opt_case("sgd", keras.optimizers.SGD(learning_rate=0.1, clipnorm=0.5), {"learning_rate": 0.1, "momentum": 0.0, "nesterov": False, "clipnorm": 0.5})
+opt_case("adam", keras.optimizers.Adam(learning_rate=0.01, clipvalue=0.3), {"learning_rate": 0.01, "clipvalue": 0.3})
+opt_case("sgd", keras.optimizers.SGD(learning_rate=0.1, weight_decay=0.1), {"learning_rate": 0.1, "momentum": 0.0, "nesterov": False, "weight_decay": 0.1})
+opt_case("adam", keras.optimizers.Adam(learning_rate=keras.optimizers.schedules.ExponentialDecay(0.01, decay_steps=1, decay_rate=0.5)),
+         {"learning_rate": 0.01, "schedule": {"kind": "exponential", "decay_steps": 1, "decay_rate": 0.5, "staircase": False}})
+
+# Schedules: the learning rate at a range of steps.
+steps = [0, 1, 2, 5, 10, 49, 50, 99, 100, 150, 400]
+def sched_case(config, schedule):
+    out["schedules"].append({"config": config, "steps": steps, "values": [float(schedule(s)) for s in steps]})
+out["schedules"] = []
+S = keras.optimizers.schedules
+sched_case({"kind": "exponential", "initial": 0.1, "decay_steps": 10, "decay_rate": 0.9, "staircase": False}, S.ExponentialDecay(0.1, 10, 0.9))
+sched_case({"kind": "exponential", "initial": 0.1, "decay_steps": 10, "decay_rate": 0.9, "staircase": True}, S.ExponentialDecay(0.1, 10, 0.9, staircase=True))
+sched_case({"kind": "piecewise", "boundaries": [10, 100], "values": [1.0, 0.5, 0.1]}, S.PiecewiseConstantDecay([10, 100], [1.0, 0.5, 0.1]))
+sched_case({"kind": "cosine", "initial": 0.1, "decay_steps": 100, "alpha": 0.1}, S.CosineDecay(0.1, 100, alpha=0.1))
+sched_case({"kind": "cosine", "initial": 0.0, "decay_steps": 100, "alpha": 0.0, "warmup_target": 0.2, "warmup_steps": 50}, S.CosineDecay(0.0, 100, warmup_target=0.2, warmup_steps=50))
+
 out["generator"] = f"tools/make_nn_fixtures.py with TensorFlow {tf.__version__}, Keras {keras.__version__}"
 path = os.path.join(os.path.dirname(__file__), "..", "crates", "rill-nn", "tests", "fixtures", "keras.json")
 with open(path, "w") as f:

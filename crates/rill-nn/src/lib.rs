@@ -53,7 +53,8 @@ pub mod prelude {
         MeanSquaredError, SparseCategoricalCrossentropy,
     };
     pub use crate::metrics::Metric;
-    pub use crate::optimizers::{Adam, Optimizer, Sgd};
+    pub use crate::optimizers::schedules::{CosineDecay, ExponentialDecay, PiecewiseConstantDecay};
+    pub use crate::optimizers::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
     pub use crate::{
         Activation, Batches, FitConfig, History, Initializer, Logs, Sequential, Verbosity,
     };

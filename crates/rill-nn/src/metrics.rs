@@ -166,6 +166,10 @@ pub fn from_name(name: &str, accuracy: AccuracyKind) -> Result<Box<dyn Metric>> 
         "categorical_accuracy" => Box::new(Accuracy::new(name, AccuracyKind::Categorical)),
         "binary_accuracy" => Box::new(Accuracy::new(name, AccuracyKind::Binary)),
         "sparse_top_k_categorical_accuracy" => Box::new(SparseTopKAccuracy::new(5)),
+        "precision" => Box::new(ClassMetric::new(ClassScore::Precision, accuracy)),
+        "recall" => Box::new(ClassMetric::new(ClassScore::Recall, accuracy)),
+        "f1_score" => Box::new(ClassMetric::new(ClassScore::F1, accuracy)),
+        "auc" => Box::new(Auc::new(accuracy)),
         other => return Err(Error::Config(format!("unknown metric '{other}'"))),
     })
 }
@@ -194,4 +198,235 @@ pub fn confusion_matrix(
         m[t as usize][p as usize] += 1;
     }
     Ok(m)
+}
+
+/// The true class and the predicted class of each sample, however targets and predictions are
+/// encoded: integer labels, one-hot rows, or a single probability (thresholded at 0.5).
+fn classes_of(
+    kind: AccuracyKind,
+    y_true: &Tensor,
+    y_pred: &Tensor,
+) -> Result<(Vec<i64>, Vec<i64>, usize)> {
+    let width = *y_pred.shape().last().unwrap_or(&1);
+    if kind == AccuracyKind::Binary || width == 1 {
+        let t = y_true
+            .to_f64_vec()
+            .iter()
+            .map(|&v| (v > 0.5) as i64)
+            .collect();
+        let p = y_pred
+            .to_f64_vec()
+            .iter()
+            .map(|&v| (v > 0.5) as i64)
+            .collect();
+        return Ok((t, p, 2));
+    }
+    let t = match kind {
+        AccuracyKind::Categorical => argmax_rows(y_true)?,
+        _ => y_true.to_f64_vec().iter().map(|&v| v as i64).collect(),
+    };
+    Ok((t, argmax_rows(y_pred)?, width))
+}
+
+/// Counts of `[true class][predicted class]`, accumulated batch by batch.
+#[derive(Debug, Clone, Default)]
+pub struct ConfusionMatrix {
+    counts: Vec<Vec<u64>>,
+}
+
+impl ConfusionMatrix {
+    /// Adds pairs of (true, predicted) classes, growing to fit `classes`.
+    pub fn add(&mut self, truth: &[i64], predicted: &[i64], classes: usize) -> Result<()> {
+        let m = confusion_matrix(truth, predicted, classes)?;
+        if self.counts.len() < classes {
+            self.counts.resize(classes, Vec::new());
+            self.counts.iter_mut().for_each(|r| r.resize(classes, 0));
+        }
+        for (r, row) in m.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                self.counts[r][c] += v;
+            }
+        }
+        Ok(())
+    }
+    /// The counts, `[true][predicted]`.
+    pub fn counts(&self) -> &[Vec<u64>] {
+        &self.counts
+    }
+    fn column(&self, c: usize) -> u64 {
+        self.counts.iter().map(|r| r[c]).sum()
+    }
+    /// Of the samples predicted as `c`, the share that are `c` (0 when none were).
+    pub fn precision(&self, c: usize) -> f64 {
+        let predicted = self.column(c);
+        if predicted == 0 {
+            0.0
+        } else {
+            self.counts[c][c] as f64 / predicted as f64
+        }
+    }
+    /// Of the samples of class `c`, the share predicted as `c` (0 when there were none).
+    pub fn recall(&self, c: usize) -> f64 {
+        let actual: u64 = self.counts[c].iter().sum();
+        if actual == 0 {
+            0.0
+        } else {
+            self.counts[c][c] as f64 / actual as f64
+        }
+    }
+    /// The harmonic mean of precision and recall of class `c`.
+    pub fn f1(&self, c: usize) -> f64 {
+        let (p, r) = (self.precision(c), self.recall(c));
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+    /// The number of classes seen.
+    pub fn classes(&self) -> usize {
+        self.counts.len()
+    }
+}
+
+/// Which per-class score a [`ClassMetric`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClassScore {
+    /// Correct among predicted.
+    Precision,
+    /// Found among actual.
+    Recall,
+    /// Harmonic mean of the two.
+    F1,
+}
+
+/// Precision, recall or F1: for two classes (binary targets), of the positive class, as Keras'
+/// `Precision` and `Recall`; for more, the macro average over classes, as Keras'
+/// `F1Score(average="macro")`. Exact over everything since the last reset.
+#[derive(Debug, Clone)]
+pub struct ClassMetric {
+    score: ClassScore,
+    kind: AccuracyKind,
+    matrix: ConfusionMatrix,
+}
+
+impl ClassMetric {
+    /// A `score` for targets encoded as `kind` expects.
+    pub fn new(score: ClassScore, kind: AccuracyKind) -> Self {
+        ClassMetric {
+            score,
+            kind,
+            matrix: ConfusionMatrix::default(),
+        }
+    }
+    /// The confusion matrix behind the score.
+    pub fn matrix(&self) -> &ConfusionMatrix {
+        &self.matrix
+    }
+    /// The score of class `c`.
+    pub fn per_class(&self, c: usize) -> f64 {
+        match self.score {
+            ClassScore::Precision => self.matrix.precision(c),
+            ClassScore::Recall => self.matrix.recall(c),
+            ClassScore::F1 => self.matrix.f1(c),
+        }
+    }
+}
+
+impl Metric for ClassMetric {
+    fn name(&self) -> &str {
+        match self.score {
+            ClassScore::Precision => "precision",
+            ClassScore::Recall => "recall",
+            ClassScore::F1 => "f1_score",
+        }
+    }
+    fn update(&mut self, y_true: &Tensor, y_pred: &Tensor) -> Result<()> {
+        let (t, p, classes) = classes_of(self.kind, y_true, y_pred)?;
+        self.matrix.add(&t, &p, classes)
+    }
+    fn result(&self) -> f64 {
+        match self.matrix.classes() {
+            0 => 0.0,
+            2 => self.per_class(1),
+            n => (0..n).map(|c| self.per_class(c)).sum::<f64>() / n as f64,
+        }
+    }
+    fn reset(&mut self) {
+        self.matrix = ConfusionMatrix::default();
+    }
+}
+
+/// Area under the ROC curve, exact (from the ranks of every score seen since the last reset):
+/// of the positive class for binary targets, the macro one-vs-rest average for more classes.
+#[derive(Debug, Clone)]
+pub struct Auc {
+    kind: AccuracyKind,
+    /// Per class: (score, is this class).
+    seen: Vec<Vec<(f64, bool)>>,
+}
+
+impl Auc {
+    /// AUC for targets encoded as `kind` expects.
+    pub fn new(kind: AccuracyKind) -> Self {
+        Auc {
+            kind,
+            seen: Vec::new(),
+        }
+    }
+}
+
+/// ROC AUC of scores for positives against negatives (the Mann–Whitney statistic; ties count ½).
+pub fn roc_auc(pairs: &[(f64, bool)]) -> f64 {
+    let mut sorted = pairs.to_vec();
+    sorted.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+    let (mut rank_sum, mut i) = (0.0, 0);
+    while i < sorted.len() {
+        let mut j = i;
+        while j + 1 < sorted.len() && sorted[j + 1].0 == sorted[i].0 {
+            j += 1;
+        }
+        let mean_rank = (i + j) as f64 / 2.0 + 1.0;
+        rank_sum += mean_rank * sorted[i..=j].iter().filter(|p| p.1).count() as f64;
+        i = j + 1;
+    }
+    let pos = sorted.iter().filter(|p| p.1).count() as f64;
+    let neg = sorted.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return 0.0;
+    }
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
+impl Metric for Auc {
+    fn name(&self) -> &str {
+        "auc"
+    }
+    fn update(&mut self, y_true: &Tensor, y_pred: &Tensor) -> Result<()> {
+        let width = *y_pred.shape().last().unwrap_or(&1);
+        let scores = y_pred.to_f64_vec();
+        if self.kind == AccuracyKind::Binary || width == 1 {
+            self.seen.resize(1, Vec::new());
+            let truth = y_true.to_f64_vec();
+            self.seen[0].extend(scores.iter().zip(&truth).map(|(&s, &t)| (s, t > 0.5)));
+            return Ok(());
+        }
+        let (t, _, _) = classes_of(self.kind, y_true, y_pred)?;
+        self.seen.resize(width, Vec::new());
+        for (row, &label) in scores.chunks(width).zip(&t) {
+            for (c, &s) in row.iter().enumerate() {
+                self.seen[c].push((s, c as i64 == label));
+            }
+        }
+        Ok(())
+    }
+    fn result(&self) -> f64 {
+        if self.seen.is_empty() {
+            return 0.0;
+        }
+        self.seen.iter().map(|p| roc_auc(p)).sum::<f64>() / self.seen.len() as f64
+    }
+    fn reset(&mut self) {
+        self.seen.clear();
+    }
 }

@@ -4,7 +4,10 @@
 use rill_core::{Gradients, Padding, Tensor};
 use rill_nn::layers::{Conv2D, Dense, Layer};
 use rill_nn::losses::*;
-use rill_nn::optimizers::{Adam, Optimizer, Sgd};
+use rill_nn::optimizers::schedules::{CosineDecay, ExponentialDecay, PiecewiseConstantDecay};
+use rill_nn::optimizers::{
+    Adagrad, Adam, LearningRate, LearningRateSchedule, Optimizer, RmsProp, Sgd,
+};
 use rill_nn::{Activation, Variable};
 use serde_json::Value;
 
@@ -188,7 +191,7 @@ fn gradients_for(var: &Variable, g: &Tensor) -> Gradients {
 
 #[test]
 fn optimizers_match_keras_after_three_steps() {
-    for (i, c) in cases("optimizers", 6).iter().enumerate() {
+    for (i, c) in cases("optimizers", 13).iter().enumerate() {
         let cfg = &c["config"];
         let lr = cfg["learning_rate"].as_f64().unwrap();
         let mut opt: Box<dyn Optimizer> = match c["optimizer"].as_str().unwrap() {
@@ -199,8 +202,24 @@ fn optimizers_match_keras_after_three_steps() {
                 cfg["momentum"].as_f64().unwrap(),
                 cfg["nesterov"].as_bool().unwrap(),
             )),
+            "rmsprop" => {
+                let mut r = RmsProp::new(lr);
+                r.momentum = cfg["momentum"].as_f64().unwrap_or(0.0);
+                r.centered = cfg["centered"].as_bool().unwrap_or(false);
+                Box::new(r)
+            }
+            "adagrad" => Box::new(Adagrad::new(lr)),
             other => panic!("unknown optimizer {other}"),
         };
+        let o = opt.options_mut();
+        o.clipnorm = cfg["clipnorm"].as_f64();
+        o.clipvalue = cfg["clipvalue"].as_f64();
+        if let Some(wd) = cfg["weight_decay"].as_f64() {
+            o.weight_decay = wd;
+        }
+        if cfg["schedule"].is_object() {
+            o.learning_rate = LearningRate::Schedule(schedule(lr, &cfg["schedule"]));
+        }
         let mut var = Variable::trainable("w", tensor(&c["w0"])).unwrap();
         for (step, (g, want)) in c["grads"]
             .as_array()
@@ -270,4 +289,94 @@ fn normalization_layers_match_keras_in_training_and_inference() {
             );
         }
     }
+}
+
+fn schedule(initial: f64, c: &Value) -> Box<dyn LearningRateSchedule> {
+    let initial = c["initial"].as_f64().unwrap_or(initial);
+    let u = |k: &str| c[k].as_u64().unwrap();
+    match c["kind"].as_str().unwrap() {
+        "exponential" => Box::new(ExponentialDecay {
+            initial_learning_rate: initial,
+            decay_steps: u("decay_steps"),
+            decay_rate: c["decay_rate"].as_f64().unwrap(),
+            staircase: c["staircase"].as_bool().unwrap(),
+        }),
+        "piecewise" => Box::new(PiecewiseConstantDecay {
+            boundaries: c["boundaries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect(),
+            values: c["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect(),
+        }),
+        "cosine" => Box::new(CosineDecay {
+            initial_learning_rate: initial,
+            decay_steps: u("decay_steps"),
+            alpha: c["alpha"].as_f64().unwrap(),
+            warmup_target: c["warmup_target"].as_f64(),
+            warmup_steps: c["warmup_steps"].as_u64().unwrap_or(0),
+        }),
+        other => panic!("unknown schedule {other}"),
+    }
+}
+
+#[test]
+fn schedules_match_keras_at_every_step() {
+    for (i, c) in cases("schedules", 5).iter().enumerate() {
+        let s = schedule(0.0, &c["config"]);
+        for (step, want) in c["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(c["values"].as_array().unwrap())
+        {
+            let (step, want) = (step.as_u64().unwrap(), want.as_f64().unwrap());
+            // Keras evaluates schedules in f32; 1e-5 relative is the parity bar for everything here.
+            let got = s.at(step);
+            assert!(
+                (got - want).abs() <= 1e-5 * want.abs().max(1e-3),
+                "schedule {i} ({}) at step {step}: rill {got}, Keras {want}",
+                c["config"]
+            );
+        }
+    }
+}
+
+#[test]
+fn global_clipnorm_scales_all_gradients_together() {
+    // Two gradients with norms 3 and 4 (joint norm 5) clipped to joint norm 1 with SGD lr 1:
+    // each weight moves by its gradient / 5.
+    let mut a = Variable::trainable("a", Tensor::zeros(&[1], rill_core::DType::F32)).unwrap();
+    let mut b = Variable::trainable("b", Tensor::zeros(&[1], rill_core::DType::F32)).unwrap();
+    let loss = a
+        .value
+        .mul_scalar(3.0)
+        .unwrap()
+        .add(&b.value.mul_scalar(4.0).unwrap())
+        .unwrap()
+        .sum(&[], false)
+        .unwrap();
+    let grads = loss.backward().unwrap();
+    let mut opt = Sgd::new(1.0).global_clipnorm(1.0);
+    opt.apply(&mut [&mut a, &mut b], &grads).unwrap();
+    assert!(
+        (a.value.item::<f32>().unwrap() + 0.6).abs() < 1e-6
+            && (b.value.item::<f32>().unwrap() + 0.8).abs() < 1e-6
+    );
+    let e = Sgd::new(1.0)
+        .clipnorm(1.0)
+        .clipvalue(1.0)
+        .apply(&mut [&mut a], &grads)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("only one of clipnorm, global_clipnorm and clipvalue"),
+        "{e}"
+    );
 }

@@ -15,7 +15,7 @@ use std::time::Instant;
 enum ModelKind {
     /// Flatten → Dense(128, relu) → Dense(10): the tutorial's model.
     Mlp,
-    /// Conv2D 32 → MaxPool → Conv2D 64 → MaxPool → Flatten → Dense 128 → Dropout → Dense 10.
+    /// Conv2D 32 → MaxPool → Conv2D 64 → MaxPool → Flatten → Dense 128 → Dropout(0.25) → Dense 10.
     Cnn,
 }
 
@@ -55,7 +55,7 @@ fn build(kind: ModelKind) -> rill::nn::Result<Sequential> {
             Box::new(MaxPooling2D::new((2, 2))),
             Box::new(Flatten::new()),
             Box::new(Dense::new(128).activation(Activation::Relu)),
-            Box::new(Dropout::new(0.5)),
+            Box::new(Dropout::new(0.25)),
             Box::new(Dense::new(10)),
         ],
     };

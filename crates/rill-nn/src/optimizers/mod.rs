@@ -1,36 +1,188 @@
-//! Optimizers with Keras' defaults and update rules. Each keeps one state slot per trainable
-//! variable, in the model's variable order, and updates weights in place.
+//! Optimizers with Keras' defaults and update rules. What every Keras optimizer shares —
+//! the learning rate (constant or a schedule), gradient clipping (`clipnorm`,
+//! `global_clipnorm`, `clipvalue`) and decoupled weight decay — lives in [`OptimizerOptions`]
+//! and is applied here once; each optimizer adds only its own update of one variable.
 
+mod adagrad;
 mod adam;
+mod rmsprop;
+pub mod schedules;
 mod sgd;
 
+pub use adagrad::Adagrad;
 pub use adam::Adam;
+pub use rmsprop::RmsProp;
+pub use schedules::LearningRateSchedule;
 pub use sgd::Sgd;
 
 use crate::{Error, Result, Variable};
-use rill_core::{Gradients, Tensor};
+use rill_core::Gradients;
+use std::borrow::Cow;
 
 /// Updates trainable variables from their gradients.
 pub trait Optimizer: Send {
     /// The Keras name, e.g. `adam`.
     fn name(&self) -> &'static str;
-    /// The current learning rate.
-    fn learning_rate(&self) -> f64;
-    /// Changes the learning rate (for schedules and callbacks).
-    fn set_learning_rate(&mut self, lr: f64);
-    /// How many update steps have been applied.
-    fn iterations(&self) -> u64;
+    /// The shared settings.
+    fn options(&self) -> &OptimizerOptions;
+    /// The shared settings, mutably.
+    fn options_mut(&mut self) -> &mut OptimizerOptions;
     /// Applies one step to `variables` (trainable ones, always in the same order).
     fn apply(&mut self, variables: &mut [&mut Variable], grads: &Gradients) -> Result<()>;
+
+    /// How many update steps have been applied.
+    fn iterations(&self) -> u64 {
+        self.options().iterations
+    }
+    /// The learning rate for the next step (a schedule is evaluated at the step count).
+    fn learning_rate(&self) -> f64 {
+        self.options().current_learning_rate()
+    }
+    /// Sets a constant learning rate (for callbacks); replaces any schedule.
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.options_mut().learning_rate = LearningRate::Constant(lr);
+    }
 }
 
-/// The gradient of `v` as a packed f32 slice owner; a variable the loss does not reach gets none.
-pub(crate) fn gradient_of<'g>(v: &Variable, grads: &'g Gradients) -> Option<&'g Tensor> {
-    grads.get(&v.value)
+/// A learning rate: fixed, or a function of the step count.
+pub enum LearningRate {
+    /// The same rate every step.
+    Constant(f64),
+    /// A rate computed from the step count.
+    Schedule(Box<dyn LearningRateSchedule>),
+}
+
+impl std::fmt::Debug for LearningRate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LearningRate::Constant(v) => write!(f, "Constant({v})"),
+            LearningRate::Schedule(_) => write!(f, "Schedule(..)"),
+        }
+    }
+}
+
+/// What every optimizer has, with Keras' defaults (no clipping, no weight decay).
+#[derive(Debug)]
+pub struct OptimizerOptions {
+    /// The step size.
+    pub learning_rate: LearningRate,
+    /// Rescale each gradient to at most this L2 norm.
+    pub clipnorm: Option<f64>,
+    /// Rescale all gradients together to at most this joint L2 norm.
+    pub global_clipnorm: Option<f64>,
+    /// Clip each gradient element to [−v, v].
+    pub clipvalue: Option<f64>,
+    /// Decoupled weight decay: `w −= lr · wd · w` before each update.
+    pub weight_decay: f64,
+    /// Steps applied so far.
+    pub iterations: u64,
+}
+
+impl OptimizerOptions {
+    /// Options with learning rate `lr` and nothing else.
+    pub fn new(lr: f64) -> Self {
+        OptimizerOptions {
+            learning_rate: LearningRate::Constant(lr),
+            clipnorm: None,
+            global_clipnorm: None,
+            clipvalue: None,
+            weight_decay: 0.0,
+            iterations: 0,
+        }
+    }
+
+    fn current_learning_rate(&self) -> f64 {
+        match &self.learning_rate {
+            LearningRate::Constant(v) => *v,
+            LearningRate::Schedule(s) => s.at(self.iterations),
+        }
+    }
+
+    /// Runs one optimizer step: clips the gradients, applies weight decay, then calls
+    /// `update(slot, weights, gradient, lr, step)` for every variable that has a gradient.
+    pub(crate) fn step(
+        &mut self,
+        variables: &mut [&mut Variable],
+        grads: &Gradients,
+        mut update: impl FnMut(usize, &mut [f32], &[f32], f32, u64),
+    ) -> Result<()> {
+        let set = [
+            self.clipnorm.is_some(),
+            self.global_clipnorm.is_some(),
+            self.clipvalue.is_some(),
+        ]
+        .iter()
+        .filter(|&&b| b)
+        .count();
+        if set > 1 {
+            return Err(Error::Config(
+                "optimizer: set only one of clipnorm, global_clipnorm and clipvalue, as in Keras"
+                    .into(),
+            ));
+        }
+        let lr = self.current_learning_rate();
+        self.iterations += 1;
+        let step = self.iterations;
+        let mut gs: Vec<Option<Cow<[f32]>>> = Vec::with_capacity(variables.len());
+        for v in variables.iter() {
+            match grads.get(&v.value) {
+                Some(g) => {
+                    check(v, g)?;
+                    gs.push(Some(g.data::<f32>()?));
+                }
+                None => gs.push(None),
+            }
+        }
+        let norm = |g: &[f32]| {
+            g.iter()
+                .map(|&x| (x as f64) * (x as f64))
+                .sum::<f64>()
+                .sqrt()
+        };
+        let scale = |g: &mut Cow<[f32]>, s: f32| g.to_mut().iter_mut().for_each(|x| *x *= s);
+        if let Some(c) = self.clipnorm {
+            for g in gs.iter_mut().flatten() {
+                let n = norm(g);
+                if n > c {
+                    scale(g, (c / n) as f32);
+                }
+            }
+        }
+        if let Some(c) = self.global_clipnorm {
+            let n = gs
+                .iter()
+                .flatten()
+                .map(|g| norm(g).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            if n > c {
+                gs.iter_mut()
+                    .flatten()
+                    .for_each(|g| scale(g, (c / n) as f32));
+            }
+        }
+        if let Some(c) = self.clipvalue {
+            let c = c as f32;
+            for g in gs.iter_mut().flatten() {
+                g.to_mut().iter_mut().for_each(|x| *x = x.clamp(-c, c));
+            }
+        }
+        let decay = (lr * self.weight_decay) as f32;
+        for (slot, (var, g)) in variables.iter_mut().zip(&gs).enumerate() {
+            let Some(g) = g else { continue };
+            var.value.update::<f32>(|w| {
+                if decay != 0.0 {
+                    w.iter_mut().for_each(|x| *x -= decay * *x);
+                }
+                update(slot, w, g, lr as f32, step);
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// Checks that a variable is f32 and its gradient matches it.
-pub(crate) fn check(v: &Variable, g: &Tensor) -> Result<()> {
+fn check(v: &Variable, g: &rill_core::Tensor) -> Result<()> {
     if g.shape() != v.value.shape() || v.value.dtype() != rill_core::DType::F32 {
         return Err(Error::Config(format!(
             "optimizer: variable '{}' is {} {:?} but its gradient is {} {:?}",
@@ -44,5 +196,72 @@ pub(crate) fn check(v: &Variable, g: &Tensor) -> Result<()> {
     Ok(())
 }
 
-/// Below this many elements an update runs on one thread.
-pub(crate) const PARALLEL_UPDATE_MIN: usize = 1 << 22;
+/// Zero for subnormal values: optimizer state that decays geometrically (a weight whose
+/// gradient is always zero) would otherwise sink into the range where float operations are
+/// many times slower.
+#[inline(always)]
+pub(crate) fn flush_denormal(x: f32) -> f32 {
+    if x.abs() < f32::MIN_POSITIVE {
+        0.0
+    } else {
+        x
+    }
+}
+
+/// One state buffer per variable, created (zeroed, or at `init`) on first use.
+pub(crate) fn slots(state: &mut Vec<Vec<f32>>, variables: &[&mut Variable], init: f32) {
+    if state.len() != variables.len() {
+        *state = variables.iter().map(|v| vec![init; v.numel()]).collect();
+    }
+}
+
+/// Builder methods for the shared options, on every optimizer.
+macro_rules! option_builders {
+    ($ty:ty) => {
+        impl $ty {
+            /// Rescales each gradient to at most this L2 norm.
+            pub fn clipnorm(mut self, v: f64) -> Self {
+                self.options.clipnorm = Some(v);
+                self
+            }
+            /// Rescales all gradients together to at most this joint L2 norm.
+            pub fn global_clipnorm(mut self, v: f64) -> Self {
+                self.options.global_clipnorm = Some(v);
+                self
+            }
+            /// Clips each gradient element to [−v, v].
+            pub fn clipvalue(mut self, v: f64) -> Self {
+                self.options.clipvalue = Some(v);
+                self
+            }
+            /// Decoupled weight decay.
+            pub fn weight_decay(mut self, wd: f64) -> Self {
+                self.options.weight_decay = wd;
+                self
+            }
+            /// Uses a learning-rate schedule instead of a constant rate.
+            pub fn schedule(
+                mut self,
+                s: impl $crate::optimizers::LearningRateSchedule + 'static,
+            ) -> Self {
+                self.options.learning_rate =
+                    $crate::optimizers::LearningRate::Schedule(Box::new(s));
+                self
+            }
+        }
+    };
+}
+pub(crate) use option_builders;
+
+/// The `Optimizer` accessors every optimizer writes the same way.
+macro_rules! options_access {
+    () => {
+        fn options(&self) -> &$crate::optimizers::OptimizerOptions {
+            &self.options
+        }
+        fn options_mut(&mut self) -> &mut $crate::optimizers::OptimizerOptions {
+            &mut self.options
+        }
+    };
+}
+pub(crate) use options_access;

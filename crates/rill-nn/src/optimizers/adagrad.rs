@@ -1,0 +1,58 @@
+use super::{option_builders, options_access, slots, Optimizer, OptimizerOptions};
+use crate::{Result, Variable};
+use rill_core::Gradients;
+
+/// Adagrad with Keras' defaults (lr 1e-3, initial accumulator 0.1, ε 1e-7):
+/// `a += g²; w −= lr·g / √(a + ε)`.
+#[derive(Debug)]
+pub struct Adagrad {
+    /// Shared settings: learning rate, clipping, weight decay.
+    pub options: OptimizerOptions,
+    /// Starting value of the squared-gradient sums.
+    pub initial_accumulator_value: f64,
+    /// Added under the square root.
+    pub epsilon: f64,
+    accumulators: Vec<Vec<f32>>,
+}
+
+impl Default for Adagrad {
+    fn default() -> Self {
+        Adagrad::new(1e-3)
+    }
+}
+
+impl Adagrad {
+    /// Adagrad with learning rate `lr` and the other defaults.
+    pub fn new(lr: f64) -> Self {
+        Adagrad {
+            options: OptimizerOptions::new(lr),
+            initial_accumulator_value: 0.1,
+            epsilon: 1e-7,
+            accumulators: Vec::new(),
+        }
+    }
+}
+
+option_builders!(Adagrad);
+
+impl Optimizer for Adagrad {
+    fn name(&self) -> &'static str {
+        "adagrad"
+    }
+    options_access!();
+    fn apply(&mut self, variables: &mut [&mut Variable], grads: &Gradients) -> Result<()> {
+        slots(
+            &mut self.accumulators,
+            variables,
+            self.initial_accumulator_value as f32,
+        );
+        let eps = self.epsilon as f32;
+        let acc = &mut self.accumulators;
+        self.options.step(variables, grads, |slot, w, g, lr, _| {
+            for ((w, &g), a) in w.iter_mut().zip(g).zip(acc[slot].iter_mut()) {
+                *a += g * g;
+                *w -= lr * g / (*a + eps).sqrt();
+            }
+        })
+    }
+}

@@ -1,0 +1,87 @@
+use super::{flush_denormal, option_builders, options_access, slots, Optimizer, OptimizerOptions};
+use crate::{Result, Variable};
+use rill_core::Gradients;
+
+/// RMSprop with Keras' defaults (lr 1e-3, ρ 0.9, no momentum, ε 1e-7, not centred):
+/// `v = ρv + (1−ρ)g²; w −= lr·g / √(v + ε)` (centred: `√(v − ḡ² + ε)`; with momentum the
+/// increment accumulates as `m = μm + increment`).
+#[derive(Debug)]
+pub struct RmsProp {
+    /// Shared settings: learning rate, clipping, weight decay.
+    pub options: OptimizerOptions,
+    /// Decay of the squared-gradient average.
+    pub rho: f64,
+    /// Momentum of the increments.
+    pub momentum: f64,
+    /// Added under the square root.
+    pub epsilon: f64,
+    /// Normalise by the variance rather than the raw second moment.
+    pub centered: bool,
+    velocity: Vec<Vec<f32>>,
+    average: Vec<Vec<f32>>,
+    moment: Vec<Vec<f32>>,
+}
+
+impl Default for RmsProp {
+    fn default() -> Self {
+        RmsProp::new(1e-3)
+    }
+}
+
+impl RmsProp {
+    /// RMSprop with learning rate `lr` and the other defaults.
+    pub fn new(lr: f64) -> Self {
+        RmsProp {
+            options: OptimizerOptions::new(lr),
+            rho: 0.9,
+            momentum: 0.0,
+            epsilon: 1e-7,
+            centered: false,
+            velocity: Vec::new(),
+            average: Vec::new(),
+            moment: Vec::new(),
+        }
+    }
+}
+
+option_builders!(RmsProp);
+
+impl Optimizer for RmsProp {
+    fn name(&self) -> &'static str {
+        "rmsprop"
+    }
+    options_access!();
+    fn apply(&mut self, variables: &mut [&mut Variable], grads: &Gradients) -> Result<()> {
+        for s in [&mut self.velocity, &mut self.average, &mut self.moment] {
+            slots(s, variables, 0.0);
+        }
+        let (rho, mu, eps, centered) = (
+            self.rho as f32,
+            self.momentum as f32,
+            self.epsilon as f32,
+            self.centered,
+        );
+        let (vel, avg, mom) = (&mut self.velocity, &mut self.average, &mut self.moment);
+        self.options.step(variables, grads, |slot, w, g, lr, _| {
+            for (i, (w, &g)) in w.iter_mut().zip(g).enumerate() {
+                let v = &mut vel[slot][i];
+                *v = flush_denormal(rho * *v + (1.0 - rho) * g * g);
+                let denominator = if centered {
+                    let a = &mut avg[slot][i];
+                    *a = flush_denormal(rho * *a + (1.0 - rho) * g);
+                    *v - *a * *a + eps
+                } else {
+                    *v + eps
+                };
+                let increment = lr * g / denominator.sqrt();
+                if mu > 0.0 {
+                    let m = &mut mom[slot][i];
+                    *m = flush_denormal(mu * *m + increment);
+                    *w -= *m;
+                } else {
+                    *w -= increment;
+                }
+            }
+        })
+    }
+}
