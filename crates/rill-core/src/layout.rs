@@ -13,9 +13,11 @@ pub struct Layout {
 
 /// Row-major (C-order) strides of `shape`.
 pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
-    let mut strides = vec![1; shape.len()];
+    let mut strides = vec![1usize; shape.len()];
     for i in (0..shape.len().saturating_sub(1)).rev() {
-        strides[i] = strides[i + 1] * shape[i + 1];
+        // Saturating: a shape with a zero dimension holds nothing, yet its other dimensions may
+        // be huge (found by fuzzing the IDX reader); its strides are never used to address data.
+        strides[i] = strides[i + 1].saturating_mul(shape[i + 1]);
     }
     strides
 }

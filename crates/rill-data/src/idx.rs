@@ -72,10 +72,14 @@ pub fn parse_idx(raw: &[u8]) -> std::result::Result<Tensor, String> {
     let dims: Vec<usize> = (0..ndim)
         .map(|i| u32::from_be_bytes(b[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize)
         .collect();
-    let count = dims
+    // Bounded even when a zero dimension makes the count 0: the others still size the layout
+    // (a crash found by `cargo fuzz run idx`).
+    let extent = dims
         .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|&n| n <= MAX_ELEMENTS)
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1)))
+        .filter(|&n| n <= MAX_ELEMENTS);
+    let count = extent
+        .map(|_| dims.iter().product::<usize>())
         .ok_or_else(|| format!("dimensions {dims:?} are too large"))?;
     let body = &b[header..];
     let need = count * elem;

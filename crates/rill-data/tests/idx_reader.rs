@@ -91,3 +91,25 @@ fn file_errors_name_the_file() {
     let missing = read_idx(dir.path().join("nope")).unwrap_err().to_string();
     assert!(missing.contains("nope"), "{missing}");
 }
+
+/// Every input `cargo fuzz run idx` ever crashed on (see fuzz/README.md) must now give a clean
+/// result or error.
+#[test]
+fn fuzz_regressions() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        if let Ok(t) = parse_idx(&bytes) {
+            assert_eq!(t.numel(), t.shape().iter().product::<usize>());
+        }
+        n += 1;
+    }
+    assert!(n >= 1);
+    // The first crash: a zero dimension beside huge ones.
+    let mut b = vec![0, 0, 0x08, 3];
+    for d in [0x0f00_8b00u32, 0, 0x0100_0000] {
+        b.extend_from_slice(&d.to_be_bytes());
+    }
+    assert!(parse_idx(&b).unwrap_err().contains("too large"));
+}

@@ -130,6 +130,18 @@ fn fit_trains_from_a_dataset() {
         )
         .unwrap();
     assert!(h.last("val_accuracy").unwrap() > 0.95, "{:?}", h.history);
+    // predict and evaluate take datasets too; predict uses the first tensor of each element.
+    let tx = Tensor::rand_uniform(&[70, 2], -1.0, 1.0, DType::F32).unwrap();
+    let inputs = Dataset::from_tensor_slices(vec![tx.clone()])
+        .unwrap()
+        .batch(32, false);
+    let from_ds = m.predict_batches(&inputs).unwrap();
+    assert_eq!(from_ds.shape(), &[70, 2]);
+    assert_eq!(
+        from_ds.to_vec::<f32>().unwrap(),
+        m.predict(&tx, 70).unwrap().to_vec::<f32>().unwrap()
+    );
+    assert!(m.evaluate_batches(&ds).unwrap()["accuracy"] > 0.95);
     // A dataset of the wrong shape is refused per batch with the usual message.
     let bad = Dataset::from_tensor_slices(vec![
         Tensor::zeros(&[4, 3], DType::F32),

@@ -34,7 +34,10 @@ mod variable;
 pub use activations::Activation;
 pub use error::{batch_shape, Error, Result};
 pub use initializers::Initializer;
-pub use model::{Batches, FitConfig, History, Logs, Sequential, Verbosity};
+pub use model::{
+    Batches, FitConfig, Functional, FunctionalBuilder, History, InputBatches, Logs, Node,
+    Sequential, Verbosity,
+};
 pub use variable::Variable;
 
 /// Everything a training script needs: `use rill_nn::prelude::*;`.
@@ -56,7 +59,8 @@ pub mod prelude {
     pub use crate::optimizers::schedules::{CosineDecay, ExponentialDecay, PiecewiseConstantDecay};
     pub use crate::optimizers::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
     pub use crate::{
-        Activation, Batches, FitConfig, History, Initializer, Logs, Sequential, Verbosity,
+        Activation, Batches, FitConfig, Functional, FunctionalBuilder, History, Initializer,
+        InputBatches, Logs, Sequential, Verbosity,
     };
     pub use rill_core::{DType, Padding, Tensor};
 }

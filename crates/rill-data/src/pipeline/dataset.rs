@@ -189,3 +189,17 @@ impl rill_nn::Batches for Dataset {
         self.len
     }
 }
+
+impl rill_nn::InputBatches for Dataset {
+    fn input_batches(&self) -> Box<dyn Iterator<Item = rill_nn::Result<Tensor>> + Send + '_> {
+        Box::new(self.iter_epoch(0).map(|e| {
+            let mut e = e.map_err(rill_nn::Error::from)?;
+            if e.is_empty() {
+                return Err(rill_nn::Error::Input(
+                    "predict: a dataset element holds no tensors".into(),
+                ));
+            }
+            Ok(e.swap_remove(0))
+        }))
+    }
+}

@@ -13,6 +13,12 @@ pub trait Batches: Sync {
     fn steps(&self) -> Option<usize>;
 }
 
+/// A source of input batches (no labels) for [`Sequential::predict_batches`](crate::Sequential::predict_batches).
+pub trait InputBatches: Sync {
+    /// The input batches, in order.
+    fn input_batches(&self) -> Box<dyn Iterator<Item = Result<Tensor>> + Send + '_>;
+}
+
 /// Batches gathered by index from whole tensors, reshuffled each epoch from a seed.
 pub(crate) struct TensorBatches {
     pub x: Tensor,

@@ -2,14 +2,17 @@
 
 mod batches;
 mod fit_config;
+mod functional;
 mod history;
 mod progress;
 mod sequential;
 mod summary;
 mod training;
 
-pub use batches::Batches;
+pub use batches::{Batches, InputBatches};
 pub use fit_config::FitConfig;
+pub use functional::{Functional, FunctionalBuilder, Node};
 pub use history::{History, Logs};
 pub use progress::Verbosity;
+pub(crate) use sequential::snake_case;
 pub use sequential::Sequential;

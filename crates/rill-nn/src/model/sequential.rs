@@ -38,20 +38,20 @@ pub struct Sequential {
     pub stop_training: bool,
 }
 
-/// Keras' snake_case base name of a layer kind: `MaxPooling2D` → `max_pooling2d`.
-fn snake_case(kind: &str) -> String {
+/// Keras' snake_case base name of a layer kind, by Keras' own two rules: an underscore before
+/// a capitalised word that follows anything (`MaxPooling2D` → `max_pooling2d`), and between a
+/// lowercase and an uppercase letter (`ReLU` → `re_lu`); never after a digit (`Conv2D` → `conv2d`).
+pub(crate) fn snake_case(kind: &str) -> String {
+    let chars: Vec<char> = kind.chars().collect();
     let mut s = String::new();
-    let mut prev: Option<char> = None;
-    for c in kind.chars() {
-        if c.is_ascii_uppercase() {
-            if prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit()) {
+    for (i, &c) in chars.iter().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            let starts_word = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            if starts_word || chars[i - 1].is_ascii_lowercase() {
                 s.push('_');
             }
-            s.push(c.to_ascii_lowercase());
-        } else {
-            s.push(c);
         }
-        prev = Some(c);
+        s.push(c.to_ascii_lowercase());
     }
     s
 }
@@ -234,5 +234,22 @@ impl Sequential {
     /// The compiled optimizer, if any (for callbacks that change the learning rate).
     pub fn optimizer_mut(&mut self) -> Option<&mut (dyn Optimizer + 'static)> {
         self.compiled.as_mut().map(|c| c.optimizer.as_mut())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn layer_names_follow_keras() {
+        for (kind, name) in [
+            ("Dense", "dense"),
+            ("Conv2D", "conv2d"),
+            ("MaxPooling2D", "max_pooling2d"),
+            ("ReLU", "re_lu"),
+            ("BatchNormalization", "batch_normalization"),
+            ("GlobalAveragePooling2D", "global_average_pooling2d"),
+        ] {
+            assert_eq!(super::snake_case(kind), name);
+        }
     }
 }

@@ -1,4 +1,4 @@
-use super::batches::{Batches, TensorBatches};
+use super::batches::{Batches, InputBatches, TensorBatches};
 use super::fit_config::FitConfig;
 use super::history::{History, Logs};
 use super::progress::{Progress, Verbosity};
@@ -349,6 +349,21 @@ impl Sequential {
             }
             Ok(Tensor::concat(&outs, 0)?)
         })
+    }
+
+    /// The model's outputs for every batch of `data` (e.g. a `rill-data` `Dataset`), in order,
+    /// recording no gradients. Each batch is checked against the model's input shape.
+    pub fn predict_batches(&mut self, data: &dyn InputBatches) -> Result<Tensor> {
+        let _ftz = FlushDenormals::new();
+        let mut outs = Vec::new();
+        for batch in data.input_batches() {
+            let x = self.prepare_x("predict", &batch?)?;
+            outs.push(no_grad(|| self.call(&x, false))?);
+        }
+        if outs.is_empty() {
+            return Err(Error::Input("predict: the data yielded no batches".into()));
+        }
+        Ok(Tensor::concat(&outs, 0)?)
     }
 
     /// One gradient step on one batch; returns the loss and metrics of that batch.

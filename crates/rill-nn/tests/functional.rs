@@ -1,0 +1,158 @@
+//! The functional API: residual blocks, several inputs and outputs, and construction errors.
+
+use rill_core::{set_seed, DType, Generator, Tensor};
+use rill_nn::layers::{Add, Concatenate, Multiply};
+use rill_nn::prelude::*;
+
+fn residual_classifier() -> Functional {
+    let mut g = FunctionalBuilder::new();
+    let x = g.input(&[2]);
+    let h = g
+        .layer(Dense::new(32).activation(Activation::Relu), x)
+        .unwrap();
+    let r = g
+        .layer(Dense::new(32).activation(Activation::Relu), h)
+        .unwrap();
+    let r = g.layer(Dense::new(32), r).unwrap();
+    let sum = g.merge(Add, &[h, r]).unwrap();
+    let sum = g.layer(ReLU::new(), sum).unwrap();
+    let out = g.layer(Dense::new(2), sum).unwrap();
+    g.build(&[x], &[out]).unwrap()
+}
+
+#[test]
+fn a_residual_model_trains_through_sequential() {
+    set_seed(4);
+    let mut gen = Generator::new(8);
+    let x = gen.uniform(&[2000, 2], -3.0, 3.0, DType::F32).unwrap();
+    let y: Vec<i64> = x
+        .to_vec::<f32>()
+        .unwrap()
+        .chunks(2)
+        .map(|p| (p[0] * p[0] + p[1] * p[1] < 4.0) as i64)
+        .collect();
+    let y = Tensor::from_vec(y, &[2000]).unwrap();
+    let block = residual_classifier();
+    let summary = block.summary();
+    assert!(
+        summary.contains("add (Add)")
+            && summary.contains("Connected to")
+            && summary.contains("dense, dense_2"),
+        "{summary}"
+    );
+    let mut model = Sequential::new(vec![Box::new(block)])
+        .with_input_shape(&[2])
+        .unwrap();
+    assert_eq!(
+        model.count_params(),
+        (2 * 32 + 32) + 2 * (32 * 32 + 32) + (32 * 2 + 2)
+    );
+    model
+        .compile(
+            Adam::new(0.01),
+            SparseCategoricalCrossentropy::from_logits(),
+            &["accuracy"],
+        )
+        .unwrap();
+    let h = model
+        .fit(
+            &x,
+            &y,
+            FitConfig::default()
+                .epochs(30)
+                .batch_size(64)
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
+    assert!(
+        h.last("accuracy").unwrap() > 0.95,
+        "{:?}",
+        h.get("accuracy")
+    );
+}
+
+#[test]
+fn several_inputs_and_outputs() {
+    set_seed(5);
+    let mut g = FunctionalBuilder::new();
+    let a = g.input(&[3]);
+    let b = g.input(&[2]);
+    let joined = g.merge(Concatenate, &[a, b]).unwrap();
+    let h = g.layer(Dense::new(4), joined).unwrap();
+    let gate = g
+        .layer(Dense::new(4).activation(Activation::Sigmoid), joined)
+        .unwrap();
+    let gated = g.merge(Multiply, &[h, gate]).unwrap();
+    let head1 = g.layer(Dense::new(1), gated).unwrap();
+    let head2 = g
+        .layer(Dense::new(5).activation(Activation::Softmax), gated)
+        .unwrap();
+    let mut model = g.build(&[a, b], &[head1, head2]).unwrap();
+    assert_eq!(model.input_shapes(), vec![vec![3], vec![2]]);
+    assert_eq!(model.output_shapes(), vec![vec![1], vec![5]]);
+    let xa = Tensor::ones(&[6, 3], DType::F32);
+    let xb = Tensor::ones(&[6, 2], DType::F32);
+    let outs = model.call_many(&[xa.clone(), xb.clone()], false).unwrap();
+    assert_eq!(outs[0].shape(), &[6, 1]);
+    assert_eq!(outs[1].shape(), &[6, 5]);
+    let row_sums = outs[1].sum(&[-1], false).unwrap().to_vec::<f32>().unwrap();
+    assert!(row_sums.iter().all(|s| (s - 1.0).abs() < 1e-5));
+    // Gradients flow from both heads to the shared trunk.
+    let loss = outs[0]
+        .sum(&[], false)
+        .unwrap()
+        .add(&outs[1].slice(1, 0, 1).unwrap().sum(&[], false).unwrap())
+        .unwrap();
+    let grads = loss.backward().unwrap();
+    assert!(
+        model
+            .variables()
+            .iter()
+            .all(|v| grads.get(&v.value).is_some()),
+        "every weight gets a gradient"
+    );
+    // Wrong inputs are refused with what was expected.
+    let e = model
+        .call_many(std::slice::from_ref(&xa), false)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "functional: expected 2 inputs, found 1");
+    let e = model
+        .call_many(&[xa, Tensor::ones(&[6, 3], DType::F32)], false)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "functional: input 1 expects shape (None, 2), found [6, 3]"
+    );
+    // Two outputs cannot stand in for one layer.
+    let e = Sequential::new(vec![Box::new(model)])
+        .with_input_shape(&[3])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("2 inputs and 2 outputs cannot be used as a single layer"),
+        "{e}"
+    );
+}
+
+#[test]
+fn construction_errors_say_what_is_wrong() {
+    let mut g = FunctionalBuilder::new();
+    let a = g.input(&[3]);
+    let b = g.input(&[4]);
+    let e = g.merge(Add, &[a, b]).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "Add: needs at least two inputs of one shape, found (None, 3), (None, 4)"
+    );
+    let e = g.layer(Conv2D::new(2, (3, 3)), a).unwrap_err().to_string();
+    assert!(
+        e.starts_with("layer 'conv2d' (Conv2D) on input (None, 3):"),
+        "{e}"
+    );
+    let h = g.layer(Dense::new(2), b).unwrap();
+    let e = g.build(&[a], &[h]).err().unwrap().to_string();
+    assert!(e.contains("not among the model's inputs"), "{e}");
+}
