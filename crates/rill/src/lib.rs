@@ -2,7 +2,7 @@
 //!
 //! Keras-style deep learning in Rust. This crate is the one to depend on: it gathers
 //! tensors and autodiff ([`rill_core`]), layers and training ([`rill_nn`]), data
-//! ([`rill_data`]) and pictures ([`rill_viz`]) behind one `use rill::prelude::*;`.
+//! ([`rill_data`]), model files ([`rill_io`]) and pictures ([`rill_viz`]) behind one `use rill::prelude::*;`.
 //!
 //! ```no_run
 //! use rill::prelude::*;
@@ -22,6 +22,8 @@
 pub use rill_core as core;
 pub use rill_data as data;
 pub use rill_data::datasets;
+pub use rill_io as io;
+pub use rill_io::load_model;
 pub use rill_nn as nn;
 pub use rill_viz as viz;
 
@@ -29,5 +31,6 @@ pub use rill_viz as viz;
 pub mod prelude {
     pub use rill_core::{no_grad, set_seed, Conv2dOptions, DType, Padding, Tensor};
     pub use rill_data::Dataset;
+    pub use rill_io::ModelFiles;
     pub use rill_nn::prelude::*;
 }

@@ -26,6 +26,9 @@ macro_rules! activation_layer {
             fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
                 self.activation.apply(x)
             }
+            fn config(&self) -> Option<serde_json::Value> {
+                Some(serde_json::json!({"name": self.name, "activation": self.activation.name()}))
+            }
         }
     };
 }

@@ -133,4 +133,9 @@ impl Layer for BatchNormalization {
         .flatten()
         .collect()
     }
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(
+            serde_json::json!({"name": self.name, "momentum": self.momentum, "epsilon": self.epsilon}),
+        )
+    }
 }

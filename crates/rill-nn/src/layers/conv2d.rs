@@ -128,4 +128,10 @@ impl Layer for Conv2D {
             _ => Ok(None),
         }
     }
+    fn config(&self) -> Option<serde_json::Value> {
+        let o = &self.options;
+        Some(
+            serde_json::json!({"name": self.name, "filters": self.filters, "kernel_size": [self.kernel_size.0, self.kernel_size.1], "strides": [o.strides.0, o.strides.1], "padding": super::config::padding_name(o.padding), "dilation_rate": [o.dilation.0, o.dilation.1], "activation": self.activation.name(), "use_bias": self.use_bias, "kernel_regularizer": self.kernel_regularizer.map(|r| r.config())}),
+        )
+    }
 }

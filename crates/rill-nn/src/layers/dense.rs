@@ -128,4 +128,9 @@ impl Layer for Dense {
             _ => Ok(None),
         }
     }
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(
+            serde_json::json!({"name": self.name, "units": self.units, "activation": self.activation.name(), "use_bias": self.use_bias, "kernel_regularizer": self.kernel_regularizer.map(|r| r.config())}),
+        )
+    }
 }

@@ -56,4 +56,7 @@ impl Layer for Dropout {
             .to_dtype(x.dtype())?;
         Ok(x.mul(&keep.mul_scalar(1.0 / (1.0 - self.rate))?)?)
     }
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({"name": self.name, "rate": self.rate}))
+    }
 }

@@ -65,4 +65,9 @@ impl Layer for Embedding {
     fn variables_mut(&mut self) -> Vec<&mut Variable> {
         self.embeddings.iter_mut().collect()
     }
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(
+            serde_json::json!({"name": self.name, "input_dim": self.input_dim, "output_dim": self.output_dim}),
+        )
+    }
 }

@@ -31,4 +31,7 @@ impl Layer for Flatten {
     fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
         Ok(x.flatten_from(1)?)
     }
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({"name": self.name}))
+    }
 }

@@ -28,6 +28,10 @@ impl LayerNormalization {
     pub fn new() -> Self {
         Self::default()
     }
+    /// Sets the variance epsilon.
+    pub fn set_epsilon(&mut self, e: f64) {
+        self.epsilon = e;
+    }
 }
 
 impl Layer for LayerNormalization {
@@ -63,5 +67,8 @@ impl Layer for LayerNormalization {
     }
     fn variables_mut(&mut self) -> Vec<&mut Variable> {
         self.gamma.iter_mut().chain(self.beta.iter_mut()).collect()
+    }
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({"name": self.name, "epsilon": self.epsilon}))
     }
 }

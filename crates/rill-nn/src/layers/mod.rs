@@ -5,6 +5,7 @@
 
 mod activation;
 mod batch_norm;
+mod config;
 mod conv2d;
 mod dense;
 mod dropout;
@@ -19,6 +20,7 @@ mod reshape;
 
 pub use activation::{ActivationLayer, ReLU, Softmax};
 pub use batch_norm::BatchNormalization;
+pub use config::{from_config, register_layer};
 pub use conv2d::Conv2D;
 pub use dense::Dense;
 pub use dropout::Dropout;
@@ -58,5 +60,10 @@ pub trait Layer: Send {
     /// The penalty this layer adds to the loss (from kernel regularizers).
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
         Ok(None)
+    }
+    /// The arguments that rebuild this layer (Keras' `get_config`), or `None` when it cannot be
+    /// saved. [`from_config`] turns them back into a layer.
+    fn config(&self) -> Option<serde_json::Value> {
+        None
     }
 }

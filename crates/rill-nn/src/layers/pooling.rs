@@ -84,6 +84,10 @@ macro_rules! pooling_layer {
             fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
                 self.0.run($pool, x)
             }
+            fn config(&self) -> Option<serde_json::Value> {
+                let w = &self.0;
+                Some(serde_json::json!({"name": w.name, "pool_size": [w.pool.0, w.pool.1], "strides": [w.strides.0, w.strides.1], "padding": super::config::padding_name(w.padding)}))
+            }
         }
     };
 }
@@ -135,5 +139,8 @@ impl Layer for GlobalAveragePooling2D {
     }
     fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
         Ok(x.mean(&[1, 2], false)?)
+    }
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({"name": self.name}))
     }
 }

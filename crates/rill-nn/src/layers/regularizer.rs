@@ -24,3 +24,28 @@ impl Regularizer {
         })
     }
 }
+
+impl Regularizer {
+    /// The regularizer as configuration: `{"l1": .., "l2": ..}`.
+    pub fn config(&self) -> serde_json::Value {
+        let (l1, l2) = match *self {
+            Regularizer::L1(a) => (a, 0.0),
+            Regularizer::L2(b) => (0.0, b),
+            Regularizer::L1L2(a, b) => (a, b),
+        };
+        serde_json::json!({"l1": l1, "l2": l2})
+    }
+    /// Rebuilds a regularizer from [`Regularizer::config`].
+    pub fn from_config(v: &serde_json::Value) -> Option<Self> {
+        let (l1, l2) = (
+            v["l1"].as_f64().unwrap_or(0.0),
+            v["l2"].as_f64().unwrap_or(0.0),
+        );
+        match (l1 > 0.0, l2 > 0.0) {
+            (true, true) => Some(Regularizer::L1L2(l1, l2)),
+            (true, false) => Some(Regularizer::L1(l1)),
+            (false, true) => Some(Regularizer::L2(l2)),
+            (false, false) => None,
+        }
+    }
+}

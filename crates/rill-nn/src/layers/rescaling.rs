@@ -40,4 +40,7 @@ impl Layer for Rescaling {
             .mul_scalar(self.scale)?
             .add_scalar(self.offset)?)
     }
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({"name": self.name, "scale": self.scale, "offset": self.offset}))
+    }
 }

@@ -43,4 +43,7 @@ impl Layer for Reshape {
         shape.extend(&self.target);
         Ok(x.reshape(&shape)?)
     }
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({"name": self.name, "target_shape": self.target}))
+    }
 }

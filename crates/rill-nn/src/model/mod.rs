@@ -1,6 +1,7 @@
 //! Models: [`Sequential`] and its trainer (`compile`, `fit`, `evaluate`, `predict`).
 
 mod batches;
+mod config;
 mod fit_config;
 mod functional;
 mod history;

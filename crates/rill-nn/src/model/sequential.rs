@@ -220,6 +220,29 @@ impl Sequential {
         }
         Ok(())
     }
+    /// Replaces the weight named `layer/variable` (same shape and dtype).
+    pub fn set_weight(&mut self, name: &str, value: &Tensor) -> Result<()> {
+        let (layer, var) = name.split_once('/').ok_or_else(|| {
+            Error::Input(format!(
+                "set_weight: '{name}' is not of the form layer/variable"
+            ))
+        })?;
+        let l = self
+            .layers
+            .iter_mut()
+            .find(|l| l.name() == layer)
+            .ok_or_else(|| Error::Input(format!("set_weight: no layer named '{layer}'")))?;
+        let v = l
+            .variables_mut()
+            .into_iter()
+            .find(|v| v.name == var)
+            .ok_or_else(|| {
+                Error::Input(format!("set_weight: layer '{layer}' has no weight '{var}'"))
+            })?;
+        v.value
+            .assign(value)
+            .map_err(|e| Error::Input(format!("weight '{name}': {e}")))
+    }
     /// Weights by `layer/variable` name, e.g. `dense/kernel`.
     pub fn named_weights(&self) -> HashMap<String, Tensor> {
         self.layers
@@ -234,6 +257,21 @@ impl Sequential {
     /// The compiled optimizer, if any (for callbacks that change the learning rate).
     pub fn optimizer_mut(&mut self) -> Option<&mut (dyn Optimizer + 'static)> {
         self.compiled.as_mut().map(|c| c.optimizer.as_mut())
+    }
+}
+
+impl std::fmt::Debug for Sequential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let layers: Vec<String> = self
+            .layers
+            .iter()
+            .map(|l| format!("{} ({})", l.name(), l.kind()))
+            .collect();
+        f.debug_struct("Sequential")
+            .field("name", &self.name)
+            .field("input_shape", &self.input_shape)
+            .field("layers", &layers)
+            .finish()
     }
 }
 

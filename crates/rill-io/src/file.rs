@@ -1,0 +1,320 @@
+use crate::{Error, Result};
+use rill_core::{DType, Tensor};
+use rill_nn::Sequential;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::Path;
+
+/// The model-file format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const MODEL_FORMAT: &str = "rill-model";
+const WEIGHTS_FORMAT: &str = "rill-weights";
+
+fn format_err(path: &Path, message: impl Into<String>) -> Error {
+    Error::Format {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+fn to_dtype(d: DType) -> Dtype {
+    match d {
+        DType::F32 => Dtype::F32,
+        DType::F64 => Dtype::F64,
+        DType::I64 => Dtype::I64,
+        DType::I32 => Dtype::I32,
+        DType::U8 => Dtype::U8,
+        DType::Bool => Dtype::BOOL,
+    }
+}
+
+/// Little-endian bytes of a tensor, as safetensors stores them.
+fn tensor_bytes(t: &Tensor) -> Result<Vec<u8>> {
+    Ok(match t.dtype() {
+        DType::F32 => t
+            .data::<f32>()
+            .map_err(rill_nn::Error::from)?
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+        DType::F64 => t
+            .data::<f64>()
+            .map_err(rill_nn::Error::from)?
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+        DType::I64 => t
+            .data::<i64>()
+            .map_err(rill_nn::Error::from)?
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+        DType::I32 => t
+            .data::<i32>()
+            .map_err(rill_nn::Error::from)?
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+        DType::U8 => t.data::<u8>().map_err(rill_nn::Error::from)?.to_vec(),
+        DType::Bool => t
+            .data::<bool>()
+            .map_err(rill_nn::Error::from)?
+            .iter()
+            .map(|&v| v as u8)
+            .collect(),
+    })
+}
+
+fn tensor_from(path: &Path, name: &str, view: &TensorView) -> Result<Tensor> {
+    let b = view.data();
+    let shape = view.shape();
+    let t = match view.dtype() {
+        Dtype::F32 => Tensor::from_vec(
+            b.chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4")))
+                .collect(),
+            shape,
+        ),
+        Dtype::F64 => Tensor::from_vec(
+            b.chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8")))
+                .collect(),
+            shape,
+        ),
+        Dtype::I64 => Tensor::from_vec(
+            b.chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().expect("8")))
+                .collect(),
+            shape,
+        ),
+        Dtype::I32 => Tensor::from_vec(
+            b.chunks_exact(4)
+                .map(|c| i32::from_le_bytes(c.try_into().expect("4")))
+                .collect(),
+            shape,
+        ),
+        Dtype::U8 => Tensor::from_vec(b.to_vec(), shape),
+        Dtype::BOOL => Tensor::from_vec(b.iter().map(|&v| v != 0).collect(), shape),
+        other => {
+            return Err(format_err(
+                path,
+                format!("weight '{name}' has dtype {other:?}, which Rill does not use"),
+            ))
+        }
+    };
+    t.map_err(|e| format_err(path, format!("weight '{name}': {e}")))
+}
+
+/// Every weight of `model` by `layer/variable` name, in layer order; names must be unique.
+fn named_weights(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
+    let mut out: Vec<(String, Tensor)> = Vec::new();
+    for layer in model.layers() {
+        for v in layer.variables() {
+            let name = format!("{}/{}", layer.name(), v.name);
+            if out.iter().any(|(n, _)| *n == name) {
+                return Err(rill_nn::Error::Config(format!(
+                    "save: two weights are both named '{name}'; give the layers distinct names"
+                ))
+                .into());
+            }
+            out.push((name, v.value.detach()));
+        }
+    }
+    Ok(out)
+}
+
+/// SHA-256 over the weights' names and bytes, in name order.
+fn checksum(weights: &BTreeMap<String, (Tensor, Vec<u8>)>) -> String {
+    let mut h = Sha256::new();
+    for (name, (_, bytes)) in weights {
+        h.update(name.as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |e: std::io::Error| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| format_err(path, "not a file path"))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}
+
+fn write(
+    path: &Path,
+    format: &str,
+    config: Option<String>,
+    weights: Vec<(String, Tensor)>,
+) -> Result<()> {
+    let mut encoded: BTreeMap<String, (Tensor, Vec<u8>)> = BTreeMap::new();
+    for (name, t) in weights {
+        let bytes = tensor_bytes(&t)?;
+        encoded.insert(name, (t, bytes));
+    }
+    let mut meta = HashMap::new();
+    meta.insert("format".to_string(), format.to_string());
+    meta.insert("format_version".to_string(), FORMAT_VERSION.to_string());
+    meta.insert("weights_sha256".to_string(), checksum(&encoded));
+    if let Some(c) = config {
+        meta.insert("model_config".to_string(), c);
+    }
+    let views = encoded
+        .iter()
+        .map(|(name, (t, bytes))| {
+            Ok((
+                name.clone(),
+                TensorView::new(to_dtype(t.dtype()), t.shape().to_vec(), bytes)
+                    .map_err(|e| format_err(path, format!("weight '{name}': {e}")))?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bytes = safetensors::serialize(views, Some(meta))
+        .map_err(|e| format_err(path, format!("cannot encode: {e}")))?;
+    write_atomically(path, &bytes)
+}
+
+/// A parsed file: its metadata and weights, after the format, version and checksum checks.
+struct Contents {
+    meta: HashMap<String, String>,
+    weights: BTreeMap<String, Tensor>,
+}
+
+fn read(path: &Path, expected_format: &str) -> Result<Contents> {
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| {
+        format_err(
+            path,
+            format!("not a Rill model file (unreadable safetensors: {e})"),
+        )
+    })?;
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| format_err(path, format!("unreadable header: {e}")))?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    match meta.get("format").map(String::as_str) {
+        Some(f) if f == expected_format => {}
+        Some(other) => {
+            return Err(format_err(
+                path,
+                format!("expected a {expected_format} file, found a {other} file"),
+            ))
+        }
+        None => {
+            return Err(format_err(
+                path,
+                "a safetensors file, but not one Rill wrote (no 'format' in its metadata)",
+            ))
+        }
+    }
+    let version: u32 = meta
+        .get("format_version")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format_err(path, "missing format_version"))?;
+    if version > FORMAT_VERSION {
+        return Err(format_err(path, format!("format version {version} is newer than this Rill reads ({FORMAT_VERSION}); upgrade Rill")));
+    }
+    let mut encoded = BTreeMap::new();
+    let mut weights = BTreeMap::new();
+    for (name, view) in st.tensors() {
+        let t = tensor_from(path, &name, &view)?;
+        encoded.insert(name.clone(), (t.clone(), view.data().to_vec()));
+        weights.insert(name, t);
+    }
+    let want = meta
+        .get("weights_sha256")
+        .ok_or_else(|| format_err(path, "missing weights_sha256"))?;
+    if checksum(&encoded) != *want {
+        return Err(format_err(
+            path,
+            "the weights do not match their SHA-256: the file is corrupt",
+        ));
+    }
+    Ok(Contents { meta, weights })
+}
+
+fn assign_all(
+    path: &Path,
+    model: &mut Sequential,
+    mut weights: BTreeMap<String, Tensor>,
+) -> Result<()> {
+    for (name, _) in named_weights(model)? {
+        let t = weights
+            .remove(&name)
+            .ok_or_else(|| format_err(path, format!("no weight '{name}' for the model")))?;
+        model
+            .set_weight(&name, &t)
+            .map_err(|e| format_err(path, e.to_string()))?;
+    }
+    if let Some(extra) = weights.keys().next() {
+        return Err(format_err(
+            path,
+            format!("weight '{extra}' does not belong to any layer of the model"),
+        ));
+    }
+    Ok(())
+}
+
+/// Saves the architecture and every weight of a built model to one file, atomically.
+pub fn save_model(model: &Sequential, path: impl AsRef<Path>) -> Result<()> {
+    let config = serde_json::to_string(&model.get_config()?)
+        .map_err(|e| format_err(path.as_ref(), e.to_string()))?;
+    write(
+        path.as_ref(),
+        MODEL_FORMAT,
+        Some(config),
+        named_weights(model)?,
+    )
+}
+
+/// Loads a model saved by [`save_model`]: the same architecture with the same weights, so it
+/// predicts bit for bit as the saved one did.
+pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
+    let path = path.as_ref();
+    let contents = read(path, MODEL_FORMAT)?;
+    let config = contents
+        .meta
+        .get("model_config")
+        .ok_or_else(|| format_err(path, "missing model_config"))?;
+    let config: serde_json::Value = serde_json::from_str(config)
+        .map_err(|e| format_err(path, format!("model_config is not valid JSON: {e}")))?;
+    let mut model =
+        Sequential::from_config(&config).map_err(|e| format_err(path, e.to_string()))?;
+    assign_all(path, &mut model, contents.weights)?;
+    Ok(model)
+}
+
+/// Saves only the weights, by layer and variable name, atomically.
+pub fn save_weights(model: &Sequential, path: impl AsRef<Path>) -> Result<()> {
+    write(path.as_ref(), WEIGHTS_FORMAT, None, named_weights(model)?)
+}
+
+/// Loads weights saved by [`save_weights`] into a model of the same architecture.
+pub fn load_weights(model: &mut Sequential, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let contents = read(path, WEIGHTS_FORMAT)?;
+    assign_all(path, model, contents.weights)
+}

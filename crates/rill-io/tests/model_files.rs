@@ -1,0 +1,287 @@
+//! Model files: round trips for every layer type, broken files, and atomic writes.
+
+use rill_core::{set_seed, DType, Padding, Tensor};
+use rill_io::{load_model, load_weights, save_model, save_weights};
+use rill_nn::layers::register_layer;
+use rill_nn::prelude::*;
+use rill_nn::Variable;
+
+/// A model using every built-in layer type, trained a little so no weight is at its initial value.
+fn every_layer() -> Sequential {
+    set_seed(11);
+    let layers: Vec<Box<dyn Layer>> = vec![
+        Box::new(Rescaling::new(0.5, 0.1)),
+        Box::new(Reshape::new(&[8, 8, 1])),
+        Box::new(
+            Conv2D::new(4, (3, 3))
+                .padding(Padding::Same)
+                .activation(Activation::Relu)
+                .kernel_regularizer(Regularizer::L2(1e-3)),
+        ),
+        Box::new(BatchNormalization::new()),
+        Box::new(MaxPooling2D::new((2, 2))),
+        Box::new(Conv2D::new(4, (2, 2)).strides((2, 2))),
+        Box::new(AveragePooling2D::new((2, 2)).padding(Padding::Same)),
+        Box::new(GlobalAveragePooling2D::new()),
+        Box::new(Dense::new(6).activation(Activation::Tanh)),
+        Box::new(LayerNormalization::new()),
+        Box::new(Dropout::new(0.3)),
+        Box::new(ActivationLayer::new(Activation::Gelu)),
+        Box::new(ReLU::new()),
+        Box::new(Dense::new(3).use_bias(false)),
+        Box::new(Flatten::new()),
+        Box::new(Softmax::new()),
+    ];
+    let mut m = Sequential::new(layers).with_input_shape(&[64]).unwrap();
+    m.compile(
+        Adam::new(0.01),
+        SparseCategoricalCrossentropy::default(),
+        &[],
+    )
+    .unwrap();
+    let x = Tensor::rand_uniform(&[16, 64], 0.0, 1.0, DType::F32).unwrap();
+    let y = Tensor::from_vec((0..16i64).map(|i| i % 3).collect(), &[16]).unwrap();
+    m.fit(
+        &x,
+        &y,
+        FitConfig::default()
+            .epochs(2)
+            .batch_size(8)
+            .verbose(Verbosity::Silent),
+    )
+    .unwrap();
+    m
+}
+
+fn bits(t: &Tensor) -> Vec<u32> {
+    t.to_vec::<f32>()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_bits())
+        .collect()
+}
+
+#[test]
+fn every_layer_type_round_trips_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.rill");
+    let mut model = every_layer();
+    save_model(&model, &path).unwrap();
+    let mut loaded = load_model(&path).unwrap();
+    assert_eq!(loaded.summary(), model.summary());
+    let x = Tensor::rand_uniform(&[5, 64], 0.0, 1.0, DType::F32).unwrap();
+    assert_eq!(
+        bits(&loaded.predict(&x, 5).unwrap()),
+        bits(&model.predict(&x, 5).unwrap())
+    );
+    assert_eq!(loaded.get_config().unwrap(), model.get_config().unwrap());
+    // The embedding model too (integer inputs).
+    let mut emb = Sequential::new(vec![
+        Box::new(Embedding::new(7, 3)),
+        Box::new(Flatten::new()),
+    ])
+    .with_input_shape(&[2])
+    .unwrap();
+    save_model(&emb, &path).unwrap();
+    let ids = Tensor::from_vec(vec![1i64, 6, 0, 3], &[2, 2]).unwrap();
+    assert_eq!(
+        bits(&load_model(&path).unwrap().predict(&ids, 2).unwrap()),
+        bits(&emb.predict(&ids, 2).unwrap())
+    );
+}
+
+#[test]
+fn weights_alone_round_trip_into_a_model_of_the_same_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("weights.rill");
+    let mut trained = every_layer();
+    save_weights(&trained, &path).unwrap();
+    set_seed(99);
+    let mut fresh = Sequential::from_config(&trained.get_config().unwrap()).unwrap();
+    let x = Tensor::rand_uniform(&[3, 64], 0.0, 1.0, DType::F32).unwrap();
+    assert_ne!(
+        bits(&fresh.predict(&x, 3).unwrap()),
+        bits(&trained.predict(&x, 3).unwrap())
+    );
+    load_weights(&mut fresh, &path).unwrap();
+    assert_eq!(
+        bits(&fresh.predict(&x, 3).unwrap()),
+        bits(&trained.predict(&x, 3).unwrap())
+    );
+    // Weights of another architecture are refused by name.
+    let mut other = Sequential::new(vec![Box::new(Dense::new(2))])
+        .with_input_shape(&[64])
+        .unwrap();
+    let e = load_weights(&mut other, &path).unwrap_err().to_string();
+    assert!(e.contains("weight 'dense/kernel': assign: expected a f32 tensor of shape [64, 2], found f32 [4, 6]"), "{e}");
+    // And a model file is not a weights file.
+    save_model(&trained, &path).unwrap();
+    let e = load_weights(&mut fresh, &path).unwrap_err().to_string();
+    assert!(
+        e.contains("expected a rill-weights file, found a rill-model file"),
+        "{e}"
+    );
+}
+
+#[test]
+fn broken_files_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.rill");
+    let model = every_layer();
+    save_model(&model, &path).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let check = |bytes: &[u8], want: &str| {
+        let p = dir.path().join("broken.rill");
+        std::fs::write(&p, bytes).unwrap();
+        let e = load_model(&p).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&p.display().to_string()) && e.contains(want),
+            "expected '{want}', got '{e}'"
+        );
+    };
+    check(&good[..good.len() / 2], "not a Rill model file");
+    check(b"hello, this is not a model", "not a Rill model file");
+    let mut flipped = good.clone();
+    let last = flipped.len() - 3;
+    flipped[last] ^= 0x40;
+    check(&flipped, "do not match their SHA-256");
+    // A valid safetensors file that Rill did not write.
+    let foreign = safetensors::serialize(
+        vec![(
+            "w".to_string(),
+            safetensors::tensor::TensorView::new(
+                safetensors::tensor::Dtype::F32,
+                vec![1],
+                &[0u8; 4],
+            )
+            .unwrap(),
+        )],
+        None,
+    )
+    .unwrap();
+    check(&foreign, "not one Rill wrote");
+    // A newer format, and an unknown layer type, by editing the header in place (same length).
+    let edit = |from: &str, to: &str| {
+        let (from, to) = (from.as_bytes(), to.as_bytes());
+        let at = good
+            .windows(from.len())
+            .position(|w| w == from)
+            .expect("text present in the header");
+        let mut b = good.clone();
+        b[at..at + to.len()].copy_from_slice(to);
+        b
+    };
+    check(
+        &edit("\"format_version\":\"1\"", "\"format_version\":\"9\""),
+        "format version 9 is newer than this Rill reads (1)",
+    );
+    check(
+        &edit(
+            "\\\"class_name\\\":\\\"Flatten\\\"",
+            "\\\"class_name\\\":\\\"Flatter\\\"",
+        ),
+        "unknown layer type 'Flatter'",
+    );
+    assert!(load_model(dir.path().join("missing.rill"))
+        .unwrap_err()
+        .to_string()
+        .contains("missing.rill"));
+}
+
+struct Doubler {
+    name: String,
+}
+
+impl Layer for Doubler {
+    fn kind(&self) -> &'static str {
+        "Doubler"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn build(&mut self, s: &[usize]) -> rill_nn::Result<Vec<usize>> {
+        Ok(s.to_vec())
+    }
+    fn call(&mut self, x: &Tensor, _t: bool) -> rill_nn::Result<Tensor> {
+        Ok(x.mul_scalar(2.0)?)
+    }
+    fn variables(&self) -> Vec<&Variable> {
+        Vec::new()
+    }
+}
+
+#[test]
+fn custom_layers_save_when_they_describe_themselves_and_load_when_registered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.rill");
+    let before = std::fs::write(&path, b"an older model").map(|_| ());
+    before.unwrap();
+    let model = Sequential::new(vec![Box::new(Doubler {
+        name: String::new(),
+    })])
+    .with_input_shape(&[2])
+    .unwrap();
+    let e = save_model(&model, &path).unwrap_err().to_string();
+    assert!(
+        e.contains("layer 'doubler' (Doubler) cannot be saved"),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"an older model",
+        "a failed save leaves the old file untouched"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "and no temporary file behind"
+    );
+
+    /// The same layer, now describing itself.
+    struct Saveable(Doubler);
+    impl Layer for Saveable {
+        fn kind(&self) -> &'static str {
+            "Doubler"
+        }
+        fn name(&self) -> &str {
+            self.0.name()
+        }
+        fn set_name(&mut self, n: String) {
+            self.0.set_name(n)
+        }
+        fn build(&mut self, s: &[usize]) -> rill_nn::Result<Vec<usize>> {
+            self.0.build(s)
+        }
+        fn call(&mut self, x: &Tensor, t: bool) -> rill_nn::Result<Tensor> {
+            self.0.call(x, t)
+        }
+        fn config(&self) -> Option<serde_json::Value> {
+            Some(serde_json::json!({"name": self.0.name}))
+        }
+    }
+    let model = Sequential::new(vec![Box::new(Saveable(Doubler {
+        name: String::new(),
+    }))])
+    .with_input_shape(&[2])
+    .unwrap();
+    save_model(&model, &path).unwrap();
+    let e = load_model(&path).err().unwrap().to_string();
+    assert!(e.contains("unknown layer type 'Doubler'"), "{e}");
+    register_layer("Doubler", |_| {
+        Ok(Box::new(Saveable(Doubler {
+            name: String::new(),
+        })))
+    });
+    let mut loaded = load_model(&path).unwrap();
+    assert_eq!(
+        loaded
+            .predict(&Tensor::ones(&[1, 2], DType::F32), 1)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap(),
+        vec![2.0, 2.0]
+    );
+}
