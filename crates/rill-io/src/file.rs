@@ -166,6 +166,7 @@ fn write(
     path: &Path,
     format: &str,
     config: Option<String>,
+    class_names: Option<&[String]>,
     weights: Vec<(String, Tensor)>,
 ) -> Result<()> {
     let mut encoded: BTreeMap<String, (Tensor, Vec<u8>)> = BTreeMap::new();
@@ -179,6 +180,12 @@ fn write(
     meta.insert("weights_sha256".to_string(), checksum(&encoded));
     if let Some(c) = config {
         meta.insert("model_config".to_string(), c);
+    }
+    if let Some(names) = class_names {
+        meta.insert(
+            "class_names".to_string(),
+            serde_json::to_string(names).map_err(|e| format_err(path, e.to_string()))?,
+        );
     }
     let views = encoded
         .iter()
@@ -280,14 +287,43 @@ fn assign_all(
 
 /// Saves the architecture and every weight of a built model to one file, atomically.
 pub fn save_model(model: &Sequential, path: impl AsRef<Path>) -> Result<()> {
+    save_model_with_classes(model, None, path)
+}
+
+/// [`save_model`], also recording the name of each output class (for `rill predict` and
+/// `rill serve` to answer with names).
+pub fn save_model_with_classes(
+    model: &Sequential,
+    class_names: Option<&[String]>,
+    path: impl AsRef<Path>,
+) -> Result<()> {
     let config = serde_json::to_string(&model.get_config()?)
         .map_err(|e| format_err(path.as_ref(), e.to_string()))?;
     write(
         path.as_ref(),
         MODEL_FORMAT,
         Some(config),
+        class_names,
         named_weights(model)?,
     )
+}
+
+/// The class names recorded by [`save_model_with_classes`], if any.
+pub fn load_class_names(path: impl AsRef<Path>) -> Result<Option<Vec<String>>> {
+    let path = path.as_ref();
+    let contents = read(path, MODEL_FORMAT)?;
+    contents
+        .meta
+        .get("class_names")
+        .map(|n| {
+            serde_json::from_str(n).map_err(|e| {
+                format_err(
+                    path,
+                    format!("class_names is not a JSON list of strings: {e}"),
+                )
+            })
+        })
+        .transpose()
 }
 
 /// Loads a model saved by [`save_model`]: the same architecture with the same weights, so it
@@ -309,7 +345,13 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
 
 /// Saves only the weights, by layer and variable name, atomically.
 pub fn save_weights(model: &Sequential, path: impl AsRef<Path>) -> Result<()> {
-    write(path.as_ref(), WEIGHTS_FORMAT, None, named_weights(model)?)
+    write(
+        path.as_ref(),
+        WEIGHTS_FORMAT,
+        None,
+        None,
+        named_weights(model)?,
+    )
 }
 
 /// Loads weights saved by [`save_weights`] into a model of the same architecture.

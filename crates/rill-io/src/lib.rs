@@ -20,7 +20,10 @@
 
 mod file;
 
-pub use file::{load_model, load_weights, save_model, save_weights, FORMAT_VERSION};
+pub use file::{
+    load_class_names, load_model, load_weights, save_model, save_model_with_classes, save_weights,
+    FORMAT_VERSION,
+};
 
 use std::path::PathBuf;
 

@@ -40,26 +40,12 @@ pub struct Args {
     out: PathBuf,
 }
 
+/// The two models, defined in `rill::zoo` (the MLP is `Flatten → Dense(128, relu) → Dense(10)`).
 fn build(kind: ModelKind) -> rill::nn::Result<Sequential> {
-    let layers: Vec<Box<dyn Layer>> = match kind {
-        ModelKind::Mlp => vec![
-            Box::new(Flatten::new()),
-            Box::new(Dense::new(128).activation(Activation::Relu)),
-            Box::new(Dense::new(10)),
-        ],
-        ModelKind::Cnn => vec![
-            Box::new(Reshape::new(&[28, 28, 1])),
-            Box::new(Conv2D::new(32, (3, 3)).activation(Activation::Relu)),
-            Box::new(MaxPooling2D::new((2, 2))),
-            Box::new(Conv2D::new(64, (3, 3)).activation(Activation::Relu)),
-            Box::new(MaxPooling2D::new((2, 2))),
-            Box::new(Flatten::new()),
-            Box::new(Dense::new(128).activation(Activation::Relu)),
-            Box::new(Dropout::new(0.5)),
-            Box::new(Dense::new(10)),
-        ],
-    };
-    Sequential::new(layers).with_input_shape(&[28, 28])
+    match kind {
+        ModelKind::Mlp => rill::zoo::fashion_mnist_mlp(),
+        ModelKind::Cnn => rill::zoo::fashion_mnist_cnn(),
+    }
 }
 
 /// What a run produced: the test accuracy and the pictures written.

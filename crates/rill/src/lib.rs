@@ -19,6 +19,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod zoo;
+
 pub use rill_core as core;
 pub use rill_data as data;
 pub use rill_data::datasets;

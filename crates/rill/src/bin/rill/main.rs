@@ -1,0 +1,64 @@
+//! `rill`: train, evaluate, inspect and query Rill models from the command line.
+//!
+//!     rill train --output fashion.rill
+//!     rill evaluate fashion.rill
+//!     rill predict fashion.rill shoe.png --json
+//!     rill summary fashion.rill
+
+mod predict;
+mod train;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Train, evaluate, inspect and query Rill models.
+#[derive(Debug, Parser)]
+#[command(name = "rill", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a model on a built-in dataset and save it (with a softmax, so it outputs probabilities).
+    Train(train::TrainArgs),
+    /// Accuracy and loss of a saved model on a dataset's test split.
+    Evaluate {
+        /// The model file.
+        model: PathBuf,
+        /// The dataset to evaluate on.
+        #[arg(long, default_value = "fashion-mnist")]
+        dataset: String,
+    },
+    /// Classify PNG or JPEG images with a saved model.
+    Predict(predict::PredictArgs),
+    /// Print a saved model's layers and parameter counts.
+    Summary {
+        /// The model file.
+        model: PathBuf,
+    },
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Evaluate { model, dataset } => train::evaluate(&model, &dataset),
+        Command::Predict(args) => predict::run(args),
+        Command::Summary { model } => {
+            print!("{}", rill::load_model(&model)?.summary());
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rill: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

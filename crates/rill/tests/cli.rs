@@ -1,0 +1,133 @@
+//! The `rill` binary, run as a user would: summary, evaluate, predict (text and JSON), errors.
+
+use rill::prelude::*;
+use std::process::Command;
+
+fn rill(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rill"))
+        .args(args)
+        .output()
+        .expect("rill runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A small trained probability model saved with the Fashion-MNIST class names.
+fn saved_model(dir: &std::path::Path) -> std::path::PathBuf {
+    set_seed(1);
+    let data = rill::datasets::fashion_mnist::load_data().unwrap();
+    let x = data
+        .train
+        .images
+        .slice(0, 0, 6000)
+        .unwrap()
+        .to_dtype(DType::F32)
+        .unwrap()
+        .div_scalar(255.0)
+        .unwrap();
+    let y = data.train.labels.slice(0, 0, 6000).unwrap();
+    let mut m = rill::zoo::fashion_mnist_mlp().unwrap();
+    m.compile(
+        Adam::default(),
+        SparseCategoricalCrossentropy::from_logits(),
+        &["accuracy"],
+    )
+    .unwrap();
+    m.fit(
+        &x,
+        &y,
+        FitConfig::default().epochs(2).verbose(Verbosity::Silent),
+    )
+    .unwrap();
+    m.push_built(Box::new(Softmax::new())).unwrap();
+    let path = dir.join("fashion.rill");
+    rill::io::save_model_with_classes(&m, Some(&data.class_names), &path).unwrap();
+    // The first test image (an ankle boot) as a PNG, as a user would have it.
+    let px = data
+        .test
+        .images
+        .slice(0, 0, 1)
+        .unwrap()
+        .to_vec::<u8>()
+        .unwrap();
+    image::GrayImage::from_raw(28, 28, px)
+        .unwrap()
+        .save(dir.join("boot.png"))
+        .unwrap();
+    // And a larger, differently sized copy: predict resizes.
+    image::imageops::resize(
+        &image::open(dir.join("boot.png")).unwrap().to_luma8(),
+        90,
+        70,
+        image::imageops::FilterType::Triangle,
+    )
+    .save(dir.join("boot-big.jpg"))
+    .unwrap();
+    path
+}
+
+#[test]
+fn summary_evaluate_and_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = saved_model(dir.path());
+    let m = model.to_str().unwrap();
+    let (ok, out, _) = rill(&["summary", m]);
+    assert!(
+        ok && out.contains("dense (Dense)")
+            && out.contains("softmax (Softmax)")
+            && out.contains("Total params: 101,770"),
+        "{out}"
+    );
+    let (ok, out, _) = rill(&["evaluate", m]);
+    let acc: f64 = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(ok && acc > 0.75, "{out}");
+    let boot = dir.path().join("boot.png");
+    let (ok, out, _) = rill(&["predict", m, boot.to_str().unwrap()]);
+    assert!(
+        ok && out.lines().nth(1).unwrap().ends_with("Ankle boot (9)"),
+        "{out}"
+    );
+    let big = dir.path().join("boot-big.jpg");
+    let (ok, out, err) = rill(&["predict", m, big.to_str().unwrap(), "--json", "--top", "2"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["top"].as_array().unwrap().len(), 2);
+    assert_eq!(v[0]["top"][0]["name"], "Ankle boot");
+    let p = v[0]["top"][0]["probability"].as_f64().unwrap();
+    assert!(p > 0.3 && p <= 1.0);
+}
+
+#[test]
+fn errors_are_one_line_with_a_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.rill");
+    let (ok, out, err) = rill(&["summary", missing.to_str().unwrap()]);
+    assert!(!ok && out.is_empty());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("rill: ") && err.contains("missing.rill"),
+        "{err}"
+    );
+    let not_image = dir.path().join("notes.txt");
+    std::fs::write(&not_image, "hello").unwrap();
+    let model = saved_model(dir.path());
+    let (ok, _, err) = rill(&[
+        "predict",
+        model.to_str().unwrap(),
+        not_image.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("notes.txt: not a readable PNG or JPEG image"),
+        "{err}"
+    );
+    let (ok, _, err) = rill(&["train", "--dataset", "cifar"]);
+    assert!(
+        !ok && err.trim() == "rill: unknown dataset 'cifar' (known: fashion-mnist, mnist)",
+        "{err}"
+    );
+    let (ok, _, err) = rill(&["frobnicate"]);
+    assert!(!ok && err.contains("unrecognized subcommand"), "{err}");
+}
