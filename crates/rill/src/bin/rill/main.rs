@@ -4,8 +4,10 @@
 //!     rill evaluate fashion.rill
 //!     rill predict fashion.rill shoe.png --json
 //!     rill summary fashion.rill
+//!     rill serve fashion.rill --model-name fashion
 
 mod predict;
+mod serve;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +36,8 @@ enum Command {
     },
     /// Classify PNG or JPEG images with a saved model.
     Predict(predict::PredictArgs),
+    /// Serve a model over TensorFlow Serving's REST API.
+    Serve(serve::ServeArgs),
     /// Print a saved model's layers and parameter counts.
     Summary {
         /// The model file.
@@ -46,6 +50,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Train(args) => train::run(args),
         Command::Evaluate { model, dataset } => train::evaluate(&model, &dataset),
         Command::Predict(args) => predict::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Summary { model } => {
             print!("{}", rill::load_model(&model)?.summary());
             Ok(())

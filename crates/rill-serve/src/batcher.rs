@@ -1,0 +1,86 @@
+//! Request batching: one inference worker takes the requests waiting in its queue — up to a
+//! maximum number of samples, waiting at most a few milliseconds for more — runs them as one
+//! batch and sends each its rows back. Under load, batches grow and the cost per request falls.
+
+use crate::store::ModelStore;
+use rill_core::Tensor;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One request's samples and where to send its outputs.
+pub struct Job {
+    /// `[k, ...input shape]`, f32.
+    pub input: Tensor,
+    /// Receives `[k, ...output shape]` and the version that computed it, or an error message.
+    pub reply: tokio::sync::oneshot::Sender<Result<(Tensor, u64), String>>,
+}
+
+/// How batches are formed.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchConfig {
+    /// The most samples run together.
+    pub max_batch_size: usize,
+    /// The longest the first request of a batch waits for company.
+    pub max_wait: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_batch_size: 64,
+            max_wait: Duration::from_millis(2),
+        }
+    }
+}
+
+/// Starts the inference worker; jobs sent to the returned queue are batched and answered.
+pub fn start(store: Arc<ModelStore>, config: BatchConfig) -> Sender<Job> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("rill-batcher".into())
+        .spawn(move || run(store, config, rx))
+        .expect("spawn the inference thread");
+    tx
+}
+
+fn run(store: Arc<ModelStore>, config: BatchConfig, rx: Receiver<Job>) {
+    let _ftz = rill_core::FlushDenormals::new();
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        let mut rows = jobs[0].input.shape()[0];
+        let deadline = Instant::now() + config.max_wait;
+        while rows < config.max_batch_size {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(j) => {
+                    rows += j.input.shape()[0];
+                    jobs.push(j);
+                }
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        let servable = store.current();
+        let inputs: Vec<Tensor> = jobs.iter().map(|j| j.input.clone()).collect();
+        let result = Tensor::concat(&inputs, 0)
+            .map_err(|e| e.to_string())
+            .and_then(|x| {
+                let mut model = servable.model.lock().unwrap_or_else(|e| e.into_inner());
+                model.predict_on_batch(&x).map_err(|e| e.to_string())
+            });
+        let mut start = 0;
+        for job in jobs {
+            let k = job.input.shape()[0];
+            let answer = match &result {
+                Ok(out) => out
+                    .slice(0, start, start + k)
+                    .map(|t| (t.contiguous(), servable.version))
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.clone()),
+            };
+            start += k;
+            // A client that went away no longer waits for its answer.
+            let _ = job.reply.send(answer);
+        }
+    }
+}

@@ -1,0 +1,474 @@
+use crate::batcher::{self, BatchConfig, Job};
+use crate::metrics::Metrics;
+use crate::store::ModelStore;
+use axum::body::{to_bytes, Body};
+use axum::extract::{Path, State};
+use axum::http::{header, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use rill_core::Tensor;
+use serde_json::{json, Value};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Request batching.
+    pub batch: BatchConfig,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How often the base path is checked for a newer version.
+    pub poll_interval: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            batch: BatchConfig::default(),
+            max_body_bytes: 16 << 20,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+struct AppState {
+    store: Arc<ModelStore>,
+    jobs: Mutex<Sender<Job>>,
+    metrics: Metrics,
+    max_body_bytes: usize,
+}
+
+type Shared = Arc<AppState>;
+
+const INPUT_NAME: &str = "input";
+const OUTPUT_NAME: &str = "output";
+
+/// A JSON reply with TF Serving's error shape for failures.
+struct Reply(StatusCode, Value);
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            [(header::CONTENT_TYPE, "application/json")],
+            self.1.to_string(),
+        )
+            .into_response()
+    }
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Reply {
+    Reply(status, json!({"error": message.into()}))
+}
+
+fn not_found(name: &str, version: Option<u64>) -> Reply {
+    let spec = match version {
+        Some(v) => format!("Specific({name}, {v})"),
+        None => format!("Latest({name})"),
+    };
+    error(
+        StatusCode::NOT_FOUND,
+        format!("Servable not found for request: {spec}"),
+    )
+}
+
+/// Splits TF Serving's `name:predict` path segment.
+fn split_action(segment: &str) -> (&str, Option<&str>) {
+    match segment.rsplit_once(':') {
+        Some((n, a)) => (n, Some(a)),
+        None => (segment, None),
+    }
+}
+
+/// The served version, if `name` and `version` (when given) name it.
+fn check_target(
+    state: &AppState,
+    name: &str,
+    version: Option<&str>,
+) -> Result<Arc<crate::store::Servable>, Reply> {
+    let v = match version {
+        Some(v) => Some(v.parse::<u64>().map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("version '{v}' is not a number"),
+            )
+        })?),
+        None => None,
+    };
+    let current = state.store.current();
+    if name != state.store.name || v.is_some_and(|v| v != current.version) {
+        return Err(not_found(name, v));
+    }
+    Ok(current)
+}
+
+fn status_body(version: u64) -> Value {
+    json!({"model_version_status": [{"version": version.to_string(), "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]})
+}
+
+fn shape_proto(sample: &[usize]) -> Value {
+    let mut dims = vec![json!({"size": "-1", "name": ""})];
+    dims.extend(
+        sample
+            .iter()
+            .map(|d| json!({"size": d.to_string(), "name": ""})),
+    );
+    json!({"dim": dims, "unknown_rank": false})
+}
+
+fn metadata_body(state: &AppState, s: &crate::store::Servable) -> Value {
+    json!({
+        "model_spec": {"name": state.store.name, "signature_name": "", "version": s.version.to_string()},
+        "metadata": {"signature_def": {"signature_def": {"serving_default": {
+            "inputs": {INPUT_NAME: {"dtype": "DT_FLOAT", "tensor_shape": shape_proto(&s.input_shape), "name": INPUT_NAME}},
+            "outputs": {OUTPUT_NAME: {"dtype": "DT_FLOAT", "tensor_shape": shape_proto(&s.output_shape), "name": OUTPUT_NAME}},
+            "method_name": "tensorflow/serving/predict"
+        }}}}
+    })
+}
+
+/// Appends the numbers of `v`, which must be a nested list of `shape`, to `out`.
+fn flatten_into(v: &Value, shape: &[usize], at: &str, out: &mut Vec<f32>) -> Result<(), String> {
+    match (shape.split_first(), v) {
+        (None, Value::Number(n)) => {
+            out.push(n.as_f64().unwrap_or(f64::NAN) as f32);
+            Ok(())
+        }
+        (None, other) => Err(format!(
+            "wrong dtype at {at}: expected a number (DT_FLOAT), found {}",
+            kind(other)
+        )),
+        (Some((&d, rest)), Value::Array(items)) => {
+            if items.len() != d {
+                return Err(format!(
+                    "wrong shape at {at}: expected a list of {d}, found a list of {}",
+                    items.len()
+                ));
+            }
+            items
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, x)| flatten_into(x, rest, &format!("{at}[{i}]"), out))
+        }
+        (Some((&d, _)), other) => Err(format!(
+            "wrong shape at {at}: expected a list of {d}, found {}",
+            kind(other)
+        )),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A named-input object `{"input": x}` stands for `x`.
+fn unwrap_named<'a>(v: &'a Value, at: &str) -> Result<&'a Value, String> {
+    match v {
+        Value::Object(m) => m.get(INPUT_NAME).ok_or_else(|| {
+            format!(
+                "{at}: the model's only input is named '{INPUT_NAME}', found {:?}",
+                m.keys().collect::<Vec<_>>()
+            )
+        }),
+        other => Ok(other),
+    }
+}
+
+/// The request's samples as `[n, ...input shape]`, and whether it used the row format.
+fn parse_request(body: &Value, sample: &[usize]) -> Result<(Tensor, bool), String> {
+    let obj = body
+        .as_object()
+        .ok_or("the request body must be a JSON object with \"instances\" or \"inputs\"")?;
+    if let Some(sig) = obj.get("signature_name") {
+        if sig.as_str() != Some("serving_default") {
+            return Err(format!(
+                "unknown signature_name {sig}; this model has \"serving_default\""
+            ));
+        }
+    }
+    let (rows, row_format) = match (obj.get("instances"), obj.get("inputs")) {
+        (Some(_), Some(_)) => {
+            return Err(
+                "give either \"instances\" (row format) or \"inputs\" (columnar format), not both"
+                    .into(),
+            )
+        }
+        (None, None) => {
+            return Err("missing \"instances\" (row format) or \"inputs\" (columnar format)".into())
+        }
+        (Some(i), None) => (
+            i.as_array()
+                .ok_or("\"instances\" must be a list")?
+                .iter()
+                .map(|x| unwrap_named(x, "instances"))
+                .collect::<Result<Vec<_>, _>>()?,
+            true,
+        ),
+        (None, Some(i)) => (
+            unwrap_named(i, "inputs")?
+                .as_array()
+                .ok_or("\"inputs\" must be a list of samples")?
+                .iter()
+                .collect(),
+            false,
+        ),
+    };
+    if rows.is_empty() {
+        return Err("no samples in the request".into());
+    }
+    let per: usize = sample.iter().product();
+    let mut data = Vec::with_capacity(rows.len() * per);
+    let root = if row_format { "instances" } else { "inputs" };
+    for (i, r) in rows.iter().enumerate() {
+        flatten_into(r, sample, &format!("{root}[{i}]"), &mut data)?;
+    }
+    let mut shape = vec![rows.len()];
+    shape.extend_from_slice(sample);
+    Ok((
+        Tensor::from_vec(data, &shape).map_err(|e| e.to_string())?,
+        row_format,
+    ))
+}
+
+/// Outputs `[n, ...]` as nested JSON lists, one per sample.
+fn to_json(t: &Tensor) -> Value {
+    let per: usize = t.shape()[1..].iter().product::<usize>().max(1);
+    let inner = &t.shape()[1..];
+    let values = t.to_f64_vec();
+    fn nest(v: &[f64], shape: &[usize]) -> Value {
+        match shape.split_first() {
+            None => json!(v[0]),
+            Some((&d, rest)) => {
+                let step = rest.iter().product::<usize>().max(1);
+                Value::Array(
+                    (0..d)
+                        .map(|i| nest(&v[i * step..(i + 1) * step], rest))
+                        .collect(),
+                )
+            }
+        }
+    }
+    Value::Array(values.chunks(per).map(|c| nest(c, inner)).collect())
+}
+
+async fn predict(state: &AppState, name: &str, version: Option<&str>, body: Body) -> Reply {
+    let servable = match check_target(state, name, version) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let bytes = match to_bytes(body, state.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the request body is larger than {} bytes",
+                    state.max_body_bytes
+                ),
+            )
+        }
+    };
+    let json: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
+    };
+    let (input, row_format) = match parse_request(&json, &servable.input_shape) {
+        Ok(x) => x,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let sent = state
+        .jobs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send(Job { input, reply: tx });
+    if sent.is_err() {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the inference worker has stopped",
+        );
+    }
+    match rx.await {
+        Ok(Ok((out, _version))) if row_format => {
+            Reply(StatusCode::OK, json!({"predictions": to_json(&out)}))
+        }
+        Ok(Ok((out, _version))) => Reply(StatusCode::OK, json!({"outputs": to_json(&out)})),
+        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the inference worker dropped the request",
+        ),
+    }
+}
+
+async fn model_get(State(s): State<Shared>, Path(segment): Path<String>) -> Reply {
+    let (name, action) = split_action(&segment);
+    if action.is_some() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("use POST for ':{}'", action.unwrap_or("")),
+        );
+    }
+    match check_target(&s, name, None) {
+        Ok(v) => Reply(StatusCode::OK, status_body(v.version)),
+        Err(r) => r,
+    }
+}
+
+async fn model_post(
+    State(s): State<Shared>,
+    Path(segment): Path<String>,
+    req: Request<Body>,
+) -> Reply {
+    match split_action(&segment) {
+        (name, Some("predict")) => predict(&s, name, None, req.into_body()).await,
+        (_, other) => error(
+            StatusCode::NOT_FOUND,
+            format!("unknown method {other:?}; this server answers ':predict'"),
+        ),
+    }
+}
+
+async fn version_get(
+    State(s): State<Shared>,
+    Path((name, segment)): Path<(String, String)>,
+) -> Reply {
+    let (v, action) = split_action(&segment);
+    if action.is_some() {
+        return error(StatusCode::BAD_REQUEST, "use POST for ':predict'");
+    }
+    match check_target(&s, &name, Some(v)) {
+        Ok(sv) => Reply(StatusCode::OK, status_body(sv.version)),
+        Err(r) => r,
+    }
+}
+
+async fn version_post(
+    State(s): State<Shared>,
+    Path((name, segment)): Path<(String, String)>,
+    req: Request<Body>,
+) -> Reply {
+    match split_action(&segment) {
+        (v, Some("predict")) => predict(&s, &name, Some(v), req.into_body()).await,
+        (_, other) => error(
+            StatusCode::NOT_FOUND,
+            format!("unknown method {other:?}; this server answers ':predict'"),
+        ),
+    }
+}
+
+async fn metadata(State(s): State<Shared>, Path(name): Path<String>) -> Reply {
+    match check_target(&s, &name, None) {
+        Ok(sv) => Reply(StatusCode::OK, metadata_body(&s, &sv)),
+        Err(r) => r,
+    }
+}
+
+async fn version_metadata(
+    State(s): State<Shared>,
+    Path((name, v)): Path<(String, String)>,
+) -> Reply {
+    match check_target(&s, &name, Some(&v)) {
+        Ok(sv) => Reply(StatusCode::OK, metadata_body(&s, &sv)),
+        Err(r) => r,
+    }
+}
+
+async fn prometheus(State(s): State<Shared>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Counts every request by its route and status, with its latency.
+async fn track(
+    State(s): State<Shared>,
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = Instant::now();
+    let path = req.uri().path().to_string();
+    let endpoint = if path.ends_with(":predict") {
+        "predict"
+    } else if path.ends_with("/metadata") {
+        "metadata"
+    } else if path.starts_with("/monitoring") {
+        "metrics"
+    } else {
+        "status"
+    };
+    let response = next.run(req).await;
+    s.metrics
+        .record(endpoint, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// The HTTP routes for `store`, with a batching inference worker started for it.
+pub fn router(store: Arc<ModelStore>, config: &ServerConfig) -> Router {
+    let jobs = batcher::start(store.clone(), config.batch);
+    let state: Shared = Arc::new(AppState {
+        store,
+        jobs: Mutex::new(jobs),
+        metrics: Metrics::default(),
+        max_body_bytes: config.max_body_bytes,
+    });
+    Router::new()
+        .route("/v1/models/{segment}", get(model_get).post(model_post))
+        .route("/v1/models/{name}/metadata", get(metadata))
+        .route(
+            "/v1/models/{name}/versions/{segment}",
+            get(version_get).post(version_post),
+        )
+        .route(
+            "/v1/models/{name}/versions/{v}/metadata",
+            get(version_metadata),
+        )
+        .route("/monitoring/prometheus/metrics", get(prometheus))
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "no such endpoint; see /v1/models/{name}",
+            )
+        })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .with_state(state)
+}
+
+/// Serves `store` on `listener` until `shutdown` completes (then finishes requests in flight),
+/// checking for newer versions every `config.poll_interval`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    store: Arc<ModelStore>,
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let poller = store.clone();
+    let interval = config.poll_interval;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tick.tick().await;
+            let s = poller.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.refresh()).await {
+                eprintln!(
+                    "rill serve: a new version could not be loaded, still serving the old one: {e}"
+                );
+            }
+        }
+    });
+    axum::serve(listener, router(store, &config))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

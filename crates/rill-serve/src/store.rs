@@ -1,0 +1,125 @@
+//! Which model is served: one file, or the newest numbered version folder under a base path
+//! (TF Serving's layout: `base/1/model.rill`, `base/2/model.rill`, …), reloaded when a newer
+//! version appears.
+
+use crate::{Error, Result};
+use rill_nn::Sequential;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Where the served model comes from.
+#[derive(Debug, Clone)]
+pub enum ModelSource {
+    /// One model file, served as version 1.
+    File(PathBuf),
+    /// Numbered version folders, each holding one `.rill` file; the highest is served.
+    BasePath(PathBuf),
+}
+
+/// One loaded version of the model.
+pub struct Servable {
+    /// The version number.
+    pub version: u64,
+    /// The model; the batcher is its only user at a time.
+    pub model: Mutex<Sequential>,
+    /// Per-sample input shape.
+    pub input_shape: Vec<usize>,
+    /// Per-sample output shape.
+    pub output_shape: Vec<usize>,
+}
+
+/// The model being served, swappable while requests are in flight.
+pub struct ModelStore {
+    /// The name clients use in URLs.
+    pub name: String,
+    source: ModelSource,
+    current: RwLock<Arc<Servable>>,
+}
+
+fn load(path: &Path, version: u64) -> Result<Servable> {
+    let model = rill_io::load_model(path).map_err(|e| Error::Model(e.to_string()))?;
+    let input_shape = model
+        .input_shape()
+        .map(<[usize]>::to_vec)
+        .unwrap_or_default();
+    let output_shape = model.output_shape().unwrap_or_default();
+    Ok(Servable {
+        version,
+        model: Mutex::new(model),
+        input_shape,
+        output_shape,
+    })
+}
+
+/// The highest `(version, model file)` under `base`, if any.
+fn newest_version(base: &Path) -> Result<Option<(u64, PathBuf)>> {
+    let entries =
+        std::fs::read_dir(base).map_err(|e| Error::Model(format!("{}: {e}", base.display())))?;
+    let mut best: Option<(u64, PathBuf)> = None;
+    for e in entries.flatten() {
+        let Some(v) = e.file_name().to_str().and_then(|n| n.parse::<u64>().ok()) else {
+            continue;
+        };
+        let Ok(files) = std::fs::read_dir(e.path()) else {
+            continue;
+        };
+        let model = files
+            .flatten()
+            .map(|f| f.path())
+            .find(|p| p.extension().is_some_and(|x| x == "rill"));
+        if let Some(m) = model {
+            if best.as_ref().is_none_or(|(b, _)| v > *b) {
+                best = Some((v, m));
+            }
+        }
+    }
+    Ok(best)
+}
+
+impl ModelStore {
+    /// Loads the model (the newest version, for a base path).
+    pub fn open(name: &str, source: ModelSource) -> Result<Self> {
+        let servable = match &source {
+            ModelSource::File(p) => load(p, 1)?,
+            ModelSource::BasePath(b) => {
+                let (v, p) = newest_version(b)?.ok_or_else(|| {
+                    Error::Model(format!(
+                        "{}: no numbered version folder holds a .rill model",
+                        b.display()
+                    ))
+                })?;
+                load(&p, v)?
+            }
+        };
+        Ok(ModelStore {
+            name: name.to_string(),
+            source,
+            current: RwLock::new(Arc::new(servable)),
+        })
+    }
+
+    /// The version being served.
+    pub fn current(&self) -> Arc<Servable> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Loads a newer version if the base path has one; returns the version now served. A
+    /// version that fails to load is skipped (the old one keeps serving) and reported.
+    pub fn refresh(&self) -> Result<u64> {
+        let ModelSource::BasePath(base) = &self.source else {
+            return Ok(self.current().version);
+        };
+        let current = self.current().version;
+        match newest_version(base)? {
+            Some((v, path)) if v > current => {
+                let servable = Arc::new(load(&path, v)?);
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = servable;
+                Ok(v)
+            }
+            _ => Ok(current),
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! The server over real HTTP on loopback: every endpoint, every error, batching under
+//! concurrent load, hot reload with requests in flight, metrics and graceful shutdown.
+
+use rill_core::{set_seed, DType, Tensor};
+use rill_nn::prelude::*;
+use rill_serve::batcher::BatchConfig;
+use rill_serve::{ModelSource, ModelStore, ServerConfig};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A model on `[2, 3]` samples with 4 outputs, saved under `dir/<version>/model.rill`.
+fn save_version(dir: &Path, version: u64, seed: u64) -> Sequential {
+    set_seed(seed);
+    let m = Sequential::new(vec![
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(4)),
+        Box::new(Softmax::new()),
+    ])
+    .with_input_shape(&[2, 3])
+    .unwrap();
+    let v = dir.join(version.to_string());
+    std::fs::create_dir_all(&v).unwrap();
+    rill_io::save_model(&m, v.join("model.rill")).unwrap();
+    m
+}
+
+struct Server {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(base: &Path, config: ServerConfig) -> Server {
+        let store =
+            Arc::new(ModelStore::open("demo", ModelSource::BasePath(base.to_path_buf())).unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                ready_tx.send(listener.local_addr().unwrap()).unwrap();
+                rill_serve::serve(listener, store, config, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let addr = ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        Server {
+            url: format!("http://{addr}"),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+    fn stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into()
+}
+
+fn get(url: &str) -> (u16, Value) {
+    let mut r = agent().get(url).call().unwrap();
+    (
+        r.status().as_u16(),
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null),
+    )
+}
+
+fn post(url: &str, body: &str) -> (u16, Value) {
+    let mut r = agent()
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)
+        .unwrap();
+    (
+        r.status().as_u16(),
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null),
+    )
+}
+
+fn sample(k: f64) -> Value {
+    json!([[k, 0.5, -1.0], [2.0, k, 0.25]])
+}
+
+fn expected(model: &mut Sequential, ks: &[f64]) -> Vec<Vec<f64>> {
+    let data: Vec<f32> = ks
+        .iter()
+        .flat_map(|&k| [k, 0.5, -1.0, 2.0, k, 0.25].map(|v| v as f32))
+        .collect();
+    let out = model
+        .predict(&Tensor::from_vec(data, &[ks.len(), 2, 3]).unwrap(), 64)
+        .unwrap();
+    out.to_f64_vec().chunks(4).map(|c| c.to_vec()).collect()
+}
+
+fn close(got: &Value, want: &[Vec<f64>]) -> bool {
+    got.as_array().is_some_and(|rows| {
+        rows.len() == want.len()
+            && rows.iter().zip(want).all(|(r, w)| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .zip(w)
+                    .all(|(a, b)| (a.as_f64().unwrap() - b).abs() < 1e-6)
+            })
+    })
+}
+
+#[test]
+fn status_metadata_and_predict_in_both_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = save_version(dir.path(), 1, 1);
+    let s = Server::start(dir.path(), ServerConfig::default());
+    let status = json!({"model_version_status": [{"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]});
+    assert_eq!(
+        get(&format!("{}/v1/models/demo", s.url)),
+        (200, status.clone())
+    );
+    assert_eq!(
+        get(&format!("{}/v1/models/demo/versions/1", s.url)),
+        (200, status)
+    );
+    let (code, meta) = get(&format!("{}/v1/models/demo/metadata", s.url));
+    assert_eq!(code, 200);
+    let sig = &meta["metadata"]["signature_def"]["signature_def"]["serving_default"];
+    assert_eq!(sig["inputs"]["input"]["dtype"], "DT_FLOAT");
+    assert_eq!(
+        sig["inputs"]["input"]["tensor_shape"]["dim"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["size"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        vec!["-1", "2", "3"]
+    );
+    assert_eq!(
+        sig["outputs"]["output"]["tensor_shape"]["dim"][1]["size"],
+        "4"
+    );
+    assert_eq!(
+        get(&format!("{}/v1/models/demo/versions/1/metadata", s.url)).0,
+        200
+    );
+
+    let want = expected(&mut model, &[1.0, -3.0]);
+    let (code, r) = post(
+        &format!("{}/v1/models/demo:predict", s.url),
+        &json!({"instances": [sample(1.0), sample(-3.0)]}).to_string(),
+    );
+    assert_eq!(code, 200);
+    assert!(close(&r["predictions"], &want), "{r}");
+    let (code, r) = post(
+        &format!("{}/v1/models/demo/versions/1:predict", s.url),
+        &json!({"signature_name": "serving_default", "inputs": [sample(1.0), sample(-3.0)]})
+            .to_string(),
+    );
+    assert_eq!(code, 200);
+    assert!(close(&r["outputs"], &want), "{r}");
+    let (code, r) = post(
+        &format!("{}/v1/models/demo:predict", s.url),
+        &json!({"instances": [{"input": sample(1.0)}]}).to_string(),
+    );
+    assert!(
+        code == 200 && close(&r["predictions"], &want[..1]),
+        "named inputs: {r}"
+    );
+}
+
+#[test]
+fn every_bad_request_gets_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    save_version(dir.path(), 3, 2);
+    let s = Server::start(
+        dir.path(),
+        ServerConfig {
+            max_body_bytes: 4096,
+            ..ServerConfig::default()
+        },
+    );
+    let p = format!("{}/v1/models/demo:predict", s.url);
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("{not json".into(), 400, "invalid JSON"),
+        ("[1, 2]".into(), 400, "must be a JSON object"),
+        (
+            json!({"instances": [[[1, 2, 3]]]}).to_string(),
+            400,
+            "wrong shape at instances[0]: expected a list of 2, found a list of 1",
+        ),
+        (
+            json!({"instances": [[[1, 2, 3], [4, "x", 6]]]}).to_string(),
+            400,
+            "wrong dtype at instances[0][1][1]: expected a number (DT_FLOAT), found a string",
+        ),
+        (
+            json!({"instances": [sample(1.0)], "inputs": [sample(1.0)]}).to_string(),
+            400,
+            "not both",
+        ),
+        (
+            json!({"samples": []}).to_string(),
+            400,
+            "missing \"instances\"",
+        ),
+        (json!({"instances": []}).to_string(), 400, "no samples"),
+        (
+            json!({"signature_name": "other", "instances": [sample(1.0)]}).to_string(),
+            400,
+            "unknown signature_name",
+        ),
+        (
+            json!({"instances": vec![sample(1.0); 200]}).to_string(),
+            400,
+            "larger than 4096 bytes",
+        ),
+    ];
+    for (body, code, want) in cases {
+        let (c, r) = post(&p, &body);
+        assert_eq!(c, code, "{body:.60}: {r}");
+        assert!(
+            r["error"].as_str().unwrap().contains(want),
+            "expected '{want}', got {r}"
+        );
+    }
+    assert_eq!(
+        post(&format!("{}/v1/models/other:predict", s.url), "{}"),
+        (
+            404,
+            json!({"error": "Servable not found for request: Latest(other)"})
+        )
+    );
+    assert_eq!(
+        post(
+            &format!("{}/v1/models/demo/versions/7:predict", s.url),
+            "{}"
+        ),
+        (
+            404,
+            json!({"error": "Servable not found for request: Specific(demo, 7)"})
+        )
+    );
+    assert_eq!(get(&format!("{}/v1/models/demo/versions/1", s.url)).0, 404);
+    assert_eq!(get(&format!("{}/v1/models/other", s.url)).0, 404);
+    assert_eq!(get(&format!("{}/v2/anything", s.url)).0, 404);
+}
+
+#[test]
+fn concurrent_requests_are_batched_correctly_and_hot_reload_drops_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v1 = save_version(dir.path(), 1, 3);
+    let config = ServerConfig {
+        batch: BatchConfig {
+            max_batch_size: 16,
+            max_wait: Duration::from_millis(5),
+        },
+        poll_interval: Duration::from_millis(50),
+        ..ServerConfig::default()
+    };
+    let s = Server::start(dir.path(), config);
+    let url = format!("{}/v1/models/demo:predict", s.url);
+    // 8 clients × 25 requests, each with its own input: every answer must be its own.
+    let answers_v1: Vec<Vec<Vec<f64>>> = (0..8).map(|c| expected(&mut v1, &[c as f64])).collect();
+    std::thread::scope(|scope| {
+        for (c, want) in answers_v1.iter().enumerate() {
+            let url = &url;
+            scope.spawn(move || {
+                for _ in 0..25 {
+                    let (code, r) =
+                        post(url, &json!({"instances": [sample(c as f64)]}).to_string());
+                    assert_eq!(code, 200, "{r}");
+                    assert!(
+                        close(&r["predictions"], want),
+                        "client {c} got another's answer: {r}"
+                    );
+                }
+            });
+        }
+    });
+    // Version 2 appears while clients keep asking: no request fails, and answers switch over.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut v2_model = None;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let (url, stop) = (&url, &stop);
+                scope.spawn(move || {
+                    let mut n = 0;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let (code, r) = post(url, &json!({"instances": [sample(0.5)]}).to_string());
+                        assert_eq!(code, 200, "a request failed during the swap: {r}");
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(100));
+        v2_model = Some(save_version(dir.path(), 2, 4));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while get(&format!("{}/v1/models/demo", s.url)).1["model_version_status"][0]["version"]
+            != "2"
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "version 2 was never picked up"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for h in handles {
+            assert!(h.join().unwrap() > 0);
+        }
+    });
+    let want_v2 = expected(v2_model.as_mut().unwrap(), &[0.5]);
+    let (_, r) = post(&url, &json!({"instances": [sample(0.5)]}).to_string());
+    assert!(
+        close(&r["predictions"], &want_v2),
+        "serves version 2 now: {r}"
+    );
+    assert_eq!(get(&format!("{}/v1/models/demo/versions/2", s.url)).0, 200);
+}
+
+#[test]
+fn metrics_count_requests_and_shutdown_is_graceful() {
+    let dir = tempfile::tempdir().unwrap();
+    save_version(dir.path(), 1, 5);
+    let mut s = Server::start(dir.path(), ServerConfig::default());
+    for _ in 0..3 {
+        post(
+            &format!("{}/v1/models/demo:predict", s.url),
+            &json!({"instances": [sample(1.0)]}).to_string(),
+        );
+    }
+    post(&format!("{}/v1/models/demo:predict", s.url), "oops");
+    let mut r = agent()
+        .get(&format!("{}/monitoring/prometheus/metrics", s.url))
+        .call()
+        .unwrap();
+    let text = r.body_mut().read_to_string().unwrap();
+    assert!(
+        text.contains("rill_requests_total{endpoint=\"predict\",status=\"200\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rill_requests_total{endpoint=\"predict\",status=\"400\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rill_request_latency_seconds_count 4"),
+        "{text}"
+    );
+    let url = s.url.clone();
+    s.stop();
+    assert!(
+        agent()
+            .get(&format!("{url}/v1/models/demo"))
+            .call()
+            .is_err(),
+        "the server stopped listening"
+    );
+}

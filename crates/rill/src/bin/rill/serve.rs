@@ -1,0 +1,87 @@
+use clap::Args;
+use rill_serve::batcher::BatchConfig;
+use rill_serve::{ModelSource, ModelStore, ServerConfig};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A model file to serve as version 1 (or use --model-base-path).
+    model: Option<PathBuf>,
+    /// The name clients use: /v1/models/NAME.
+    #[arg(long, default_value = "model")]
+    model_name: String,
+    /// A folder of numbered version folders (1/, 2/, …), each holding a .rill model; the
+    /// newest is served and a newer one is picked up without a restart.
+    #[arg(long)]
+    model_base_path: Option<PathBuf>,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// The port (TF Serving's REST default).
+    #[arg(long, default_value_t = 8501)]
+    port: u16,
+    /// The most samples run as one batch.
+    #[arg(long, default_value_t = 64)]
+    max_batch_size: usize,
+    /// How long a request may wait for others to batch with, in milliseconds.
+    #[arg(long, default_value_t = 2)]
+    batch_timeout_ms: u64,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 16 << 20)]
+    max_body_bytes: usize,
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    eprintln!("rill serve: shutting down after the requests in flight");
+}
+
+pub fn run(a: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let source = match (a.model, a.model_base_path) {
+        (Some(f), None) => ModelSource::File(f),
+        (None, Some(b)) => ModelSource::BasePath(b),
+        _ => return Err("give either a model file or --model-base-path".into()),
+    };
+    let store = Arc::new(ModelStore::open(&a.model_name, source)?);
+    let config = ServerConfig {
+        batch: BatchConfig {
+            max_batch_size: a.max_batch_size.max(1),
+            max_wait: Duration::from_millis(a.batch_timeout_ms),
+        },
+        max_body_bytes: a.max_body_bytes,
+        ..ServerConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port))
+            .await
+            .map_err(|e| format!("cannot listen on {}:{}: {e}", a.host, a.port))?;
+        let addr = listener.local_addr()?;
+        println!(
+            "Serving '{}' version {} on http://{addr}/v1/models/{}",
+            a.model_name,
+            store.current().version,
+            a.model_name
+        );
+        rill_serve::serve(listener, store, config, shutdown_signal()).await?;
+        Ok::<(), Box<dyn std::error::Error>>(())
+    })
+}
