@@ -1,7 +1,7 @@
 //! The server over real HTTP on loopback: every endpoint, every error, batching under
 //! concurrent load, hot reload with requests in flight, metrics and graceful shutdown.
 
-use rill_core::{set_seed, DType, Tensor};
+use rill_core::{set_seed, Tensor};
 use rill_nn::prelude::*;
 use rill_serve::batcher::BatchConfig;
 use rill_serve::{ModelSource, ModelStore, ServerConfig};
