@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Load test for `rill serve`: 64 concurrent clients for 10 s, single-image predict requests on
+# the tutorial model, through wrk (Debian's `wrk` package). Prints requests/s, p50 and p99
+# latency and the error count. Binds and targets loopback only.
+#
+#     tools/loadtest.sh            # trains a model first if out/loadtest/1/model.rill is missing
+#     CONNECTIONS=64 DURATION=10 tools/loadtest.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { echo "loadtest: needs wrk (apt-get install wrk)" >&2; exit 1; }
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-10}
+PORT=${PORT:-8502}
+BASE=out/loadtest
+cargo build --release -q -p rill --bin rill
+if [ ! -f "$BASE/1/model.rill" ]; then
+  mkdir -p "$BASE/1"
+  ./target/release/rill train --epochs 1 --output "$BASE/1/model.rill"
+fi
+# One test image, scaled to [0, 1], as a row-format request body.
+python3 - "$BASE/request.json" <<'PY'
+import gzip, json, sys
+raw = gzip.open("data/fashion-mnist/t10k-images-idx3-ubyte.gz").read()[16:16 + 784]
+img = [[raw[r * 28 + c] / 255 for c in range(28)] for r in range(28)]
+open(sys.argv[1], "w").write(json.dumps({"instances": [img]}))
+PY
+cat > "$BASE/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("$BASE/request.json", "r"); wrk.body = f:read("*a"); f:close()
+done = function(summary, latency, requests)
+  io.write(string.format("requests/s: %.0f\np50: %.2f ms\np99: %.2f ms\nerrors: %d (non-2xx %d)\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))
+end
+LUA
+./target/release/rill serve --model-base-path "$BASE" --model-name fashion --port "$PORT" > "$BASE/serve.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/v1/models/fashion" >/dev/null && break; sleep 0.1; done
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$BASE/post.lua" "http://127.0.0.1:$PORT/v1/models/fashion:predict" | tail -4
