@@ -1,6 +1,10 @@
 //! Seeded random tensors. One call to [`set_seed`] makes a whole run reproducible: every
 //! initializer, dropout mask and shuffle that does not take its own [`Generator`] draws from the
-//! global one.
+//! default one.
+//!
+//! The default generator is per thread (each thread starts at seed 0): a model built on one
+//! thread gets the same weights whatever other threads draw at the same time, so runs — and
+//! tests running in parallel — stay reproducible.
 
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
@@ -8,7 +12,6 @@ use crate::tensor::Tensor;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-use std::sync::{Mutex, OnceLock};
 
 /// A seeded random generator (ChaCha8: the same stream on every platform and version).
 #[derive(Debug, Clone)]
@@ -16,19 +19,18 @@ pub struct Generator {
     rng: ChaCha8Rng,
 }
 
-fn global() -> &'static Mutex<Generator> {
-    static GLOBAL: OnceLock<Mutex<Generator>> = OnceLock::new();
-    GLOBAL.get_or_init(|| Mutex::new(Generator::new(0)))
+thread_local! {
+    static DEFAULT: std::cell::RefCell<Generator> = std::cell::RefCell::new(Generator::new(0));
 }
 
-/// Reseeds the global generator.
+/// Reseeds this thread's default generator.
 pub fn set_seed(seed: u64) {
-    *global().lock().unwrap_or_else(|e| e.into_inner()) = Generator::new(seed);
+    DEFAULT.with(|g| *g.borrow_mut() = Generator::new(seed));
 }
 
-/// Runs `f` with the global generator.
+/// Runs `f` with this thread's default generator.
 pub fn with_global<R>(f: impl FnOnce(&mut Generator) -> R) -> R {
-    f(&mut global().lock().unwrap_or_else(|e| e.into_inner()))
+    DEFAULT.with(|g| f(&mut g.borrow_mut()))
 }
 
 fn float_only(op: &'static str, dtype: DType) -> Result<()> {

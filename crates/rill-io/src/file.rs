@@ -11,6 +11,7 @@ use std::path::Path;
 pub const FORMAT_VERSION: u32 = 1;
 const MODEL_FORMAT: &str = "rill-model";
 const WEIGHTS_FORMAT: &str = "rill-weights";
+const OPTIMIZER_PREFIX: &str = "optimizer/";
 
 fn format_err(path: &Path, message: impl Into<String>) -> Error {
     Error::Format {
@@ -285,27 +286,101 @@ fn assign_all(
     Ok(())
 }
 
-/// Saves the architecture and every weight of a built model to one file, atomically.
-pub fn save_model(model: &Sequential, path: impl AsRef<Path>) -> Result<()> {
-    save_model_with_classes(model, None, path)
+/// What [`save_model_with`] stores besides the architecture and weights.
+#[derive(Debug, Clone, Default)]
+pub struct SaveOptions {
+    /// Store the compile configuration and the optimizer's state, so that training resumes
+    /// exactly where it stopped after [`load_model`].
+    pub include_optimizer: bool,
+    /// Name of each output class (for `rill predict` and `rill serve` to answer with names).
+    pub class_names: Option<Vec<String>>,
 }
 
-/// [`save_model`], also recording the name of each output class (for `rill predict` and
-/// `rill serve` to answer with names).
+/// Saves the architecture and every weight of a built model to one file, atomically.
+pub fn save_model(model: &Sequential, path: impl AsRef<Path>) -> Result<()> {
+    save_model_with(model, path, &SaveOptions::default())
+}
+
+/// [`save_model`] with the optimizer's state and/or class names.
+pub fn save_model_with(
+    model: &Sequential,
+    path: impl AsRef<Path>,
+    options: &SaveOptions,
+) -> Result<()> {
+    let path = path.as_ref();
+    let mut config = model.get_config()?;
+    let mut weights = named_weights(model)?;
+    if options.include_optimizer {
+        let training = model.training_config()?.ok_or_else(|| {
+            rill_nn::Error::Config("save: include_optimizer needs a compiled model".into())
+        })?;
+        config["training_config"] = training;
+        weights.extend(optimizer_tensors(model)?);
+    }
+    let config = serde_json::to_string(&config).map_err(|e| format_err(path, e.to_string()))?;
+    write(
+        path,
+        MODEL_FORMAT,
+        Some(config),
+        options.class_names.as_deref(),
+        weights,
+    )
+}
+
+/// [`save_model`], also recording the name of each output class.
 pub fn save_model_with_classes(
     model: &Sequential,
     class_names: Option<&[String]>,
     path: impl AsRef<Path>,
 ) -> Result<()> {
-    let config = serde_json::to_string(&model.get_config()?)
-        .map_err(|e| format_err(path.as_ref(), e.to_string()))?;
-    write(
-        path.as_ref(),
-        MODEL_FORMAT,
-        Some(config),
-        class_names,
-        named_weights(model)?,
+    save_model_with(
+        model,
+        path,
+        &SaveOptions {
+            include_optimizer: false,
+            class_names: class_names.map(<[String]>::to_vec),
+        },
     )
+}
+
+/// The optimizer's state buffers as `optimizer/<slot>/<variable index>` tensors.
+fn optimizer_tensors(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
+    let mut out = Vec::new();
+    let Some(opt) = model.optimizer() else {
+        return Ok(out);
+    };
+    for (slot, buffers) in opt.slots() {
+        for (i, b) in buffers.iter().enumerate() {
+            out.push((
+                format!("{OPTIMIZER_PREFIX}{slot}/{i}"),
+                Tensor::from_vec(b.clone(), &[b.len()]).map_err(rill_nn::Error::from)?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Puts saved optimizer buffers back; a slot that was never filled (no step yet) stays empty.
+fn restore_optimizer(
+    path: &Path,
+    model: &mut Sequential,
+    weights: &mut BTreeMap<String, Tensor>,
+) -> Result<()> {
+    let Some(opt) = model.optimizer_mut() else {
+        return Ok(());
+    };
+    for (slot, buffers) in opt.slots_mut() {
+        let mut restored = Vec::new();
+        while let Some(t) = weights.remove(&format!("{OPTIMIZER_PREFIX}{slot}/{}", restored.len()))
+        {
+            restored.push(
+                t.to_vec::<f32>()
+                    .map_err(|e| format_err(path, format!("optimizer slot '{slot}': {e}")))?,
+            );
+        }
+        *buffers = restored;
+    }
+    Ok(())
 }
 
 /// The class names recorded by [`save_model_with_classes`], if any.
@@ -339,7 +414,14 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
         .map_err(|e| format_err(path, format!("model_config is not valid JSON: {e}")))?;
     let mut model =
         Sequential::from_config(&config).map_err(|e| format_err(path, e.to_string()))?;
-    assign_all(path, &mut model, contents.weights)?;
+    let mut weights = contents.weights;
+    if config["training_config"].is_object() {
+        model
+            .compile_from_config(&config["training_config"])
+            .map_err(|e| format_err(path, e.to_string()))?;
+        restore_optimizer(path, &mut model, &mut weights)?;
+    }
+    assign_all(path, &mut model, weights)?;
     Ok(model)
 }
 

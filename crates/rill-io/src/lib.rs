@@ -18,11 +18,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod callbacks;
 mod file;
 
+pub use callbacks::{BackupAndRestore, ModelCheckpoint};
 pub use file::{
-    load_class_names, load_model, load_weights, save_model, save_model_with_classes, save_weights,
-    FORMAT_VERSION,
+    load_class_names, load_model, load_weights, save_model, save_model_with,
+    save_model_with_classes, save_weights, SaveOptions, FORMAT_VERSION,
 };
 
 use std::path::PathBuf;

@@ -18,6 +18,32 @@ pub trait Loss: Send {
     fn check_targets(&self, y_true: &Tensor, output_shape: &[usize]) -> Result<()>;
     /// Which accuracy `metrics=["accuracy"]` means with this loss (as Keras chooses it).
     fn accuracy_kind(&self) -> AccuracyKind;
+    /// The loss's name and arguments, for saving a compiled model.
+    fn config(&self) -> serde_json::Value;
+}
+
+/// Rebuilds a loss from [`Loss::config`].
+pub fn from_config(c: &serde_json::Value) -> Result<Box<dyn Loss>> {
+    let from_logits = c["from_logits"].as_bool().unwrap_or(false);
+    let label_smoothing = c["label_smoothing"].as_f64().unwrap_or(0.0);
+    let delta = c["delta"].as_f64().unwrap_or(1.0);
+    Ok(match c["name"].as_str().unwrap_or("") {
+        "sparse_categorical_crossentropy" => {
+            Box::new(SparseCategoricalCrossentropy { from_logits })
+        }
+        "categorical_crossentropy" => Box::new(CategoricalCrossentropy {
+            from_logits,
+            label_smoothing,
+        }),
+        "binary_crossentropy" => Box::new(BinaryCrossentropy {
+            from_logits,
+            label_smoothing,
+        }),
+        "mean_squared_error" => Box::new(MeanSquaredError { delta }),
+        "mean_absolute_error" => Box::new(MeanAbsoluteError { delta }),
+        "huber" => Box::new(Huber { delta }),
+        other => return Err(Error::Config(format!("unknown loss '{other}'"))),
+    })
 }
 
 fn probabilities_log(p: &Tensor) -> Result<Tensor> {
@@ -89,6 +115,9 @@ impl Loss for SparseCategoricalCrossentropy {
     fn accuracy_kind(&self) -> AccuracyKind {
         AccuracyKind::SparseCategorical
     }
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"name": self.name(), "from_logits": self.from_logits})
+    }
 }
 
 /// Cross-entropy with one-hot (or soft) targets of the prediction's shape.
@@ -124,6 +153,9 @@ impl Loss for CategoricalCrossentropy {
     }
     fn accuracy_kind(&self) -> AccuracyKind {
         AccuracyKind::Categorical
+    }
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"name": self.name(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing})
     }
 }
 
@@ -168,6 +200,9 @@ impl Loss for BinaryCrossentropy {
     fn accuracy_kind(&self) -> AccuracyKind {
         AccuracyKind::Binary
     }
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"name": self.name(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing})
+    }
 }
 
 fn same_shape_targets(name: &str, y: &Tensor, output_shape: &[usize]) -> Result<()> {
@@ -209,6 +244,9 @@ macro_rules! regression_loss {
             }
             fn accuracy_kind(&self) -> AccuracyKind {
                 AccuracyKind::Binary
+            }
+            fn config(&self) -> serde_json::Value {
+                serde_json::json!({"name": $name, "delta": self.delta})
             }
         }
     };

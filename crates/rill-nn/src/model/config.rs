@@ -56,3 +56,44 @@ impl Sequential {
         model.with_input_shape(&shape)
     }
 }
+
+impl Sequential {
+    /// How the model was compiled — loss, metric names, optimizer with its step count — as JSON,
+    /// or `None` when it is not compiled.
+    pub fn training_config(&self) -> Result<Option<Value>> {
+        let Some(c) = &self.compiled else {
+            return Ok(None);
+        };
+        Ok(Some(json!({
+            "loss": c.loss.config(),
+            "metrics": c.metrics.iter().map(|m| m.name().to_string()).collect::<Vec<_>>(),
+            "optimizer": c.optimizer.config()?,
+        })))
+    }
+
+    /// Compiles the model from [`Sequential::training_config`] (optimizer state buffers start
+    /// empty; restore them through [`Sequential::optimizer_mut`]).
+    pub fn compile_from_config(&mut self, config: &Value) -> Result<()> {
+        let loss = crate::losses::from_config(&config["loss"])?;
+        let optimizer = crate::optimizers::from_config(&config["optimizer"])?;
+        let names: Vec<String> = config["metrics"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| m.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let kind = loss.accuracy_kind();
+        let metrics = names
+            .iter()
+            .map(|n| crate::metrics::from_name(n, kind))
+            .collect::<Result<Vec<_>>>()?;
+        self.compiled = Some(super::sequential::Compiled {
+            optimizer,
+            loss,
+            metrics,
+        });
+        Ok(())
+    }
+}

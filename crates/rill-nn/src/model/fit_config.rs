@@ -12,8 +12,10 @@ use rill_core::Tensor;
 pub struct FitConfig {
     /// Samples per gradient step (32).
     pub batch_size: usize,
-    /// Passes over the data (1).
+    /// Passes over the data (1): training ends after epoch number `epochs`.
     pub epochs: usize,
+    /// The epoch to start at (0), for resuming an earlier run.
+    pub initial_epoch: usize,
     /// Fraction of the data, taken from the end before shuffling, held out for validation.
     pub validation_split: f64,
     /// Explicit validation data (takes precedence over `validation_split`).
@@ -33,6 +35,7 @@ impl Default for FitConfig {
         FitConfig {
             batch_size: 32,
             epochs: 1,
+            initial_epoch: 0,
             validation_split: 0.0,
             validation_data: None,
             shuffle: true,
@@ -52,6 +55,11 @@ impl FitConfig {
     /// Sets the number of epochs.
     pub fn epochs(mut self, n: usize) -> Self {
         self.epochs = n;
+        self
+    }
+    /// Starts at epoch `e` (the epochs before it counted as done).
+    pub fn initial_epoch(mut self, e: usize) -> Self {
+        self.initial_epoch = e;
         self
     }
     /// Holds out the last `fraction` of the samples for validation.

@@ -36,6 +36,8 @@ pub struct Sequential {
     pub(crate) compiled: Option<Compiled>,
     /// Set by a callback to end `fit` after the current epoch.
     pub stop_training: bool,
+    /// Set by a callback before the first epoch to start `fit` later (a restored backup).
+    pub(crate) resume_epoch: Option<usize>,
 }
 
 /// Keras' snake_case base name of a layer kind, by Keras' own two rules: an underscore before
@@ -66,6 +68,7 @@ impl Sequential {
             output_shapes: Vec::new(),
             compiled: None,
             stop_training: false,
+            resume_epoch: None,
         };
         for l in layers {
             model.push(l);
@@ -253,6 +256,15 @@ impl Sequential {
                     .map(move |v| (format!("{}/{}", l.name(), v.name), v.value.detach()))
             })
             .collect()
+    }
+    /// Makes the running `fit` start at `epoch` (from a callback's `on_train_begin`, e.g. after
+    /// restoring a backup of the epochs before it).
+    pub fn set_initial_epoch(&mut self, epoch: usize) {
+        self.resume_epoch = Some(epoch);
+    }
+    /// The compiled optimizer, if any.
+    pub fn optimizer(&self) -> Option<&(dyn Optimizer + 'static)> {
+        self.compiled.as_ref().map(|c| c.optimizer.as_ref())
     }
     /// The compiled optimizer, if any (for callbacks that change the learning rate).
     pub fn optimizer_mut(&mut self) -> Option<&mut (dyn Optimizer + 'static)> {

@@ -226,10 +226,12 @@ impl Sequential {
         let mut history = History::default();
         let mut callbacks = std::mem::take(&mut config.callbacks);
         self.stop_training = false;
+        self.resume_epoch = None;
         for cb in &mut callbacks {
             cb.on_train_begin(self)?;
         }
-        for epoch in 0..config.epochs {
+        let first = self.resume_epoch.take().unwrap_or(config.initial_epoch);
+        for epoch in first..config.epochs {
             if config.verbose != Verbosity::Silent {
                 println!("Epoch {}/{}", epoch + 1, config.epochs);
             }

@@ -12,7 +12,7 @@ pub struct Adagrad {
     pub initial_accumulator_value: f64,
     /// Added under the square root.
     pub epsilon: f64,
-    accumulators: Vec<Vec<f32>>,
+    pub(super) accumulators: Vec<Vec<f32>>,
 }
 
 impl Default for Adagrad {
@@ -40,6 +40,15 @@ impl Optimizer for Adagrad {
         "adagrad"
     }
     options_access!();
+    fn hyperparameters(&self) -> serde_json::Value {
+        serde_json::json!({"initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon})
+    }
+    fn slots(&self) -> Vec<(&'static str, &Vec<Vec<f32>>)> {
+        vec![("accumulator", &self.accumulators)]
+    }
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<Vec<f32>>)> {
+        vec![("accumulator", &mut self.accumulators)]
+    }
     fn apply(&mut self, variables: &mut [&mut Variable], grads: &Gradients) -> Result<()> {
         slots(
             &mut self.accumulators,

@@ -15,8 +15,8 @@ pub struct Adam {
     pub beta_2: f64,
     /// Added to √v for stability.
     pub epsilon: f64,
-    m: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
+    pub(super) m: Vec<Vec<f32>>,
+    pub(super) v: Vec<Vec<f32>>,
 }
 
 impl Default for Adam {
@@ -83,6 +83,15 @@ impl Optimizer for Adam {
         }
     }
     options_access!();
+    fn hyperparameters(&self) -> serde_json::Value {
+        serde_json::json!({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
+    }
+    fn slots(&self) -> Vec<(&'static str, &Vec<Vec<f32>>)> {
+        vec![("m", &self.m), ("v", &self.v)]
+    }
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<Vec<f32>>)> {
+        vec![("m", &mut self.m), ("v", &mut self.v)]
+    }
     fn apply(&mut self, variables: &mut [&mut Variable], grads: &Gradients) -> Result<()> {
         slots(&mut self.m, variables, 0.0);
         slots(&mut self.v, variables, 0.0);

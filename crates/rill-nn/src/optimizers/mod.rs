@@ -29,6 +29,31 @@ pub trait Optimizer: Send {
     fn options_mut(&mut self) -> &mut OptimizerOptions;
     /// Applies one step to `variables` (trainable ones, always in the same order).
     fn apply(&mut self, variables: &mut [&mut Variable], grads: &Gradients) -> Result<()>;
+    /// The optimizer's own hyperparameters (the shared options are added by [`Optimizer::config`]).
+    fn hyperparameters(&self) -> serde_json::Value;
+    /// The per-variable state buffers by name (e.g. Adam's `m` and `v`), in variable order.
+    fn slots(&self) -> Vec<(&'static str, &Vec<Vec<f32>>)>;
+    /// The same buffers, mutably, for restoring a saved state.
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<Vec<f32>>)>;
+
+    /// Everything needed to rebuild this optimizer: its name, hyperparameters, shared options
+    /// and step count. A learning-rate schedule cannot be saved (it is code), so it is an error.
+    fn config(&self) -> Result<serde_json::Value> {
+        let o = self.options();
+        let lr = match &o.learning_rate {
+            LearningRate::Constant(v) => *v,
+            LearningRate::Schedule(_) => {
+                return Err(Error::Config(format!(
+                    "{}: a learning-rate schedule cannot be saved with the model",
+                    self.name()
+                )))
+            }
+        };
+        Ok(serde_json::json!({
+            "name": self.name(), "learning_rate": lr, "clipnorm": o.clipnorm, "global_clipnorm": o.global_clipnorm,
+            "clipvalue": o.clipvalue, "weight_decay": o.weight_decay, "iterations": o.iterations, "hyperparameters": self.hyperparameters()
+        }))
+    }
 
     /// How many update steps have been applied.
     fn iterations(&self) -> u64 {
@@ -265,3 +290,45 @@ macro_rules! options_access {
     };
 }
 pub(crate) use options_access;
+
+/// Rebuilds an optimizer (without its state buffers) from [`Optimizer::config`].
+pub fn from_config(c: &serde_json::Value) -> Result<Box<dyn Optimizer>> {
+    let lr = c["learning_rate"]
+        .as_f64()
+        .ok_or_else(|| Error::Config("optimizer config: missing learning_rate".into()))?;
+    let h = &c["hyperparameters"];
+    let f = |k: &str, d: f64| h[k].as_f64().unwrap_or(d);
+    let mut opt: Box<dyn Optimizer> = match c["name"].as_str().unwrap_or("") {
+        "adam" | "adamw" => Box::new(Adam {
+            beta_1: f("beta_1", 0.9),
+            beta_2: f("beta_2", 0.999),
+            epsilon: f("epsilon", 1e-7),
+            ..Adam::new(lr)
+        }),
+        "sgd" => Box::new(Sgd::with_momentum(
+            lr,
+            f("momentum", 0.0),
+            h["nesterov"].as_bool().unwrap_or(false),
+        )),
+        "rmsprop" => Box::new(RmsProp {
+            rho: f("rho", 0.9),
+            momentum: f("momentum", 0.0),
+            epsilon: f("epsilon", 1e-7),
+            centered: h["centered"].as_bool().unwrap_or(false),
+            ..RmsProp::new(lr)
+        }),
+        "adagrad" => Box::new(Adagrad {
+            initial_accumulator_value: f("initial_accumulator_value", 0.1),
+            epsilon: f("epsilon", 1e-7),
+            ..Adagrad::new(lr)
+        }),
+        other => return Err(Error::Config(format!("unknown optimizer '{other}'"))),
+    };
+    let o = opt.options_mut();
+    o.clipnorm = c["clipnorm"].as_f64();
+    o.global_clipnorm = c["global_clipnorm"].as_f64();
+    o.clipvalue = c["clipvalue"].as_f64();
+    o.weight_decay = c["weight_decay"].as_f64().unwrap_or(0.0);
+    o.iterations = c["iterations"].as_u64().unwrap_or(0);
+    Ok(opt)
+}

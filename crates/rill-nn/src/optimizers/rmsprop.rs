@@ -17,9 +17,9 @@ pub struct RmsProp {
     pub epsilon: f64,
     /// Normalise by the variance rather than the raw second moment.
     pub centered: bool,
-    velocity: Vec<Vec<f32>>,
-    average: Vec<Vec<f32>>,
-    moment: Vec<Vec<f32>>,
+    pub(super) velocity: Vec<Vec<f32>>,
+    pub(super) average: Vec<Vec<f32>>,
+    pub(super) moment: Vec<Vec<f32>>,
 }
 
 impl Default for RmsProp {
@@ -51,6 +51,23 @@ impl Optimizer for RmsProp {
         "rmsprop"
     }
     options_access!();
+    fn hyperparameters(&self) -> serde_json::Value {
+        serde_json::json!({"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered})
+    }
+    fn slots(&self) -> Vec<(&'static str, &Vec<Vec<f32>>)> {
+        vec![
+            ("velocity", &self.velocity),
+            ("average", &self.average),
+            ("momentum", &self.moment),
+        ]
+    }
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<Vec<f32>>)> {
+        vec![
+            ("velocity", &mut self.velocity),
+            ("average", &mut self.average),
+            ("momentum", &mut self.moment),
+        ]
+    }
     fn apply(&mut self, variables: &mut [&mut Variable], grads: &Gradients) -> Result<()> {
         for s in [&mut self.velocity, &mut self.average, &mut self.moment] {
             slots(s, variables, 0.0);

@@ -12,7 +12,7 @@ pub struct Sgd {
     pub momentum: f64,
     /// Nesterov momentum.
     pub nesterov: bool,
-    velocity: Vec<Vec<f32>>,
+    pub(super) velocity: Vec<Vec<f32>>,
 }
 
 impl Default for Sgd {
@@ -48,6 +48,15 @@ impl Optimizer for Sgd {
         "sgd"
     }
     options_access!();
+    fn hyperparameters(&self) -> serde_json::Value {
+        serde_json::json!({"momentum": self.momentum, "nesterov": self.nesterov})
+    }
+    fn slots(&self) -> Vec<(&'static str, &Vec<Vec<f32>>)> {
+        vec![("velocity", &self.velocity)]
+    }
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<Vec<f32>>)> {
+        vec![("velocity", &mut self.velocity)]
+    }
     fn apply(&mut self, variables: &mut [&mut Variable], grads: &Gradients) -> Result<()> {
         slots(&mut self.velocity, variables, 0.0);
         let (mu, nesterov) = (self.momentum as f32, self.nesterov);
