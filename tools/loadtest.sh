@@ -34,8 +34,14 @@ done = function(summary, latency, requests)
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))
 end
 LUA
+# Something already answering on the port would be measured instead of this build.
+if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
+  echo "loadtest: port $PORT is already in use; stop that server or set PORT" >&2
+  exit 1
+fi
 ./target/release/rill serve --model-base-path "$BASE" --model-name fashion --port "$PORT" > "$BASE/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/v1/models/fashion" >/dev/null && break; sleep 0.1; done
+kill -0 $SERVER 2>/dev/null || { echo "loadtest: the server did not start:" >&2; cat "$BASE/serve.log" >&2; exit 1; }
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$BASE/post.lua" "http://127.0.0.1:$PORT/v1/models/fashion:predict" | tail -4

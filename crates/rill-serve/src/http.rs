@@ -43,7 +43,7 @@ struct AppState {
 
 type Shared = Arc<AppState>;
 
-const INPUT_NAME: &str = "input";
+use crate::request::INPUT_NAME;
 const OUTPUT_NAME: &str = "output";
 
 /// A JSON reply with TF Serving's error shape for failures.
@@ -130,141 +130,6 @@ fn metadata_body(state: &AppState, s: &crate::store::Servable) -> Value {
     })
 }
 
-/// Where in the request an element sits, formatted only for an error message: formatting it
-/// for every element measured as a tenth of the server's time.
-fn location(root: &str, path: &[usize]) -> String {
-    let mut s = root.to_string();
-    for i in path {
-        s += &format!("[{i}]");
-    }
-    s
-}
-
-/// Appends the numbers of `v`, which must be a nested list of `shape`, to `out`; `path` holds
-/// the indices that lead to `v` from `root`.
-fn flatten_into(
-    v: &Value,
-    shape: &[usize],
-    root: &str,
-    path: &mut Vec<usize>,
-    out: &mut Vec<f32>,
-) -> Result<(), String> {
-    match (shape.split_first(), v) {
-        (None, Value::Number(n)) => {
-            out.push(n.as_f64().unwrap_or(f64::NAN) as f32);
-            Ok(())
-        }
-        (None, other) => Err(format!(
-            "wrong dtype at {}: expected a number (DT_FLOAT), found {}",
-            location(root, path),
-            kind(other)
-        )),
-        (Some((&d, rest)), Value::Array(items)) => {
-            if items.len() != d {
-                return Err(format!(
-                    "wrong shape at {}: expected a list of {d}, found a list of {}",
-                    location(root, path),
-                    items.len()
-                ));
-            }
-            for (i, x) in items.iter().enumerate() {
-                path.push(i);
-                flatten_into(x, rest, root, path, out)?;
-                path.pop();
-            }
-            Ok(())
-        }
-        (Some((&d, _)), other) => Err(format!(
-            "wrong shape at {}: expected a list of {d}, found {}",
-            location(root, path),
-            kind(other)
-        )),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// A named-input object `{"input": x}` stands for `x`.
-fn unwrap_named<'a>(v: &'a Value, at: &str) -> Result<&'a Value, String> {
-    match v {
-        Value::Object(m) => m.get(INPUT_NAME).ok_or_else(|| {
-            format!(
-                "{at}: the model's only input is named '{INPUT_NAME}', found {:?}",
-                m.keys().collect::<Vec<_>>()
-            )
-        }),
-        other => Ok(other),
-    }
-}
-
-/// The request's samples as `[n, ...input shape]`, and whether it used the row format.
-fn parse_request(body: &Value, sample: &[usize]) -> Result<(Tensor, bool), String> {
-    let obj = body
-        .as_object()
-        .ok_or("the request body must be a JSON object with \"instances\" or \"inputs\"")?;
-    if let Some(sig) = obj.get("signature_name") {
-        if sig.as_str() != Some("serving_default") {
-            return Err(format!(
-                "unknown signature_name {sig}; this model has \"serving_default\""
-            ));
-        }
-    }
-    let (rows, row_format) = match (obj.get("instances"), obj.get("inputs")) {
-        (Some(_), Some(_)) => {
-            return Err(
-                "give either \"instances\" (row format) or \"inputs\" (columnar format), not both"
-                    .into(),
-            )
-        }
-        (None, None) => {
-            return Err("missing \"instances\" (row format) or \"inputs\" (columnar format)".into())
-        }
-        (Some(i), None) => (
-            i.as_array()
-                .ok_or("\"instances\" must be a list")?
-                .iter()
-                .map(|x| unwrap_named(x, "instances"))
-                .collect::<Result<Vec<_>, _>>()?,
-            true,
-        ),
-        (None, Some(i)) => (
-            unwrap_named(i, "inputs")?
-                .as_array()
-                .ok_or("\"inputs\" must be a list of samples")?
-                .iter()
-                .collect(),
-            false,
-        ),
-    };
-    if rows.is_empty() {
-        return Err("no samples in the request".into());
-    }
-    let per: usize = sample.iter().product();
-    let mut data = Vec::with_capacity(rows.len() * per);
-    let root = if row_format { "instances" } else { "inputs" };
-    let mut path = Vec::with_capacity(sample.len() + 1);
-    for (i, r) in rows.iter().enumerate() {
-        path.push(i);
-        flatten_into(r, sample, root, &mut path, &mut data)?;
-        path.pop();
-    }
-    let mut shape = vec![rows.len()];
-    shape.extend_from_slice(sample);
-    Ok((
-        Tensor::from_vec(data, &shape).map_err(|e| e.to_string())?,
-        row_format,
-    ))
-}
-
 /// Outputs `[n, ...]` as nested JSON lists, one per sample.
 fn to_json(t: &Tensor) -> Value {
     let per: usize = t.shape()[1..].iter().product::<usize>().max(1);
@@ -303,13 +168,16 @@ async fn predict(state: &AppState, name: &str, version: Option<&str>, body: Body
             )
         }
     };
-    let json: Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid JSON: {e}")),
-    };
-    let (input, row_format) = match parse_request(&json, &servable.input_shape) {
-        Ok(x) => x,
+    let parsed = match crate::request::parse(&bytes, &servable.input_shape) {
+        Ok(p) => p,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let mut shape = vec![parsed.rows];
+    shape.extend_from_slice(&servable.input_shape);
+    let row_format = parsed.row_format;
+    let input = match Tensor::from_vec(parsed.data, &shape) {
+        Ok(t) => t,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
     let sent = state

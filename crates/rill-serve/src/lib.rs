@@ -17,6 +17,7 @@
 pub mod batcher;
 mod http;
 mod metrics;
+mod request;
 pub mod store;
 
 pub use http::{router, serve, ServerConfig};

@@ -31,6 +31,9 @@ pub struct ServeArgs {
     /// The largest request body accepted, in bytes.
     #[arg(long, default_value_t = 16 << 20)]
     max_body_bytes: usize,
+    /// Threads answering HTTP (parsing and writing JSON); inference has its own thread.
+    #[arg(long, default_value_t = 1)]
+    http_threads: usize,
 }
 
 async fn shutdown_signal() {
