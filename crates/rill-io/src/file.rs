@@ -110,20 +110,15 @@ fn tensor_from(path: &Path, name: &str, view: &TensorView) -> Result<Tensor> {
 
 /// Every weight of `model` by `layer/variable` name, in layer order; names must be unique.
 fn named_weights(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
-    let mut out: Vec<(String, Tensor)> = Vec::new();
-    for layer in model.layers() {
-        for v in layer.variables() {
-            let name = format!("{}/{}", layer.name(), v.name);
-            if out.iter().any(|(n, _)| *n == name) {
-                return Err(rill_nn::Error::Config(format!(
-                    "save: two weights are both named '{name}'; give the layers distinct names"
-                ))
-                .into());
-            }
-            out.push((name, v.value.detach()));
-        }
+    let all = model.named_weights();
+    let mut seen = std::collections::HashSet::new();
+    if let Some((dup, _)) = all.iter().find(|(n, _)| !seen.insert(n.as_str())) {
+        return Err(rill_nn::Error::Config(format!(
+            "save: two weights are both named '{dup}'; give the layers distinct names"
+        ))
+        .into());
     }
-    Ok(out)
+    Ok(all)
 }
 
 /// SHA-256 over the weights' names and bytes, in name order.

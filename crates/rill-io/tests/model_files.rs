@@ -285,3 +285,32 @@ fn custom_layers_save_when_they_describe_themselves_and_load_when_registered() {
         vec![2.0, 2.0]
     );
 }
+
+#[test]
+fn functional_models_round_trip_too() {
+    use rill_nn::layers::{Add, Concatenate};
+    set_seed(21);
+    let mut g = FunctionalBuilder::new();
+    let x = g.input(&[6]);
+    let h = g
+        .layer(Dense::new(6).activation(Activation::Relu), x)
+        .unwrap();
+    let r = g.layer(Dense::new(6), h).unwrap();
+    let sum = g.merge(Add, &[h, r]).unwrap();
+    let both = g.merge(Concatenate, &[sum, x]).unwrap();
+    let out = g.layer(Dense::new(2), both).unwrap();
+    let block = g.build(&[x], &[out]).unwrap();
+    let mut model = Sequential::new(vec![Box::new(block), Box::new(Softmax::new())])
+        .with_input_shape(&[6])
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("functional.rill");
+    save_model(&model, &path).unwrap();
+    let mut loaded = load_model(&path).unwrap();
+    assert_eq!(loaded.get_config().unwrap(), model.get_config().unwrap());
+    let xs = Tensor::rand_uniform(&[4, 6], -1.0, 1.0, DType::F32).unwrap();
+    assert_eq!(
+        bits(&loaded.predict(&xs, 4).unwrap()),
+        bits(&model.predict(&xs, 4).unwrap())
+    );
+}

@@ -154,6 +154,7 @@ pub fn from_config(kind: &str, c: &Value) -> Result<Box<dyn Layer>> {
             usize_of(kind, c, "input_dim")?,
             usize_of(kind, c, "output_dim")?,
         )),
+        "Functional" => Box::new(crate::Functional::from_config(c)?),
         other => {
             let factory = registry()
                 .lock()

@@ -53,6 +53,11 @@ pub trait Layer: Send {
     fn variables(&self) -> Vec<&Variable> {
         Vec::new()
     }
+    /// A name for each weight, in [`Layer::variables`] order and unique within the layer: the
+    /// variables' own names, which a layer holding layers prefixes with theirs.
+    fn variable_names(&self) -> Vec<String> {
+        self.variables().iter().map(|v| v.name.clone()).collect()
+    }
     /// The layer's weights, mutably (for the optimizer and for loading).
     fn variables_mut(&mut self) -> Vec<&mut Variable> {
         Vec::new()

@@ -92,7 +92,12 @@ impl FunctionalBuilder {
     }
 
     /// Applies `layer` to `x`, building it for `x`'s shape.
-    pub fn layer(&mut self, mut layer: impl Layer + 'static, x: Node) -> Result<Node> {
+    pub fn layer(&mut self, layer: impl Layer + 'static, x: Node) -> Result<Node> {
+        self.layer_boxed(Box::new(layer), x)
+    }
+
+    /// [`FunctionalBuilder::layer`] for a boxed layer.
+    pub fn layer_boxed(&mut self, mut layer: Box<dyn Layer>, x: Node) -> Result<Node> {
         let shape = self.check(x)?.shape.clone();
         if layer.name().is_empty() {
             layer.set_name(self.unique_name(layer.kind()));
@@ -106,7 +111,7 @@ impl FunctionalBuilder {
             ))
         })?;
         self.nodes.push(GraphNode {
-            op: Op::Layer(Box::new(layer)),
+            op: Op::Layer(layer),
             parents: vec![x.0],
             shape: out,
         });
@@ -115,6 +120,11 @@ impl FunctionalBuilder {
 
     /// Combines several nodes with a merge layer (`Add`, `Concatenate`, `Multiply`).
     pub fn merge(&mut self, merge: impl Merge + 'static, xs: &[Node]) -> Result<Node> {
+        self.merge_boxed(Box::new(merge), xs)
+    }
+
+    /// [`FunctionalBuilder::merge`] for a boxed merge layer.
+    pub fn merge_boxed(&mut self, merge: Box<dyn Merge>, xs: &[Node]) -> Result<Node> {
         let shapes = xs
             .iter()
             .map(|&n| Ok(self.check(n)?.shape.clone()))
@@ -122,7 +132,7 @@ impl FunctionalBuilder {
         let shape = merge.output_shape(&shapes)?;
         let name = self.unique_name(merge.kind());
         self.nodes.push(GraphNode {
-            op: Op::Merge(Box::new(merge), name),
+            op: Op::Merge(merge, name),
             parents: xs.iter().map(|n| n.0).collect(),
             shape,
         });
@@ -320,6 +330,15 @@ impl Layer for Functional {
     fn variables(&self) -> Vec<&Variable> {
         self.layers().flat_map(|l| l.variables()).collect()
     }
+    fn variable_names(&self) -> Vec<String> {
+        self.layers()
+            .flat_map(|l| {
+                l.variable_names()
+                    .into_iter()
+                    .map(move |n| format!("{}/{n}", l.name()))
+            })
+            .collect()
+    }
     fn variables_mut(&mut self) -> Vec<&mut Variable> {
         self.nodes
             .iter_mut()
@@ -329,6 +348,22 @@ impl Layer for Functional {
             })
             .flat_map(|l| l.variables_mut())
             .collect()
+    }
+    fn config(&self) -> Option<serde_json::Value> {
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|n| {
+                Some(match &n.op {
+                    Op::Input => serde_json::json!({"op": "input", "shape": n.shape}),
+                    Op::Layer(l) => serde_json::json!({"op": "layer", "class_name": l.kind(), "config": l.config()?, "parents": n.parents}),
+                    Op::Merge(m, name) => serde_json::json!({"op": "merge", "class_name": m.kind(), "name": name, "parents": n.parents}),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(
+            serde_json::json!({"name": self.name, "nodes": nodes, "inputs": self.inputs, "outputs": self.outputs}),
+        )
     }
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
         let mut total: Option<Tensor> = None;
@@ -341,5 +376,83 @@ impl Layer for Functional {
             }
         }
         Ok(total)
+    }
+}
+
+impl Functional {
+    /// Rebuilds a graph (with fresh weights) from its [`Layer::config`].
+    pub fn from_config(c: &serde_json::Value) -> Result<Functional> {
+        let bad = |m: &str| Error::Config(format!("Functional config: {m}"));
+        let ids = |v: &serde_json::Value| -> Result<Vec<usize>> {
+            v.as_array()
+                .ok_or_else(|| bad("expected a list of node numbers"))?
+                .iter()
+                .map(|i| {
+                    i.as_u64()
+                        .map(|i| i as usize)
+                        .ok_or_else(|| bad("node numbers must be integers"))
+                })
+                .collect()
+        };
+        let mut g = FunctionalBuilder::new();
+        let mut handles: Vec<Node> = Vec::new();
+        for n in c["nodes"]
+            .as_array()
+            .ok_or_else(|| bad("missing 'nodes'"))?
+        {
+            let parents: Vec<Node> = if n["op"] == "input" {
+                Vec::new()
+            } else {
+                ids(&n["parents"])?
+                    .into_iter()
+                    .map(|p| {
+                        handles
+                            .get(p)
+                            .copied()
+                            .ok_or_else(|| bad("a node refers to a later node"))
+                    })
+                    .collect::<Result<_>>()?
+            };
+            let kind = n["class_name"].as_str().unwrap_or("");
+            let h = match n["op"].as_str() {
+                Some("input") => g.input(&ids(&n["shape"])?),
+                Some("layer") => {
+                    let layer = crate::layers::from_config(kind, &n["config"])?;
+                    g.layer_boxed(
+                        layer,
+                        *parents
+                            .first()
+                            .ok_or_else(|| bad("a layer node has no parent"))?,
+                    )?
+                }
+                Some("merge") => {
+                    let m: Box<dyn Merge> = match kind {
+                        "Add" => Box::new(crate::layers::Add),
+                        "Multiply" => Box::new(crate::layers::Multiply),
+                        "Concatenate" => Box::new(crate::layers::Concatenate),
+                        other => return Err(bad(&format!("unknown merge layer '{other}'"))),
+                    };
+                    g.merge_boxed(m, &parents)?
+                }
+                other => return Err(bad(&format!("unknown node kind {other:?}"))),
+            };
+            handles.push(h);
+        }
+        let pick = |v: &serde_json::Value| -> Result<Vec<Node>> {
+            ids(v)?
+                .into_iter()
+                .map(|i| {
+                    handles
+                        .get(i)
+                        .copied()
+                        .ok_or_else(|| bad("an input or output names no node"))
+                })
+                .collect()
+        };
+        let mut f = g.build(&pick(&c["inputs"])?, &pick(&c["outputs"])?)?;
+        if let Some(name) = c["name"].as_str() {
+            f.name = name.to_string();
+        }
+        Ok(f)
     }
 }

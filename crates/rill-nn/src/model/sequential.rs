@@ -4,7 +4,6 @@ use crate::metrics::Metric;
 use crate::optimizers::Optimizer;
 use crate::{Error, Result, Variable};
 use rill_core::Tensor;
-use std::collections::HashMap;
 
 /// What `compile` sets: how the model learns and what it reports.
 pub(crate) struct Compiled {
@@ -235,25 +234,29 @@ impl Sequential {
             .iter_mut()
             .find(|l| l.name() == layer)
             .ok_or_else(|| Error::Input(format!("set_weight: no layer named '{layer}'")))?;
-        let v = l
-            .variables_mut()
-            .into_iter()
-            .find(|v| v.name == var)
+        let index = l
+            .variable_names()
+            .iter()
+            .position(|n| n == var)
             .ok_or_else(|| {
                 Error::Input(format!("set_weight: layer '{layer}' has no weight '{var}'"))
             })?;
+        let v = l.variables_mut().into_iter().nth(index).ok_or_else(|| {
+            Error::Input(format!("set_weight: layer '{layer}' lost weight '{var}'"))
+        })?;
         v.value
             .assign(value)
             .map_err(|e| Error::Input(format!("weight '{name}': {e}")))
     }
     /// Weights by `layer/variable` name, e.g. `dense/kernel`.
-    pub fn named_weights(&self) -> HashMap<String, Tensor> {
+    pub fn named_weights(&self) -> Vec<(String, Tensor)> {
         self.layers
             .iter()
             .flat_map(|l| {
-                l.variables()
+                l.variable_names()
                     .into_iter()
-                    .map(move |v| (format!("{}/{}", l.name(), v.name), v.value.detach()))
+                    .zip(l.variables())
+                    .map(move |(n, v)| (format!("{}/{n}", l.name()), v.value.detach()))
             })
             .collect()
     }
