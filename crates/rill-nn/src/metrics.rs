@@ -26,13 +26,33 @@ pub trait Metric: Send {
     fn reset(&mut self);
 }
 
+/// Right answers out of all answers, exact over everything since the last reset.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    correct: u64,
+    seen: u64,
+}
+
+impl Tally {
+    fn add(&mut self, correct: u64, seen: u64) {
+        self.correct += correct;
+        self.seen += seen;
+    }
+    fn share(&self) -> f64 {
+        if self.seen == 0 {
+            0.0
+        } else {
+            self.correct as f64 / self.seen as f64
+        }
+    }
+}
+
 /// Exact accuracy over an epoch: correct / seen.
 #[derive(Debug, Clone)]
 pub struct Accuracy {
     name: String,
     kind: AccuracyKind,
-    correct: u64,
-    seen: u64,
+    tally: Tally,
 }
 
 impl Accuracy {
@@ -41,8 +61,7 @@ impl Accuracy {
         Accuracy {
             name: name.to_string(),
             kind,
-            correct: 0,
-            seen: 0,
+            tally: Tally::default(),
         }
     }
 }
@@ -89,20 +108,14 @@ impl Metric for Accuracy {
                 )
             }
         };
-        self.correct += correct as u64;
-        self.seen += seen as u64;
+        self.tally.add(correct as u64, seen as u64);
         Ok(())
     }
     fn result(&self) -> f64 {
-        if self.seen == 0 {
-            0.0
-        } else {
-            self.correct as f64 / self.seen as f64
-        }
+        self.tally.share()
     }
     fn reset(&mut self) {
-        self.correct = 0;
-        self.seen = 0;
+        self.tally = Tally::default();
     }
 }
 
@@ -112,8 +125,7 @@ impl Metric for Accuracy {
 pub struct SparseTopKAccuracy {
     k: usize,
     name: String,
-    correct: u64,
-    seen: u64,
+    tally: Tally,
 }
 
 impl SparseTopKAccuracy {
@@ -122,8 +134,7 @@ impl SparseTopKAccuracy {
         SparseTopKAccuracy {
             k,
             name: format!("top_{k}_accuracy"),
-            correct: 0,
-            seen: 0,
+            tally: Tally::default(),
         }
     }
 }
@@ -138,21 +149,15 @@ impl Metric for SparseTopKAccuracy {
         for (row, t) in p.chunks(classes).zip(y_true.to_f64_vec()) {
             let target = row.get(t as usize).copied().unwrap_or(f64::NEG_INFINITY);
             let higher = row.iter().filter(|&&v| v > target).count();
-            self.correct += (higher < self.k) as u64;
-            self.seen += 1;
+            self.tally.add((higher < self.k) as u64, 1);
         }
         Ok(())
     }
     fn result(&self) -> f64 {
-        if self.seen == 0 {
-            0.0
-        } else {
-            self.correct as f64 / self.seen as f64
-        }
+        self.tally.share()
     }
     fn reset(&mut self) {
-        self.correct = 0;
-        self.seen = 0;
+        self.tally = Tally::default();
     }
 }
 

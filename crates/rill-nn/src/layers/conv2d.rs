@@ -1,3 +1,4 @@
+use super::kernel_bias::KernelBias;
 use super::{Layer, Regularizer};
 use crate::{Activation, Error, Initializer, Result, Variable};
 use rill_core::{Conv2dOptions, Padding, Tensor};
@@ -10,11 +11,7 @@ pub struct Conv2D {
     kernel_size: (usize, usize),
     options: Conv2dOptions,
     activation: Activation,
-    use_bias: bool,
-    kernel_initializer: Initializer,
-    kernel_regularizer: Option<Regularizer>,
-    kernel: Option<Variable>,
-    bias: Option<Variable>,
+    weights: KernelBias,
 }
 
 impl Conv2D {
@@ -26,11 +23,7 @@ impl Conv2D {
             kernel_size,
             options: Conv2dOptions::default(),
             activation: Activation::Linear,
-            use_bias: true,
-            kernel_initializer: Initializer::GlorotUniform,
-            kernel_regularizer: None,
-            kernel: None,
-            bias: None,
+            weights: KernelBias::default(),
         }
     }
     /// Sets the strides.
@@ -55,17 +48,17 @@ impl Conv2D {
     }
     /// Turns the bias on or off.
     pub fn use_bias(mut self, on: bool) -> Self {
-        self.use_bias = on;
+        self.weights.use_bias = on;
         self
     }
     /// Sets the kernel initializer.
     pub fn kernel_initializer(mut self, i: Initializer) -> Self {
-        self.kernel_initializer = i;
+        self.weights.kernel_initializer = i;
         self
     }
     /// Adds a kernel penalty to the loss.
     pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
-        self.kernel_regularizer = Some(r);
+        self.weights.kernel_regularizer = Some(r);
         self
     }
 }
@@ -85,9 +78,10 @@ impl Layer for Conv2D {
             return Err(Error::Config(format!("{}: Conv2D expects per-sample inputs (height, width, channels), found {input_shape:?}", self.name)));
         }
         let (kh, kw) = self.kernel_size;
-        let kernel = self
-            .kernel_initializer
-            .init(&[kh, kw, input_shape[2], self.filters])?;
+        let kernel =
+            self.weights
+                .kernel_initializer
+                .init(&[kh, kw, input_shape[2], self.filters])?;
         // The output shape comes from the op's own shape rule, run on an empty batch.
         let probe = Tensor::zeros(
             &[0, input_shape[0], input_shape[1], input_shape[2]],
@@ -96,42 +90,26 @@ impl Layer for Conv2D {
         let out = probe
             .conv2d(&kernel, &self.options)
             .map_err(|e| Error::Config(format!("{}: {e}", self.name)))?;
-        self.kernel = Some(Variable::trainable("kernel", kernel)?);
-        if self.use_bias {
-            self.bias = Some(Variable::trainable(
-                "bias",
-                Initializer::Zeros.init(&[self.filters])?,
-            )?);
-        }
+        self.weights.create(kernel, self.filters)?;
         Ok(out.shape()[1..].to_vec())
     }
     fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        let kernel = self
-            .kernel
-            .as_ref()
-            .ok_or_else(|| Error::Config(format!("{}: call before build", self.name)))?;
-        let mut y = x.conv2d(&kernel.value, &self.options)?;
-        if let Some(b) = &self.bias {
-            y = y.add(&b.value)?;
-        }
-        self.activation.apply(&y)
+        let y = x.conv2d(self.weights.kernel(&self.name)?, &self.options)?;
+        self.activation.apply(&self.weights.add_bias(y)?)
     }
     fn variables(&self) -> Vec<&Variable> {
-        self.kernel.iter().chain(self.bias.iter()).collect()
+        self.weights.variables()
     }
     fn variables_mut(&mut self) -> Vec<&mut Variable> {
-        self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
+        self.weights.variables_mut()
     }
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
-        match (&self.kernel_regularizer, &self.kernel) {
-            (Some(r), Some(k)) => Ok(Some(r.penalty(&k.value)?)),
-            _ => Ok(None),
-        }
+        self.weights.regularization_loss()
     }
     fn config(&self) -> Option<serde_json::Value> {
         let o = &self.options;
         Some(
-            serde_json::json!({"name": self.name, "filters": self.filters, "kernel_size": [self.kernel_size.0, self.kernel_size.1], "strides": [o.strides.0, o.strides.1], "padding": super::config::padding_name(o.padding), "dilation_rate": [o.dilation.0, o.dilation.1], "activation": self.activation.name(), "use_bias": self.use_bias, "kernel_regularizer": self.kernel_regularizer.map(|r| r.config())}),
+            serde_json::json!({"name": self.name, "filters": self.filters, "kernel_size": [self.kernel_size.0, self.kernel_size.1], "strides": [o.strides.0, o.strides.1], "padding": super::config::padding_name(o.padding), "dilation_rate": [o.dilation.0, o.dilation.1], "activation": self.activation.name(), "use_bias": self.weights.use_bias, "kernel_regularizer": self.weights.kernel_regularizer.map(|r| r.config())}),
         )
     }
 }

@@ -1,3 +1,4 @@
+use super::kernel_bias::KernelBias;
 use super::{Layer, Regularizer};
 use crate::{Activation, Error, Initializer, Result, Variable};
 use rill_core::Tensor;
@@ -16,12 +17,7 @@ pub struct Dense {
     name: String,
     units: usize,
     activation: Activation,
-    use_bias: bool,
-    kernel_initializer: Initializer,
-    bias_initializer: Initializer,
-    kernel_regularizer: Option<Regularizer>,
-    kernel: Option<Variable>,
-    bias: Option<Variable>,
+    weights: KernelBias,
 }
 
 impl Dense {
@@ -31,12 +27,7 @@ impl Dense {
             name: String::new(),
             units,
             activation: Activation::Linear,
-            use_bias: true,
-            kernel_initializer: Initializer::GlorotUniform,
-            bias_initializer: Initializer::Zeros,
-            kernel_regularizer: None,
-            kernel: None,
-            bias: None,
+            weights: KernelBias::default(),
         }
     }
     /// Sets the activation.
@@ -46,22 +37,22 @@ impl Dense {
     }
     /// Turns the bias on or off.
     pub fn use_bias(mut self, on: bool) -> Self {
-        self.use_bias = on;
+        self.weights.use_bias = on;
         self
     }
     /// Sets the kernel initializer.
     pub fn kernel_initializer(mut self, i: Initializer) -> Self {
-        self.kernel_initializer = i;
+        self.weights.kernel_initializer = i;
         self
     }
     /// Sets the bias initializer.
     pub fn bias_initializer(mut self, i: Initializer) -> Self {
-        self.bias_initializer = i;
+        self.weights.bias_initializer = i;
         self
     }
     /// Adds a kernel penalty to the loss.
     pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
-        self.kernel_regularizer = Some(r);
+        self.weights.kernel_regularizer = Some(r);
         self
     }
     /// Names the layer.
@@ -91,46 +82,31 @@ impl Layer for Dense {
                 self.name
             )));
         }
-        self.kernel = Some(Variable::trainable(
-            "kernel",
-            self.kernel_initializer.init(&[features, self.units])?,
-        )?);
-        if self.use_bias {
-            self.bias = Some(Variable::trainable(
-                "bias",
-                self.bias_initializer.init(&[self.units])?,
-            )?);
-        }
+        let kernel = self
+            .weights
+            .kernel_initializer
+            .init(&[features, self.units])?;
+        self.weights.create(kernel, self.units)?;
         let mut out = input_shape.to_vec();
         *out.last_mut().expect("non-empty") = self.units;
         Ok(out)
     }
     fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        let kernel = self
-            .kernel
-            .as_ref()
-            .ok_or_else(|| Error::Config(format!("{}: call before build", self.name)))?;
-        let mut y = x.matmul(&kernel.value)?;
-        if let Some(b) = &self.bias {
-            y = y.add(&b.value)?;
-        }
-        self.activation.apply(&y)
+        let y = x.matmul(self.weights.kernel(&self.name)?)?;
+        self.activation.apply(&self.weights.add_bias(y)?)
     }
     fn variables(&self) -> Vec<&Variable> {
-        self.kernel.iter().chain(self.bias.iter()).collect()
+        self.weights.variables()
     }
     fn variables_mut(&mut self) -> Vec<&mut Variable> {
-        self.kernel.iter_mut().chain(self.bias.iter_mut()).collect()
+        self.weights.variables_mut()
     }
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
-        match (&self.kernel_regularizer, &self.kernel) {
-            (Some(r), Some(k)) => Ok(Some(r.penalty(&k.value)?)),
-            _ => Ok(None),
-        }
+        self.weights.regularization_loss()
     }
     fn config(&self) -> Option<serde_json::Value> {
         Some(
-            serde_json::json!({"name": self.name, "units": self.units, "activation": self.activation.name(), "use_bias": self.use_bias, "kernel_regularizer": self.kernel_regularizer.map(|r| r.config())}),
+            serde_json::json!({"name": self.name, "units": self.units, "activation": self.activation.name(), "use_bias": self.weights.use_bias, "kernel_regularizer": self.weights.kernel_regularizer.map(|r| r.config())}),
         )
     }
 }

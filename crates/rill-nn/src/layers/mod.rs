@@ -11,6 +11,7 @@ mod dense;
 mod dropout;
 mod embedding;
 mod flatten;
+mod kernel_bias;
 mod layer_norm;
 mod merge;
 mod pooling;
