@@ -51,6 +51,25 @@ impl Generator {
             rng: ChaCha8Rng::seed_from_u64(seed),
         }
     }
+    /// The generator's whole state (key and stream position) as 48 bytes, so that a saved and
+    /// restored generator continues exactly where it stopped.
+    pub fn to_bytes(&self) -> [u8; 48] {
+        let mut b = [0u8; 48];
+        b[..32].copy_from_slice(&self.rng.get_seed());
+        b[32..].copy_from_slice(&self.rng.get_word_pos().to_le_bytes());
+        b
+    }
+    /// A generator from [`Generator::to_bytes`]; `None` unless given exactly 48 bytes.
+    pub fn from_bytes(b: &[u8]) -> Option<Generator> {
+        let seed: [u8; 32] = b.get(..32)?.try_into().ok()?;
+        let pos = u128::from_le_bytes(b.get(32..48)?.try_into().ok()?);
+        if b.len() != 48 {
+            return None;
+        }
+        let mut rng = ChaCha8Rng::from_seed(seed);
+        rng.set_word_pos(pos);
+        Some(Generator { rng })
+    }
     /// A new seed drawn from this generator (to give a component its own stream).
     pub fn next_seed(&mut self) -> u64 {
         self.rng.gen()

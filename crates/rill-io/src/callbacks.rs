@@ -68,10 +68,10 @@ impl Callback for ModelCheckpoint {
     }
 }
 
-/// Backs up the model, its optimizer state and the epoch number after every epoch; a run that
-/// was killed restarts from its last completed epoch, and — with a deterministic model (no
-/// dropout, whose random stream is not saved) and the same data and seed — ends with exactly the
-/// weights an uninterrupted run would have. The backup is removed when training completes.
+/// Backs up the model (its layers' random-number state included), its optimizer state and the
+/// epoch number after every epoch; a run that was killed restarts from its last completed
+/// epoch and, given the same data and seed, ends with exactly the weights an uninterrupted run
+/// would have. The backup is removed when training completes.
 #[derive(Debug, Clone)]
 pub struct BackupAndRestore {
     dir: PathBuf,
@@ -104,7 +104,10 @@ impl Callback for BackupAndRestore {
             .ok_or_else(|| Error::Config(format!("{}: not a backup epoch record", ep.display())))?
             as usize;
         let saved = load_model(&mp).map_err(io_err)?;
-        model.set_weights(&saved.get_weights())?;
+        // Every variable by name, the layers' random-number state included.
+        for (name, value) in saved.named_weights() {
+            model.set_weight(&name, &value)?;
+        }
         let (Some(opt), Some(saved_opt)) = (model.optimizer_mut(), saved.optimizer()) else {
             return Err(Error::Config(
                 "BackupAndRestore: the backup or the model has no optimizer".into(),

@@ -24,6 +24,7 @@ fn model() -> Sequential {
     let mut m = Sequential::new(vec![
         Box::new(Dense::new(8).activation(Activation::Relu)),
         Box::new(BatchNormalization::new()),
+        Box::new(Dropout::new(0.3)),
         Box::new(Dense::new(2)),
     ])
     .with_input_shape(&[5])

@@ -10,6 +10,9 @@ pub struct Variable {
     pub value: Tensor,
     /// Whether the optimizer trains it.
     pub trainable: bool,
+    /// Bookkeeping rather than a weight (a layer's random-number state): saved with the model
+    /// and restored with it, but not a parameter — not counted, not in `get_weights`.
+    pub is_state: bool,
 }
 
 impl Variable {
@@ -19,6 +22,7 @@ impl Variable {
             name: name.to_string(),
             value: value.set_requires_grad(true)?,
             trainable: true,
+            is_state: false,
         })
     }
     /// A non-trainable variable (state a layer updates itself).
@@ -27,6 +31,16 @@ impl Variable {
             name: name.to_string(),
             value,
             trainable: false,
+            is_state: false,
+        }
+    }
+    /// Layer state that is saved but is not a parameter (see [`Variable::is_state`]).
+    pub fn state(name: &str, value: Tensor) -> Self {
+        Variable {
+            name: name.to_string(),
+            value,
+            trainable: false,
+            is_state: true,
         }
     }
     /// The number of scalars it holds.

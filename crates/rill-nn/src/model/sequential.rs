@@ -195,11 +195,19 @@ impl Sequential {
     }
     /// The total number of scalars in all weights.
     pub fn count_params(&self) -> usize {
-        self.variables().iter().map(|v| v.numel()).sum()
+        self.variables()
+            .iter()
+            .filter(|v| !v.is_state)
+            .map(|v| v.numel())
+            .sum()
     }
     /// Copies of every weight, in layer order.
     pub fn get_weights(&self) -> Vec<Tensor> {
-        self.variables().iter().map(|v| v.value.detach()).collect()
+        self.variables()
+            .iter()
+            .filter(|v| !v.is_state)
+            .map(|v| v.value.detach())
+            .collect()
     }
     /// Replaces every weight (same order, shapes and dtypes as [`Sequential::get_weights`]).
     pub fn set_weights(&mut self, weights: &[Tensor]) -> Result<()> {
@@ -207,6 +215,7 @@ impl Sequential {
             .layers
             .iter_mut()
             .flat_map(|l| l.variables_mut())
+            .filter(|v| !v.is_state)
             .collect();
         if vars.len() != weights.len() {
             return Err(Error::Input(format!(

@@ -63,7 +63,12 @@ impl Sequential {
                 .get(i)
                 .map(|s| batch_shape(s))
                 .unwrap_or_else(|| "?".into());
-            let params: usize = layer.variables().iter().map(|v| v.numel()).sum();
+            let params: usize = layer
+                .variables()
+                .iter()
+                .filter(|v| !v.is_state)
+                .map(|v| v.numel())
+                .sum();
             s += &row(
                 &format!("{} ({})", layer.name(), layer.kind()),
                 &shape,
@@ -74,7 +79,11 @@ impl Sequential {
             }
         }
         s += &rule("└", "┴", "┘", "─");
-        let vars = self.variables();
+        let vars: Vec<_> = self
+            .variables()
+            .into_iter()
+            .filter(|v| !v.is_state)
+            .collect();
         let total: usize = vars.iter().map(|v| v.numel()).sum();
         let trainable: usize = vars.iter().filter(|v| v.trainable).map(|v| v.numel()).sum();
         s += &format!(" Total params: {} ({})\n", thousands(total), bytes(total));
