@@ -224,3 +224,24 @@ fn predict_batches_and_records_no_graph() {
         assert!((a - b).abs() < 1e-6);
     }
 }
+
+#[test]
+fn a_training_step_updates_the_weights_in_place() {
+    // The graph must be gone before the optimizer runs, or every step copies every weight.
+    set_seed(6);
+    let (x, y) = synthetic(64, 9);
+    let mut m = mlp();
+    m.train_on_batch(&x, &y).unwrap();
+    let before: Vec<usize> = m
+        .variables()
+        .iter()
+        .map(|v| v.value.data::<f32>().unwrap().as_ptr() as usize)
+        .collect();
+    m.train_on_batch(&x, &y).unwrap();
+    let after: Vec<usize> = m
+        .variables()
+        .iter()
+        .map(|v| v.value.data::<f32>().unwrap().as_ptr() as usize)
+        .collect();
+    assert_eq!(before, after, "each weight keeps its buffer across a step");
+}

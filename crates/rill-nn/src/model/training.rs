@@ -108,23 +108,24 @@ impl Sequential {
         let (loss, pred) = self.batch_loss(x, y, true)?;
         let grads = loss.backward()?;
         let value = loss.item::<f32>()? as f64;
-        if !value.is_finite() {
-            // Keep going (TerminateOnNaN decides); the metrics still count the batch.
-        }
-        let pred = pred.detach();
-        // Drop the graph before the update, so the weights are uniquely owned and change in place.
-        drop(loss);
-        let compiled = self.compiled.as_mut().expect("checked by caller");
+        let predicted = pred.detach();
+        // Drop the graph (the loss and the prediction hold it) before the update, so that the
+        // weights are uniquely owned and change in place instead of being copied.
+        drop((loss, pred));
+        let Sequential {
+            layers, compiled, ..
+        } = self;
+        let compiled = compiled.as_mut().expect("checked by caller");
         for m in &mut compiled.metrics {
-            m.update(y, &pred)?;
+            m.update(y, &predicted)?;
         }
-        let mut optimizer = std::mem::replace(
-            &mut compiled.optimizer,
-            Box::new(crate::optimizers::Sgd::default()),
-        );
-        let result = optimizer.apply(&mut self.trainable_variables_mut(), &grads);
-        self.compiled.as_mut().expect("checked").optimizer = optimizer;
-        result.map(|_| value)
+        let mut variables: Vec<&mut crate::Variable> = layers
+            .iter_mut()
+            .flat_map(|l| l.variables_mut())
+            .filter(|v| v.trainable)
+            .collect();
+        compiled.optimizer.apply(&mut variables, &grads)?;
+        Ok(value)
     }
 
     fn metric_logs(&self, prefix: &str, loss: f64) -> Logs {
