@@ -60,16 +60,7 @@ impl FunctionalBuilder {
     }
 
     fn unique_name(&self, kind: &str) -> String {
-        let base = crate::model::snake_case(kind);
-        let taken = self
-            .names()
-            .filter(|n| *n == base || n.starts_with(&format!("{base}_")))
-            .count();
-        if taken == 0 {
-            base
-        } else {
-            format!("{base}_{taken}")
-        }
+        crate::model::unique_name(kind, self.names())
     }
 
     fn check(&self, n: Node) -> Result<&GraphNode> {

@@ -15,5 +15,5 @@ pub use fit_config::FitConfig;
 pub use functional::{Functional, FunctionalBuilder, Node};
 pub use history::{History, Logs};
 pub use progress::Verbosity;
-pub(crate) use sequential::snake_case;
+pub(crate) use sequential::unique_name;
 pub use sequential::Sequential;

@@ -57,6 +57,20 @@ pub(crate) fn snake_case(kind: &str) -> String {
     s
 }
 
+/// Keras' name for a new layer of `kind` among layers already named `taken`: `dense`, then
+/// `dense_1`, `dense_2`…
+pub(crate) fn unique_name<'a>(kind: &str, taken: impl Iterator<Item = &'a str>) -> String {
+    let base = snake_case(kind);
+    let n = taken
+        .filter(|n| *n == base || n.starts_with(&format!("{base}_")))
+        .count();
+    if n == 0 {
+        base
+    } else {
+        format!("{base}_{n}")
+    }
+}
+
 impl Sequential {
     /// A model from layers, unbuilt until its input shape is known.
     pub fn new(layers: Vec<Box<dyn Layer>>) -> Self {
@@ -77,17 +91,10 @@ impl Sequential {
 
     fn push(&mut self, mut layer: Box<dyn Layer>) {
         if layer.name().is_empty() {
-            let base = snake_case(layer.kind());
-            let taken = self
-                .layers
-                .iter()
-                .filter(|l| l.name() == base || l.name().starts_with(&format!("{base}_")))
-                .count();
-            layer.set_name(if taken == 0 {
-                base
-            } else {
-                format!("{base}_{taken}")
-            });
+            layer.set_name(unique_name(
+                layer.kind(),
+                self.layers.iter().map(|l| l.name()),
+            ));
         }
         self.layers.push(layer);
     }
@@ -147,8 +154,10 @@ impl Sequential {
             .output_shape()
             .ok_or_else(|| Error::Config("push_built: build the model first".into()))?;
         if layer.name().is_empty() {
-            self.push(layer);
-            layer = self.layers.pop().expect("just pushed");
+            layer.set_name(unique_name(
+                layer.kind(),
+                self.layers.iter().map(|l| l.name()),
+            ));
         }
         let out = layer.build(&input)?;
         self.layers.push(layer);
