@@ -122,9 +122,9 @@ fn named_weights(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
 }
 
 /// SHA-256 over the weights' names and bytes, in name order.
-fn checksum(weights: &BTreeMap<String, (Tensor, Vec<u8>)>) -> String {
+fn checksum<'a>(weights: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
     let mut h = Sha256::new();
-    for (name, (_, bytes)) in weights {
+    for (name, bytes) in weights {
         h.update(name.as_bytes());
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(bytes);
@@ -173,7 +173,10 @@ fn write(
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), format.to_string());
     meta.insert("format_version".to_string(), FORMAT_VERSION.to_string());
-    meta.insert("weights_sha256".to_string(), checksum(&encoded));
+    meta.insert(
+        "weights_sha256".to_string(),
+        checksum(encoded.iter().map(|(n, (_, b))| (n.as_str(), b.as_slice()))),
+    );
     if let Some(c) = config {
         meta.insert("model_config".to_string(), c);
     }
@@ -240,22 +243,21 @@ fn read(path: &Path, expected_format: &str) -> Result<Contents> {
     if version > FORMAT_VERSION {
         return Err(format_err(path, format!("format version {version} is newer than this Rill reads ({FORMAT_VERSION}); upgrade Rill")));
     }
-    let mut encoded = BTreeMap::new();
-    let mut weights = BTreeMap::new();
-    for (name, view) in st.tensors() {
-        let t = tensor_from(path, &name, &view)?;
-        encoded.insert(name.clone(), (t.clone(), view.data().to_vec()));
-        weights.insert(name, t);
-    }
+    // Verified before anything is decoded, straight from the file's bytes in name order.
+    let views: BTreeMap<String, TensorView> = st.tensors().into_iter().collect();
     let want = meta
         .get("weights_sha256")
         .ok_or_else(|| format_err(path, "missing weights_sha256"))?;
-    if checksum(&encoded) != *want {
+    if checksum(views.iter().map(|(n, v)| (n.as_str(), v.data()))) != *want {
         return Err(format_err(
             path,
             "the weights do not match their SHA-256: the file is corrupt",
         ));
     }
+    let weights = views
+        .iter()
+        .map(|(name, view)| Ok((name.clone(), tensor_from(path, name, view)?)))
+        .collect::<Result<BTreeMap<_, _>>>()?;
     Ok(Contents { meta, weights })
 }
 
