@@ -265,7 +265,7 @@ impl Sequential {
             }
             let mut logs = self.metric_logs("", loss_sum / seen as f64);
             if let Some(v) = val {
-                let v = self.evaluate_batches(v)?;
+                let v = self.evaluate_source(v, check_batches)?;
                 logs.extend(v.into_iter().map(|(k, val)| (format!("val_{k}"), val)));
             }
             progress.finish(steps, &logs);
@@ -283,8 +283,14 @@ impl Sequential {
         Ok(history)
     }
 
-    /// The loss and metrics over every batch of `data`, recording no gradients.
+    /// The loss and metrics over every batch of `data`, recording no gradients. Each batch is
+    /// checked against the model as it arrives.
     pub fn evaluate_batches(&mut self, data: &dyn Batches) -> Result<Logs> {
+        self.evaluate_source(data, true)
+    }
+
+    /// Evaluation over `data`; `check_batches` is off for tensors already checked whole.
+    fn evaluate_source(&mut self, data: &dyn Batches, check_batches: bool) -> Result<Logs> {
         let _ftz = FlushDenormals::new();
         // Metrics are shared with training; evaluation keeps its own tallies.
         let kind = self.compiled("evaluate")?.loss.accuracy_kind();
@@ -302,7 +308,11 @@ impl Sequential {
         no_grad(|| -> Result<()> {
             for batch in data.batches(0) {
                 let (bx, by) = batch?;
-                let bx = self.check_xy("evaluate", &bx, &by)?;
+                let bx = if check_batches {
+                    self.check_xy("evaluate", &bx, &by)?
+                } else {
+                    bx
+                };
                 let (loss, pred) = self.batch_loss(&bx, &by, false)?;
                 loss_sum += loss.item::<f32>()? as f64 * bx.shape()[0] as f64;
                 seen += bx.shape()[0];
@@ -323,13 +333,16 @@ impl Sequential {
     /// The loss and metrics on `(x, y)`, in batches, recording no gradients.
     pub fn evaluate(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
         let x = self.check_xy("evaluate", x, y)?;
-        self.evaluate_batches(&TensorBatches {
-            x,
-            y: y.clone(),
-            batch_size,
-            shuffle: false,
-            seed: 0,
-        })
+        self.evaluate_source(
+            &TensorBatches {
+                x,
+                y: y.clone(),
+                batch_size,
+                shuffle: false,
+                seed: 0,
+            },
+            false,
+        )
     }
 
     /// The model's outputs for `x`, computed in batches of `batch_size`, recording no gradients.
