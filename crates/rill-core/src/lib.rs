@@ -45,6 +45,7 @@ mod error;
 pub mod float_mode;
 mod layout;
 pub mod ops;
+pub mod profile;
 pub mod random;
 mod storage;
 pub mod tensor;

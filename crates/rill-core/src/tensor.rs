@@ -293,6 +293,7 @@ impl Tensor {
         op: &'static str,
         backward: impl Fn(&autograd::BackwardCtx) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
     ) -> Tensor {
+        crate::profile::forward_done(op);
         let track = autograd::is_grad_enabled()
             && storage.dtype().is_float()
             && inputs.iter().any(|t| t.requires_grad());

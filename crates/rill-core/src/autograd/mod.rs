@@ -92,7 +92,10 @@ impl Tensor {
                 grad: &grad,
                 needs: &needs,
             };
-            let input_grads = (node.backward)(&ctx)?;
+            let input_grads =
+                crate::profile::timed(node.op, crate::profile::Phase::Backward, || {
+                    (node.backward)(&ctx)
+                })?;
             for ((input, g), need) in node.inputs.iter().zip(input_grads).zip(&needs) {
                 let (Some(g), true) = (g, *need) else {
                     continue;

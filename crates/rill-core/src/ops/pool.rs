@@ -28,6 +28,19 @@ impl Tensor {
                 dilation: (1, 1),
             },
         )?;
+        // The gradient remembers each maximum's position within its sample as a u32.
+        if g.h * g.w * g.c > u32::MAX as usize {
+            return Err(crate::error::Error::shape(
+                OP,
+                format!(
+                    "one sample may hold at most {} values, found {}×{}×{}",
+                    u32::MAX,
+                    g.h,
+                    g.w,
+                    g.c
+                ),
+            ));
+        }
         let mut arg = Vec::new();
         let storage = crate::dispatch_float!(self.dtype(), OP, T => {
             let (out, a) = max_pool_forward(&self.data::<T>()?, &g);

@@ -59,6 +59,7 @@ impl Batches for TensorBatches {
             .shuffle(&mut order);
         Box::new((0..n.div_ceil(bs)).map(move |b| {
             let idx = &order[b * bs..((b + 1) * bs).min(n)];
+            let _batch = rill_core::profile::scope("batch");
             Ok((gather_rows(&self.x, idx)?, gather_rows(&self.y, idx)?))
         }))
     }

@@ -116,14 +116,18 @@ impl Sequential {
             layers, compiled, ..
         } = self;
         let compiled = compiled.as_mut().expect("checked by caller");
-        for m in &mut compiled.metrics {
-            m.update(y, &predicted)?;
+        {
+            let _metrics = rill_core::profile::scope("metrics");
+            for m in &mut compiled.metrics {
+                m.update(y, &predicted)?;
+            }
         }
         let mut variables: Vec<&mut crate::Variable> = layers
             .iter_mut()
             .flat_map(|l| l.variables_mut())
             .filter(|v| v.trainable)
             .collect();
+        let _update = rill_core::profile::scope("optimizer");
         compiled.optimizer.apply(&mut variables, &grads)?;
         Ok(value)
     }

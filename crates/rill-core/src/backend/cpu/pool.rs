@@ -6,20 +6,23 @@ use rayon::prelude::*;
 pub type PoolGeometry = PatchGeometry;
 
 /// Max pooling over NHWC: returns the output [n, oh, ow, c] and, for each output element, the
-/// flat input index of the maximum (for the gradient). Padding never wins.
-pub fn max_pool_forward<T: Float + Send + Sync>(x: &[T], g: &PoolGeometry) -> (Vec<T>, Vec<usize>) {
+/// index of its maximum within its own sample's input (for the gradient). Padding never wins.
+///
+/// Both outputs start zeroed (a calloc, not a fill pass): every element is written by its
+/// window's first real input, which always wins, so even an all -inf window points its
+/// gradient at a real input.
+pub fn max_pool_forward<T: Float + Send + Sync>(x: &[T], g: &PoolGeometry) -> (Vec<T>, Vec<u32>) {
     let per_out = g.oh * g.ow * g.c;
-    let mut out = vec![T::neg_infinity(); g.n * per_out];
-    let mut arg = vec![0usize; g.n * per_out];
-    if per_out == 0 {
+    let mut out = vec![T::zero(); g.n * per_out];
+    let mut arg = vec![0u32; g.n * per_out];
+    let per_in = g.h * g.w * g.c;
+    if per_out == 0 || per_in == 0 {
         return (out, arg);
     }
-    let per_in = g.h * g.w * g.c;
     out.par_chunks_mut(per_out)
         .zip(arg.par_chunks_mut(per_out))
-        .enumerate()
-        .for_each(|(b, (o, a))| {
-            let base = b * per_in;
+        .zip(x.par_chunks(per_in))
+        .for_each(|((o, a), x)| {
             for oy in 0..g.oh {
                 for ox in 0..g.ow {
                     let at = (oy * g.ow + ox) * g.c;
@@ -30,17 +33,22 @@ pub fn max_pool_forward<T: Float + Send + Sync>(x: &[T], g: &PoolGeometry) -> (V
                             let Some((y, xx)) = g.source(oy, ox, ki, kj) else {
                                 continue;
                             };
-                            let s = base + (y * g.w + xx) * g.c;
-                            for ch in 0..g.c {
-                                let v = x[s + ch];
-                                // The first element of the window always wins, so even an all -inf
-                                // window points its gradient at a real input.
-                                if first || v > o[ch] {
-                                    o[ch] = v;
-                                    a[ch] = s + ch;
+                            let s = (y * g.w + xx) * g.c;
+                            let row = &x[s..s + g.c];
+                            if first {
+                                o.copy_from_slice(row);
+                                a.iter_mut().zip(s as u32..).for_each(|(a, i)| *a = i);
+                                first = false;
+                                continue;
+                            }
+                            for (((o, a), &v), i) in
+                                o.iter_mut().zip(a.iter_mut()).zip(row).zip(s as u32..)
+                            {
+                                if v > *o {
+                                    *o = v;
+                                    *a = i;
                                 }
                             }
-                            first = false;
                         }
                     }
                 }
@@ -52,7 +60,7 @@ pub fn max_pool_forward<T: Float + Send + Sync>(x: &[T], g: &PoolGeometry) -> (V
 /// The gradient of max pooling: each output gradient goes to its input's maximum.
 pub fn max_pool_backward<T: Float + Send + Sync>(
     grad: &[T],
-    arg: &[usize],
+    arg: &[u32],
     g: &PoolGeometry,
 ) -> Vec<T> {
     let per_in = g.h * g.w * g.c;
@@ -61,12 +69,13 @@ pub fn max_pool_backward<T: Float + Send + Sync>(
     if per_in == 0 || per_out == 0 {
         return dx;
     }
-    dx.par_chunks_mut(per_in).enumerate().for_each(|(b, d)| {
-        let range = b * per_out..(b + 1) * per_out;
-        for (&gv, &i) in grad[range.clone()].iter().zip(&arg[range]) {
-            d[i - b * per_in] = d[i - b * per_in] + gv;
-        }
-    });
+    dx.par_chunks_mut(per_in)
+        .zip(grad.par_chunks(per_out).zip(arg.par_chunks(per_out)))
+        .for_each(|(d, (grad, arg))| {
+            for (&gv, &i) in grad.iter().zip(arg) {
+                d[i as usize] = d[i as usize] + gv;
+            }
+        });
     dx
 }
 

@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""Rill against TensorFlow, PyTorch, burn and candle, side by side, in one interleaved run.
+
+Run through `bench/compare` (which prepares the peers); see bench/README.md. Standard library
+only, so that the smoke mode runs in CI without the peers' virtual environment.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+VENV_PY = os.path.join(BENCH, ".venv", "bin", "python")
+DATA = os.path.join(ROOT, "data", "fashion-mnist")
+THREADS = 2
+
+FRAMEWORKS = {
+    # The smoke test points this at the worker it built, so CI need not build a release too.
+    "rill": [os.environ.get("RILL_BENCH_WORKER", os.path.join(ROOT, "target", "release", "rill-bench-worker"))],
+    "burn": [os.path.join(BENCH, "peers", "target", "release", "burn_worker")],
+    "candle": [os.path.join(BENCH, "peers", "target", "release", "candle_worker")],
+    "pytorch": [VENV_PY, os.path.join(BENCH, "workers", "torch_worker.py")],
+    "tensorflow": [VENV_PY, os.path.join(BENCH, "workers", "tensorflow_worker.py")],
+}
+
+TRAIN_EXAMPLES = 60_000
+BATCH = {"mlp": 32, "cnn": 64}
+
+
+def dense(batch, fan_in, fan_out, first):
+    """Multiply-adds ×2 of a dense layer (or a convolution as im2col) for one training step."""
+    fwd = 2 * batch * fan_in * fan_out
+    return fwd, fwd * (1 if first else 2)
+
+
+def training_flops(workload, examples):
+    """FLOPs of forward + backward for `examples` training examples (matrix products only).
+
+    The first layer needs no gradient for its input, so its backward is one product, not two.
+    """
+    if workload == "mlp":
+        layers = [(784, 128, True), (128, 10, False)]
+        rows = [1, 1]
+    else:
+        # conv1: 26×26 outputs of 3×3×1 patches; conv2: 11×11 outputs of 3×3×32; dense layers.
+        layers = [(9, 32, True), (288, 64, False), (1600, 128, False), (128, 10, False)]
+        rows = [26 * 26, 11 * 11, 1, 1]
+    total = 0
+    for (fan_in, fan_out, first), r in zip(layers, rows):
+        fwd, bwd = dense(examples * r, fan_in, fan_out, first)
+        total += fwd + bwd
+    return total
+
+
+def predict_flops(n):
+    return 2 * n * (784 * 128 + 128 * 10)
+
+
+def run_worker(framework, args, env):
+    """Runs one worker for a figure that is not timed against the others; returns its JSON line."""
+    cmd = FRAMEWORKS[framework] + args
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{framework} {' '.join(args)} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
+    lines = [l for l in out.decode().splitlines() if l.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"{framework} {' '.join(args)} printed no result:\n{out.decode()[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def run_measured(framework, args, env):
+    """Like run_worker, but in a fresh process whose peak memory is read with wait4."""
+    cmd = FRAMEWORKS[framework] + args
+    read_fd, write_fd = os.pipe()
+    err_path = os.path.join(BENCH, ".last-stderr")
+    with open(err_path, "wb") as err:
+        pid = os.fork()
+        if pid == 0:
+            os.chdir(ROOT)
+            os.dup2(write_fd, 1)
+            os.dup2(err.fileno(), 2)
+            os.close(read_fd)
+            os.execve(cmd[0], cmd, env)
+    os.close(write_fd)
+    chunks = []
+    while True:
+        chunk = os.read(read_fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(read_fd)
+    _, status, usage = os.wait4(pid, 0)
+    out = b"".join(chunks).decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        with open(err_path, "rb") as f:
+            tail = f.read()[-3000:].decode(errors="replace")
+        raise RuntimeError(f"{framework} {' '.join(args)} failed:\n{tail}")
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"{framework} {' '.join(args)} printed no result")
+    result = json.loads(lines[-1])
+    result["peak_mb"] = usage.ru_maxrss / 1024.0  # Linux reports kilobytes
+    return result
+
+
+def worker_env():
+    env = dict(os.environ)
+    for var in ("RAYON_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BENCH_THREADS"):
+        env[var] = str(THREADS)
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    env["PYTHONPATH"] = os.path.join(BENCH, "workers")
+    return env
+
+
+def machine():
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"model name\s*:\s*(.*)", f.read())
+            cpu = m.group(1).strip() if m else cpu
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        with open("/proc/meminfo") as f:
+            mem_gb = round(int(re.search(r"MemTotal:\s*(\d+)", f.read()).group(1)) / 2**20, 1)
+    except (OSError, AttributeError):
+        pass
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": mem_gb,
+        "os": f"{platform.system()} {platform.release()}",
+        "rustc": rustc,
+        "python": platform.python_version(),
+    }
+
+
+def summarize(values):
+    values = sorted(values)
+    return {"min": values[0], "median": statistics.median(values), "runs": len(values)}
+
+
+def plan(opts):
+    """The (workload, worker arguments) list; each entry is run once per framework per round."""
+    common = ["--data", DATA, "--seed", str(opts.seed)]
+    if opts.smoke:
+        return [
+            ("mlp", ["--workload", "mlp", "--epochs", "1", "--steps", "20"] + common),
+            ("cnn", ["--workload", "cnn", "--epochs", "1", "--steps", "5"] + common),
+            ("predict", ["--workload", "predict", "--repeats", "3"] + common),
+            ("latency", ["--workload", "latency", "--repeats", "50"] + common),
+        ]
+    return [
+        ("mlp", ["--workload", "mlp", "--epochs", str(opts.mlp_epochs)] + common),
+        ("cnn", ["--workload", "cnn", "--epochs", "1", "--steps", str(opts.cnn_steps)] + common),
+        ("predict", ["--workload", "predict", "--repeats", "50"] + common),
+        ("latency", ["--workload", "latency", "--repeats", "2000"] + common),
+    ]
+
+
+def epoch_seconds(result, workload):
+    """Seconds for one full epoch: the run's median epoch, scaled up when steps were cut."""
+    per_epoch = statistics.median(result["epoch_seconds"])
+    full_steps = -(-TRAIN_EXAMPLES // BATCH[workload])
+    return per_epoch * full_steps / result["steps_per_epoch"]
+
+
+def collect(opts, frameworks):
+    env = worker_env()
+    runs = {}
+    for rnd in range(opts.rounds):
+        for workload, args in plan(opts):
+            for fw in frameworks:
+                started = time.perf_counter()
+                result = run_measured(fw, args, env)
+                wall = time.perf_counter() - started
+                runs.setdefault(workload, {}).setdefault(fw, []).append(result)
+                print(f"round {rnd + 1}/{opts.rounds} {workload:8} {fw:10} {wall:6.1f} s wall", file=sys.stderr, flush=True)
+    return runs
+
+
+def tabulate(runs, opts):
+    rows = {}
+    for workload, by_fw in runs.items():
+        for fw, results in by_fw.items():
+            row = {"version": results[0]["version"], "peak_mb": summarize([r["peak_mb"] for r in results])}
+            if workload in ("mlp", "cnn"):
+                row["epoch_seconds"] = summarize([epoch_seconds(r, workload) for r in results])
+                row["test_accuracy"] = summarize([r["test_accuracy"] for r in results])
+                row["steps_per_epoch_run"] = results[0]["steps_per_epoch"]
+            else:
+                row["seconds"] = summarize([statistics.median(r["seconds"]) for r in results])
+            rows.setdefault(workload, {})[fw] = row
+    return rows
+
+
+def peak_gflops(env, repeats, frameworks):
+    """The machine's matrix-multiply peak as measured: the best of Rill's and PyTorch's GEMM."""
+    best = {}
+    for fw in ("rill", "pytorch"):
+        if fw not in frameworks:
+            continue
+        cmd = ["--workload", "gemm", "--repeats", str(repeats)]
+        try:
+            best[fw] = run_worker(fw, cmd, env)["gflops"]
+        except (RuntimeError, KeyError) as e:
+            print(f"peak GEMM on {fw}: {e}", file=sys.stderr)
+    return best
+
+
+def profile_rill(opts, env):
+    args = ["--workload", "cnn", "--epochs", "1", "--steps", str(opts.cnn_steps if not opts.smoke else 5),
+            "--data", DATA, "--seed", str(opts.seed), "--profile"]
+    return run_worker("rill", args, env).get("profile", [])
+
+
+def fmt_time(s):
+    return f"{s * 1e3:.3f} ms" if s < 0.1 else f"{s:.2f} s"
+
+
+def markdown(report):
+    rows, m = report["results"], report["machine"]
+    out = [f"Measured {report['date']} on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB), "
+           f"{m['os']}; {report['rounds']} interleaved rounds, {THREADS} threads for every framework. "
+           f"Medians (min in brackets); the ratio is the framework's median over Rill's.", ""]
+    peak = report.get("peak_gflops", {})
+    if peak:
+        out.append("Matrix-multiply peak measured on this machine: "
+                   + ", ".join(f"{fw} {g:.0f} GFLOP/s" for fw, g in peak.items()) + ".")
+        out.append("")
+    peak_flops = max(peak.values()) * 1e9 if peak else None
+
+    def ratio(workload, fw, key):
+        if "rill" not in rows.get(workload, {}):
+            return ""
+        r = rows[workload]["rill"][key]["median"]
+        return f"{rows[workload][fw][key]['median'] / r:.1f}×" if r > 0 else ""
+
+    titles = {
+        "mlp": "Tutorial MLP, one epoch (60,000 images, batch 32)",
+        "cnn": "Tutorial CNN, one epoch (60,000 images, batch 64)",
+    }
+    for workload in ("mlp", "cnn"):
+        if workload not in rows:
+            continue
+        flops = report["flops"][workload]
+        out += [f"**{titles[workload]}** — {flops / 1e9:.0f} GFLOP of matrix products per epoch", "",
+                "| framework | s/epoch | ratio | % of peak | test accuracy | peak memory |",
+                "|---|---:|---:|---:|---:|---:|"]
+        for fw, row in sorted(rows[workload].items(), key=lambda kv: kv[1]["epoch_seconds"]["median"]):
+            e = row["epoch_seconds"]
+            share = f"{100 * flops / e['median'] / peak_flops:.0f}%" if peak_flops else ""
+            steps = "" if row["steps_per_epoch_run"] * BATCH[workload] >= TRAIN_EXAMPLES else \
+                f" ({row['steps_per_epoch_run']} steps, scaled)"
+            out.append(f"| {fw} | {e['median']:.2f} ({e['min']:.2f}){steps} | {ratio(workload, fw, 'epoch_seconds')} "
+                       f"| {share} | {row['test_accuracy']['median']:.4f} | {row['peak_mb']['median']:.0f} MB |")
+        out.append("")
+    for workload, title in (("predict", "Predict the 10,000 test images (MLP, one batch)"),
+                            ("latency", "Single-image latency (MLP), median of many calls")):
+        if workload not in rows:
+            continue
+        out += [f"**{title}**", "", "| framework | time | ratio |", "|---|---:|---:|"]
+        for fw, row in sorted(rows[workload].items(), key=lambda kv: kv[1]["seconds"]["median"]):
+            s = row["seconds"]
+            out.append(f"| {fw} | {fmt_time(s['median'])} ({fmt_time(s['min'])}) | {ratio(workload, fw, 'seconds')} |")
+        out.append("")
+    if report.get("profile"):
+        total = sum(r["seconds"] for r in report["profile"]) or 1.0
+        out += ["**Where Rill's CNN step spends its time** (`--profile`, top rows)", "",
+                "| op | phase | calls | seconds | share |", "|---|---|---:|---:|---:|"]
+        for r in report["profile"][:12]:
+            out.append(f"| {r['op']} | {r['phase']} | {r['calls']} | {r['seconds']:.3f} | {100 * r['seconds'] / total:.1f}% |")
+        out.append("")
+    out.append("Versions: " + "; ".join(sorted({row["version"] for w in rows.values() for row in w.values()}))
+               + f"; {m['rustc']}; Python {m['python']}.")
+    return "\n".join(out) + "\n"
+
+
+def update_readme(md, command):
+    path = os.path.join(ROOT, "README.md")
+    with open(path) as f:
+        text = f.read()
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    if begin not in text or end not in text:
+        raise SystemExit("README.md has no <!-- bench:begin --> … <!-- bench:end --> markers")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    block = f"{begin}\nReproduce with `{command}`.\n\n{md}{end}"
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(head + block + tail)
+    os.replace(tmp, path)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--frameworks", default="rill,burn,candle,pytorch,tensorflow")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--mlp-epochs", type=int, default=2)
+    p.add_argument("--cnn-steps", type=int, default=200, help="steps timed per CNN run (0 = a whole epoch)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--smoke", action="store_true", help="tiny workloads, Rill only: proves the code runs")
+    p.add_argument("--out", default=os.path.join(BENCH, "results"))
+    p.add_argument("--update-readme", action="store_true")
+    opts = p.parse_args()
+    frameworks = ["rill"] if opts.smoke else opts.frameworks.split(",")
+    unknown = [f for f in frameworks if f not in FRAMEWORKS]
+    if unknown:
+        raise SystemExit(f"unknown frameworks {unknown}; known: {', '.join(FRAMEWORKS)}")
+    if opts.smoke:
+        opts.rounds = 1
+    env = worker_env()
+    runs = collect(opts, frameworks)
+    report = {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "rounds": opts.rounds,
+        "command": " ".join(["bench/compare"] + sys.argv[1:]),
+        "flops": {
+            "mlp": training_flops("mlp", TRAIN_EXAMPLES),
+            "cnn": training_flops("cnn", TRAIN_EXAMPLES),
+            "predict": predict_flops(10_000),
+        },
+        "peak_gflops": peak_gflops(env, 2 if opts.smoke else 10, frameworks),
+        "profile": profile_rill(opts, env),
+        "results": tabulate(runs, opts),
+        "runs": runs,
+    }
+    md = markdown(report)
+    os.makedirs(opts.out, exist_ok=True)
+    stem = "smoke" if opts.smoke else "latest"
+    for name, text in ((f"{stem}.json", json.dumps(report, indent=1)), (f"{stem}.md", md)):
+        tmp = os.path.join(opts.out, name + ".tmp")
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, os.path.join(opts.out, name))
+    print(md)
+    if opts.update_readme and not opts.smoke:
+        update_readme(md, report["command"])
+
+
+if __name__ == "__main__":
+    main()

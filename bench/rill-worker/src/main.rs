@@ -1,0 +1,187 @@
+//! Rill's worker for `bench/compare`: runs one workload and prints one JSON line, as the
+//! TensorFlow, PyTorch, burn and candle workers do (see `bench/README.md`).
+//!
+//!     cargo run --release -p rill-bench-worker -- --workload mlp --epochs 1
+
+use clap::{Parser, ValueEnum};
+use rill::datasets::{fashion_mnist, DataSource};
+use rill::prelude::*;
+use serde_json::json;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
+enum Workload {
+    /// The tutorial MLP: 784 → 128 relu → 10, Adam 1e-3, batch 32, shuffled.
+    Mlp,
+    /// The tutorial CNN, Adam 1e-3, batch 64.
+    Cnn,
+    /// Predict the 10,000 test images in one batch with the MLP.
+    Predict,
+    /// Predict one image with the MLP.
+    Latency,
+    /// A 2048×2048×2048 matrix product: the machine's measured peak, in GFLOP/s.
+    Gemm,
+}
+
+/// One benchmark run.
+#[derive(Debug, Parser)]
+struct Args {
+    #[arg(long, value_enum)]
+    workload: Workload,
+    /// The folder holding the Fashion-MNIST files.
+    #[arg(long, default_value = "data/fashion-mnist")]
+    data: String,
+    #[arg(long, default_value_t = 1)]
+    epochs: usize,
+    /// CNN: steps per epoch (0 = the whole epoch).
+    #[arg(long, default_value_t = 0)]
+    steps: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Timed calls for `predict` and `latency`.
+    #[arg(long, default_value_t = 1000)]
+    repeats: usize,
+    /// Also print the per-op time profile of the run (training workloads).
+    #[arg(long)]
+    profile: bool,
+}
+
+/// Records how long each epoch took, as the other workers do.
+struct EpochTimer {
+    started: Instant,
+    seconds: std::sync::Arc<std::sync::Mutex<Vec<f64>>>,
+}
+
+impl Callback for EpochTimer {
+    fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Sequential) -> rill::nn::Result<()> {
+        self.started = Instant::now();
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        _logs: &Logs,
+        _model: &mut Sequential,
+    ) -> rill::nn::Result<()> {
+        if let Ok(mut s) = self.seconds.lock() {
+            s.push(self.started.elapsed().as_secs_f64());
+        }
+        Ok(())
+    }
+}
+
+fn time_calls(n: usize, mut f: impl FnMut() -> rill::nn::Result<()>) -> rill::nn::Result<Vec<f64>> {
+    for _ in 0..n.min(20) {
+        f()?;
+    }
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        f()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    set_seed(args.seed);
+    let data = DataSource::from_dir(&args.data).load(&fashion_mnist::DATASET)?;
+    let scale = |t: &Tensor| t.to_dtype(DType::F32).and_then(|t| t.div_scalar(255.0));
+    let (test_x, test_y) = (scale(&data.test.images)?, &data.test.labels);
+    let mut line = json!({
+        "framework": "rill",
+        "version": format!("rill {}", env!("CARGO_PKG_VERSION")),
+        "workload": format!("{:?}", args.workload).to_lowercase(),
+    });
+    let fields = match args.workload {
+        Workload::Mlp | Workload::Cnn => {
+            let (mut model, batch) = if args.workload == Workload::Mlp {
+                (rill::zoo::fashion_mnist_mlp()?, 32)
+            } else {
+                (rill::zoo::fashion_mnist_cnn()?, 64)
+            };
+            let n = match args.steps {
+                0 => data.train.labels.shape()[0],
+                s => (s * batch).min(data.train.labels.shape()[0]),
+            };
+            let x = scale(&data.train.images.slice(0, 0, n)?)?;
+            let y = data.train.labels.slice(0, 0, n)?;
+            model.compile(
+                Adam::default(),
+                SparseCategoricalCrossentropy::from_logits(),
+                &["accuracy"],
+            )?;
+            let seconds = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let timer = EpochTimer {
+                started: Instant::now(),
+                seconds: seconds.clone(),
+            };
+            if args.profile {
+                rill::core::profile::enable();
+            }
+            model.fit(
+                &x,
+                &y,
+                FitConfig::default()
+                    .epochs(args.epochs)
+                    .batch_size(batch)
+                    .seed(args.seed)
+                    .verbose(Verbosity::Silent)
+                    .callback(timer),
+            )?;
+            let profile = args.profile.then(rill::core::profile::take);
+            let acc = model
+                .evaluate(&test_x, test_y, 1000)?
+                .get("accuracy")
+                .copied();
+            let epoch_seconds = seconds.lock().map(|s| s.clone()).unwrap_or_default();
+            let mut fields = json!({
+                "epoch_seconds": epoch_seconds,
+                "steps_per_epoch": n.div_ceil(batch),
+                "test_accuracy": acc,
+            });
+            if let Some(p) = profile {
+                fields["profile"] = json!(p
+                    .rows()
+                    .iter()
+                    .map(|r| json!({"op": r.name, "phase": r.phase.to_string(), "calls": r.calls, "seconds": r.seconds}))
+                    .collect::<Vec<_>>());
+            }
+            fields
+        }
+        Workload::Predict | Workload::Latency => {
+            let mut model = rill::zoo::fashion_mnist_mlp()?;
+            let rows = if args.workload == Workload::Predict {
+                test_x.clone()
+            } else {
+                test_x.slice(0, 0, 1)?
+            };
+            let n = rows.shape()[0];
+            let times = time_calls(args.repeats, || {
+                let out = model.predict(&rows, n)?;
+                std::hint::black_box(out.data::<f32>()?);
+                Ok(())
+            })?;
+            json!({ "seconds": times })
+        }
+        Workload::Gemm => {
+            const N: usize = 2048;
+            let a = Tensor::rand_uniform(&[N, N], -1.0, 1.0, DType::F32)?;
+            let b = Tensor::rand_uniform(&[N, N], -1.0, 1.0, DType::F32)?;
+            let times = time_calls(args.repeats, || {
+                std::hint::black_box(a.matmul(&b)?);
+                Ok(())
+            })?;
+            let flops = 2.0 * (N as f64).powi(3);
+            json!({ "seconds": times, "gflops": flops / times[0] / 1e9 })
+        }
+    };
+    if let (Some(line), Some(fields)) = (line.as_object_mut(), fields.as_object()) {
+        line.extend(fields.clone());
+    }
+    println!("{line}");
+    Ok(())
+}
