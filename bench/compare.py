@@ -14,6 +14,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -81,29 +82,31 @@ def run_measured(framework, args, env):
     """Like run_worker, but in a fresh process whose peak memory is read with wait4."""
     cmd = FRAMEWORKS[framework] + args
     read_fd, write_fd = os.pipe()
-    err_path = os.path.join(BENCH, ".last-stderr")
-    with open(err_path, "wb") as err:
+    with tempfile.TemporaryFile() as err:
         pid = os.fork()
         if pid == 0:
             os.chdir(ROOT)
             os.dup2(write_fd, 1)
             os.dup2(err.fileno(), 2)
             os.close(read_fd)
-            os.execve(cmd[0], cmd, env)
-    os.close(write_fd)
-    chunks = []
-    while True:
-        chunk = os.read(read_fd, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read_fd)
-    _, status, usage = os.wait4(pid, 0)
-    out = b"".join(chunks).decode()
-    if os.waitstatus_to_exitcode(status) != 0:
-        with open(err_path, "rb") as f:
-            tail = f.read()[-3000:].decode(errors="replace")
-        raise RuntimeError(f"{framework} {' '.join(args)} failed:\n{tail}")
+            try:
+                os.execve(cmd[0], cmd, env)
+            finally:
+                os._exit(127)  # the child must never return into the parent's code
+        os.close(write_fd)
+        chunks = []
+        while True:
+            chunk = os.read(read_fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(read_fd)
+        _, status, usage = os.wait4(pid, 0)
+        out = b"".join(chunks).decode()
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            tail = err.read()[-3000:].decode(errors="replace")
+            raise RuntimeError(f"{framework} {' '.join(args)} failed:\n{tail}")
     lines = [l for l in out.splitlines() if l.startswith("{")]
     if not lines:
         raise RuntimeError(f"{framework} {' '.join(args)} printed no result")

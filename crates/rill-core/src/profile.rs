@@ -239,9 +239,14 @@ impl Drop for Span {
 mod tests {
     use super::*;
     use crate::{DType, Tensor};
+    use std::sync::Mutex;
+
+    /// The switch is process-wide: these tests must not turn it off under each other.
+    static SWITCH: Mutex<()> = Mutex::new(());
 
     #[test]
     fn counts_forward_backward_and_scopes_without_double_counting() {
+        let _one_at_a_time = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
         enable();
         let w = Tensor::ones(&[8, 8], DType::F32)
             .set_requires_grad(true)
@@ -262,6 +267,7 @@ mod tests {
 
     #[test]
     fn backward_rules_are_timed_when_not_inside_a_scope() {
+        let _one_at_a_time = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
         enable();
         let w = Tensor::ones(&[4], DType::F64)
             .set_requires_grad(true)

@@ -7,7 +7,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use rill_bench_peers::{accuracy, gather, report, time_calls, FashionMnist, Options, Shuffler, Workload};
 
@@ -72,12 +72,13 @@ fn images(x: Vec<f32>, n: usize, device: &Device) -> Tensor<2> {
 }
 
 fn labels(y: &[u8], device: &Device) -> Tensor<1, Int> {
+    let n = y.len();
     let y: Vec<i64> = y.iter().map(|&l| l as i64).collect();
-    Tensor::from_data(TensorData::new(y, [y.len()]), device)
+    Tensor::from_data(TensorData::new(y, [n]), device)
 }
 
 fn logits_of(t: Tensor<2>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec::<f32>().expect("f32 logits")
+    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 logits")
 }
 
 macro_rules! train {

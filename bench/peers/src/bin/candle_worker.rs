@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_core::{DType, Device, Module, ModuleT, Result, Tensor};
 use candle_nn::{conv2d, linear, loss, AdamW, Conv2d, Dropout, Linear, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use rill_bench_peers::{accuracy, gather, report, time_calls, FashionMnist, Options, Shuffler, Workload};
 

@@ -6,7 +6,6 @@ use crate::dtype::Element;
 use crate::error::Result;
 use crate::ops::{Conv2dOptions, Padding};
 use crate::tensor::Tensor;
-use std::sync::Arc;
 
 impl Tensor {
     /// Max pooling over an NHWC batch with a `pool` window, `strides` and `padding`.
@@ -28,26 +27,9 @@ impl Tensor {
                 dilation: (1, 1),
             },
         )?;
-        // The gradient remembers each maximum's position within its sample as a u32.
-        if g.h * g.w * g.c > u32::MAX as usize {
-            return Err(crate::error::Error::shape(
-                OP,
-                format!(
-                    "one sample may hold at most {} values, found {}×{}×{}",
-                    u32::MAX,
-                    g.h,
-                    g.w,
-                    g.c
-                ),
-            ));
-        }
-        let mut arg = Vec::new();
         let storage = crate::dispatch_float!(self.dtype(), OP, T => {
-            let (out, a) = max_pool_forward(&self.data::<T>()?, &g);
-            arg = a;
-            Ok(T::into_storage(out))
+            Ok(T::into_storage(max_pool_forward(&self.data::<T>()?, &g)))
         })?;
-        let arg = Arc::new(arg);
         let in_shape = self.shape().to_vec();
         Ok(Tensor::record(
             storage,
@@ -55,8 +37,10 @@ impl Tensor {
             &[self],
             OP,
             move |ctx| {
-                let gr = ctx.grad;
-                let storage = crate::dispatch_float!(gr.dtype(), OP, T => Ok(T::into_storage(max_pool_backward(&gr.data::<T>()?, &arg, &g))))?;
+                let (gr, x, out) = (ctx.grad, &ctx.inputs[0], ctx.output);
+                let storage = crate::dispatch_float!(gr.dtype(), OP, T => Ok(T::into_storage(
+                    max_pool_backward(&gr.data::<T>()?, &x.data::<T>()?, &out.data::<T>()?, &g)
+                )))?;
                 Ok(vec![Some(Tensor::from_parts(storage, &in_shape))])
             },
         ))

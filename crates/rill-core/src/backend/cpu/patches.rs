@@ -50,33 +50,66 @@ impl PatchGeometry {
 }
 
 /// Unfolds an NHWC batch into patches: output [n, oh, ow, kh·kw·c], zeros for padding.
+///
+/// The output is written once, never zero-filled first: this is the largest buffer of a
+/// convolution, and filling it would double its memory traffic.
 pub fn im2col<T: Float + Send + Sync>(x: &[T], g: &PatchGeometry) -> Vec<T> {
     let plen = g.patch_len();
     let per_image = g.oh * g.ow * plen;
-    let mut out = vec![T::zero(); g.n * per_image];
-    if per_image == 0 {
-        return out;
+    let per_input = g.h * g.w * g.c;
+    let total = g.n * per_image;
+    if per_image == 0 || per_input == 0 {
+        return vec![T::zero(); total];
     }
-    out.par_chunks_mut(per_image)
-        .enumerate()
-        .for_each(|(b, img)| {
-            let src = &x[b * g.h * g.w * g.c..(b + 1) * g.h * g.w * g.c];
-            for oy in 0..g.oh {
-                for ox in 0..g.ow {
-                    let patch = &mut img[(oy * g.ow + ox) * plen..(oy * g.ow + ox + 1) * plen];
-                    for ki in 0..g.kh {
-                        for kj in 0..g.kw {
-                            if let Some((y, xx)) = g.source(oy, ox, ki, kj) {
-                                let dst = (ki * g.kw + kj) * g.c;
+    let row_len = g.kw * g.c;
+    let mut out: Vec<T> = Vec::with_capacity(total);
+    out.spare_capacity_mut()[..total]
+        .par_chunks_mut(per_image)
+        .zip(x.par_chunks(per_input))
+        .for_each(|(img, src)| {
+            for (at, patch) in img.chunks_exact_mut(plen).enumerate() {
+                let (oy, ox) = (at / g.ow, at % g.ow);
+                for (ki, row) in patch.chunks_exact_mut(row_len).enumerate() {
+                    let whole_row = g.dw == 1
+                        && g.source(oy, ox, ki, 0).is_some()
+                        && g.source(oy, ox, ki, g.kw - 1).is_some();
+                    if whole_row {
+                        // Undilated and inside the image: the kernel row is one run of the input.
+                        let (y, xx) = g.source(oy, ox, ki, 0).unwrap_or_default();
+                        let s = (y * g.w + xx) * g.c;
+                        write_run(row, &src[s..s + row_len]);
+                        continue;
+                    }
+                    for (kj, cell) in row.chunks_exact_mut(g.c).enumerate() {
+                        match g.source(oy, ox, ki, kj) {
+                            Some((y, xx)) => {
                                 let s = (y * g.w + xx) * g.c;
-                                patch[dst..dst + g.c].copy_from_slice(&src[s..s + g.c]);
+                                write_run(cell, &src[s..s + g.c]);
                             }
+                            None => cell.iter_mut().for_each(|d| {
+                                d.write(T::zero());
+                            }),
                         }
                     }
                 }
             }
         });
+    // SAFETY: `out` has capacity `total`, and the loop above initialised each of its first
+    // `total` elements: the image chunks tile [0, total) (per_image divides it), patches tile
+    // each image (plen divides per_image), kernel rows tile each patch (row_len = kw·c divides
+    // plen = kh·kw·c), and every row is written whole — by one run of `row_len` values, or cell
+    // by cell, each of its `kw` cells of `c` values copied or zeroed.
+    unsafe { out.set_len(total) };
     out
+}
+
+/// Copies `src` into the uninitialised `dst` of the same length (an inline loop: the runs are
+/// often a handful of values, too short for a call to memcpy to pay).
+#[inline]
+fn write_run<T: Copy>(dst: &mut [std::mem::MaybeUninit<T>], src: &[T]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        d.write(s);
+    }
 }
 
 /// The adjoint of [`im2col`]: adds every patch element back onto the input position it came from.

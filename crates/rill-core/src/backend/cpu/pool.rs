@@ -5,62 +5,56 @@ use rayon::prelude::*;
 /// Pooling uses the same window geometry as convolution (dilation 1).
 pub type PoolGeometry = PatchGeometry;
 
-/// Max pooling over NHWC: returns the output [n, oh, ow, c] and, for each output element, the
-/// index of its maximum within its own sample's input (for the gradient). Padding never wins.
+/// Max pooling over NHWC: the output [n, oh, ow, c]. Padding never wins.
 ///
-/// Both outputs start zeroed (a calloc, not a fill pass): every element is written by its
-/// window's first real input, which always wins, so even an all -inf window points its
-/// gradient at a real input.
-pub fn max_pool_forward<T: Float + Send + Sync>(x: &[T], g: &PoolGeometry) -> (Vec<T>, Vec<u32>) {
+/// Only the maxima are kept: [`max_pool_backward`] finds each one again in the input, which
+/// costs less than writing and reading an index per output, and lets this loop vectorise.
+pub fn max_pool_forward<T: Float + Send + Sync>(x: &[T], g: &PoolGeometry) -> Vec<T> {
     let per_out = g.oh * g.ow * g.c;
+    // Zeroed (a calloc, not a fill pass): every element is then set by its window's first real
+    // input, which always counts, so a window of -inf or NaN still yields one of its inputs.
     let mut out = vec![T::zero(); g.n * per_out];
-    let mut arg = vec![0u32; g.n * per_out];
     let per_in = g.h * g.w * g.c;
     if per_out == 0 || per_in == 0 {
-        return (out, arg);
+        return out;
     }
     out.par_chunks_mut(per_out)
-        .zip(arg.par_chunks_mut(per_out))
         .zip(x.par_chunks(per_in))
-        .for_each(|((o, a), x)| {
+        .for_each(|(o, x)| {
             for oy in 0..g.oh {
                 for ox in 0..g.ow {
                     let at = (oy * g.ow + ox) * g.c;
-                    let (o, a) = (&mut o[at..at + g.c], &mut a[at..at + g.c]);
+                    let o = &mut o[at..at + g.c];
                     let mut first = true;
-                    for ki in 0..g.kh {
-                        for kj in 0..g.kw {
-                            let Some((y, xx)) = g.source(oy, ox, ki, kj) else {
-                                continue;
-                            };
-                            let s = (y * g.w + xx) * g.c;
-                            let row = &x[s..s + g.c];
-                            if first {
-                                o.copy_from_slice(row);
-                                a.iter_mut().zip(s as u32..).for_each(|(a, i)| *a = i);
-                                first = false;
-                                continue;
-                            }
-                            for (((o, a), &v), i) in
-                                o.iter_mut().zip(a.iter_mut()).zip(row).zip(s as u32..)
-                            {
-                                if v > *o {
-                                    *o = v;
-                                    *a = i;
-                                }
+                    for (y, xx) in window(g, oy, ox) {
+                        let s = (y * g.w + xx) * g.c;
+                        let row = &x[s..s + g.c];
+                        if first {
+                            o.copy_from_slice(row);
+                            first = false;
+                        } else {
+                            for (o, &v) in o.iter_mut().zip(row) {
+                                *o = if v > *o { v } else { *o };
                             }
                         }
                     }
                 }
             }
         });
-    (out, arg)
+    out
 }
 
-/// The gradient of max pooling: each output gradient goes to its input's maximum.
+/// The real (non-padding) input positions under the window of output (oy, ox), in row order.
+fn window(g: &PoolGeometry, oy: usize, ox: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    (0..g.kh).flat_map(move |ki| (0..g.kw).filter_map(move |kj| g.source(oy, ox, ki, kj)))
+}
+
+/// The gradient of max pooling: each output's gradient goes to the first input of its window
+/// (in row order) that equals the output — the one [`max_pool_forward`] kept.
 pub fn max_pool_backward<T: Float + Send + Sync>(
     grad: &[T],
-    arg: &[u32],
+    x: &[T],
+    out: &[T],
     g: &PoolGeometry,
 ) -> Vec<T> {
     let per_in = g.h * g.w * g.c;
@@ -70,10 +64,34 @@ pub fn max_pool_backward<T: Float + Send + Sync>(
         return dx;
     }
     dx.par_chunks_mut(per_in)
-        .zip(grad.par_chunks(per_out).zip(arg.par_chunks(per_out)))
-        .for_each(|(d, (grad, arg))| {
-            for (&gv, &i) in grad.iter().zip(arg) {
-                d[i as usize] = d[i as usize] + gv;
+        .zip(x.par_chunks(per_in))
+        .zip(grad.par_chunks(per_out).zip(out.par_chunks(per_out)))
+        .for_each(|((d, x), (grad, out))| {
+            // Per channel, the input offset that receives the gradient; and the window's cells.
+            let mut pick = vec![0usize; g.c];
+            let mut cells = Vec::with_capacity(g.kh * g.kw);
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let at = (oy * g.ow + ox) * g.c;
+                    let (grad, out) = (&grad[at..at + g.c], &out[at..at + g.c]);
+                    cells.clear();
+                    cells.extend(window(g, oy, ox).map(|(y, xx)| (y * g.w + xx) * g.c));
+                    let Some(&first) = cells.first() else {
+                        continue;
+                    };
+                    // Walking the window backwards, the last match kept is the first in row
+                    // order; a NaN maximum matches nothing and stays with the first input, as
+                    // in the forward pass.
+                    pick.fill(first);
+                    for &s in cells.iter().rev() {
+                        for ((p, &v), &m) in pick.iter_mut().zip(&x[s..s + g.c]).zip(out) {
+                            *p = if v == m { s } else { *p };
+                        }
+                    }
+                    for (ch, (&p, &gv)) in pick.iter().zip(grad).enumerate() {
+                        d[p + ch] = d[p + ch] + gv;
+                    }
+                }
             }
         });
     dx
