@@ -244,3 +244,46 @@ fn composite_expression_shares_subterms() {
         t[0].mul(&t[0])?.add(&t[0].sigmoid()?)
     });
 }
+
+#[test]
+fn fused_bias_relu() {
+    let mut g = gen();
+    let x = away_from_zero(&mut g, &[2, 3, 4]);
+    // Small enough that x + b keeps away from the kink at 0.
+    let b = uniform(&mut g, &[4], -0.05, 0.05);
+    check_gradients("bias_relu", &[x, b], |t| t[0].bias_relu(&t[1]));
+}
+
+#[test]
+fn fused_bias_relu_matches_add_then_relu_on_the_parallel_path() {
+    // 42,000 values: above the size at which the kernels split work between threads.
+    let mut g = gen();
+    let x = randn(&mut g, &[70, 30, 20])
+        .set_requires_grad(true)
+        .unwrap();
+    let b = randn(&mut g, &[20]).set_requires_grad(true).unwrap();
+    let w = randn(&mut g, &[70, 30, 20]);
+    let fused = x.bias_relu(&b).unwrap();
+    let plain = x.add(&b).unwrap().relu().unwrap();
+    assert_eq!(
+        fused.to_vec::<f64>().unwrap(),
+        plain.to_vec::<f64>().unwrap()
+    );
+    let loss = |y: &Tensor| y.mul(&w).unwrap().sum(&[], false).unwrap();
+    let (gf, gp) = (
+        loss(&fused).backward().unwrap(),
+        loss(&plain).backward().unwrap(),
+    );
+    for t in [&x, &b] {
+        let (a, e) = (gf.get(t).unwrap(), gp.get(t).unwrap());
+        for (a, e) in a
+            .to_vec::<f64>()
+            .unwrap()
+            .iter()
+            .zip(e.to_vec::<f64>().unwrap())
+        {
+            assert!((a - e).abs() <= 1e-9 * (1.0 + e.abs()), "{a} vs {e}");
+        }
+    }
+    assert!(x.bias_relu(&Tensor::zeros(&[3], DType::F64)).is_err());
+}

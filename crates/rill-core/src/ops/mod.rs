@@ -15,11 +15,13 @@
 //! | `conv` | extract_patches, conv2d |
 //! | `pool` | max_pool2d, avg_pool2d |
 //! | `cast` | to_dtype |
+//! | `fused` | bias_relu (a layer's bias and ReLU in one pass) |
 
 mod binary;
 mod cast;
 mod compare;
 mod conv;
+mod fused;
 mod index;
 mod join;
 mod matmul;

@@ -95,7 +95,7 @@ impl Layer for Conv2D {
     }
     fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
         let y = x.conv2d(self.weights.kernel(&self.name)?, &self.options)?;
-        self.activation.apply(&self.weights.add_bias(y)?)
+        self.weights.bias_and_activation(y, &self.activation)
     }
     fn variables(&self) -> Vec<&Variable> {
         self.weights.variables()

@@ -93,7 +93,7 @@ impl Layer for Dense {
     }
     fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
         let y = x.matmul(self.weights.kernel(&self.name)?)?;
-        self.activation.apply(&self.weights.add_bias(y)?)
+        self.weights.bias_and_activation(y, &self.activation)
     }
     fn variables(&self) -> Vec<&Variable> {
         self.weights.variables()

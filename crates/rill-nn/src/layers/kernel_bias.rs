@@ -1,5 +1,5 @@
 use super::Regularizer;
-use crate::{Error, Initializer, Result, Variable};
+use crate::{Activation, Error, Initializer, Result, Variable};
 use rill_core::Tensor;
 
 /// The weights of a layer that multiplies by a kernel and adds a bias (Dense, Conv2D), with the
@@ -54,6 +54,14 @@ impl KernelBias {
             Some(b) => y.add(&b.value)?,
             None => y,
         })
+    }
+    /// `activation(y + bias)`. A ReLU after a bias, the common case, runs as one fused op
+    /// ([`Tensor::bias_relu`]): one pass over the output instead of two, each way.
+    pub fn bias_and_activation(&self, y: Tensor, activation: &Activation) -> Result<Tensor> {
+        match (&self.bias, activation) {
+            (Some(b), Activation::Relu) => Ok(y.bias_relu(&b.value)?),
+            _ => activation.apply(&self.add_bias(y)?),
+        }
     }
     pub fn variables(&self) -> Vec<&Variable> {
         self.kernel.iter().chain(self.bias.iter()).collect()

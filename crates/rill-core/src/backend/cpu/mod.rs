@@ -2,6 +2,7 @@
 //! size threshold, GEMM from the `gemm` crate.
 
 mod elementwise;
+mod fused;
 mod matmul;
 mod parallel;
 mod patches;
@@ -10,6 +11,7 @@ mod reduce;
 mod strided;
 
 pub use elementwise::{map, map2_broadcast, map3_same};
+pub use fused::{bias_relu_backward, bias_relu_forward};
 pub use matmul::{gemm, gemm_new, MatRef};
 pub use parallel::PARALLEL_MIN_ELEMENTS;
 pub use patches::{col2im, im2col, PatchGeometry};

@@ -67,8 +67,9 @@ pub fn max_pool_backward<T: Float + Send + Sync>(
         .zip(x.par_chunks(per_in))
         .zip(grad.par_chunks(per_out).zip(out.par_chunks(per_out)))
         .for_each(|((d, x), (grad, out))| {
-            // Per channel, the input offset that receives the gradient; and the window's cells.
-            let mut pick = vec![0usize; g.c];
+            // Per channel, which of the window's cells receives the gradient (a u32 beside the
+            // f32 compare, so the loop vectorises); and the window's cells as input offsets.
+            let mut pick = vec![0u32; g.c];
             let mut cells = Vec::with_capacity(g.kh * g.kw);
             for oy in 0..g.oh {
                 for ox in 0..g.ow {
@@ -76,20 +77,22 @@ pub fn max_pool_backward<T: Float + Send + Sync>(
                     let (grad, out) = (&grad[at..at + g.c], &out[at..at + g.c]);
                     cells.clear();
                     cells.extend(window(g, oy, ox).map(|(y, xx)| (y * g.w + xx) * g.c));
-                    let Some(&first) = cells.first() else {
-                        continue;
-                    };
                     // Walking the window backwards, the last match kept is the first in row
-                    // order; a NaN maximum matches nothing and stays with the first input, as
+                    // order; a NaN maximum matches nothing and stays with the first cell, as
                     // in the forward pass.
-                    pick.fill(first);
-                    for &s in cells.iter().rev() {
+                    pick.fill(0);
+                    for (k, &s) in cells.iter().enumerate().rev() {
+                        let k = k as u32;
                         for ((p, &v), &m) in pick.iter_mut().zip(&x[s..s + g.c]).zip(out) {
-                            *p = if v == m { s } else { *p };
+                            *p = if v == m { k } else { *p };
                         }
                     }
+                    if cells.is_empty() {
+                        continue;
+                    }
                     for (ch, (&p, &gv)) in pick.iter().zip(grad).enumerate() {
-                        d[p + ch] = d[p + ch] + gv;
+                        let i = cells[p as usize] + ch;
+                        d[i] = d[i] + gv;
                     }
                 }
             }
