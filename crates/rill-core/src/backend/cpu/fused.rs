@@ -38,7 +38,7 @@ fn build_rows<T: Send, R: Send>(
 /// `out = relu(x + b)` with `b` (length `c`) added to every row of `x` (rows of `c` values).
 pub fn bias_relu_forward<T: Float + Send + Sync>(x: &[T], b: &[T], c: usize) -> Vec<T> {
     assert!(
-        c > 0 && b.len() == c && x.len() % c == 0,
+        c > 0 && b.len() == c && x.len().is_multiple_of(c),
         "bias_relu: rows of {c} values"
     );
     let (out, _) = build_rows(x.len(), c, |o, at| {
@@ -56,7 +56,7 @@ pub fn bias_relu_forward<T: Float + Send + Sync>(x: &[T], b: &[T], c: usize) -> 
 /// `dx = g · [y > 0]` and `db = Σ_rows dx`, in one pass.
 pub fn bias_relu_backward<T: Float + Send + Sync>(y: &[T], g: &[T], c: usize) -> (Vec<T>, Vec<T>) {
     assert!(
-        c > 0 && y.len() == g.len() && y.len() % c == 0,
+        c > 0 && y.len() == g.len() && y.len().is_multiple_of(c),
         "bias_relu: rows of {c} values"
     );
     let (dx, partial) = build_rows(y.len(), c, |dx, at| {
