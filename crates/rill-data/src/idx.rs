@@ -24,7 +24,15 @@ pub fn read_idx(path: impl AsRef<Path>) -> Result<Tensor> {
 /// Un-gzips `raw` when it starts with the gzip magic bytes.
 pub(crate) fn maybe_gunzip(raw: &[u8]) -> std::result::Result<std::borrow::Cow<'_, [u8]>, String> {
     if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
+        // The gzip trailer states the size (mod 2³²): reserving it up front avoids growing the
+        // buffer by doubling, which for the training images would peak at twice their size.
+        // Deflate expands at most 1032-fold, which bounds what a corrupt trailer can reserve.
+        let stated = raw
+            .len()
+            .checked_sub(4)
+            .map(|at| u32::from_le_bytes(raw[at..].try_into().expect("4 bytes")) as usize)
+            .unwrap_or(0);
+        let mut out = Vec::with_capacity(stated.min(raw.len().saturating_mul(1032)));
         flate2::read::GzDecoder::new(raw)
             .read_to_end(&mut out)
             .map_err(|e| format!("not a valid gzip stream: {e}"))?;
@@ -95,7 +103,17 @@ pub fn parse_idx(raw: &[u8]) -> std::result::Result<Tensor, String> {
         ));
     }
     let t = match code {
-        0x08 => Tensor::from_vec(body.to_vec(), &dims),
+        0x08 => {
+            // Bytes stay bytes: reuse the decompressed buffer rather than copy the body out.
+            let body = match bytes {
+                std::borrow::Cow::Owned(mut v) => {
+                    v.drain(..header);
+                    v
+                }
+                std::borrow::Cow::Borrowed(b) => b[header..].to_vec(),
+            };
+            Tensor::from_vec(body, &dims)
+        }
         0x09 => Tensor::from_vec(body.iter().map(|&v| v as i8 as i32).collect(), &dims),
         0x0B => Tensor::from_vec(
             body.chunks_exact(2)

@@ -82,6 +82,40 @@ fn training_is_reproducible_from_the_seed() {
 }
 
 #[test]
+fn bytes_train_predict_and_evaluate_exactly_as_their_float_values() {
+    // fit/evaluate/predict take u8 data as it is and convert one batch at a time, so that a
+    // data set of bytes never exists whole as floats; the results must be those of floats.
+    let mut g = Generator::new(11);
+    let bytes = g
+        .uniform(&[200, 3], 0.0, 255.0, DType::F32)
+        .unwrap()
+        .to_dtype(DType::U8)
+        .unwrap();
+    let (_, y) = synthetic(200, 4);
+    let run = |x: &Tensor| {
+        set_seed(5);
+        let mut m = mlp();
+        let h = m
+            .fit(
+                x,
+                &y,
+                FitConfig::default()
+                    .epochs(2)
+                    .batch_size(16)
+                    .seed(9)
+                    .validation_split(0.25)
+                    .verbose(Verbosity::Silent),
+            )
+            .unwrap();
+        let p = m.predict(x, 64).unwrap().to_vec::<f32>().unwrap();
+        let e = m.evaluate(x, &y, 50).unwrap();
+        (h.history, p, e)
+    };
+    let floats = bytes.to_dtype(DType::F32).unwrap();
+    assert_eq!(run(&bytes), run(&floats));
+}
+
+#[test]
 fn early_stopping_stops_and_restores_the_best_weights() {
     set_seed(2);
     let (x, _) = synthetic(300, 4);

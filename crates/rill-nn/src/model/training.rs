@@ -11,6 +11,12 @@ use crate::{Error, Result};
 use rill_core::{no_grad, DType, FlushDenormals, Tensor};
 
 /// Samples `[start, end)` of `t` along the batch axis, as a view.
+/// A batch as the layers take it: f32 (a batch of bytes or integers is converted here, one
+/// batch at a time, rather than the whole data set up front).
+fn model_input(x: &Tensor) -> Result<Tensor> {
+    Ok(x.to_dtype(DType::F32)?)
+}
+
 fn rows(t: &Tensor, start: usize, end: usize) -> Result<Tensor> {
     Ok(t.slice(0, start, end)?)
 }
@@ -56,7 +62,9 @@ impl Sequential {
             }
             Some(_) => {}
         }
-        Ok(x.to_dtype(DType::F32)?)
+        // Not cast here: a whole training set of bytes stays bytes (a quarter of the memory of
+        // floats), and each batch becomes f32 as it enters the model (`model_input`).
+        Ok(x.clone())
     }
 
     fn check_xy(&mut self, op: &str, x: &Tensor, y: &Tensor) -> Result<Tensor> {
@@ -88,7 +96,7 @@ impl Sequential {
 
     /// The loss (plus layer penalties) for a batch, with the graph recorded when training.
     fn batch_loss(&mut self, x: &Tensor, y: &Tensor, training: bool) -> Result<(Tensor, Tensor)> {
-        let pred = self.call(x, training)?;
+        let pred = self.call(&model_input(x)?, training)?;
         let mut loss = self
             .compiled
             .as_ref()
@@ -359,13 +367,17 @@ impl Sequential {
             let mut start = 0;
             while start < n {
                 let end = (start + batch_size.max(1)).min(n);
-                outs.push(self.call(&rows(&x, start, end)?, false)?);
+                outs.push(self.call(&model_input(&rows(&x, start, end)?)?, false)?);
                 start = end;
             }
             if outs.is_empty() {
                 let mut shape = vec![0];
                 shape.extend(self.output_shape().unwrap_or_default());
                 return Ok(Tensor::zeros(&shape, DType::F32));
+            }
+            if outs.len() == 1 {
+                // One batch (a single prediction, say): nothing to join, nothing to copy.
+                return Ok(outs.swap_remove(0));
             }
             Ok(Tensor::concat(&outs, 0)?)
         })
@@ -378,7 +390,7 @@ impl Sequential {
         let mut outs = Vec::new();
         for batch in data.input_batches() {
             let x = self.prepare_x("predict", &batch?)?;
-            outs.push(no_grad(|| self.call(&x, false))?);
+            outs.push(no_grad(|| self.call(&model_input(&x)?, false))?);
         }
         if outs.is_empty() {
             return Err(Error::Input("predict: the data yielded no batches".into()));
@@ -404,6 +416,6 @@ impl Sequential {
     /// The outputs for one batch, without training.
     pub fn predict_on_batch(&mut self, x: &Tensor) -> Result<Tensor> {
         let x = self.prepare_x("predict_on_batch", x)?;
-        no_grad(|| self.call(&x, false))
+        no_grad(|| self.call(&model_input(&x)?, false))
     }
 }
