@@ -162,7 +162,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?;
             let profile = args.profile.then(rill::core::profile::take);
             let acc = model
-                .evaluate(&test_x, test_y, 1000)?
+                .evaluate(test_x, test_y, 1000)?
                 .get("accuracy")
                 .copied();
             let epoch_seconds = seconds.lock().map(|s| s.clone()).unwrap_or_default();
