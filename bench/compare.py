@@ -51,9 +51,9 @@ def training_flops(workload, examples):
         layers = [(784, 128, True), (128, 10, False)]
         rows = [1, 1]
     else:
-        # conv1: 26×26 outputs of 3×3×1 patches; conv2: 11×11 outputs of 3×3×32; dense layers.
-        layers = [(9, 32, True), (288, 64, False), (1600, 128, False), (128, 10, False)]
-        rows = [26 * 26, 11 * 11, 1, 1]
+        # "same" padding: conv1 has 28×28 outputs of 3×3×1 patches, conv2 14×14 of 3×3×32.
+        layers = [(9, 32, True), (288, 64, False), (3136, 128, False), (128, 10, False)]
+        rows = [28 * 28, 14 * 14, 1, 1]
     total = 0
     for (fan_in, fan_out, first), r in zip(layers, rows):
         fwd, bwd = dense(examples * r, fan_in, fan_out, first)

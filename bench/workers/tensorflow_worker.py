@@ -30,13 +30,13 @@ def mlp():
 def cnn():
     return keras.Sequential([
         keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(32, 3, activation="relu"),
+        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
         keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(64, 3, activation="relu"),
+        keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
         keras.layers.MaxPooling2D(),
         keras.layers.Flatten(),
         keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dropout(0.5),
+        keras.layers.Dropout(0.25),
         keras.layers.Dense(10),
     ])
 

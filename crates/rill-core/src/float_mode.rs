@@ -36,6 +36,17 @@ fn write_mxcsr(v: u32) {
     unsafe { std::arch::asm!("ldmxcsr [{}]", in(reg) &v, options(nostack, preserves_flags)) };
 }
 
+/// How many [`FlushDenormals::everywhere`] guards are alive; the first turns the mode on in
+/// the rayon pool's threads and the last one dropped restores them.
+#[cfg(target_arch = "x86_64")]
+static POOL_GUARDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[cfg(target_arch = "x86_64")]
+thread_local! {
+    /// A pool thread's mode from before the first `everywhere` guard.
+    static POOL_SAVED: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
+}
+
 impl FlushDenormals {
     /// Enables the mode on this thread.
     #[allow(clippy::new_without_default)]
@@ -56,6 +67,46 @@ impl FlushDenormals {
     }
 }
 
+/// [`FlushDenormals::everywhere`]: the calling thread's guard plus the rayon pool's mode.
+pub struct FlushDenormalsEverywhere {
+    _here: FlushDenormals,
+}
+
+impl FlushDenormals {
+    /// Enables the mode on this thread and on every thread of the rayon pool, where the
+    /// parallel kernels run: MXCSR is per thread, so a guard on the calling thread alone would
+    /// leave the heavy work unprotected. Costs one `rayon::broadcast` when the first such guard
+    /// is created and one when the last is dropped; meant for whole loops (`fit`, `evaluate`,
+    /// a large `predict`), not single small calls. Guards on several threads share the pool's
+    /// setting; while one of them is being created, the pool may briefly still be in the old
+    /// mode, which affects speed, never results beyond the rounding of subnormals.
+    pub fn everywhere() -> FlushDenormalsEverywhere {
+        let here = FlushDenormals::new();
+        #[cfg(target_arch = "x86_64")]
+        if POOL_GUARDS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            rayon::broadcast(|_| {
+                let saved = read_mxcsr();
+                POOL_SAVED.with(|s| s.set(Some(saved)));
+                write_mxcsr(saved | FTZ_DAZ);
+            });
+        }
+        FlushDenormalsEverywhere { _here: here }
+    }
+}
+
+impl Drop for FlushDenormalsEverywhere {
+    fn drop(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        if POOL_GUARDS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            rayon::broadcast(|_| {
+                if let Some(saved) = POOL_SAVED.with(|s| s.take()) {
+                    write_mxcsr(saved);
+                }
+            });
+        }
+    }
+}
+
 impl Drop for FlushDenormals {
     fn drop(&mut self) {
         #[cfg(target_arch = "x86_64")]
@@ -66,6 +117,38 @@ impl Drop for FlushDenormals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn everywhere_reaches_the_pool_threads_and_restores_them() {
+        use rayon::prelude::*;
+        let flushed_in_pool = || {
+            rayon::broadcast(|_| {
+                std::hint::black_box(f32::MIN_POSITIVE) * std::hint::black_box(0.5f32) == 0.0
+            })
+        };
+        assert!(
+            flushed_in_pool().iter().all(|&f| !f),
+            "the pool starts in the default mode"
+        );
+        {
+            let _g = FlushDenormals::everywhere();
+            #[cfg(target_arch = "x86_64")]
+            assert!(
+                flushed_in_pool().iter().all(|&f| f),
+                "every pool thread flushes"
+            );
+            let work: Vec<f32> = (0..1 << 16)
+                .into_par_iter()
+                .map(|_| std::hint::black_box(f32::MIN_POSITIVE) * 0.5)
+                .collect();
+            #[cfg(target_arch = "x86_64")]
+            assert!(work.iter().all(|&v| v == 0.0));
+        }
+        assert!(
+            flushed_in_pool().iter().all(|&f| !f),
+            "and is restored after"
+        );
+    }
 
     #[test]
     fn subnormals_flush_inside_the_guard_and_survive_outside() {

@@ -44,6 +44,7 @@ mod dtype;
 mod error;
 pub mod float_mode;
 mod layout;
+pub mod memory;
 pub mod ops;
 pub mod profile;
 pub mod random;

@@ -45,7 +45,7 @@ pub fn start(store: Arc<ModelStore>, config: BatchConfig) -> Sender<Job> {
 }
 
 fn run(store: Arc<ModelStore>, config: BatchConfig, rx: Receiver<Job>) {
-    let _ftz = rill_core::FlushDenormals::new();
+    let _ftz = rill_core::FlushDenormals::everywhere();
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         let mut rows = jobs[0].input.shape()[0];

@@ -6,7 +6,7 @@ use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use rill_bench_peers::{accuracy, gather, report, time_calls, FashionMnist, Options, Shuffler, Workload};
@@ -46,11 +46,11 @@ struct Cnn {
 impl Cnn {
     fn new(device: &Device) -> Self {
         Cnn {
-            conv1: Conv2dConfig::new([1, 32], [3, 3]).init(device),
-            conv2: Conv2dConfig::new([32, 64], [3, 3]).init(device),
+            conv1: Conv2dConfig::new([1, 32], [3, 3]).with_padding(PaddingConfig2d::Same).init(device),
+            conv2: Conv2dConfig::new([32, 64], [3, 3]).with_padding(PaddingConfig2d::Same).init(device),
             pool: MaxPool2dConfig::new([2, 2]).init(),
-            dense: LinearConfig::new(64 * 5 * 5, 128).init(device),
-            dropout: DropoutConfig::new(0.5).init(),
+            dense: LinearConfig::new(64 * 7 * 7, 128).init(device),
+            dropout: DropoutConfig::new(0.25).init(),
             output: LinearConfig::new(128, 10).init(device),
             relu: Relu::new(),
         }

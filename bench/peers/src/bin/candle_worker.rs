@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Module, ModuleT, Result, Tensor};
-use candle_nn::{conv2d, linear, loss, AdamW, Conv2d, Dropout, Linear, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use candle_nn::{conv2d, linear, loss, AdamW, Conv2d, Conv2dConfig, Dropout, Linear, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use rill_bench_peers::{accuracy, gather, report, time_calls, FashionMnist, Options, Shuffler, Workload};
 
 trait Model {
@@ -37,11 +37,12 @@ struct Cnn {
 
 impl Cnn {
     fn new(vb: VarBuilder) -> Result<Self> {
+        let same = Conv2dConfig { padding: 1, ..Default::default() };
         Ok(Cnn {
-            conv1: conv2d(1, 32, 3, Default::default(), vb.pp("conv1"))?,
-            conv2: conv2d(32, 64, 3, Default::default(), vb.pp("conv2"))?,
-            dense: linear(64 * 5 * 5, 128, vb.pp("dense"))?,
-            dropout: Dropout::new(0.5),
+            conv1: conv2d(1, 32, 3, same, vb.pp("conv1"))?,
+            conv2: conv2d(32, 64, 3, same, vb.pp("conv2"))?,
+            dense: linear(64 * 7 * 7, 128, vb.pp("dense"))?,
+            dropout: Dropout::new(0.25),
             output: linear(128, 10, vb.pp("output"))?,
         })
     }

@@ -235,7 +235,8 @@ impl Sequential {
         check_batches: bool,
     ) -> Result<History> {
         self.compiled("fit")?;
-        let _ftz = FlushDenormals::new();
+        rill_core::memory::retain_freed_buffers();
+        let _ftz = FlushDenormals::everywhere();
         let mut history = History::default();
         let mut callbacks = std::mem::take(&mut config.callbacks);
         self.stop_training = false;
@@ -303,7 +304,8 @@ impl Sequential {
 
     /// Evaluation over `data`; `check_batches` is off for tensors already checked whole.
     fn evaluate_source(&mut self, data: &dyn Batches, check_batches: bool) -> Result<Logs> {
-        let _ftz = FlushDenormals::new();
+        rill_core::memory::retain_freed_buffers();
+        let _ftz = FlushDenormals::everywhere();
         // Metrics are shared with training; evaluation keeps its own tallies.
         let kind = self.compiled("evaluate")?.loss.accuracy_kind();
         let names: Vec<String> = self
@@ -361,6 +363,10 @@ impl Sequential {
     pub fn predict(&mut self, x: &Tensor, batch_size: usize) -> Result<Tensor> {
         let x = self.prepare_x("predict", x)?;
         let _ftz = FlushDenormals::new();
+        // Large inputs run on the pool's threads too; one image is not worth waking them for.
+        rill_core::memory::retain_freed_buffers();
+        let _pool_ftz = (x.numel() >= rill_core::backend::cpu::PARALLEL_MIN_ELEMENTS)
+            .then(FlushDenormals::everywhere);
         let n = x.shape()[0];
         no_grad(|| {
             let mut outs = Vec::with_capacity(n.div_ceil(batch_size.max(1)));
@@ -386,7 +392,8 @@ impl Sequential {
     /// The model's outputs for every batch of `data` (e.g. a `rill-data` `Dataset`), in order,
     /// recording no gradients. Each batch is checked against the model's input shape.
     pub fn predict_batches(&mut self, data: &dyn InputBatches) -> Result<Tensor> {
-        let _ftz = FlushDenormals::new();
+        rill_core::memory::retain_freed_buffers();
+        let _ftz = FlushDenormals::everywhere();
         let mut outs = Vec::new();
         for batch in data.input_batches() {
             let x = self.prepare_x("predict", &batch?)?;
