@@ -358,7 +358,17 @@ def main():
     p.add_argument("--smoke", action="store_true", help="tiny workloads, Rill only: proves the code runs")
     p.add_argument("--out", default=os.path.join(BENCH, "results"))
     p.add_argument("--update-readme", action="store_true")
+    p.add_argument("--from-json", metavar="FILE",
+                   help="measure nothing: render FILE (a previous run's JSON) as Markdown again")
     opts = p.parse_args()
+    if opts.from_json:
+        with open(opts.from_json) as f:
+            report = json.load(f)
+        md = markdown(report)
+        print(md)
+        if opts.update_readme:
+            update_readme(md, report["command"])
+        return
     frameworks = ["rill"] if opts.smoke else opts.frameworks.split(",")
     unknown = [f for f in frameworks if f not in FRAMEWORKS]
     if unknown:

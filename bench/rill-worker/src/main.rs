@@ -186,11 +186,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             fields
         }
         Workload::Predict | Workload::Latency => {
-            let mut model = mlp()?;
+            // As in the other workers: the plain tutorial MLP on images already scaled to f32.
+            let mut model = rill::zoo::fashion_mnist_mlp()?;
+            let scaled = test_x.to_dtype(DType::F32)?.div_scalar(255.0)?;
             let rows = if args.workload == Workload::Predict {
-                test_x.clone()
+                scaled
             } else {
-                test_x.slice(0, 0, 1)?
+                scaled.slice(0, 0, 1)?
             };
             let n = rows.shape()[0];
             let times = time_calls(args.repeats, || {

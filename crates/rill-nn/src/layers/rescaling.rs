@@ -36,9 +36,13 @@ impl Layer for Rescaling {
         Ok(input_shape.to_vec())
     }
     fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        Ok(x.to_dtype(DType::F32)?
-            .mul_scalar(self.scale)?
-            .add_scalar(self.offset)?)
+        let scaled = x.to_dtype(DType::F32)?.mul_scalar(self.scale)?;
+        // The common `Rescaling(1/255)` has no offset: skip a pass over the batch.
+        Ok(if self.offset == 0.0 {
+            scaled
+        } else {
+            scaled.add_scalar(self.offset)?
+        })
     }
     fn config(&self) -> Option<serde_json::Value> {
         Some(serde_json::json!({"name": self.name, "scale": self.scale, "offset": self.offset}))
