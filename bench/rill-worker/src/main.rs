@@ -85,38 +85,12 @@ fn time_calls(n: usize, mut f: impl FnMut() -> rill::nn::Result<()>) -> rill::nn
     Ok(times)
 }
 
-/// The tutorial MLP, taking the images as bytes: `Rescaling(1/255)` in the model (as Keras'
-/// own image tutorials do) means the data set is never held as floats.
-fn mlp() -> rill::nn::Result<Sequential> {
-    Sequential::new(vec![
-        Box::new(Rescaling::new(1.0 / 255.0, 0.0)),
-        Box::new(Flatten::new()),
-        Box::new(Dense::new(128).activation(Activation::Relu)),
-        Box::new(Dense::new(10)),
-    ])
-    .with_input_shape(&[28, 28])
-}
-
-/// The tutorial CNN (`rill::zoo::fashion_mnist_cnn`'s layers), taking the images as bytes.
-fn cnn() -> rill::nn::Result<Sequential> {
-    let conv = |filters| {
-        Conv2D::new(filters, (3, 3))
-            .padding(Padding::Same)
-            .activation(Activation::Relu)
-    };
-    Sequential::new(vec![
-        Box::new(Rescaling::new(1.0 / 255.0, 0.0)),
-        Box::new(Reshape::new(&[28, 28, 1])),
-        Box::new(conv(32)),
-        Box::new(MaxPooling2D::new((2, 2))),
-        Box::new(conv(64)),
-        Box::new(MaxPooling2D::new((2, 2))),
-        Box::new(Flatten::new()),
-        Box::new(Dense::new(128).activation(Activation::Relu)),
-        Box::new(Dropout::new(0.25)),
-        Box::new(Dense::new(10)),
-    ])
-    .with_input_shape(&[28, 28])
+/// A tutorial model (`rill::zoo`'s layers) behind `Rescaling(1/255)`, taking the images as
+/// bytes, as Keras' own image tutorials do: the data set is never held as floats.
+fn from_bytes(layers: Vec<Box<dyn Layer>>) -> rill::nn::Result<Sequential> {
+    let mut all: Vec<Box<dyn Layer>> = vec![Box::new(Rescaling::new(1.0 / 255.0, 0.0))];
+    all.extend(layers);
+    Sequential::new(all).with_input_shape(&[28, 28])
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -132,9 +106,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fields = match args.workload {
         Workload::Mlp | Workload::Cnn => {
             let (mut model, batch) = if args.workload == Workload::Mlp {
-                (mlp()?, 32)
+                (from_bytes(rill::zoo::fashion_mnist_mlp_layers())?, 32)
             } else {
-                (cnn()?, 64)
+                (from_bytes(rill::zoo::fashion_mnist_cnn_layers())?, 64)
             };
             let n = match args.steps {
                 0 => data.train.labels.shape()[0],

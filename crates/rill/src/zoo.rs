@@ -1,40 +1,58 @@
 //! Ready-made models: the Fashion-MNIST tutorial's two classifiers.
+//!
+//! Each comes whole (built for 28×28 float images scaled to [0, 1]) and as its list of layers,
+//! to put behind a preprocessing layer of one's own:
+//!
+//! ```
+//! use rill::prelude::*;
+//! // The same MLP, taking the images as bytes: the data set never has to exist as floats.
+//! let mut layers: Vec<Box<dyn Layer>> = vec![Box::new(Rescaling::new(1.0 / 255.0, 0.0))];
+//! layers.extend(rill::zoo::fashion_mnist_mlp_layers());
+//! let model = Sequential::new(layers).with_input_shape(&[28, 28])?;
+//! assert_eq!(model.output_shape(), Some(vec![10]));
+//! # Ok::<(), rill::nn::Error>(())
+//! ```
 
 use rill_nn::prelude::*;
 use rill_nn::Result;
 
-/// The tutorial's model: `Flatten → Dense(128, relu) → Dense(10)` on 28×28 images, emitting logits.
-pub fn fashion_mnist_mlp() -> Result<Sequential> {
-    Sequential::new(vec![
+/// The layers of [`fashion_mnist_mlp`].
+pub fn fashion_mnist_mlp_layers() -> Vec<Box<dyn Layer>> {
+    vec![
         Box::new(Flatten::new()),
         Box::new(Dense::new(128).activation(Activation::Relu)),
         Box::new(Dense::new(10)),
-    ])
-    .with_input_shape(&[28, 28])
+    ]
+}
+
+/// The tutorial's model: `Flatten → Dense(128, relu) → Dense(10)` on 28×28 images, emitting logits.
+pub fn fashion_mnist_mlp() -> Result<Sequential> {
+    Sequential::new(fashion_mnist_mlp_layers()).with_input_shape(&[28, 28])
+}
+
+/// The layers of [`fashion_mnist_cnn`].
+pub fn fashion_mnist_cnn_layers() -> Vec<Box<dyn Layer>> {
+    let conv = |filters| {
+        Conv2D::new(filters, (3, 3))
+            .padding(Padding::Same)
+            .activation(Activation::Relu)
+    };
+    vec![
+        Box::new(Reshape::new(&[28, 28, 1])),
+        Box::new(conv(32)),
+        Box::new(MaxPooling2D::new((2, 2))),
+        Box::new(conv(64)),
+        Box::new(MaxPooling2D::new((2, 2))),
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(128).activation(Activation::Relu)),
+        Box::new(Dropout::new(0.25)),
+        Box::new(Dense::new(10)),
+    ]
 }
 
 /// The tutorial's convolutional model: Conv2D 32 → MaxPool → Conv2D 64 → MaxPool → Flatten →
 /// Dense 128 → Dropout(0.25) → Dense 10, on 28×28 images, emitting logits. The convolutions pad
 /// to keep their input's size ("same"), so the border pixels count as much as the centre ones.
 pub fn fashion_mnist_cnn() -> Result<Sequential> {
-    Sequential::new(vec![
-        Box::new(Reshape::new(&[28, 28, 1])),
-        Box::new(
-            Conv2D::new(32, (3, 3))
-                .padding(Padding::Same)
-                .activation(Activation::Relu),
-        ),
-        Box::new(MaxPooling2D::new((2, 2))),
-        Box::new(
-            Conv2D::new(64, (3, 3))
-                .padding(Padding::Same)
-                .activation(Activation::Relu),
-        ),
-        Box::new(MaxPooling2D::new((2, 2))),
-        Box::new(Flatten::new()),
-        Box::new(Dense::new(128).activation(Activation::Relu)),
-        Box::new(Dropout::new(0.25)),
-        Box::new(Dense::new(10)),
-    ])
-    .with_input_shape(&[28, 28])
+    Sequential::new(fashion_mnist_cnn_layers()).with_input_shape(&[28, 28])
 }

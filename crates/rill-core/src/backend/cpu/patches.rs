@@ -127,7 +127,22 @@ pub fn col2im<T: Float + Send + Sync>(cols: &[T], g: &PatchGeometry) -> Vec<T> {
             for oy in 0..g.oh {
                 for ox in 0..g.ow {
                     let patch = &src[(oy * g.ow + ox) * plen..(oy * g.ow + ox + 1) * plen];
+                    let row_len = g.kw * g.c;
                     for ki in 0..g.kh {
+                        let whole_row = g.dw == 1
+                            && g.source(oy, ox, ki, 0).is_some()
+                            && g.source(oy, ox, ki, g.kw - 1).is_some();
+                        if whole_row {
+                            // As in `im2col`: an undilated kernel row inside the image is one run.
+                            let (y, xx) = g.source(oy, ox, ki, 0).unwrap_or_default();
+                            let (s, d) = (ki * row_len, (y * g.w + xx) * g.c);
+                            for (o, &v) in
+                                img[d..d + row_len].iter_mut().zip(&patch[s..s + row_len])
+                            {
+                                *o = *o + v;
+                            }
+                            continue;
+                        }
                         for kj in 0..g.kw {
                             if let Some((y, xx)) = g.source(oy, ox, ki, kj) {
                                 let s = (ki * g.kw + kj) * g.c;

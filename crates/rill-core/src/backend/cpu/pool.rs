@@ -63,6 +63,16 @@ pub fn max_pool_backward<T: Float + Send + Sync>(
     if per_in == 0 || per_out == 0 {
         return dx;
     }
+    // When every window lies inside the input (no padding above or left, and the last window
+    // ends inside: "same" may pad only below or right), its cells sit at fixed offsets from
+    // its corner, computed once instead of per window.
+    let unpadded = g.pad_top == 0
+        && g.pad_left == 0
+        && (g.oh - 1) * g.sh + (g.kh - 1) * g.dh < g.h
+        && (g.ow - 1) * g.sw + (g.kw - 1) * g.dw < g.w;
+    let rel: Vec<usize> = (0..g.kh)
+        .flat_map(|ki| (0..g.kw).map(move |kj| (ki * g.dh * g.w + kj * g.dw) * g.c))
+        .collect();
     dx.par_chunks_mut(per_in)
         .zip(x.par_chunks(per_in))
         .zip(grad.par_chunks(per_out).zip(out.par_chunks(per_out)))
@@ -76,7 +86,12 @@ pub fn max_pool_backward<T: Float + Send + Sync>(
                     let at = (oy * g.ow + ox) * g.c;
                     let (grad, out) = (&grad[at..at + g.c], &out[at..at + g.c]);
                     cells.clear();
-                    cells.extend(window(g, oy, ox).map(|(y, xx)| (y * g.w + xx) * g.c));
+                    if unpadded {
+                        let base = (oy * g.sh * g.w + ox * g.sw) * g.c;
+                        cells.extend(rel.iter().map(|r| base + r));
+                    } else {
+                        cells.extend(window(g, oy, ox).map(|(y, xx)| (y * g.w + xx) * g.c));
+                    }
                     // Walking the window backwards, the last match kept is the first in row
                     // order; a NaN maximum matches nothing and stays with the first cell, as
                     // in the forward pass.
