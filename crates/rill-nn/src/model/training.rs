@@ -8,15 +8,23 @@ use crate::losses::Loss;
 use crate::metrics;
 use crate::optimizers::Optimizer;
 use crate::{Error, Result};
+use rill_core::float_mode::FlushDenormalsEverywhere;
 use rill_core::{no_grad, DType, FlushDenormals, Tensor};
 
-/// Samples `[start, end)` of `t` along the batch axis, as a view.
 /// A batch as the layers take it: f32 (a batch of bytes or integers is converted here, one
 /// batch at a time, rather than the whole data set up front).
 fn model_input(x: &Tensor) -> Result<Tensor> {
     Ok(x.to_dtype(DType::F32)?)
 }
 
+/// The floating-point and memory modes of a loop over many batches: subnormals flushed on this
+/// thread and the pool's, and freed buffers kept for the next batch (see `rill_core::memory`).
+fn batch_loop_mode() -> FlushDenormalsEverywhere {
+    rill_core::memory::retain_freed_buffers();
+    FlushDenormals::everywhere()
+}
+
+/// Samples `[start, end)` of `t` along the batch axis, as a view.
 fn rows(t: &Tensor, start: usize, end: usize) -> Result<Tensor> {
     Ok(t.slice(0, start, end)?)
 }
@@ -43,7 +51,9 @@ impl Sequential {
         Ok(())
     }
 
-    /// Checks `x` against the model's input (building it from `x` when unbuilt) and returns it as f32.
+    /// Checks `x` against the model's input (building it from `x` when unbuilt) and returns it
+    /// in its own dtype: a data set of bytes stays bytes (a quarter of the memory of floats);
+    /// each batch becomes f32 as it enters the model (`model_input`).
     fn prepare_x(&mut self, op: &str, x: &Tensor) -> Result<Tensor> {
         if x.rank() == 0 {
             return Err(Error::Input(format!(
@@ -62,8 +72,6 @@ impl Sequential {
             }
             Some(_) => {}
         }
-        // Not cast here: a whole training set of bytes stays bytes (a quarter of the memory of
-        // floats), and each batch becomes f32 as it enters the model (`model_input`).
         Ok(x.clone())
     }
 
@@ -235,8 +243,7 @@ impl Sequential {
         check_batches: bool,
     ) -> Result<History> {
         self.compiled("fit")?;
-        rill_core::memory::retain_freed_buffers();
-        let _ftz = FlushDenormals::everywhere();
+        let _mode = batch_loop_mode();
         let mut history = History::default();
         let mut callbacks = std::mem::take(&mut config.callbacks);
         self.stop_training = false;
@@ -304,8 +311,7 @@ impl Sequential {
 
     /// Evaluation over `data`; `check_batches` is off for tensors already checked whole.
     fn evaluate_source(&mut self, data: &dyn Batches, check_batches: bool) -> Result<Logs> {
-        rill_core::memory::retain_freed_buffers();
-        let _ftz = FlushDenormals::everywhere();
+        let _mode = batch_loop_mode();
         // Metrics are shared with training; evaluation keeps its own tallies.
         let kind = self.compiled("evaluate")?.loss.accuracy_kind();
         let names: Vec<String> = self
@@ -363,10 +369,9 @@ impl Sequential {
     pub fn predict(&mut self, x: &Tensor, batch_size: usize) -> Result<Tensor> {
         let x = self.prepare_x("predict", x)?;
         let _ftz = FlushDenormals::new();
-        // Large inputs run on the pool's threads too; one image is not worth waking them for.
-        rill_core::memory::retain_freed_buffers();
-        let _pool_ftz = (x.numel() >= rill_core::backend::cpu::PARALLEL_MIN_ELEMENTS)
-            .then(FlushDenormals::everywhere);
+        // A large input runs on the pool's threads too; one image is not worth waking them for.
+        let _mode =
+            (x.numel() >= rill_core::backend::cpu::PARALLEL_MIN_ELEMENTS).then(batch_loop_mode);
         let n = x.shape()[0];
         no_grad(|| {
             let mut outs = Vec::with_capacity(n.div_ceil(batch_size.max(1)));
@@ -392,8 +397,7 @@ impl Sequential {
     /// The model's outputs for every batch of `data` (e.g. a `rill-data` `Dataset`), in order,
     /// recording no gradients. Each batch is checked against the model's input shape.
     pub fn predict_batches(&mut self, data: &dyn InputBatches) -> Result<Tensor> {
-        rill_core::memory::retain_freed_buffers();
-        let _ftz = FlushDenormals::everywhere();
+        let _mode = batch_loop_mode();
         let mut outs = Vec::new();
         for batch in data.input_batches() {
             let x = self.prepare_x("predict", &batch?)?;
