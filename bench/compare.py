@@ -66,20 +66,8 @@ def predict_flops(n):
 
 
 def run_worker(framework, args, env):
-    """Runs one worker for a figure that is not timed against the others; returns its JSON line."""
-    cmd = FRAMEWORKS[framework] + args
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{framework} {' '.join(args)} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
-    lines = [l for l in out.decode().splitlines() if l.startswith("{")]
-    if not lines:
-        raise RuntimeError(f"{framework} {' '.join(args)} printed no result:\n{out.decode()[-2000:]}")
-    return json.loads(lines[-1])
-
-
-def run_measured(framework, args, env):
-    """Like run_worker, but in a fresh process whose peak memory is read with wait4."""
+    """Runs one worker in a fresh process; returns its JSON line, with the process's peak
+    resident memory (from wait4) added as `peak_mb`."""
     cmd = FRAMEWORKS[framework] + args
     read_fd, write_fd = os.pipe()
     with tempfile.TemporaryFile() as err:
@@ -179,14 +167,13 @@ def epoch_seconds(result, workload):
     return per_epoch * full_steps / result["steps_per_epoch"]
 
 
-def collect(opts, frameworks):
-    env = worker_env()
+def collect(opts, frameworks, env):
     runs = {}
     for rnd in range(opts.rounds):
         for workload, args in plan(opts):
             for fw in frameworks:
                 started = time.perf_counter()
-                result = run_measured(fw, args, env)
+                result = run_worker(fw, args, env)
                 wall = time.perf_counter() - started
                 if "seconds" in result:
                     # Keep the run's summary, not its thousands of call timings.
@@ -196,7 +183,7 @@ def collect(opts, frameworks):
     return runs
 
 
-def tabulate(runs, opts):
+def tabulate(runs):
     rows = {}
     for workload, by_fw in runs.items():
         for fw, results in by_fw.items():
@@ -376,7 +363,7 @@ def main():
     if opts.smoke:
         opts.rounds = 1
     env = worker_env()
-    runs = collect(opts, frameworks)
+    runs = collect(opts, frameworks, env)
     report = {
         "date": datetime.date.today().isoformat(),
         "machine": machine(),
@@ -389,7 +376,7 @@ def main():
         },
         "peak_gflops": peak_gflops(env, 2 if opts.smoke else 10, frameworks),
         "profile": profile_rill(opts, env),
-        "results": tabulate(runs, opts),
+        "results": tabulate(runs),
         "runs": runs,
     }
     md = markdown(report)
