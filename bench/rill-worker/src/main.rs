@@ -130,8 +130,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 rill::core::profile::enable();
             }
             model.fit(
-                &x,
-                &y,
+                (&x, &y),
                 FitConfig::default()
                     .epochs(args.epochs)
                     .batch_size(batch)
@@ -141,7 +140,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?;
             let profile = args.profile.then(rill::core::profile::take);
             let acc = model
-                .evaluate(test_x, test_y, 1000)?
+                .evaluate((test_x, test_y), 1000)?
                 .get("accuracy")
                 .copied();
             let epoch_seconds = seconds.lock().map(|s| s.clone()).unwrap_or_default();
@@ -161,7 +160,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Workload::Predict | Workload::Latency => {
             // As in the other workers: the plain tutorial MLP on images already scaled to f32.
-            let mut model = rill::zoo::fashion_mnist_mlp()?;
+            let model = rill::zoo::fashion_mnist_mlp()?;
             let scaled = test_x.to_dtype(DType::F32)?.div_scalar(255.0)?;
             let rows = if args.workload == Workload::Predict {
                 scaled

@@ -39,6 +39,7 @@
 
 pub mod autograd;
 pub mod backend;
+pub mod batches;
 mod creation;
 mod dtype;
 mod error;
@@ -52,11 +53,12 @@ mod storage;
 pub mod tensor;
 
 pub use autograd::{is_grad_enabled, no_grad, Gradients, NoGradGuard};
+pub use batches::{Batches, Data, InputBatches};
 pub use dtype::{DType, Element, FloatElement};
 pub use error::{Error, Result};
 pub use float_mode::FlushDenormals;
 pub use layout::{broadcast_shapes, contiguous_strides, Layout};
-pub use ops::{Conv2dOptions, Padding, UnaryOp};
+pub use ops::{window_output_size, Conv2dOptions, Padding, UnaryOp};
 pub use random::{set_seed, Generator};
 pub use storage::Storage;
 pub use tensor::{Tensor, TensorId};

@@ -55,9 +55,3 @@ impl Error {
 
 /// `Result` with [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
-
-impl From<Error> for rill_nn::Error {
-    fn from(e: Error) -> Self {
-        rill_nn::Error::Input(e.to_string())
-    }
-}

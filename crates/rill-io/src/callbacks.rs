@@ -2,7 +2,7 @@
 
 use crate::{load_model, save_model_with, SaveOptions};
 use rill_nn::callbacks::Callback;
-use rill_nn::{Error, Logs, Result, Sequential};
+use rill_nn::{Error, Logs, Model, Result};
 use std::path::PathBuf;
 
 fn io_err(e: crate::Error) -> Error {
@@ -43,7 +43,7 @@ impl ModelCheckpoint {
 }
 
 impl Callback for ModelCheckpoint {
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Sequential) -> Result<()> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Model) -> Result<()> {
         if self.save_best_only {
             let v = *logs.get(&self.monitor).ok_or_else(|| {
                 Error::Config(format!(
@@ -91,7 +91,7 @@ impl BackupAndRestore {
 }
 
 impl Callback for BackupAndRestore {
-    fn on_train_begin(&mut self, model: &mut Sequential) -> Result<()> {
+    fn on_train_begin(&mut self, model: &mut Model) -> Result<()> {
         let (mp, ep) = (self.model_path(), self.epoch_path());
         if !(mp.exists() && ep.exists()) {
             return Ok(());
@@ -108,19 +108,35 @@ impl Callback for BackupAndRestore {
         for (name, value) in saved.named_weights() {
             model.set_weight(&name, &value)?;
         }
+        // Optimizer state is keyed by variable: carry it over by the variables' names.
+        let names: std::collections::HashMap<_, _> = saved
+            .named_variables()
+            .into_iter()
+            .map(|(n, v)| (v.id(), n))
+            .collect();
+        let ids: std::collections::HashMap<_, _> = model
+            .named_variables()
+            .into_iter()
+            .map(|(n, v)| (n, v.id()))
+            .collect();
         let (Some(opt), Some(saved_opt)) = (model.optimizer_mut(), saved.optimizer()) else {
             return Err(Error::Config(
                 "BackupAndRestore: the backup or the model has no optimizer".into(),
             ));
         };
         for ((_, dst), (_, src)) in opt.slots_mut().into_iter().zip(saved_opt.slots()) {
-            *dst = src.clone();
+            dst.clear();
+            for (saved_id, buffer) in src {
+                if let Some(id) = names.get(saved_id).and_then(|n| ids.get(n)) {
+                    dst.insert(*id, buffer.clone());
+                }
+            }
         }
         opt.options_mut().iterations = saved_opt.iterations();
         model.set_initial_epoch(done + 1);
         Ok(())
     }
-    fn on_epoch_end(&mut self, epoch: usize, _logs: &Logs, model: &mut Sequential) -> Result<()> {
+    fn on_epoch_end(&mut self, epoch: usize, _logs: &Logs, model: &mut Model) -> Result<()> {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| Error::Config(format!("{}: {e}", self.dir.display())))?;
         save_model_with(
@@ -138,7 +154,7 @@ impl Callback for BackupAndRestore {
             .and_then(|_| std::fs::rename(&tmp, self.epoch_path()))
             .map_err(|e| Error::Config(format!("{}: {e}", self.dir.display())))
     }
-    fn on_train_end(&mut self, _model: &mut Sequential) -> Result<()> {
+    fn on_train_end(&mut self, _model: &mut Model) -> Result<()> {
         let _ = std::fs::remove_file(self.epoch_path());
         let _ = std::fs::remove_file(self.model_path());
         Ok(())

@@ -1,6 +1,6 @@
 use crate::{Error, Result};
 use rill_core::{DType, Tensor};
-use rill_nn::Sequential;
+use rill_nn::{Model, VariableId};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -8,7 +8,11 @@ use std::io::Write;
 use std::path::Path;
 
 /// The model-file format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// 2: the graph architecture (every model alike), optimizer state by variable name, and one
+/// SHA-256 over everything in the file. 1: a stack's architecture, positional optimizer state
+/// and a SHA-256 over the weights only; still read.
+pub const FORMAT_VERSION: u32 = 2;
 const MODEL_FORMAT: &str = "rill-model";
 const WEIGHTS_FORMAT: &str = "rill-weights";
 const OPTIMIZER_PREFIX: &str = "optimizer/";
@@ -109,7 +113,7 @@ fn tensor_from(path: &Path, name: &str, view: &TensorView) -> Result<Tensor> {
 }
 
 /// Every weight of `model` by `layer/variable` name, in layer order; names must be unique.
-fn named_weights(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
+fn named_weights(model: &Model) -> Result<Vec<(String, Tensor)>> {
     let all = model.named_weights();
     let mut seen = std::collections::HashSet::new();
     if let Some((dup, _)) = all.iter().find(|(n, _)| !seen.insert(n.as_str())) {
@@ -130,6 +134,22 @@ fn checksum<'a>(weights: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
         h.update(bytes);
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 over every metadata entry (in key order, the digest's own entry aside) and every
+/// weight: one flipped bit anywhere in the file — architecture, class names or weights — is
+/// found before the model is built.
+fn file_checksum<'a>(
+    meta: &'a HashMap<String, String>,
+    weights: impl Iterator<Item = (&'a str, &'a [u8])>,
+) -> String {
+    let sorted: BTreeMap<&String, &String> = meta.iter().filter(|(k, _)| *k != "sha256").collect();
+    let entries = sorted
+        .into_iter()
+        .map(|(k, v)| (k.as_str(), v.as_bytes()))
+        .chain(std::iter::once(("--weights--", &[][..])))
+        .chain(weights);
+    checksum(entries)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
@@ -173,10 +193,6 @@ fn write(
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), format.to_string());
     meta.insert("format_version".to_string(), FORMAT_VERSION.to_string());
-    meta.insert(
-        "weights_sha256".to_string(),
-        checksum(encoded.iter().map(|(n, (_, b))| (n.as_str(), b.as_slice()))),
-    );
     if let Some(c) = config {
         meta.insert("model_config".to_string(), c);
     }
@@ -186,6 +202,11 @@ fn write(
             serde_json::to_string(names).map_err(|e| format_err(path, e.to_string()))?,
         );
     }
+    let digest = file_checksum(
+        &meta,
+        encoded.iter().map(|(n, (_, b))| (n.as_str(), b.as_slice())),
+    );
+    meta.insert("sha256".to_string(), digest);
     let views = encoded
         .iter()
         .map(|(name, (t, bytes))| {
@@ -245,13 +266,19 @@ fn read(path: &Path, expected_format: &str) -> Result<Contents> {
     }
     // Verified before anything is decoded, straight from the file's bytes in name order.
     let views: BTreeMap<String, TensorView> = st.tensors().into_iter().collect();
+    let weights = views.iter().map(|(n, v)| (n.as_str(), v.data()));
+    let (key, found) = if version >= 2 {
+        ("sha256", file_checksum(&meta, weights))
+    } else {
+        ("weights_sha256", checksum(weights))
+    };
     let want = meta
-        .get("weights_sha256")
-        .ok_or_else(|| format_err(path, "missing weights_sha256"))?;
-    if checksum(views.iter().map(|(n, v)| (n.as_str(), v.data()))) != *want {
+        .get(key)
+        .ok_or_else(|| format_err(path, format!("missing {key}")))?;
+    if found != *want {
         return Err(format_err(
             path,
-            "the weights do not match their SHA-256: the file is corrupt",
+            "the contents do not match their SHA-256: the file is corrupt",
         ));
     }
     let weights = views
@@ -261,11 +288,7 @@ fn read(path: &Path, expected_format: &str) -> Result<Contents> {
     Ok(Contents { meta, weights })
 }
 
-fn assign_all(
-    path: &Path,
-    model: &mut Sequential,
-    mut weights: BTreeMap<String, Tensor>,
-) -> Result<()> {
+fn assign_all(path: &Path, model: &Model, mut weights: BTreeMap<String, Tensor>) -> Result<()> {
     for (name, _) in named_weights(model)? {
         let t = weights
             .remove(&name)
@@ -293,17 +316,24 @@ pub struct SaveOptions {
     pub class_names: Option<Vec<String>>,
 }
 
-/// Saves the architecture and every weight of a built model to one file, atomically.
-pub fn save_model(model: &Sequential, path: impl AsRef<Path>) -> Result<()> {
-    save_model_with(model, path, &SaveOptions::default())
+/// Saves the architecture and every weight of a built model to one file, atomically. A
+/// compiled model keeps how it was compiled — losses, metrics, the optimizer and its state —
+/// as Keras' `.keras` files do, so the loaded model evaluates and resumes training at once;
+/// an optimizer on a learning-rate schedule (code, which a file cannot hold) is left out.
+pub fn save_model(model: &Model, path: impl AsRef<Path>) -> Result<()> {
+    let include_optimizer = model.training_config().is_ok_and(|c| c.is_some());
+    save_model_with(
+        model,
+        path,
+        &SaveOptions {
+            include_optimizer,
+            ..SaveOptions::default()
+        },
+    )
 }
 
 /// [`save_model`] with the optimizer's state and/or class names.
-pub fn save_model_with(
-    model: &Sequential,
-    path: impl AsRef<Path>,
-    options: &SaveOptions,
-) -> Result<()> {
+pub fn save_model_with(model: &Model, path: impl AsRef<Path>, options: &SaveOptions) -> Result<()> {
     let path = path.as_ref();
     let mut config = model.get_config()?;
     let mut weights = named_weights(model)?;
@@ -326,7 +356,7 @@ pub fn save_model_with(
 
 /// [`save_model`], also recording the name of each output class.
 pub fn save_model_with_classes(
-    model: &Sequential,
+    model: &Model,
     class_names: Option<&[String]>,
     path: impl AsRef<Path>,
 ) -> Result<()> {
@@ -340,16 +370,23 @@ pub fn save_model_with_classes(
     )
 }
 
-/// The optimizer's state buffers as `optimizer/<slot>/<variable index>` tensors.
-fn optimizer_tensors(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
+/// The optimizer's state buffers as `optimizer/<slot>/<variable path>` tensors.
+fn optimizer_tensors(model: &Model) -> Result<Vec<(String, Tensor)>> {
     let mut out = Vec::new();
     let Some(opt) = model.optimizer() else {
         return Ok(out);
     };
+    let names: HashMap<VariableId, String> = model
+        .named_variables()
+        .into_iter()
+        .map(|(n, v)| (v.id(), n))
+        .collect();
     for (slot, buffers) in opt.slots() {
-        for (i, b) in buffers.iter().enumerate() {
+        for (id, b) in buffers {
+            // State of a variable no longer in the model (a layer removed) is not saved.
+            let Some(name) = names.get(id) else { continue };
             out.push((
-                format!("{OPTIMIZER_PREFIX}{slot}/{i}"),
+                format!("{OPTIMIZER_PREFIX}{slot}/{name}"),
                 Tensor::from_vec(b.clone(), &[b.len()]).map_err(rill_nn::Error::from)?,
             ));
         }
@@ -357,25 +394,53 @@ fn optimizer_tensors(model: &Sequential) -> Result<Vec<(String, Tensor)>> {
     Ok(out)
 }
 
-/// Puts saved optimizer buffers back; a slot that was never filled (no step yet) stays empty.
+/// Puts saved optimizer buffers back onto the variables they belong to: by variable path, or
+/// (files of format 1) by position among the trainable variables.
 fn restore_optimizer(
     path: &Path,
-    model: &mut Sequential,
+    model: &mut Model,
     weights: &mut BTreeMap<String, Tensor>,
 ) -> Result<()> {
+    let by_name: HashMap<String, rill_nn::Variable> = model.named_variables().into_iter().collect();
+    let trainable = model.trainable_variables();
     let Some(opt) = model.optimizer_mut() else {
         return Ok(());
     };
     for (slot, buffers) in opt.slots_mut() {
-        let mut restored = Vec::new();
-        while let Some(t) = weights.remove(&format!("{OPTIMIZER_PREFIX}{slot}/{}", restored.len()))
-        {
-            restored.push(
-                t.to_vec::<f32>()
-                    .map_err(|e| format_err(path, format!("optimizer slot '{slot}': {e}")))?,
-            );
+        let prefix = format!("{OPTIMIZER_PREFIX}{slot}/");
+        let keys: Vec<String> = weights
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            let t = weights.remove(&key).expect("listed above");
+            let rest = &key[prefix.len()..];
+            let var = match rest.parse::<usize>() {
+                Ok(i) => trainable.get(i),
+                Err(_) => by_name.get(rest),
+            }
+            .ok_or_else(|| {
+                format_err(
+                    path,
+                    format!("optimizer state '{key}' belongs to no variable of the model"),
+                )
+            })?;
+            let values = t
+                .to_vec::<f32>()
+                .map_err(|e| format_err(path, format!("optimizer slot '{slot}': {e}")))?;
+            if values.len() != var.numel() {
+                return Err(format_err(
+                    path,
+                    format!(
+                        "optimizer state '{key}' holds {} values, its variable {}",
+                        values.len(),
+                        var.numel()
+                    ),
+                ));
+            }
+            buffers.insert(var.id(), values);
         }
-        *buffers = restored;
     }
     Ok(())
 }
@@ -400,7 +465,7 @@ pub fn load_class_names(path: impl AsRef<Path>) -> Result<Option<Vec<String>>> {
 
 /// Loads a model saved by [`save_model`]: the same architecture with the same weights, so it
 /// predicts bit for bit as the saved one did.
-pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
+pub fn load_model(path: impl AsRef<Path>) -> Result<Model> {
     let path = path.as_ref();
     let contents = read(path, MODEL_FORMAT)?;
     let config = contents
@@ -409,8 +474,7 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
         .ok_or_else(|| format_err(path, "missing model_config"))?;
     let config: serde_json::Value = serde_json::from_str(config)
         .map_err(|e| format_err(path, format!("model_config is not valid JSON: {e}")))?;
-    let mut model =
-        Sequential::from_config(&config).map_err(|e| format_err(path, e.to_string()))?;
+    let mut model = Model::from_config(&config).map_err(|e| format_err(path, e.to_string()))?;
     let mut weights = contents.weights;
     if config["training_config"].is_object() {
         model
@@ -418,12 +482,12 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Sequential> {
             .map_err(|e| format_err(path, e.to_string()))?;
         restore_optimizer(path, &mut model, &mut weights)?;
     }
-    assign_all(path, &mut model, weights)?;
+    assign_all(path, &model, weights)?;
     Ok(model)
 }
 
 /// Saves only the weights, by layer and variable name, atomically.
-pub fn save_weights(model: &Sequential, path: impl AsRef<Path>) -> Result<()> {
+pub fn save_weights(model: &Model, path: impl AsRef<Path>) -> Result<()> {
     write(
         path.as_ref(),
         WEIGHTS_FORMAT,
@@ -434,7 +498,7 @@ pub fn save_weights(model: &Sequential, path: impl AsRef<Path>) -> Result<()> {
 }
 
 /// Loads weights saved by [`save_weights`] into a model of the same architecture.
-pub fn load_weights(model: &mut Sequential, path: impl AsRef<Path>) -> Result<()> {
+pub fn load_weights(model: &Model, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let contents = read(path, WEIGHTS_FORMAT)?;
     assign_all(path, model, contents.weights)

@@ -64,17 +64,17 @@ pub trait ModelFiles {
     /// Saves the weights: [`save_weights`].
     fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()>;
     /// Loads weights into this model: [`load_weights`].
-    fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()>;
+    fn load_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()>;
 }
 
-impl ModelFiles for rill_nn::Sequential {
+impl ModelFiles for rill_nn::Model {
     fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
         save_model(self, path)
     }
     fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
         save_weights(self, path)
     }
-    fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
+    fn load_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
         load_weights(self, path)
     }
 }

@@ -4,7 +4,6 @@ use rill_core::{set_seed, DType, Padding, Tensor};
 use rill_io::{load_model, load_weights, save_model, save_weights};
 use rill_nn::layers::register_layer;
 use rill_nn::prelude::*;
-use rill_nn::Variable;
 
 /// A model using every built-in layer type, trained a little so no weight is at its initial value.
 fn every_layer() -> Sequential {
@@ -42,8 +41,7 @@ fn every_layer() -> Sequential {
     let x = Tensor::rand_uniform(&[16, 64], 0.0, 1.0, DType::F32).unwrap();
     let y = Tensor::from_vec((0..16i64).map(|i| i % 3).collect(), &[16]).unwrap();
     m.fit(
-        &x,
-        &y,
+        (&x, &y),
         FitConfig::default()
             .epochs(2)
             .batch_size(8)
@@ -65,9 +63,9 @@ fn bits(t: &Tensor) -> Vec<u32> {
 fn every_layer_type_round_trips_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model.rill");
-    let mut model = every_layer();
+    let model = every_layer();
     save_model(&model, &path).unwrap();
-    let mut loaded = load_model(&path).unwrap();
+    let loaded = load_model(&path).unwrap();
     assert_eq!(loaded.summary(), model.summary());
     let x = Tensor::rand_uniform(&[5, 64], 0.0, 1.0, DType::F32).unwrap();
     assert_eq!(
@@ -76,7 +74,7 @@ fn every_layer_type_round_trips_bit_for_bit() {
     );
     assert_eq!(loaded.get_config().unwrap(), model.get_config().unwrap());
     // The embedding model too (integer inputs).
-    let mut emb = Sequential::new(vec![
+    let emb = Sequential::new(vec![
         Box::new(Embedding::new(7, 3)),
         Box::new(Flatten::new()),
     ])
@@ -94,29 +92,29 @@ fn every_layer_type_round_trips_bit_for_bit() {
 fn weights_alone_round_trip_into_a_model_of_the_same_shape() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weights.rill");
-    let mut trained = every_layer();
+    let trained = every_layer();
     save_weights(&trained, &path).unwrap();
     set_seed(99);
-    let mut fresh = Sequential::from_config(&trained.get_config().unwrap()).unwrap();
+    let fresh = Sequential::from_config(&trained.get_config().unwrap()).unwrap();
     let x = Tensor::rand_uniform(&[3, 64], 0.0, 1.0, DType::F32).unwrap();
     assert_ne!(
         bits(&fresh.predict(&x, 3).unwrap()),
         bits(&trained.predict(&x, 3).unwrap())
     );
-    load_weights(&mut fresh, &path).unwrap();
+    load_weights(&fresh, &path).unwrap();
     assert_eq!(
         bits(&fresh.predict(&x, 3).unwrap()),
         bits(&trained.predict(&x, 3).unwrap())
     );
     // Weights of another architecture are refused by name.
-    let mut other = Sequential::new(vec![Box::new(Dense::new(2))])
+    let other = Sequential::new(vec![Box::new(Dense::new(2))])
         .with_input_shape(&[64])
         .unwrap();
-    let e = load_weights(&mut other, &path).unwrap_err().to_string();
+    let e = load_weights(&other, &path).unwrap_err().to_string();
     assert!(e.contains("weight 'dense/kernel': assign: expected a f32 tensor of shape [64, 2], found f32 [4, 6]"), "{e}");
     // And a model file is not a weights file.
     save_model(&trained, &path).unwrap();
-    let e = load_weights(&mut fresh, &path).unwrap_err().to_string();
+    let e = load_weights(&fresh, &path).unwrap_err().to_string();
     assert!(
         e.contains("expected a rill-weights file, found a rill-model file"),
         "{e}"
@@ -172,15 +170,21 @@ fn broken_files_say_what_is_wrong() {
         b
     };
     check(
-        &edit("\"format_version\":\"1\"", "\"format_version\":\"9\""),
-        "format version 9 is newer than this Rill reads (1)",
+        &edit("\"format_version\":\"2\"", "\"format_version\":\"9\""),
+        "format version 9 is newer than this Rill reads (2)",
     );
+    // The checksum covers the architecture too: a changed layer type or one flipped digit of
+    // a configuration is caught before anything is built.
     check(
         &edit(
             "\\\"class_name\\\":\\\"Flatten\\\"",
             "\\\"class_name\\\":\\\"Flatter\\\"",
         ),
-        "unknown layer type 'Flatter'",
+        "do not match their SHA-256",
+    );
+    check(
+        &edit("\\\"epsilon\\\":0.001", "\\\"epsilon\\\":0.003"),
+        "do not match their SHA-256",
     );
     assert!(load_model(dir.path().join("missing.rill"))
         .unwrap_err()
@@ -188,28 +192,50 @@ fn broken_files_say_what_is_wrong() {
         .contains("missing.rill"));
 }
 
-struct Doubler {
-    name: String,
-}
+struct Doubler;
 
 impl Layer for Doubler {
     fn kind(&self) -> &'static str {
         "Doubler"
     }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn build(&mut self, s: &[usize]) -> rill_nn::Result<Vec<usize>> {
+    fn compute_output_shape(&self, s: &[usize]) -> rill_nn::Result<Vec<usize>> {
         Ok(s.to_vec())
     }
-    fn call(&mut self, x: &Tensor, _t: bool) -> rill_nn::Result<Tensor> {
+    fn call(&self, x: &Tensor, _t: bool) -> rill_nn::Result<Tensor> {
         Ok(x.mul_scalar(2.0)?)
     }
-    fn variables(&self) -> Vec<&Variable> {
-        Vec::new()
+}
+
+/// The same layer, now describing itself through a typed config.
+struct Saveable {
+    factor: f64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SaveableConfig {
+    factor: f64,
+}
+
+impl Configurable for Saveable {
+    const KIND: &'static str = "Saveable";
+    type Config = SaveableConfig;
+    fn get_config(&self) -> SaveableConfig {
+        SaveableConfig {
+            factor: self.factor,
+        }
+    }
+    fn from_config(c: SaveableConfig) -> rill_nn::Result<Self> {
+        Ok(Saveable { factor: c.factor })
+    }
+}
+
+impl Layer for Saveable {
+    rill_nn::configurable_layer!();
+    fn compute_output_shape(&self, s: &[usize]) -> rill_nn::Result<Vec<usize>> {
+        Ok(s.to_vec())
+    }
+    fn call(&self, x: &Tensor, _t: bool) -> rill_nn::Result<Tensor> {
+        Ok(x.mul_scalar(self.factor)?)
     }
 }
 
@@ -219,11 +245,9 @@ fn custom_layers_save_when_they_describe_themselves_and_load_when_registered() {
     let path = dir.path().join("model.rill");
     let before = std::fs::write(&path, b"an older model").map(|_| ());
     before.unwrap();
-    let model = Sequential::new(vec![Box::new(Doubler {
-        name: String::new(),
-    })])
-    .with_input_shape(&[2])
-    .unwrap();
+    let model = Sequential::new(vec![Box::new(Doubler)])
+        .with_input_shape(&[2])
+        .unwrap();
     let e = save_model(&model, &path).unwrap_err().to_string();
     assert!(
         e.contains("layer 'doubler' (Doubler) cannot be saved"),
@@ -240,55 +264,27 @@ fn custom_layers_save_when_they_describe_themselves_and_load_when_registered() {
         "and no temporary file behind"
     );
 
-    /// The same layer, now describing itself.
-    struct Saveable(Doubler);
-    impl Layer for Saveable {
-        fn kind(&self) -> &'static str {
-            "Doubler"
-        }
-        fn name(&self) -> &str {
-            self.0.name()
-        }
-        fn set_name(&mut self, n: String) {
-            self.0.set_name(n)
-        }
-        fn build(&mut self, s: &[usize]) -> rill_nn::Result<Vec<usize>> {
-            self.0.build(s)
-        }
-        fn call(&mut self, x: &Tensor, t: bool) -> rill_nn::Result<Tensor> {
-            self.0.call(x, t)
-        }
-        fn config(&self) -> Option<serde_json::Value> {
-            Some(serde_json::json!({"name": self.0.name}))
-        }
-    }
-    let model = Sequential::new(vec![Box::new(Saveable(Doubler {
-        name: String::new(),
-    }))])
-    .with_input_shape(&[2])
-    .unwrap();
+    let model = Sequential::new(vec![Box::new(Saveable { factor: 3.0 })])
+        .with_input_shape(&[2])
+        .unwrap();
     save_model(&model, &path).unwrap();
     let e = load_model(&path).err().unwrap().to_string();
-    assert!(e.contains("unknown layer type 'Doubler'"), "{e}");
-    register_layer("Doubler", |_| {
-        Ok(Box::new(Saveable(Doubler {
-            name: String::new(),
-        })))
-    });
-    let mut loaded = load_model(&path).unwrap();
+    assert!(e.contains("unknown layer type 'Saveable'"), "{e}");
+    register_layer::<Saveable>();
+    let loaded = load_model(&path).unwrap();
+    assert!(loaded.summary().contains("saveable (Saveable)"));
     assert_eq!(
         loaded
-            .predict(&Tensor::ones(&[1, 2], DType::F32), 1)
+            .predict(Tensor::ones(&[1, 2], DType::F32), 1)
             .unwrap()
             .to_vec::<f32>()
             .unwrap(),
-        vec![2.0, 2.0]
+        vec![3.0, 3.0]
     );
 }
 
 #[test]
 fn functional_models_round_trip_too() {
-    use rill_nn::layers::{Add, Concatenate};
     set_seed(21);
     let mut g = FunctionalBuilder::new();
     let x = g.input(&[6]);
@@ -300,13 +296,13 @@ fn functional_models_round_trip_too() {
     let both = g.merge(Concatenate, &[sum, x]).unwrap();
     let out = g.layer(Dense::new(2), both).unwrap();
     let block = g.build(&[x], &[out]).unwrap();
-    let mut model = Sequential::new(vec![Box::new(block), Box::new(Softmax::new())])
+    let model = Sequential::new(vec![Box::new(block), Box::new(Softmax::new())])
         .with_input_shape(&[6])
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("functional.rill");
     save_model(&model, &path).unwrap();
-    let mut loaded = load_model(&path).unwrap();
+    let loaded = load_model(&path).unwrap();
     assert_eq!(loaded.get_config().unwrap(), model.get_config().unwrap());
     let xs = Tensor::rand_uniform(&[4, 6], -1.0, 1.0, DType::F32).unwrap();
     assert_eq!(

@@ -60,7 +60,7 @@ fn fit(
         .seed(3)
         .verbose(Verbosity::Silent);
     cfg.callbacks = extra;
-    m.fit(&x, &y, cfg)
+    m.fit((&x, &y), cfg)
 }
 
 #[test]
@@ -166,7 +166,7 @@ fn model_checkpoint_keeps_the_best_or_every_epoch() {
                 .save_best_only(true),
         )
         .callback(ModelCheckpoint::new(every.to_str().unwrap()));
-    let h = m.fit(&x, &y, cfg).unwrap();
+    let h = m.fit((&x, &y), cfg).unwrap();
     for e in 1..=3 {
         assert!(dir.path().join(format!("epoch-{e}.rill")).exists());
     }

@@ -79,8 +79,7 @@ fn main() {
         let t = Instant::now();
         model
             .fit(
-                &x,
-                &y,
+                (&x, &y),
                 FitConfig::default()
                     .epochs(1)
                     .seed(e)

@@ -74,3 +74,17 @@ impl Activation {
         .ok_or_else(|| Error::Config(format!("unknown activation '{name}'")))
     }
 }
+
+impl serde::Serialize for Activation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Activation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        // Keras writes `null` for no activation in some configs.
+        let name: Option<String> = serde::Deserialize::deserialize(d)?;
+        Activation::from_name(name.as_deref().unwrap_or("linear")).map_err(serde::de::Error::custom)
+    }
+}

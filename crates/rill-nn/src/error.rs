@@ -1,5 +1,3 @@
-use rill_core::Tensor;
-
 /// What went wrong while building, training or running a model.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -27,6 +25,12 @@ pub fn batch_shape(sample: &[usize]) -> String {
     s
 }
 
-pub(crate) fn shape_of(t: &Tensor) -> String {
-    format!("{:?}", t.shape())
+impl Error {
+    /// A layer called (or asked for weights) before its model built it, with how to fix that.
+    pub fn not_built(kind: &str) -> Self {
+        Error::Config(format!(
+            "{kind}: called before it was built; give the model an input shape \
+             (Sequential::with_input_shape, or FunctionalBuilder::input) or fit it on data first"
+        ))
+    }
 }

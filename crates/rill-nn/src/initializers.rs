@@ -4,9 +4,11 @@
 use rill_core::{random::with_global, DType, Result, Tensor};
 
 /// How a layer fills a new weight.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Initializer {
     /// All zeros (Keras' default for biases).
+    #[default]
     Zeros,
     /// All ones (BatchNormalization's gamma).
     Ones,

@@ -1,7 +1,7 @@
 //! # rill-nn
 //!
 //! Keras-style deep learning on top of [`rill_core`]: layers, losses, optimizers, metrics,
-//! callbacks, and [`Sequential`] with `compile` / `fit` / `evaluate` / `predict`. Defaults follow
+//! callbacks, and [`Model`] (built as a [`Sequential`] stack or a functional graph) with `compile` / `fit` / `evaluate` / `predict`. Defaults follow
 //! Keras, so a model ported from a Keras tutorial trains the same way.
 //!
 //! ```
@@ -15,7 +15,7 @@
 //!     Box::new(Dense::new(2)),
 //! ]);
 //! model.compile(Adam::new(0.05), SparseCategoricalCrossentropy::from_logits(), &["accuracy"])?;
-//! let history = model.fit(&x, &y, FitConfig::default().epochs(100).batch_size(4).verbose(Verbosity::Silent))?;
+//! let history = model.fit((&x, &y), FitConfig::default().epochs(100).batch_size(4).verbose(Verbosity::Silent))?;
 //! assert_eq!(history.last("accuracy"), Some(1.0));
 //! # Ok::<(), rill_nn::Error>(())
 //! ```
@@ -35,10 +35,13 @@ pub use activations::Activation;
 pub use error::{batch_shape, Error, Result};
 pub use initializers::Initializer;
 pub use model::{
-    Batches, FitConfig, Functional, FunctionalBuilder, History, InputBatches, Logs, Node,
-    Sequential, Verbosity,
+    FitConfig, FunctionalBuilder, History, Logs, Losses, Metrics, Model, Node, PredictData,
+    Sequential, TrainingData, Verbosity,
 };
-pub use variable::Variable;
+pub use rill_core::{Batches, Data, InputBatches};
+/// The serde crate Rill's configs derive with, for custom layers' configs.
+pub use serde;
+pub use variable::{Variable, VariableId, VariableRole};
 
 /// Everything a training script needs: `use rill_nn::prelude::*;`.
 pub mod prelude {
@@ -47,9 +50,9 @@ pub mod prelude {
         TerminateOnNaN,
     };
     pub use crate::layers::{
-        ActivationLayer, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Embedding,
-        Flatten, GlobalAveragePooling2D, Layer, LayerNormalization, MaxPooling2D, ReLU,
-        Regularizer, Rescaling, Reshape, Softmax,
+        ActivationLayer, Add, AveragePooling2D, BatchNormalization, Concatenate, Configurable,
+        Conv2D, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling2D, Layer,
+        LayerNormalization, MaxPooling2D, Multiply, ReLU, Regularizer, Rescaling, Reshape, Softmax,
     };
     pub use crate::losses::{
         BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, MeanAbsoluteError,
@@ -59,8 +62,8 @@ pub mod prelude {
     pub use crate::optimizers::schedules::{CosineDecay, ExponentialDecay, PiecewiseConstantDecay};
     pub use crate::optimizers::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
     pub use crate::{
-        Activation, Batches, FitConfig, Functional, FunctionalBuilder, History, Initializer,
-        InputBatches, Logs, Sequential, Verbosity,
+        Activation, Batches, Data, FitConfig, FunctionalBuilder, History, Initializer,
+        InputBatches, Logs, Losses, Metrics, Model, PredictData, Sequential, Variable, Verbosity,
     };
     pub use rill_core::{DType, Padding, Tensor};
 }

@@ -8,7 +8,7 @@ use rill_core::{DType, Tensor};
 pub const EPSILON: f64 = 1e-7;
 
 /// A training objective: the mean over the batch of a per-sample loss.
-pub trait Loss: Send {
+pub trait Loss: Send + Sync {
     /// The Keras name, e.g. `sparse_categorical_crossentropy`.
     fn name(&self) -> &'static str;
     /// The scalar loss for a batch.

@@ -15,7 +15,7 @@ pub enum AccuracyKind {
 }
 
 /// A metric accumulated over an epoch.
-pub trait Metric: Send {
+pub trait Metric: Send + Sync {
     /// The name shown in logs, e.g. `accuracy`.
     fn name(&self) -> &str;
     /// Adds a batch.

@@ -7,7 +7,6 @@ use rill_nn::{Result, Variable};
 
 /// A custom layer written the way a user would: y = x · w (elementwise), w learned, start 1.
 struct Scale {
-    name: String,
     w: Option<Variable>,
 }
 
@@ -15,27 +14,25 @@ impl Layer for Scale {
     fn kind(&self) -> &'static str {
         "Scale"
     }
-    fn name(&self) -> &str {
-        &self.name
+    fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        Ok(input_shape.to_vec())
     }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+    fn build(&mut self, input_shape: &[usize]) -> Result<()> {
         self.w = Some(Variable::trainable(
             "w",
             Tensor::ones(input_shape, DType::F32),
         )?);
-        Ok(input_shape.to_vec())
+        Ok(())
     }
-    fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        Ok(x.mul(&self.w.as_ref().expect("built").value)?)
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        let w = self
+            .w
+            .as_ref()
+            .ok_or_else(|| rill_nn::Error::not_built("Scale"))?;
+        Ok(x.mul(&w.value())?)
     }
-    fn variables(&self) -> Vec<&Variable> {
-        self.w.iter().collect()
-    }
-    fn variables_mut(&mut self) -> Vec<&mut Variable> {
-        self.w.iter_mut().collect()
+    fn variables(&self) -> Vec<Variable> {
+        self.w.iter().cloned().collect()
     }
 }
 
@@ -45,18 +42,14 @@ fn a_custom_layer_trains_and_shows_in_the_summary() {
     // Learn y = 3x per feature.
     let x = Tensor::rand_uniform(&[256, 4], -1.0, 1.0, DType::F32).unwrap();
     let y = x.mul_scalar(3.0).unwrap();
-    let mut m = Sequential::new(vec![Box::new(Scale {
-        name: String::new(),
-        w: None,
-    })])
-    .with_input_shape(&[4])
-    .unwrap();
+    let mut m = Sequential::new(vec![Box::new(Scale { w: None })])
+        .with_input_shape(&[4])
+        .unwrap();
     assert!(m.summary().contains("scale (Scale)"));
     m.compile(Sgd::new(0.5), MeanSquaredError::default(), &[])
         .unwrap();
     m.fit(
-        &x,
-        &y,
+        (&x, &y),
         FitConfig::default().epochs(20).verbose(Verbosity::Silent),
     )
     .unwrap();
@@ -119,8 +112,7 @@ fn csv_logger_writes_every_epoch_atomically() {
     let y = Tensor::zeros(&[20], DType::I64);
     let mut m = small_model();
     m.fit(
-        &x,
-        &y,
+        (&x, &y),
         FitConfig::default()
             .epochs(3)
             .validation_split(0.25)
@@ -143,8 +135,7 @@ fn learning_rate_scheduler_and_terminate_on_nan() {
     let y = Tensor::zeros(&[20], DType::I64);
     let mut m = small_model();
     m.fit(
-        &x,
-        &y,
+        (&x, &y),
         FitConfig::default()
             .epochs(3)
             .verbose(Verbosity::Silent)
@@ -158,8 +149,7 @@ fn learning_rate_scheduler_and_terminate_on_nan() {
     let bad = Tensor::full(&[64, 3], f64::NAN, DType::F32);
     let h = m
         .fit(
-            &bad,
-            &Tensor::zeros(&[64], DType::I64),
+            (&bad, &Tensor::zeros(&[64], DType::I64)),
             FitConfig::default()
                 .epochs(5)
                 .verbose(Verbosity::Silent)

@@ -1,10 +1,9 @@
 //! The functional API: residual blocks, several inputs and outputs, and construction errors.
 
 use rill_core::{set_seed, DType, Generator, Tensor};
-use rill_nn::layers::{Add, Concatenate, Multiply};
 use rill_nn::prelude::*;
 
-fn residual_classifier() -> Functional {
+fn residual_classifier() -> Model {
     let mut g = FunctionalBuilder::new();
     let x = g.input(&[2]);
     let h = g
@@ -56,8 +55,7 @@ fn a_residual_model_trains_through_sequential() {
         .unwrap();
     let h = model
         .fit(
-            &x,
-            &y,
+            (&x, &y),
             FitConfig::default()
                 .epochs(30)
                 .batch_size(64)
@@ -87,7 +85,7 @@ fn several_inputs_and_outputs() {
     let head2 = g
         .layer(Dense::new(5).activation(Activation::Softmax), gated)
         .unwrap();
-    let mut model = g.build(&[a, b], &[head1, head2]).unwrap();
+    let model = g.build(&[a, b], &[head1, head2]).unwrap();
     assert_eq!(model.input_shapes(), vec![vec![3], vec![2]]);
     assert_eq!(model.output_shapes(), vec![vec![1], vec![5]]);
     let xa = Tensor::ones(&[6, 3], DType::F32);
@@ -108,7 +106,7 @@ fn several_inputs_and_outputs() {
         model
             .variables()
             .iter()
-            .all(|v| grads.get(&v.value).is_some()),
+            .all(|v| grads.get(&v.value()).is_some()),
         "every weight gets a gradient"
     );
     // Wrong inputs are refused with what was expected.
@@ -123,7 +121,7 @@ fn several_inputs_and_outputs() {
         .to_string();
     assert_eq!(
         e,
-        "functional: input 1 expects shape (None, 2), found [6, 3]"
+        "functional: input 'input_layer_1' expects shape (None, 2), found [6, 3]"
     );
     // Two outputs cannot stand in for one layer.
     let e = Sequential::new(vec![Box::new(model)])

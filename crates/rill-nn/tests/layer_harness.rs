@@ -137,13 +137,13 @@ fn batch_normalization_counts_and_trains_like_keras() {
         .with_input_shape(&[5])
         .unwrap();
     assert_eq!(m.count_params(), 20);
-    assert_eq!(m.variables().iter().filter(|v| v.trainable).count(), 2);
+    assert_eq!(m.variables().iter().filter(|v| v.is_trainable()).count(), 2);
     assert!(m.summary().contains("Non-trainable params: 10 (40.00 B)"));
     let x = Tensor::rand_uniform(&[8, 5], 0.0, 4.0, DType::F32).unwrap();
     m.compile(Sgd::new(0.1), MeanSquaredError::default(), &[])
         .unwrap();
     let before = m.get_weights();
-    m.train_on_batch(&x, &Tensor::zeros(&[8, 5], DType::F32))
+    m.train_on_batch(&x, Tensor::zeros(&[8, 5], DType::F32))
         .unwrap();
     let after = m.get_weights();
     assert!(
@@ -173,11 +173,10 @@ fn embedding_looks_up_rows_and_checks_ids() {
     .unwrap();
     assert_eq!(m.count_params(), 10 * 4 + 12 * 2 + 2);
     let ids = Tensor::from_vec(vec![1i64, 2, 9, 0, 0, 3], &[2, 3]).unwrap();
-    let table = m.variables()[0].value.to_vec::<f32>().unwrap();
+    let table = m.variables()[0].value().to_vec::<f32>().unwrap();
     let mut emb = Embedding::new(10, 4);
     emb.build(&[3]).unwrap();
-    emb.variables_mut()[0]
-        .value
+    emb.variables()[0]
         .assign(&Tensor::from_vec(table.clone(), &[10, 4]).unwrap())
         .unwrap();
     let rows = emb.call(&ids, false).unwrap();
@@ -193,10 +192,10 @@ fn embedding_looks_up_rows_and_checks_ids() {
         &[],
     )
     .unwrap();
-    m.train_on_batch(&ids, &Tensor::from_vec(vec![0i64, 1], &[2]).unwrap())
+    m.train_on_batch(&ids, Tensor::from_vec(vec![0i64, 1], &[2]).unwrap())
         .unwrap();
     let e = m
-        .predict(&Tensor::from_vec(vec![1i64, 2, 10], &[1, 3]).unwrap(), 1)
+        .predict(Tensor::from_vec(vec![1i64, 2, 10], &[1, 3]).unwrap(), 1)
         .unwrap_err()
         .to_string();
     assert!(

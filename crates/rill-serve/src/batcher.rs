@@ -1,11 +1,12 @@
-//! Request batching: one inference worker takes the requests waiting in its queue — up to a
-//! maximum number of samples, waiting at most a few milliseconds for more — runs them as one
-//! batch and sends each its rows back. Under load, batches grow and the cost per request falls.
+//! Request batching: each of `inference_threads` workers takes the requests waiting in the
+//! shared queue — up to a maximum number of samples, waiting at most a few milliseconds for
+//! more — runs them as one batch on the shared model (no lock: layers run through `&self`) and
+//! sends each its rows back. Under load, batches grow and the cost per request falls.
 
 use crate::store::ModelStore;
 use rill_core::Tensor;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// One request's samples and where to send its outputs.
@@ -23,6 +24,8 @@ pub struct BatchConfig {
     pub max_batch_size: usize,
     /// The longest the first request of a batch waits for company.
     pub max_wait: Duration,
+    /// Workers running batches at once on the one shared model.
+    pub inference_threads: usize,
 }
 
 impl Default for BatchConfig {
@@ -30,43 +33,57 @@ impl Default for BatchConfig {
         BatchConfig {
             max_batch_size: 64,
             max_wait: Duration::from_millis(2),
+            inference_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
 
-/// Starts the inference worker; jobs sent to the returned queue are batched and answered.
-pub fn start(store: Arc<ModelStore>, config: BatchConfig) -> Sender<Job> {
+/// Starts the inference workers; jobs sent to the returned queue are batched and answered.
+pub fn start(store: Arc<ModelStore>, config: BatchConfig) -> std::io::Result<Sender<Job>> {
     let (tx, rx) = mpsc::channel::<Job>();
-    std::thread::Builder::new()
-        .name("rill-batcher".into())
-        .spawn(move || run(store, config, rx))
-        .expect("spawn the inference thread");
-    tx
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..config.inference_threads.max(1) {
+        let (store, rx) = (store.clone(), rx.clone());
+        std::thread::Builder::new()
+            .name(format!("rill-inference-{i}"))
+            .spawn(move || run(store, config, rx))?;
+    }
+    Ok(tx)
 }
 
-fn run(store: Arc<ModelStore>, config: BatchConfig, rx: Receiver<Job>) {
-    let _ftz = rill_core::FlushDenormals::everywhere();
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        let mut rows = jobs[0].input.shape()[0];
-        let deadline = Instant::now() + config.max_wait;
-        while rows < config.max_batch_size {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(j) => {
-                    rows += j.input.shape()[0];
-                    jobs.push(j);
-                }
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
+/// Takes the next batch of jobs: the first waits as long as it must, the rest until the batch
+/// is full or the wait is over. The queue is held only while gathering, never while running.
+fn next_batch(config: &BatchConfig, rx: &Mutex<Receiver<Job>>) -> Option<Vec<Job>> {
+    let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
+    let first = rx.recv().ok()?;
+    let mut rows = first.input.shape()[0];
+    let mut jobs = vec![first];
+    let deadline = Instant::now() + config.max_wait;
+    while rows < config.max_batch_size {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(j) => {
+                rows += j.input.shape()[0];
+                jobs.push(j);
             }
+            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
         }
+    }
+    Some(jobs)
+}
+
+fn run(store: Arc<ModelStore>, config: BatchConfig, rx: Arc<Mutex<Receiver<Job>>>) {
+    let _ftz = rill_core::FlushDenormals::everywhere();
+    while let Some(jobs) = next_batch(&config, &rx) {
         let servable = store.current();
         let inputs: Vec<Tensor> = jobs.iter().map(|j| j.input.clone()).collect();
         let result = Tensor::concat(&inputs, 0)
             .map_err(|e| e.to_string())
             .and_then(|x| {
-                let mut model = servable.model.lock().unwrap_or_else(|e| e.into_inner());
-                model.predict_on_batch(&x).map_err(|e| e.to_string())
+                servable
+                    .model
+                    .predict_on_batch(&x)
+                    .map_err(|e| e.to_string())
             });
         let mut start = 0;
         for job in jobs {

@@ -308,16 +308,17 @@ async fn track(
     response
 }
 
-/// The HTTP routes for `store`, with a batching inference worker started for it.
-pub fn router(store: Arc<ModelStore>, config: &ServerConfig) -> Router {
-    let jobs = batcher::start(store.clone(), config.batch);
+/// The HTTP routes for `store`, with its batching inference workers started (an error only
+/// when the system refuses a thread).
+pub fn router(store: Arc<ModelStore>, config: &ServerConfig) -> std::io::Result<Router> {
+    let jobs = batcher::start(store.clone(), config.batch)?;
     let state: Shared = Arc::new(AppState {
         store,
         jobs: Mutex::new(jobs),
         metrics: Metrics::default(),
         max_body_bytes: config.max_body_bytes,
     });
-    Router::new()
+    Ok(Router::new()
         .route("/v1/models/{segment}", get(model_get).post(model_post))
         .route("/v1/models/{name}/metadata", get(metadata))
         .route(
@@ -336,7 +337,7 @@ pub fn router(store: Arc<ModelStore>, config: &ServerConfig) -> Router {
             )
         })
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
-        .with_state(state)
+        .with_state(state))
 }
 
 /// Serves `store` on `listener` until `shutdown` completes (then finishes requests in flight),
@@ -361,7 +362,7 @@ pub async fn serve(
             }
         }
     });
-    axum::serve(listener, router(store, &config))
+    axum::serve(listener, router(store, &config)?)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -3,9 +3,9 @@
 //! version appears.
 
 use crate::{Error, Result};
-use rill_nn::Sequential;
+use rill_nn::Model;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 /// Where the served model comes from.
 #[derive(Debug, Clone)]
@@ -20,8 +20,9 @@ pub enum ModelSource {
 pub struct Servable {
     /// The version number.
     pub version: u64,
-    /// The model; the batcher is its only user at a time.
-    pub model: Mutex<Sequential>,
+    /// The model: layers run through `&self`, so every inference thread calls it at once,
+    /// with no lock.
+    pub model: Model,
     /// Per-sample input shape.
     pub input_shape: Vec<usize>,
     /// Per-sample output shape.
@@ -45,7 +46,7 @@ fn load(path: &Path, version: u64) -> Result<Servable> {
     let output_shape = model.output_shape().unwrap_or_default();
     Ok(Servable {
         version,
-        model: Mutex::new(model),
+        model,
         input_shape,
         output_shape,
     })

@@ -115,7 +115,7 @@ fn expected(model: &mut Sequential, ks: &[f64]) -> Vec<Vec<f64>> {
         .flat_map(|&k| [k, 0.5, -1.0, 2.0, k, 0.25].map(|v| v as f32))
         .collect();
     let out = model
-        .predict(&Tensor::from_vec(data, &[ks.len(), 2, 3]).unwrap(), 64)
+        .predict(Tensor::from_vec(data, &[ks.len(), 2, 3]).unwrap(), 64)
         .unwrap();
     out.to_f64_vec().chunks(4).map(|c| c.to_vec()).collect()
 }
@@ -278,6 +278,7 @@ fn concurrent_requests_are_batched_correctly_and_hot_reload_drops_nothing() {
         batch: BatchConfig {
             max_batch_size: 16,
             max_wait: Duration::from_millis(5),
+            inference_threads: 2,
         },
         poll_interval: Duration::from_millis(50),
         ..ServerConfig::default()

@@ -139,8 +139,7 @@ pub fn run(args: Args) -> Result<Report, Box<dyn std::error::Error>> {
     //    data it only draws the curves: nothing is chosen by it).
     let fit_started = Instant::now();
     let history = model.fit(
-        &train_x,
-        train_labels,
+        (&train_x, train_labels),
         FitConfig::default()
             .epochs(epochs)
             .batch_size(args.batch_size)
@@ -151,14 +150,14 @@ pub fn run(args: Args) -> Result<Report, Box<dyn std::error::Error>> {
     viz::training_curves(out("training_curves.png"), &history.history)?;
 
     // 5. Evaluate accuracy on the test set.
-    let test = model.evaluate(&test_x, test_labels, 256)?;
+    let test = model.evaluate((&test_x, test_labels), 256)?;
     println!(
         "\nTest accuracy: {:.4} (loss {:.4})",
         test["accuracy"], test["loss"]
     );
 
     // 6. Make predictions: attach a softmax to turn logits into probabilities.
-    model.push_built(Box::new(Softmax::new()))?;
+    model.add(Softmax::new())?;
     let predictions = model.predict(&test_x, 1024)?;
     let probs = |i: usize| -> rill::core::Result<Vec<f64>> {
         Ok(predictions.slice(0, i, i + 1)?.to_f64_vec())

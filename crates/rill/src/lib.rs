@@ -15,7 +15,7 @@
 //! ])
 //! .with_input_shape(&[28, 28])?;
 //! model.compile(Adam::default(), SparseCategoricalCrossentropy::from_logits(), &["accuracy"])?;
-//! model.fit(&x, &data.train.labels, FitConfig::default().epochs(10))?;
+//! model.fit((&x, &data.train.labels), FitConfig::default().epochs(10))?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -37,12 +37,11 @@ fn saved_model(dir: &std::path::Path) -> std::path::PathBuf {
     )
     .unwrap();
     m.fit(
-        &x,
-        &y,
+        (&x, &y),
         FitConfig::default().epochs(2).verbose(Verbosity::Silent),
     )
     .unwrap();
-    m.push_built(Box::new(Softmax::new())).unwrap();
+    m.add(Softmax::new()).unwrap();
     let path = dir.join("fashion.rill");
     rill::io::save_model_with_classes(&m, Some(&data.class_names), &path).unwrap();
     // The first test image (an ankle boot) as a PNG, as a user would have it.

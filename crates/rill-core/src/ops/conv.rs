@@ -43,7 +43,8 @@ fn out_and_pad(
     dilation: usize,
     padding: Padding,
 ) -> (usize, usize) {
-    let span = (k - 1) * dilation + 1;
+    // Saturating: a window size read from a file must give an error, not an overflow.
+    let span = (k - 1).saturating_mul(dilation).saturating_add(1);
     match padding {
         Padding::Valid => (
             if input >= span {
@@ -55,10 +56,26 @@ fn out_and_pad(
         ),
         Padding::Same => {
             let out = input.div_ceil(stride);
-            let total = ((out.max(1) - 1) * stride + span).saturating_sub(input);
+            let total = ((out.max(1) - 1).saturating_mul(stride).saturating_add(span))
+                .saturating_sub(input);
             (out, total / 2)
         }
     }
+}
+
+/// The per-sample output height and width of a `window` sliding over per-sample inputs of
+/// `hwc` = (height, width, channels): the shape rule of conv2d and the pooling ops, for layers'
+/// `compute_output_shape`. Errors as the op itself would on such an input.
+pub fn window_output_size(
+    op: &'static str,
+    hwc: &[usize],
+    window: (usize, usize),
+    options: &Conv2dOptions,
+) -> Result<(usize, usize)> {
+    let mut shape = vec![0];
+    shape.extend_from_slice(hwc);
+    let g = geometry(op, &shape, window.0, window.1, options)?;
+    Ok((g.oh, g.ow))
 }
 
 /// The window geometry over an NHWC input of `shape` for a `kh`×`kw` window.

@@ -1,6 +1,7 @@
 use super::stages;
 use crate::{Error, Result};
-use rill_core::Tensor;
+use rill_core::batches::BatchResult;
+use rill_core::{Batches, Data, InputBatches, Tensor};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -31,6 +32,46 @@ pub struct Dataset {
     make: Arc<MakeStream>,
     len: Option<usize>,
     epoch: Arc<AtomicU64>,
+    /// How an element splits into a model's inputs and targets (`None`: `[x, y]`).
+    structure: Option<Arc<(Group, Group)>>,
+}
+
+/// The shape of one side (inputs or targets) of a structured element.
+#[derive(Debug, Clone)]
+enum Group {
+    One,
+    List(usize),
+    Named(Vec<String>),
+}
+
+impl Group {
+    fn of(d: &Data) -> Group {
+        match d {
+            Data::One(_) => Group::One,
+            Data::List(ts) => Group::List(ts.len()),
+            Data::Named(ts) => Group::Named(ts.iter().map(|(n, _)| n.clone()).collect()),
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            Group::One => 1,
+            Group::List(n) => *n,
+            Group::Named(names) => names.len(),
+        }
+    }
+    /// Takes this group's tensors off the front of `rest`.
+    fn take(&self, rest: &mut std::vec::IntoIter<Tensor>) -> Data {
+        match self {
+            Group::One => Data::One(rest.next().expect("length checked")),
+            Group::List(n) => Data::List(rest.take(*n).collect()),
+            Group::Named(names) => Data::Named(
+                names
+                    .iter()
+                    .map(|n| (n.clone(), rest.next().expect("length checked")))
+                    .collect(),
+            ),
+        }
+    }
 }
 
 impl Dataset {
@@ -42,7 +83,24 @@ impl Dataset {
             make: Arc::new(make),
             len,
             epoch: Arc::new(AtomicU64::new(0)),
+            structure: None,
         }
+    }
+
+    /// Element i holds the i-th sample of every input and every target, for models with
+    /// several inputs or outputs: `x` and `y` are each a tensor, a list (model order) or
+    /// tensors by name, and `fit` receives batches in that same structure.
+    pub fn from_structured(x: impl Into<Data>, y: impl Into<Data>) -> Result<Dataset> {
+        let (x, y) = (x.into(), y.into());
+        let flat: Vec<Tensor> = x
+            .tensors()
+            .into_iter()
+            .chain(y.tensors())
+            .cloned()
+            .collect();
+        let mut ds = Dataset::from_tensor_slices(flat)?;
+        ds.structure = Some(Arc::new((Group::of(&x), Group::of(&y))));
+        Ok(ds)
     }
 
     /// Element i is the i-th slice along axis 0 of every tensor (`from_tensor_slices`).
@@ -98,7 +156,10 @@ impl Dataset {
         wrap: impl Fn(Stream, u64) -> Stream + Send + Sync + 'static,
     ) -> Dataset {
         let inner = self.make.clone();
-        Dataset::new(len, move |epoch| wrap(inner(epoch), epoch))
+        Dataset {
+            structure: self.structure.clone(),
+            ..Dataset::new(len, move |epoch| wrap(inner(epoch), epoch))
+        }
     }
 
     /// Shuffles through a buffer of `buffer_size` elements (a buffer at least the dataset's size
@@ -160,46 +221,73 @@ impl Dataset {
             (Some(0), None) => Some(0),
             _ => None,
         };
-        Dataset::new(len, move |epoch| {
+        let structure = self.structure.clone();
+        let mut ds = Dataset::new(len, move |epoch| {
             let inner = inner.clone();
             let reps = count.map(|c| c as u64).unwrap_or(u64::MAX);
             Box::new(
                 (0..reps).flat_map(move |r| inner(epoch.wrapping_mul(1_000_003).wrapping_add(r))),
             )
-        })
+        });
+        ds.structure = structure;
+        ds
     }
 }
 
-impl rill_nn::Batches for Dataset {
+impl Dataset {
+    /// An element as `(inputs, targets)`: by the recorded structure, else `[x, y]`.
+    fn split(&self, e: Element) -> Result<(Data, Data)> {
+        match self.structure.as_deref() {
+            Some((x, y)) => {
+                if e.len() != x.len() + y.len() {
+                    return Err(Error::Pipeline(format!(
+                        "a structured dataset's elements hold {} tensors, found {} (did a map change them?)",
+                        x.len() + y.len(),
+                        e.len()
+                    )));
+                }
+                let mut rest = e.into_iter();
+                Ok((x.take(&mut rest), y.take(&mut rest)))
+            }
+            None if e.len() == 2 => {
+                let mut e = e;
+                let y = e.pop().expect("two");
+                let x = e.pop().expect("two");
+                Ok((Data::One(x), Data::One(y)))
+            }
+            None => Err(Error::Pipeline(format!(
+                "a training dataset yields (features, labels) pairs, found elements of {} tensors; use Dataset::from_structured for several inputs or outputs",
+                e.len()
+            ))),
+        }
+    }
+}
+
+impl Batches for Dataset {
     fn batches(
         &self,
         epoch: usize,
-    ) -> Box<dyn Iterator<Item = rill_nn::Result<(Tensor, Tensor)>> + Send + '_> {
-        Box::new(self.iter_epoch(epoch as u64).map(|e| {
-            let mut e = e.map_err(rill_nn::Error::from)?;
-            if e.len() != 2 {
-                return Err(rill_nn::Error::Input(format!("a training dataset yields (features, labels) pairs, found elements of {} tensors", e.len())));
-            }
-            let y = e.pop().expect("two");
-            let x = e.pop().expect("two");
-            Ok((x, y))
-        }))
+    ) -> Box<dyn Iterator<Item = BatchResult<(Data, Data)>> + Send + '_> {
+        Box::new(self.iter_epoch(epoch as u64).map(|e| Ok(self.split(e?)?)))
     }
     fn steps(&self) -> Option<usize> {
         self.len
     }
 }
 
-impl rill_nn::InputBatches for Dataset {
-    fn input_batches(&self) -> Box<dyn Iterator<Item = rill_nn::Result<Tensor>> + Send + '_> {
+impl InputBatches for Dataset {
+    fn input_batches(&self) -> Box<dyn Iterator<Item = BatchResult<Data>> + Send + '_> {
         Box::new(self.iter_epoch(0).map(|e| {
-            let mut e = e.map_err(rill_nn::Error::from)?;
-            if e.is_empty() {
-                return Err(rill_nn::Error::Input(
-                    "predict: a dataset element holds no tensors".into(),
-                ));
+            let e = e?;
+            match self.structure.as_deref() {
+                // A structured dataset's inputs come first; targets, if present, are ignored.
+                Some((x, _)) if e.len() >= x.len() => Ok(x.take(&mut e.into_iter())),
+                _ => e
+                    .into_iter()
+                    .next()
+                    .map(Data::One)
+                    .ok_or_else(|| "predict: a dataset element holds no tensors".into()),
             }
-            Ok(e.swap_remove(0))
         }))
     }
 }

@@ -9,29 +9,29 @@ pub use early_stopping::EarlyStopping;
 pub use misc::{CsvLogger, LearningRateScheduler, TerminateOnNaN};
 pub use reduce_lr::ReduceLROnPlateau;
 
-use crate::{Logs, Result, Sequential};
+use crate::{Logs, Model, Result};
 
 /// A hook run by `fit`. Every method has a default that does nothing.
 pub trait Callback: Send {
     /// Before the first epoch.
-    fn on_train_begin(&mut self, _model: &mut Sequential) -> Result<()> {
+    fn on_train_begin(&mut self, _model: &mut Model) -> Result<()> {
         Ok(())
     }
     /// Before each epoch.
-    fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Sequential) -> Result<()> {
+    fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Model) -> Result<()> {
         Ok(())
     }
     /// After each training step, with the batch loss.
-    fn on_batch_end(&mut self, _step: usize, _loss: f64, _model: &mut Sequential) -> Result<()> {
+    fn on_batch_end(&mut self, _step: usize, _loss: f64, _model: &mut Model) -> Result<()> {
         Ok(())
     }
     /// After each epoch, with its logs (`loss`, metrics, `val_*`). Set
     /// `model.stop_training = true` to end training.
-    fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs, _model: &mut Sequential) -> Result<()> {
+    fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs, _model: &mut Model) -> Result<()> {
         Ok(())
     }
     /// After the last epoch.
-    fn on_train_end(&mut self, _model: &mut Sequential) -> Result<()> {
+    fn on_train_end(&mut self, _model: &mut Model) -> Result<()> {
         Ok(())
     }
 }

@@ -1,33 +1,45 @@
-use super::Layer;
+use super::{Configurable, Layer};
 use crate::{Activation, Error, Result};
 use rill_core::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// The argument of an activation layer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ActivationConfig {
+    /// The activation applied.
+    #[serde(default)]
+    pub activation: Activation,
+}
 
 macro_rules! activation_layer {
-    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $default:expr) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name {
-            name: String,
             activation: Activation,
         }
+        impl Configurable for $name {
+            const KIND: &'static str = $kind;
+            type Config = ActivationConfig;
+            fn get_config(&self) -> ActivationConfig {
+                ActivationConfig { activation: self.activation }
+            }
+            fn from_config(c: ActivationConfig) -> Result<Self> {
+                Ok($name { activation: c.activation })
+            }
+        }
         impl Layer for $name {
-            fn kind(&self) -> &'static str {
-                $kind
-            }
-            fn name(&self) -> &str {
-                &self.name
-            }
-            fn set_name(&mut self, name: String) {
-                self.name = name;
-            }
-            fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+            crate::configurable_layer!();
+            fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
                 Ok(input_shape.to_vec())
             }
-            fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
+            fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
                 self.activation.apply(x)
             }
-            fn config(&self) -> Option<serde_json::Value> {
-                Some(serde_json::json!({"name": self.name, "activation": self.activation.name()}))
+        }
+        impl Default for $name {
+            fn default() -> Self {
+                $name { activation: $default }
             }
         }
     };
@@ -36,26 +48,26 @@ macro_rules! activation_layer {
 activation_layer!(
     /// Applies an [`Activation`] (Keras' `layers.Activation`).
     ActivationLayer,
-    "Activation"
+    "Activation",
+    Activation::Linear
 );
 activation_layer!(
     /// max(x, 0) as a layer.
     ReLU,
-    "ReLU"
+    "ReLU",
+    Activation::Relu
 );
 activation_layer!(
     /// Softmax over the last axis as a layer: turns logits into probabilities.
     Softmax,
-    "Softmax"
+    "Softmax",
+    Activation::Softmax
 );
 
 impl ActivationLayer {
     /// A layer applying `activation`.
     pub fn new(activation: Activation) -> Self {
-        ActivationLayer {
-            name: String::new(),
-            activation,
-        }
+        ActivationLayer { activation }
     }
     /// A layer applying the activation called `name` in Keras.
     pub fn from_name(name: &str) -> Result<Self> {
@@ -68,31 +80,13 @@ impl ActivationLayer {
 impl ReLU {
     /// A ReLU layer.
     pub fn new() -> Self {
-        ReLU {
-            name: String::new(),
-            activation: Activation::Relu,
-        }
-    }
-}
-
-impl Default for ReLU {
-    fn default() -> Self {
-        Self::new()
+        Self::default()
     }
 }
 
 impl Softmax {
     /// A softmax layer.
     pub fn new() -> Self {
-        Softmax {
-            name: String::new(),
-            activation: Activation::Softmax,
-        }
-    }
-}
-
-impl Default for Softmax {
-    fn default() -> Self {
-        Self::new()
+        Self::default()
     }
 }

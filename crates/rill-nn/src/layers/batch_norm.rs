@@ -1,31 +1,44 @@
-use super::Layer;
+use super::{Configurable, Layer};
 use crate::{Error, Initializer, Result, Variable};
 use rill_core::{no_grad, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// [`BatchNormalization`]'s arguments.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct BatchNormalizationConfig {
+    /// The moving averages' momentum.
+    pub momentum: f64,
+    /// Added to the variance.
+    pub epsilon: f64,
+}
+
+/// The four variables, once built.
+#[derive(Debug)]
+struct Weights {
+    gamma: Variable,
+    beta: Variable,
+    moving_mean: Variable,
+    moving_variance: Variable,
+}
 
 /// Normalises each channel (the last axis) with the batch's mean and variance in training, and
 /// with moving averages of them in inference — Keras' `BatchNormalization` (momentum 0.99,
-/// epsilon 1e-3, learned scale γ and offset β).
+/// epsilon 1e-3, learned scale γ and offset β). As in Keras, a frozen BatchNormalization
+/// (`set_trainable(false)`) runs in inference mode, so fine-tuning keeps its statistics.
 #[derive(Debug)]
 pub struct BatchNormalization {
-    name: String,
-    momentum: f64,
-    epsilon: f64,
-    gamma: Option<Variable>,
-    beta: Option<Variable>,
-    moving_mean: Option<Variable>,
-    moving_variance: Option<Variable>,
+    config: BatchNormalizationConfig,
+    weights: Option<Weights>,
 }
 
 impl Default for BatchNormalization {
     fn default() -> Self {
         BatchNormalization {
-            name: String::new(),
-            momentum: 0.99,
-            epsilon: 1e-3,
-            gamma: None,
-            beta: None,
-            moving_mean: None,
-            moving_variance: None,
+            config: BatchNormalizationConfig {
+                momentum: 0.99,
+                epsilon: 1e-3,
+            },
+            weights: None,
         }
     }
 }
@@ -37,105 +50,91 @@ impl BatchNormalization {
     }
     /// Sets the moving-average momentum.
     pub fn momentum(mut self, m: f64) -> Self {
-        self.momentum = m;
+        self.config.momentum = m;
         self
     }
     /// Sets the variance epsilon.
     pub fn epsilon(mut self, e: f64) -> Self {
-        self.epsilon = e;
+        self.config.epsilon = e;
         self
     }
 }
 
-fn built<'a>(v: &'a Option<Variable>, name: &str) -> Result<&'a Variable> {
-    v.as_ref()
-        .ok_or_else(|| Error::Config(format!("{name}: call before build")))
+impl Configurable for BatchNormalization {
+    const KIND: &'static str = "BatchNormalization";
+    type Config = BatchNormalizationConfig;
+    fn get_config(&self) -> BatchNormalizationConfig {
+        self.config
+    }
+    fn from_config(config: BatchNormalizationConfig) -> Result<Self> {
+        Ok(BatchNormalization {
+            config,
+            weights: None,
+        })
+    }
 }
 
 impl Layer for BatchNormalization {
-    fn kind(&self) -> &'static str {
-        "BatchNormalization"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        let c = *input_shape.last().ok_or_else(|| {
-            Error::Config(format!("{}: needs inputs with a channel axis", self.name))
-        })?;
-        self.gamma = Some(Variable::trainable("gamma", Initializer::Ones.init(&[c])?)?);
-        self.beta = Some(Variable::trainable("beta", Initializer::Zeros.init(&[c])?)?);
-        self.moving_mean = Some(Variable::fixed(
-            "moving_mean",
-            Initializer::Zeros.init(&[c])?,
-        ));
-        self.moving_variance = Some(Variable::fixed(
-            "moving_variance",
-            Initializer::Ones.init(&[c])?,
-        ));
+    crate::configurable_layer!();
+    fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        if input_shape.is_empty() {
+            return Err(Error::Config(
+                "BatchNormalization needs inputs with a channel axis".into(),
+            ));
+        }
         Ok(input_shape.to_vec())
     }
-    fn call(&mut self, x: &Tensor, training: bool) -> Result<Tensor> {
+    fn build(&mut self, input_shape: &[usize]) -> Result<()> {
+        self.compute_output_shape(input_shape)?;
+        let c = input_shape[input_shape.len() - 1];
+        self.weights = Some(Weights {
+            gamma: Variable::trainable("gamma", Initializer::Ones.init(&[c])?)?,
+            beta: Variable::trainable("beta", Initializer::Zeros.init(&[c])?)?,
+            moving_mean: Variable::fixed("moving_mean", Initializer::Zeros.init(&[c])?),
+            moving_variance: Variable::fixed("moving_variance", Initializer::Ones.init(&[c])?),
+        });
+        Ok(())
+    }
+    fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        let w = self
+            .weights
+            .as_ref()
+            .ok_or_else(|| Error::not_built(Self::KIND))?;
         let axes: Vec<isize> = (0..x.rank() as isize - 1).collect();
-        let (mean, var) = if training {
+        let (mean, var) = if training && w.gamma.is_trainable() {
             let mean = x.mean(&axes, false)?;
             let var = x.variance(&axes, false)?;
             // The moving statistics are state, not part of the gradient.
-            let m = self.momentum;
+            let m = self.config.momentum;
             no_grad(|| -> Result<()> {
-                let mm = self.moving_mean.as_mut().expect("built");
-                mm.value = mm
-                    .value
-                    .mul_scalar(m)?
-                    .add(&mean.detach().mul_scalar(1.0 - m)?)?;
-                let mv = self.moving_variance.as_mut().expect("built");
-                mv.value = mv
-                    .value
-                    .mul_scalar(m)?
-                    .add(&var.detach().mul_scalar(1.0 - m)?)?;
-                Ok(())
+                let blend = |old: &Variable, batch: &Tensor| -> Result<()> {
+                    let new = old
+                        .value()
+                        .mul_scalar(m)?
+                        .add(&batch.detach().mul_scalar(1.0 - m)?)?;
+                    old.replace(new);
+                    Ok(())
+                };
+                blend(&w.moving_mean, &mean)?;
+                blend(&w.moving_variance, &var)
             })?;
             (mean, var)
         } else {
-            (
-                built(&self.moving_mean, &self.name)?.value.clone(),
-                built(&self.moving_variance, &self.name)?.value.clone(),
-            )
+            (w.moving_mean.value(), w.moving_variance.value())
         };
-        let inv = var.add_scalar(self.epsilon)?.sqrt()?;
+        let inv = var.add_scalar(self.config.epsilon)?.sqrt()?;
         let normed = x.sub(&mean)?.div(&inv)?;
-        Ok(normed
-            .mul(&built(&self.gamma, &self.name)?.value)?
-            .add(&built(&self.beta, &self.name)?.value)?)
+        Ok(normed.mul(&w.gamma.value())?.add(&w.beta.value())?)
     }
-    fn variables(&self) -> Vec<&Variable> {
-        [
-            &self.gamma,
-            &self.beta,
-            &self.moving_mean,
-            &self.moving_variance,
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
-    }
-    fn variables_mut(&mut self) -> Vec<&mut Variable> {
-        [
-            &mut self.gamma,
-            &mut self.beta,
-            &mut self.moving_mean,
-            &mut self.moving_variance,
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
-    }
-    fn config(&self) -> Option<serde_json::Value> {
-        Some(
-            serde_json::json!({"name": self.name, "momentum": self.momentum, "epsilon": self.epsilon}),
-        )
+    fn variables(&self) -> Vec<Variable> {
+        match &self.weights {
+            Some(w) => vec![
+                w.gamma.clone(),
+                w.beta.clone(),
+                w.moving_mean.clone(),
+                w.moving_variance.clone(),
+            ],
+            None => Vec::new(),
+        }
     }
 }

@@ -1,16 +1,57 @@
 use super::kernel_bias::KernelBias;
-use super::{Layer, Regularizer};
+use super::serde_helpers::{check_sizes, padding};
+use super::{Configurable, Layer, Regularizer};
 use crate::{Activation, Error, Initializer, Result, Variable};
 use rill_core::{Conv2dOptions, Padding, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// [`Conv2D`]'s arguments.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Conv2DConfig {
+    /// Output channels.
+    pub filters: usize,
+    /// Window height and width.
+    pub kernel_size: (usize, usize),
+    /// Vertical and horizontal step.
+    #[serde(default = "ones")]
+    pub strides: (usize, usize),
+    /// Border handling.
+    #[serde(default, with = "padding")]
+    pub padding: Padding,
+    /// Gap between window taps.
+    #[serde(default = "ones")]
+    pub dilation_rate: (usize, usize),
+    /// Applied to the output.
+    #[serde(default)]
+    pub activation: Activation,
+    /// Whether a bias is added.
+    #[serde(default = "yes")]
+    pub use_bias: bool,
+    /// The kernel's initial values.
+    #[serde(default = "glorot")]
+    pub kernel_initializer: Initializer,
+    /// The bias's initial values.
+    #[serde(default)]
+    pub bias_initializer: Initializer,
+    /// A penalty on the kernel, added to the loss.
+    #[serde(default)]
+    pub kernel_regularizer: Option<Regularizer>,
+}
+
+fn ones() -> (usize, usize) {
+    (1, 1)
+}
+fn yes() -> bool {
+    true
+}
+fn glorot() -> Initializer {
+    Initializer::GlorotUniform
+}
 
 /// 2-D convolution over NHWC inputs (Keras' `channels_last`) with an HWIO kernel.
 #[derive(Debug)]
 pub struct Conv2D {
-    name: String,
-    filters: usize,
-    kernel_size: (usize, usize),
-    options: Conv2dOptions,
-    activation: Activation,
+    config: Conv2DConfig,
     weights: KernelBias,
 }
 
@@ -18,98 +59,127 @@ impl Conv2D {
     /// `filters` output channels, a `kernel_size` window, stride 1, valid padding.
     pub fn new(filters: usize, kernel_size: (usize, usize)) -> Self {
         Conv2D {
-            name: String::new(),
-            filters,
-            kernel_size,
-            options: Conv2dOptions::default(),
-            activation: Activation::Linear,
+            config: Conv2DConfig {
+                filters,
+                kernel_size,
+                strides: (1, 1),
+                padding: Padding::Valid,
+                dilation_rate: (1, 1),
+                activation: Activation::Linear,
+                use_bias: true,
+                kernel_initializer: Initializer::GlorotUniform,
+                bias_initializer: Initializer::Zeros,
+                kernel_regularizer: None,
+            },
             weights: KernelBias::default(),
         }
     }
     /// Sets the strides.
     pub fn strides(mut self, s: (usize, usize)) -> Self {
-        self.options.strides = s;
+        self.config.strides = s;
         self
     }
     /// Sets the padding.
     pub fn padding(mut self, p: Padding) -> Self {
-        self.options.padding = p;
+        self.config.padding = p;
         self
     }
     /// Sets the dilation rate.
     pub fn dilation(mut self, d: (usize, usize)) -> Self {
-        self.options.dilation = d;
+        self.config.dilation_rate = d;
         self
     }
     /// Sets the activation.
     pub fn activation(mut self, a: Activation) -> Self {
-        self.activation = a;
+        self.config.activation = a;
         self
     }
     /// Turns the bias on or off.
     pub fn use_bias(mut self, on: bool) -> Self {
-        self.weights.use_bias = on;
+        self.config.use_bias = on;
         self
     }
     /// Sets the kernel initializer.
     pub fn kernel_initializer(mut self, i: Initializer) -> Self {
-        self.weights.kernel_initializer = i;
+        self.config.kernel_initializer = i;
         self
     }
     /// Adds a kernel penalty to the loss.
     pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
-        self.weights.kernel_regularizer = Some(r);
+        self.config.kernel_regularizer = Some(r);
         self
+    }
+    fn options(&self) -> Conv2dOptions {
+        Conv2dOptions {
+            strides: self.config.strides,
+            padding: self.config.padding,
+            dilation: self.config.dilation_rate,
+        }
+    }
+}
+
+impl Configurable for Conv2D {
+    const KIND: &'static str = "Conv2D";
+    type Config = Conv2DConfig;
+    fn get_config(&self) -> Conv2DConfig {
+        self.config.clone()
+    }
+    fn from_config(config: Conv2DConfig) -> Result<Self> {
+        let c = &config;
+        check_sizes(Self::KIND, "filters", &[c.filters])?;
+        check_sizes(
+            Self::KIND,
+            "kernel_size",
+            &[c.kernel_size.0, c.kernel_size.1],
+        )?;
+        check_sizes(Self::KIND, "strides", &[c.strides.0, c.strides.1])?;
+        check_sizes(
+            Self::KIND,
+            "dilation_rate",
+            &[c.dilation_rate.0, c.dilation_rate.1],
+        )?;
+        Ok(Conv2D {
+            config,
+            weights: KernelBias::default(),
+        })
     }
 }
 
 impl Layer for Conv2D {
-    fn kind(&self) -> &'static str {
-        "Conv2D"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+    crate::configurable_layer!();
+    fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if input_shape.len() != 3 {
-            return Err(Error::Config(format!("{}: Conv2D expects per-sample inputs (height, width, channels), found {input_shape:?}", self.name)));
+            return Err(Error::Config(format!(
+                "Conv2D expects per-sample inputs (height, width, channels), found {input_shape:?}"
+            )));
         }
-        let (kh, kw) = self.kernel_size;
-        let kernel =
-            self.weights
-                .kernel_initializer
-                .init(&[kh, kw, input_shape[2], self.filters])?;
-        // The output shape comes from the op's own shape rule, run on an empty batch.
-        let probe = Tensor::zeros(
-            &[0, input_shape[0], input_shape[1], input_shape[2]],
-            rill_core::DType::F32,
-        );
-        let out = probe
-            .conv2d(&kernel, &self.options)
-            .map_err(|e| Error::Config(format!("{}: {e}", self.name)))?;
-        self.weights.create(kernel, self.filters)?;
-        Ok(out.shape()[1..].to_vec())
+        let (oh, ow) = rill_core::window_output_size(
+            "conv2d",
+            input_shape,
+            self.config.kernel_size,
+            &self.options(),
+        )?;
+        Ok(vec![oh, ow, self.config.filters])
     }
-    fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        let y = x.conv2d(self.weights.kernel(&self.name)?, &self.options)?;
-        self.weights.bias_and_activation(y, &self.activation)
+    fn build(&mut self, input_shape: &[usize]) -> Result<()> {
+        self.compute_output_shape(input_shape)?;
+        let c = &self.config;
+        let (kh, kw) = c.kernel_size;
+        let kernel = c
+            .kernel_initializer
+            .init(&[kh, kw, input_shape[2], c.filters])?;
+        let bias = c.use_bias.then_some((c.bias_initializer, c.filters));
+        self.weights.create(kernel, bias)
     }
-    fn variables(&self) -> Vec<&Variable> {
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        let y = x.conv2d(&self.weights.kernel(Self::KIND)?, &self.options())?;
+        self.weights.bias_and_activation(y, &self.config.activation)
+    }
+    fn variables(&self) -> Vec<Variable> {
         self.weights.variables()
     }
-    fn variables_mut(&mut self) -> Vec<&mut Variable> {
-        self.weights.variables_mut()
-    }
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
-        self.weights.regularization_loss()
-    }
-    fn config(&self) -> Option<serde_json::Value> {
-        let o = &self.options;
-        Some(
-            serde_json::json!({"name": self.name, "filters": self.filters, "kernel_size": [self.kernel_size.0, self.kernel_size.1], "strides": [o.strides.0, o.strides.1], "padding": super::config::padding_name(o.padding), "dilation_rate": [o.dilation.0, o.dilation.1], "activation": self.activation.name(), "use_bias": self.weights.use_bias, "kernel_regularizer": self.weights.kernel_regularizer.map(|r| r.config())}),
-        )
+        self.weights
+            .regularization_loss(self.config.kernel_regularizer)
     }
 }

@@ -1,14 +1,23 @@
-use super::Layer;
+use super::serde_helpers::check_sizes;
+use super::{Configurable, Layer};
 use crate::{Error, Initializer, Result, Variable};
 use rill_core::{DType, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// [`Embedding`]'s arguments.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct EmbeddingConfig {
+    /// How many ids: ids lie in `0..input_dim`.
+    pub input_dim: usize,
+    /// The length of each vector.
+    pub output_dim: usize,
+}
 
 /// Maps integer ids in `0..input_dim` to learned vectors of `output_dim` — Keras' `Embedding`
 /// (weights uniform in [−0.05, 0.05]). Ids arrive as any numeric dtype and must be whole.
 #[derive(Debug)]
 pub struct Embedding {
-    name: String,
-    input_dim: usize,
-    output_dim: usize,
+    config: EmbeddingConfig,
     embeddings: Option<Variable>,
 }
 
@@ -16,58 +25,63 @@ impl Embedding {
     /// A table of `input_dim` vectors of length `output_dim`.
     pub fn new(input_dim: usize, output_dim: usize) -> Self {
         Embedding {
-            name: String::new(),
-            input_dim,
-            output_dim,
+            config: EmbeddingConfig {
+                input_dim,
+                output_dim,
+            },
             embeddings: None,
         }
     }
 }
 
+impl Configurable for Embedding {
+    const KIND: &'static str = "Embedding";
+    type Config = EmbeddingConfig;
+    fn get_config(&self) -> EmbeddingConfig {
+        self.config
+    }
+    fn from_config(c: EmbeddingConfig) -> Result<Self> {
+        check_sizes(
+            Self::KIND,
+            "input_dim and output_dim",
+            &[c.input_dim, c.output_dim],
+        )?;
+        Ok(Embedding::new(c.input_dim, c.output_dim))
+    }
+}
+
 impl Layer for Embedding {
-    fn kind(&self) -> &'static str {
-        "Embedding"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        self.embeddings = Some(Variable::trainable(
-            "embeddings",
-            Initializer::RandomUniform(-0.05, 0.05).init(&[self.input_dim, self.output_dim])?,
-        )?);
+    crate::configurable_layer!();
+    fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let mut out = input_shape.to_vec();
-        out.push(self.output_dim);
+        out.push(self.config.output_dim);
         Ok(out)
     }
-    fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
+    fn build(&mut self, _input_shape: &[usize]) -> Result<()> {
+        let c = self.config;
+        self.embeddings = Some(Variable::trainable(
+            "embeddings",
+            Initializer::RandomUniform(-0.05, 0.05).init(&[c.input_dim, c.output_dim])?,
+        )?);
+        Ok(())
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         let table = self
             .embeddings
             .as_ref()
-            .ok_or_else(|| Error::Config(format!("{}: call before build", self.name)))?;
+            .ok_or_else(|| Error::not_built(Self::KIND))?;
         let ids = x.to_dtype(DType::I64)?.reshape(&[x.numel()])?;
-        let rows = table.value.index_select(0, &ids).map_err(|e| {
+        let rows = table.value().index_select(0, &ids).map_err(|e| {
             Error::Input(format!(
-                "{}: {e} (ids must lie in 0..{})",
-                self.name, self.input_dim
+                "Embedding: {e} (ids must lie in 0..{})",
+                self.config.input_dim
             ))
         })?;
         let mut shape = x.shape().to_vec();
-        shape.push(self.output_dim);
+        shape.push(self.config.output_dim);
         Ok(rows.reshape(&shape)?)
     }
-    fn variables(&self) -> Vec<&Variable> {
-        self.embeddings.iter().collect()
-    }
-    fn variables_mut(&mut self) -> Vec<&mut Variable> {
-        self.embeddings.iter_mut().collect()
-    }
-    fn config(&self) -> Option<serde_json::Value> {
-        Some(
-            serde_json::json!({"name": self.name, "input_dim": self.input_dim, "output_dim": self.output_dim}),
-        )
+    fn variables(&self) -> Vec<Variable> {
+        self.embeddings.iter().cloned().collect()
     }
 }

@@ -3,7 +3,7 @@ use rill_core::Tensor;
 
 /// A layer that combines several inputs into one (`Add`, `Concatenate`, `Multiply`), for
 /// graphs built with [`FunctionalBuilder`](crate::FunctionalBuilder).
-pub trait Merge: Send {
+pub trait Merge: Send + Sync {
     /// The Keras class name.
     fn kind(&self) -> &'static str;
     /// The output's per-sample shape for inputs of `shapes`, or why they cannot be merged.
@@ -102,4 +102,14 @@ impl Merge for Concatenate {
     fn call(&self, inputs: &[Tensor]) -> Result<Tensor> {
         Ok(Tensor::concat(inputs, -1)?)
     }
+}
+
+/// The merge layer called `kind` (`Add`, `Multiply`, `Concatenate`), for model configs.
+pub fn merge_from_kind(kind: &str) -> Result<Box<dyn Merge>> {
+    Ok(match kind {
+        "Add" => Box::new(Add),
+        "Multiply" => Box::new(Multiply),
+        "Concatenate" => Box::new(Concatenate),
+        other => return Err(Error::Config(format!("unknown merge layer '{other}'"))),
+    })
 }

@@ -1,11 +1,14 @@
 //! Keras-style layers. A layer creates its weights in [`Layer::build`] from the per-sample input
-//! shape (no batch dimension) and does its work in [`Layer::call`]. Implement this trait for a
-//! custom layer and it trains, evaluates and predicts inside [`Sequential`](crate::Sequential)
-//! like any built-in one.
+//! shape (no batch dimension), states its output shape in [`Layer::compute_output_shape`] and
+//! does its work in [`Layer::call`] — through `&self`, so one built model serves many threads.
+//! Its arguments are a typed, serde-derived config ([`Configurable`]); one registry
+//! ([`register_layer`]) turns configs back into layers, built-in or the user's own.
+//!
+//! Adding a layer: one file here implementing [`Layer`] and [`Configurable`], and one line in
+//! the registry (`registry.rs`).
 
 mod activation;
 mod batch_norm;
-mod config;
 mod conv2d;
 mod dense;
 mod dropout;
@@ -15,61 +18,119 @@ mod kernel_bias;
 mod layer_norm;
 mod merge;
 mod pooling;
+mod registry;
 mod regularizer;
 mod rescaling;
 mod reshape;
+pub(crate) mod serde_helpers;
 
-pub use activation::{ActivationLayer, ReLU, Softmax};
-pub use batch_norm::BatchNormalization;
-pub use config::{from_config, register_layer};
-pub use conv2d::Conv2D;
-pub use dense::Dense;
-pub use dropout::Dropout;
-pub use embedding::Embedding;
+pub use activation::{ActivationConfig, ActivationLayer, ReLU, Softmax};
+pub use batch_norm::{BatchNormalization, BatchNormalizationConfig};
+pub use conv2d::{Conv2D, Conv2DConfig};
+pub use dense::{Dense, DenseConfig};
+pub use dropout::{Dropout, DropoutConfig};
+pub use embedding::{Embedding, EmbeddingConfig};
 pub use flatten::Flatten;
-pub use layer_norm::LayerNormalization;
-pub use merge::{Add, Concatenate, Merge, Multiply};
-pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D};
+pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
+pub use merge::{merge_from_kind, Add, Concatenate, Merge, Multiply};
+pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolingConfig};
+pub use registry::{from_config, register_layer, registered_kinds};
 pub use regularizer::Regularizer;
-pub use rescaling::Rescaling;
-pub use reshape::Reshape;
+pub use rescaling::{Rescaling, RescalingConfig};
+pub use reshape::{Reshape, ReshapeConfig};
 
 use crate::{Result, Variable};
 use rill_core::Tensor;
 
-/// A building block of a model.
-pub trait Layer: Send {
-    /// The Keras class name, e.g. `Dense` (shown by `summary`).
+/// A building block of a model. Implement it (and [`Configurable`], to save and load) for a
+/// custom layer, and it trains, evaluates, predicts, saves and summarises like a built-in one.
+pub trait Layer: Send + Sync + 'static {
+    /// The Keras class name, e.g. `Dense` (shown by `summary`, stored in model files).
     fn kind(&self) -> &'static str;
-    /// This layer's name within its model, e.g. `dense_1`.
-    fn name(&self) -> &str;
-    /// Renames the layer (a model gives unnamed layers Keras-style unique names).
-    fn set_name(&mut self, name: String);
-    /// Creates the weights for samples of `input_shape` (no batch dimension) and returns the
-    /// per-sample output shape. Called once, before the first `call`.
-    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>>;
+    /// Creates the weights for samples of `input_shape` (no batch dimension). Called once, by
+    /// the model, before the first `call`.
+    fn build(&mut self, _input_shape: &[usize]) -> Result<()> {
+        Ok(())
+    }
+    /// The per-sample output shape for per-sample inputs of `input_shape` (Keras'
+    /// `compute_output_shape`), or why such inputs cannot be taken.
+    fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>>;
     /// Computes the output for a batch; `training` switches dropout and batch statistics on.
-    fn call(&mut self, x: &Tensor, training: bool) -> Result<Tensor>;
-    /// The layer's weights, trainable first.
-    fn variables(&self) -> Vec<&Variable> {
+    fn call(&self, x: &Tensor, training: bool) -> Result<Tensor>;
+    /// The layer's variables, trainable weights first (handles sharing the layer's values).
+    fn variables(&self) -> Vec<Variable> {
         Vec::new()
     }
-    /// A name for each weight, in [`Layer::variables`] order and unique within the layer: the
+    /// A name for each variable, in [`Layer::variables`] order and unique within the layer: the
     /// variables' own names, which a layer holding layers prefixes with theirs.
     fn variable_names(&self) -> Vec<String> {
-        self.variables().iter().map(|v| v.name.clone()).collect()
-    }
-    /// The layer's weights, mutably (for the optimizer and for loading).
-    fn variables_mut(&mut self) -> Vec<&mut Variable> {
-        Vec::new()
+        self.variables()
+            .iter()
+            .map(|v| v.name().to_string())
+            .collect()
     }
     /// The penalty this layer adds to the loss (from kernel regularizers).
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
         Ok(None)
     }
     /// The arguments that rebuild this layer (Keras' `get_config`), or `None` when it cannot be
-    /// saved. [`from_config`] turns them back into a layer.
+    /// saved. [`Configurable`] layers get this from [`configurable_layer!`](crate::configurable_layer).
     fn config(&self) -> Option<serde_json::Value> {
         None
     }
+    /// Freezes (`false`) or unfreezes every weight of the layer — Keras' `layer.trainable`.
+    /// A frozen layer's weights stay as they are through `fit`.
+    fn set_trainable(&self, on: bool) {
+        self.variables().iter().for_each(|v| v.set_trainable(on));
+    }
+    /// Whether the layer trains: false once frozen (a layer without weights counts as trainable,
+    /// as in Keras).
+    fn is_trainable(&self) -> bool {
+        let weights: Vec<Variable> = self
+            .variables()
+            .into_iter()
+            .filter(|v| v.role() == crate::VariableRole::Weight)
+            .collect();
+        weights.is_empty() || weights.iter().any(Variable::is_trainable)
+    }
+    /// The model inside, when this layer is a nested model (for summaries and configs).
+    fn as_model(&self) -> Option<&crate::Model> {
+        None
+    }
+}
+
+/// A layer rebuilt from a typed configuration — Keras' `get_config` / `from_config`. The config
+/// is plain data (serde), so a model file stores it as JSON and [`register_layer`] is all a
+/// custom layer needs to load.
+pub trait Configurable: Layer + Sized {
+    /// The Keras class name stored in model files.
+    const KIND: &'static str;
+    /// The layer's arguments.
+    type Config: serde::Serialize + serde::de::DeserializeOwned;
+    /// The arguments of this layer.
+    fn get_config(&self) -> Self::Config;
+    /// A fresh (unbuilt) layer from its arguments; checks them.
+    fn from_config(config: Self::Config) -> Result<Self>;
+}
+
+/// Writes the two [`Layer`] methods a [`Configurable`] layer derives from its config: `kind`
+/// and `config`. Use it inside `impl Layer for …`.
+#[macro_export]
+macro_rules! configurable_layer {
+    () => {
+        fn kind(&self) -> &'static str {
+            <Self as $crate::layers::Configurable>::KIND
+        }
+        fn config(&self) -> Option<$crate::layers::ConfigValue> {
+            $crate::layers::config_json(self)
+        }
+    };
+}
+
+/// A layer's configuration as JSON.
+pub type ConfigValue = serde_json::Value;
+
+/// The JSON form of a [`Configurable`] layer's config.
+pub fn config_json<L: Configurable>(layer: &L) -> Option<serde_json::Value> {
+    serde_json::to_value(layer.get_config()).ok()
 }

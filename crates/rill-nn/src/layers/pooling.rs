@@ -1,65 +1,59 @@
-use super::Layer;
+use super::serde_helpers::{check_sizes, padding};
+use super::{Configurable, Layer};
 use crate::{Error, Result};
-use rill_core::{DType, Padding, Tensor};
+use rill_core::{Conv2dOptions, Padding, Tensor};
+use serde::{Deserialize, Serialize};
 
-/// Which pooling a window layer does.
-#[derive(Debug, Clone, Copy)]
-enum Pool {
-    Max,
-    Average,
+/// The arguments of a 2-D pooling layer.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct PoolingConfig {
+    /// Window height and width.
+    pub pool_size: (usize, usize),
+    /// Vertical and horizontal step (Keras' default: the window).
+    pub strides: Option<(usize, usize)>,
+    /// Border handling.
+    #[serde(default, with = "padding")]
+    pub padding: Padding,
 }
 
-#[derive(Debug)]
-struct Window {
-    name: String,
-    pool: (usize, usize),
-    strides: (usize, usize),
-    padding: Padding,
-}
-
-impl Window {
-    fn new(pool: (usize, usize)) -> Self {
-        Window {
-            name: String::new(),
-            pool,
-            strides: pool,
-            padding: Padding::Valid,
+impl PoolingConfig {
+    fn options(&self) -> Conv2dOptions {
+        Conv2dOptions {
+            strides: self.strides.unwrap_or(self.pool_size),
+            padding: self.padding,
+            dilation: (1, 1),
         }
     }
-    fn run(&self, kind: Pool, x: &Tensor) -> Result<Tensor> {
-        Ok(match kind {
-            Pool::Max => x.max_pool2d(self.pool, self.strides, self.padding)?,
-            Pool::Average => x.avg_pool2d(self.pool, self.strides, self.padding)?,
-        })
+    fn check(self, kind: &str) -> Result<Self> {
+        check_sizes(kind, "pool_size", &[self.pool_size.0, self.pool_size.1])?;
+        if let Some(s) = self.strides {
+            check_sizes(kind, "strides", &[s.0, s.1])?;
+        }
+        Ok(self)
     }
-    fn build(&self, kind: Pool, input_shape: &[usize]) -> Result<Vec<usize>> {
+    fn output_shape(&self, kind: &str, input_shape: &[usize]) -> Result<Vec<usize>> {
         if input_shape.len() != 3 {
-            return Err(Error::Config(format!("{}: 2-D pooling expects per-sample inputs (height, width, channels), found {input_shape:?}", self.name)));
+            return Err(Error::Config(format!("{kind}: 2-D pooling expects per-sample inputs (height, width, channels), found {input_shape:?}")));
         }
-        let probe = Tensor::zeros(
-            &[0, input_shape[0], input_shape[1], input_shape[2]],
-            DType::F32,
-        );
-        let out = self
-            .run(kind, &probe)
-            .map_err(|e| Error::Config(format!("{}: {e}", self.name)))?;
-        Ok(out.shape()[1..].to_vec())
+        let (oh, ow) =
+            rill_core::window_output_size("pool2d", input_shape, self.pool_size, &self.options())?;
+        Ok(vec![oh, ow, input_shape[2]])
     }
 }
 
 macro_rules! pooling_layer {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, $pool:expr) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $op:ident) => {
         $(#[$doc])*
         #[derive(Debug)]
-        pub struct $name(Window);
+        pub struct $name(PoolingConfig);
         impl $name {
             /// A pooling layer with a `pool` window; strides default to the window, padding to valid.
             pub fn new(pool: (usize, usize)) -> Self {
-                $name(Window::new(pool))
+                $name(PoolingConfig { pool_size: pool, strides: None, padding: Padding::Valid })
             }
             /// Sets the strides.
             pub fn strides(mut self, s: (usize, usize)) -> Self {
-                self.0.strides = s;
+                self.0.strides = Some(s);
                 self
             }
             /// Sets the padding.
@@ -68,25 +62,24 @@ macro_rules! pooling_layer {
                 self
             }
         }
+        impl Configurable for $name {
+            const KIND: &'static str = $kind;
+            type Config = PoolingConfig;
+            fn get_config(&self) -> PoolingConfig {
+                self.0
+            }
+            fn from_config(c: PoolingConfig) -> Result<Self> {
+                Ok($name(c.check($kind)?))
+            }
+        }
         impl Layer for $name {
-            fn kind(&self) -> &'static str {
-                $kind
+            crate::configurable_layer!();
+            fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+                self.0.output_shape($kind, input_shape)
             }
-            fn name(&self) -> &str {
-                &self.0.name
-            }
-            fn set_name(&mut self, name: String) {
-                self.0.name = name;
-            }
-            fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
-                self.0.build($pool, input_shape)
-            }
-            fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
-                self.0.run($pool, x)
-            }
-            fn config(&self) -> Option<serde_json::Value> {
-                let w = &self.0;
-                Some(serde_json::json!({"name": w.name, "pool_size": [w.pool.0, w.pool.1], "strides": [w.strides.0, w.strides.1], "padding": super::config::padding_name(w.padding)}))
+            fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+                let o = self.0.options();
+                Ok(x.$op(self.0.pool_size, o.strides, o.padding)?)
             }
         }
     };
@@ -96,51 +89,49 @@ pooling_layer!(
     /// Max pooling over NHWC inputs.
     MaxPooling2D,
     "MaxPooling2D",
-    Pool::Max
+    max_pool2d
 );
 pooling_layer!(
     /// Average pooling over NHWC inputs.
     AveragePooling2D,
     "AveragePooling2D",
-    Pool::Average
+    avg_pool2d
 );
 
 /// The mean over height and width: `(None, h, w, c)` → `(None, c)`.
 #[derive(Debug, Default)]
-pub struct GlobalAveragePooling2D {
-    name: String,
-}
+pub struct GlobalAveragePooling2D;
 
 impl GlobalAveragePooling2D {
     /// A global average pooling layer.
     pub fn new() -> Self {
-        Self::default()
+        GlobalAveragePooling2D
+    }
+}
+
+/// No arguments; an empty JSON object.
+impl Configurable for GlobalAveragePooling2D {
+    const KIND: &'static str = "GlobalAveragePooling2D";
+    type Config = serde_json::Map<String, serde_json::Value>;
+    fn get_config(&self) -> Self::Config {
+        Default::default()
+    }
+    fn from_config(_: Self::Config) -> Result<Self> {
+        Ok(GlobalAveragePooling2D)
     }
 }
 
 impl Layer for GlobalAveragePooling2D {
-    fn kind(&self) -> &'static str {
-        "GlobalAveragePooling2D"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+    crate::configurable_layer!();
+    fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if input_shape.len() != 3 {
             return Err(Error::Config(format!(
-                "{}: expects per-sample inputs (height, width, channels), found {input_shape:?}",
-                self.name
+                "GlobalAveragePooling2D expects per-sample inputs (height, width, channels), found {input_shape:?}"
             )));
         }
         Ok(vec![input_shape[2]])
     }
-    fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         Ok(x.mean(&[1, 2], false)?)
-    }
-    fn config(&self) -> Option<serde_json::Value> {
-        Some(serde_json::json!({"name": self.name}))
     }
 }

@@ -37,15 +37,38 @@ impl Regularizer {
     }
     /// Rebuilds a regularizer from [`Regularizer::config`].
     pub fn from_config(v: &serde_json::Value) -> Option<Self> {
-        let (l1, l2) = (
+        Self::from_factors(
             v["l1"].as_f64().unwrap_or(0.0),
             v["l2"].as_f64().unwrap_or(0.0),
-        );
+        )
+    }
+    fn from_factors(l1: f64, l2: f64) -> Option<Self> {
         match (l1 > 0.0, l2 > 0.0) {
             (true, true) => Some(Regularizer::L1L2(l1, l2)),
             (true, false) => Some(Regularizer::L1(l1)),
             (false, true) => Some(Regularizer::L2(l2)),
             (false, false) => None,
         }
+    }
+}
+
+impl serde::Serialize for Regularizer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.config(), s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Regularizer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Factors {
+            #[serde(default)]
+            l1: f64,
+            #[serde(default)]
+            l2: f64,
+        }
+        let f = Factors::deserialize(d)?;
+        Regularizer::from_factors(f.l1, f.l2)
+            .ok_or_else(|| serde::de::Error::custom("a regularizer needs l1 or l2 above zero"))
     }
 }

@@ -1,50 +1,53 @@
-use super::Layer;
+use super::{Configurable, Layer};
 use crate::Result;
 use rill_core::{DType, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// [`Rescaling`]'s arguments.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct RescalingConfig {
+    /// The factor.
+    pub scale: f64,
+    /// Added after scaling.
+    #[serde(default)]
+    pub offset: f64,
+}
 
 /// `x · scale + offset`, after casting to f32 (e.g. `Rescaling::new(1.0 / 255.0, 0.0)` turns
 /// raw bytes into [0, 1]).
 #[derive(Debug)]
-pub struct Rescaling {
-    name: String,
-    scale: f64,
-    offset: f64,
-}
+pub struct Rescaling(RescalingConfig);
 
 impl Rescaling {
     /// A rescaling by `scale`, then shifted by `offset`.
     pub fn new(scale: f64, offset: f64) -> Self {
-        Rescaling {
-            name: String::new(),
-            scale,
-            offset,
-        }
+        Rescaling(RescalingConfig { scale, offset })
+    }
+}
+
+impl Configurable for Rescaling {
+    const KIND: &'static str = "Rescaling";
+    type Config = RescalingConfig;
+    fn get_config(&self) -> RescalingConfig {
+        self.0
+    }
+    fn from_config(c: RescalingConfig) -> Result<Self> {
+        Ok(Rescaling(c))
     }
 }
 
 impl Layer for Rescaling {
-    fn kind(&self) -> &'static str {
-        "Rescaling"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
+    crate::configurable_layer!();
+    fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         Ok(input_shape.to_vec())
     }
-    fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        let scaled = x.to_dtype(DType::F32)?.mul_scalar(self.scale)?;
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        let scaled = x.to_dtype(DType::F32)?.mul_scalar(self.0.scale)?;
         // The common `Rescaling(1/255)` has no offset: skip a pass over the batch.
-        Ok(if self.offset == 0.0 {
+        Ok(if self.0.offset == 0.0 {
             scaled
         } else {
-            scaled.add_scalar(self.offset)?
+            scaled.add_scalar(self.0.offset)?
         })
-    }
-    fn config(&self) -> Option<serde_json::Value> {
-        Some(serde_json::json!({"name": self.name, "scale": self.scale, "offset": self.offset}))
     }
 }

@@ -1,11 +1,19 @@
-use super::Layer;
+use super::serde_helpers::check_sizes;
+use super::{Configurable, Layer};
 use crate::{Error, Result};
 use rill_core::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// [`Reshape`]'s argument.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReshapeConfig {
+    /// The per-sample shape after reshaping.
+    pub target_shape: Vec<usize>,
+}
 
 /// Reshapes each sample to `target_shape` (same number of elements).
 #[derive(Debug)]
 pub struct Reshape {
-    name: String,
     target: Vec<usize>,
 }
 
@@ -13,37 +21,40 @@ impl Reshape {
     /// A reshape to `target_shape` per sample.
     pub fn new(target_shape: &[usize]) -> Self {
         Reshape {
-            name: String::new(),
             target: target_shape.to_vec(),
         }
     }
 }
 
+impl Configurable for Reshape {
+    const KIND: &'static str = "Reshape";
+    type Config = ReshapeConfig;
+    fn get_config(&self) -> ReshapeConfig {
+        ReshapeConfig {
+            target_shape: self.target.clone(),
+        }
+    }
+    fn from_config(c: ReshapeConfig) -> Result<Self> {
+        check_sizes(Self::KIND, "target_shape", &c.target_shape)?;
+        Ok(Reshape::new(&c.target_shape))
+    }
+}
+
 impl Layer for Reshape {
-    fn kind(&self) -> &'static str {
-        "Reshape"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn build(&mut self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        if input_shape.iter().product::<usize>() != self.target.iter().product::<usize>() {
+    crate::configurable_layer!();
+    fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let numel = |s: &[usize]| s.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if numel(input_shape) != numel(&self.target) {
             return Err(Error::Config(format!(
-                "{}: cannot reshape samples of shape {input_shape:?} into {:?}",
-                self.name, self.target
+                "Reshape: cannot reshape samples of shape {input_shape:?} into {:?}",
+                self.target
             )));
         }
         Ok(self.target.clone())
     }
-    fn call(&mut self, x: &Tensor, _training: bool) -> Result<Tensor> {
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         let mut shape = vec![x.shape()[0]];
         shape.extend(&self.target);
         Ok(x.reshape(&shape)?)
-    }
-    fn config(&self) -> Option<serde_json::Value> {
-        Some(serde_json::json!({"name": self.name, "target_shape": self.target}))
     }
 }

@@ -1,28 +1,80 @@
-use crate::Result;
-use rill_core::{Generator, Tensor};
+//! Data as `fit` and `evaluate` take it: tensors (one, a list, or by name) or any [`Batches`]
+//! source (a `rill-data` `Dataset`), and the batches cut from whole tensors.
 
-/// A source of `(features, labels)` batches that `fit` can run epochs over. Tensors get one
-/// through [`Sequential::fit`](crate::Sequential::fit); `rill-data`'s `Dataset` implements it.
-pub trait Batches: Sync {
-    /// The batches of one epoch (a source may reshuffle per epoch).
-    fn batches(
-        &self,
-        epoch: usize,
-    ) -> Box<dyn Iterator<Item = Result<(Tensor, Tensor)>> + Send + '_>;
-    /// Batches per epoch, when known (for the progress bar).
-    fn steps(&self) -> Option<usize>;
+use super::Model;
+use crate::{Error, Result};
+use rill_core::batches::BatchResult;
+use rill_core::{Batches, Data, Generator, Tensor};
+
+/// What `fit` and `evaluate` run over: `(x, y)` tensors, or a source of batches.
+pub enum TrainingData<'a> {
+    /// Inputs and targets as whole tensors (one, a list in model order, or by name).
+    Tensors(Data, Data),
+    /// A source of `(inputs, targets)` batches, e.g. a `Dataset`.
+    Batches(&'a dyn Batches),
 }
 
-/// A source of input batches (no labels) for [`Sequential::predict_batches`](crate::Sequential::predict_batches).
-pub trait InputBatches: Sync {
-    /// The input batches, in order.
-    fn input_batches(&self) -> Box<dyn Iterator<Item = Result<Tensor>> + Send + '_>;
+impl<'a, X: Into<Data>, Y: Into<Data>> From<(X, Y)> for TrainingData<'a> {
+    fn from((x, y): (X, Y)) -> Self {
+        TrainingData::Tensors(x.into(), y.into())
+    }
+}
+
+impl<'a, B: Batches> From<&'a B> for TrainingData<'a> {
+    fn from(b: &'a B) -> Self {
+        TrainingData::Batches(b)
+    }
+}
+
+impl Model {
+    /// `data`'s tensors in the order of `names` (the model's inputs or outputs), checking that
+    /// each is there and that nothing else is.
+    pub(crate) fn align(
+        &self,
+        op: &str,
+        what: &str,
+        names: &[String],
+        data: &Data,
+    ) -> Result<Vec<Tensor>> {
+        match data {
+            Data::One(t) if names.len() == 1 => Ok(vec![t.clone()]),
+            Data::One(_) => Err(Error::Input(format!(
+                "{op}: the model has {} {what}s ({}); give a list or a name→tensor map",
+                names.len(),
+                names.join(", ")
+            ))),
+            Data::List(ts) if ts.len() == names.len() => Ok(ts.clone()),
+            Data::List(ts) => Err(Error::Input(format!(
+                "{op}: the model has {} {what}s ({}), found {} tensors",
+                names.len(),
+                names.join(", "),
+                ts.len()
+            ))),
+            Data::Named(ts) => {
+                if let Some((extra, _)) = ts.iter().find(|(n, _)| !names.contains(n)) {
+                    return Err(Error::Input(format!(
+                        "{op}: no {what} named '{extra}'; the model's {what}s are {}",
+                        names.join(", ")
+                    )));
+                }
+                names
+                    .iter()
+                    .map(|n| {
+                        ts.iter()
+                            .find(|(m, _)| m == n)
+                            .map(|(_, t)| t.clone())
+                            .ok_or_else(|| Error::Input(format!("{op}: missing {what} '{n}'")))
+                    })
+                    .collect()
+            }
+        }
+    }
 }
 
 /// Batches gathered by index from whole tensors, reshuffled each epoch from a seed.
 pub(crate) struct TensorBatches {
-    pub x: Tensor,
-    pub y: Tensor,
+    pub x: Vec<Tensor>,
+    pub y: Vec<Tensor>,
     pub batch_size: usize,
     pub shuffle: bool,
     pub seed: u64,
@@ -30,28 +82,35 @@ pub(crate) struct TensorBatches {
 
 impl TensorBatches {
     fn len(&self) -> usize {
-        self.x.shape()[0]
+        self.x.first().map_or(0, |t| t.shape()[0])
     }
 }
 
 /// The samples at `idx`, gathered into one batch.
-fn gather_rows(t: &Tensor, idx: &[i64]) -> Result<Tensor> {
-    let idx = Tensor::from_vec(idx.to_vec(), &[idx.len()])?;
-    Ok(t.index_select(0, &idx)?)
+fn gather_rows(t: &Tensor, idx: &Tensor) -> rill_core::Result<Tensor> {
+    t.index_select(0, idx)
+}
+
+/// Samples `[start, end)` of every tensor, as views.
+pub(crate) fn slice_all(ts: &[Tensor], start: usize, end: usize) -> rill_core::Result<Vec<Tensor>> {
+    ts.iter().map(|t| t.slice(0, start, end)).collect()
 }
 
 impl Batches for TensorBatches {
     fn batches(
         &self,
         epoch: usize,
-    ) -> Box<dyn Iterator<Item = Result<(Tensor, Tensor)>> + Send + '_> {
+    ) -> Box<dyn Iterator<Item = BatchResult<(Data, Data)>> + Send + '_> {
         let n = self.len();
         let bs = self.batch_size.max(1);
         if !self.shuffle {
             // In order: each batch is a view, no copy.
             return Box::new((0..n.div_ceil(bs)).map(move |b| {
                 let (s, e) = (b * bs, ((b + 1) * bs).min(n));
-                Ok((self.x.slice(0, s, e)?, self.y.slice(0, s, e)?))
+                Ok((
+                    Data::List(slice_all(&self.x, s, e)?),
+                    Data::List(slice_all(&self.y, s, e)?),
+                ))
             }));
         }
         let mut order: Vec<i64> = (0..n as i64).collect();
@@ -60,7 +119,13 @@ impl Batches for TensorBatches {
         Box::new((0..n.div_ceil(bs)).map(move |b| {
             let idx = &order[b * bs..((b + 1) * bs).min(n)];
             let _batch = rill_core::profile::scope("batch");
-            Ok((gather_rows(&self.x, idx)?, gather_rows(&self.y, idx)?))
+            let idx = Tensor::from_vec(idx.to_vec(), &[idx.len()])?;
+            let pick = |ts: &[Tensor]| {
+                ts.iter()
+                    .map(|t| gather_rows(t, &idx))
+                    .collect::<rill_core::Result<Vec<_>>>()
+            };
+            Ok((Data::List(pick(&self.x)?), Data::List(pick(&self.y)?)))
         }))
     }
     fn steps(&self) -> Option<usize> {

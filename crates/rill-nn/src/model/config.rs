@@ -1,97 +1,258 @@
-use super::Sequential;
-use crate::layers::from_config;
+//! A model's architecture as JSON (Keras' `get_config` / `from_config`) and its compile
+//! settings (`training_config`). One format for every model: the graph's nodes in order, each
+//! an input, a layer (kind, name, trainable, typed config) or a merge, with its parents.
+//! Files written before this format (a stack's `input_shape` + `layers`) still load.
+
+use super::graph::{Graph, GraphNode, Op};
+use super::Model;
+use crate::layers::{from_config, merge_from_kind, serde_helpers::MAX_DIM};
 use crate::{Error, Result};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
-impl Sequential {
-    /// The architecture as JSON (Keras' `get_config`): name, input shape, and each layer's kind
-    /// and configuration. Weights are not included.
+fn bad(what: impl std::fmt::Display) -> Error {
+    Error::Config(format!("model config: {what}"))
+}
+
+fn shape_of(v: &Value, what: &str) -> Result<Vec<usize>> {
+    v.as_array()
+        .ok_or_else(|| bad(format!("'{what}' must be a list of sizes")))?
+        .iter()
+        .map(|d| match d.as_u64() {
+            Some(d) if d as usize <= MAX_DIM => Ok(d as usize),
+            _ => Err(bad(format!(
+                "'{what}' must hold sizes up to {MAX_DIM}, found {d}"
+            ))),
+        })
+        .collect()
+}
+
+fn indices(v: &Value, what: &str, below: usize) -> Result<Vec<usize>> {
+    v.as_array()
+        .ok_or_else(|| bad(format!("'{what}' must be a list of node numbers")))?
+        .iter()
+        .map(|i| match i.as_u64() {
+            Some(i) if (i as usize) < below => Ok(i as usize),
+            _ => Err(bad(format!(
+                "'{what}' names node {i}, which does not come before it"
+            ))),
+        })
+        .collect()
+}
+
+impl Model {
+    /// The architecture as JSON: kind, name, and every node (weights are not included).
     pub fn get_config(&self) -> Result<Value> {
-        let input = self.input_shape.clone().ok_or_else(|| {
-            Error::Config("get_config: build the model first (its input shape is unknown)".into())
-        })?;
-        let layers = self
-            .layers
+        let g = self.graph("get_config")?;
+        let nodes = g
+            .nodes
             .iter()
-            .map(|l| {
-                let cfg = l.config().ok_or_else(|| {
-                    Error::Config(format!(
-                        "layer '{}' ({}) cannot be saved: it does not implement Layer::config",
-                        l.name(),
-                        l.kind()
-                    ))
-                })?;
-                Ok(json!({"class_name": l.kind(), "config": cfg}))
+            .map(|n| {
+                Ok(match &n.op {
+                    Op::Input => json!({"op": "input", "name": n.name, "shape": n.shape}),
+                    Op::Layer(l) => {
+                        let config = l.config().ok_or_else(|| {
+                            Error::Config(format!(
+                                "layer '{}' ({}) cannot be saved: it does not implement Layer::config (see layers::Configurable)",
+                                n.name,
+                                l.kind()
+                            ))
+                        })?;
+                        json!({"op": "layer", "class_name": l.kind(), "name": n.name,
+                               "trainable": l.is_trainable(), "config": config, "parents": n.parents})
+                    }
+                    Op::Merge(m) => json!({"op": "merge", "class_name": m.kind(), "name": n.name, "parents": n.parents}),
+                })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(json!({"name": self.name, "input_shape": input, "layers": layers}))
+        Ok(json!({
+            "class_name": if self.sequential { "Sequential" } else { "Functional" },
+            "name": self.name,
+            "nodes": nodes,
+            "inputs": g.inputs,
+            "outputs": g.outputs,
+        }))
     }
 
-    /// Rebuilds a model (built, with fresh weights) from [`Sequential::get_config`].
-    pub fn from_config(config: &Value) -> Result<Sequential> {
-        let bad = |what: &str| Error::Config(format!("model config: {what}"));
-        let shape: Vec<usize> = config["input_shape"]
+    /// Rebuilds a model (built, with fresh weights) from [`Model::get_config`]. Every size is
+    /// checked before anything is allocated.
+    pub fn from_config(config: &Value) -> Result<Model> {
+        if config.get("layers").is_some() {
+            return Self::from_stack_config(config);
+        }
+        let list = config["nodes"]
             .as_array()
-            .ok_or_else(|| bad("missing 'input_shape'"))?
-            .iter()
-            .map(|d| d.as_u64().map(|d| d as usize))
-            .collect::<Option<_>>()
-            .ok_or_else(|| bad("'input_shape' must hold integers"))?;
-        let layers = config["layers"]
+            .ok_or_else(|| bad("missing 'nodes'"))?;
+        let mut nodes: Vec<GraphNode> = Vec::with_capacity(list.len());
+        for (i, n) in list.iter().enumerate() {
+            let parents = match n["op"].as_str() {
+                Some("input") => Vec::new(),
+                _ => indices(&n["parents"], "parents", i)?,
+            };
+            let kind = n["class_name"].as_str().unwrap_or("");
+            // Older files kept the layer's name inside its config.
+            let name = n["name"]
+                .as_str()
+                .or_else(|| n["config"]["name"].as_str())
+                .map(String::from)
+                .unwrap_or_else(|| {
+                    super::unique_name(
+                        if kind.is_empty() { "InputLayer" } else { kind },
+                        nodes.iter().map(|m| m.name.as_str()),
+                    )
+                });
+            if nodes.iter().any(|m| m.name == name) {
+                return Err(bad(format!("two nodes are named '{name}'")));
+            }
+            let shapes: Vec<Vec<usize>> = parents.iter().map(|&p| nodes[p].shape.clone()).collect();
+            let (op, shape) = match n["op"].as_str() {
+                Some("input") => (Op::Input, shape_of(&n["shape"], "shape")?),
+                Some("layer") => {
+                    let input = shapes
+                        .first()
+                        .ok_or_else(|| bad(format!("layer '{name}' has no parent")))?;
+                    let mut layer = from_config(kind, &n["config"])
+                        .map_err(|e| bad(format!("layer '{name}': {e}")))?;
+                    let out = layer
+                        .compute_output_shape(input)
+                        .map_err(|e| bad(format!("layer '{name}': {e}")))?;
+                    layer.build(input)?;
+                    if n["trainable"] == json!(false) {
+                        layer.set_trainable(false);
+                    }
+                    (Op::Layer(Arc::from(layer)), out)
+                }
+                Some("merge") => {
+                    let m = merge_from_kind(kind)?;
+                    let out = m.output_shape(&shapes)?;
+                    (Op::Merge(m), out)
+                }
+                other => return Err(bad(format!("unknown node kind {other:?}"))),
+            };
+            nodes.push(GraphNode {
+                name,
+                op,
+                parents,
+                shape,
+            });
+        }
+        let count = nodes.len();
+        let graph = Graph::new(
+            nodes,
+            indices(&config["inputs"], "inputs", count)?,
+            indices(&config["outputs"], "outputs", count)?,
+        )?;
+        let sequential = config["class_name"] == "Sequential";
+        let name = config["name"].as_str().unwrap_or(if sequential {
+            "sequential"
+        } else {
+            "functional"
+        });
+        Ok(Model::from_graph(name, sequential, graph))
+    }
+
+    /// The stack format of files from before the graph format: `input_shape` and `layers`.
+    fn from_stack_config(config: &Value) -> Result<Model> {
+        let shape = shape_of(&config["input_shape"], "input_shape")?;
+        let mut model = Model::new(Vec::new());
+        for l in config["layers"]
             .as_array()
-            .ok_or_else(|| bad("missing 'layers'"))?;
-        let layers = layers
-            .iter()
-            .map(|l| {
-                let kind = l["class_name"]
-                    .as_str()
-                    .ok_or_else(|| bad("a layer has no 'class_name'"))?;
-                from_config(kind, &l["config"])
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut model = Sequential::new(layers);
+            .ok_or_else(|| bad("'layers' must be a list"))?
+        {
+            let kind = l["class_name"]
+                .as_str()
+                .ok_or_else(|| bad("a layer has no 'class_name'"))?;
+            let layer = from_config(kind, &l["config"])?;
+            model.add_boxed(l["config"]["name"].as_str(), layer)?;
+        }
         if let Some(name) = config["name"].as_str() {
             model.name = name.to_string();
         }
         model.with_input_shape(&shape)
     }
-}
 
-impl Sequential {
-    /// How the model was compiled — loss, metric names, optimizer with its step count — as JSON,
-    /// or `None` when it is not compiled.
+    /// How the model was compiled — a loss and metric names per output, loss weights, the
+    /// optimizer with its step count — as JSON, or `None` when it is not compiled. Metric
+    /// objects that are not built in are not recorded (compile the loaded model again to use
+    /// them).
     pub fn training_config(&self) -> Result<Option<Value>> {
         let Some(c) = &self.compiled else {
             return Ok(None);
         };
+        let metrics: Vec<Vec<String>> = c
+            .metrics
+            .iter()
+            .zip(&c.losses)
+            .map(|(ms, l)| {
+                ms.iter()
+                    .map(|m| m.name().to_string())
+                    .filter(|n| crate::metrics::from_name(n, l.accuracy_kind()).is_ok())
+                    .collect()
+            })
+            .collect();
         Ok(Some(json!({
-            "loss": c.loss.config(),
-            "metrics": c.metrics.iter().map(|m| m.name().to_string()).collect::<Vec<_>>(),
+            "losses": c.losses.iter().map(|l| l.config()).collect::<Vec<_>>(),
+            "loss_weights": c.loss_weights,
+            "metrics": metrics,
             "optimizer": c.optimizer.config()?,
         })))
     }
 
-    /// Compiles the model from [`Sequential::training_config`] (optimizer state buffers start
-    /// empty; restore them through [`Sequential::optimizer_mut`]).
+    /// Compiles the model from [`Model::training_config`] (optimizer state buffers start
+    /// empty; restore them through [`Model::optimizer_mut`]). Reads the single-loss form of
+    /// older files too.
     pub fn compile_from_config(&mut self, config: &Value) -> Result<()> {
-        let loss = crate::losses::from_config(&config["loss"])?;
         let optimizer = crate::optimizers::from_config(&config["optimizer"])?;
-        let names: Vec<String> = config["metrics"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|m| m.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let kind = loss.accuracy_kind();
-        let metrics = names
+        let outputs = self.output_names();
+        let loss_configs: Vec<Value> = match config["losses"].as_array() {
+            Some(ls) => ls.clone(),
+            None => vec![config["loss"].clone(); outputs.len()],
+        };
+        if loss_configs.len() != outputs.len() {
+            return Err(bad(format!(
+                "{} losses for {} outputs",
+                loss_configs.len(),
+                outputs.len()
+            )));
+        }
+        let losses = loss_configs
             .iter()
-            .map(|n| crate::metrics::from_name(n, kind))
+            .map(crate::losses::from_config)
             .collect::<Result<Vec<_>>>()?;
-        self.compiled = Some(super::sequential::Compiled {
+        let loss_weights: Vec<f64> = match config["loss_weights"].as_array() {
+            Some(w) => w.iter().map(|v| v.as_f64().unwrap_or(1.0)).collect(),
+            None => vec![1.0; outputs.len()],
+        };
+        let names = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|m| m.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let metric_names: Vec<Vec<String>> = match config["metrics"].as_array() {
+            Some(a) if a.iter().all(Value::is_array) => a.iter().map(names).collect(),
+            _ => vec![names(&config["metrics"]); outputs.len()],
+        };
+        let metrics = losses
+            .iter()
+            .zip(metric_names.iter().chain(std::iter::repeat(&Vec::new())))
+            .map(|(l, ms)| {
+                ms.iter()
+                    .map(|n| crate::metrics::from_name(n, l.accuracy_kind()))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.compiled = Some(super::compile::Compiled {
             optimizer,
-            loss,
+            losses,
+            loss_weights: loss_weights
+                .into_iter()
+                .chain(std::iter::repeat(1.0))
+                .take(outputs.len())
+                .collect(),
             metrics,
         });
         Ok(())

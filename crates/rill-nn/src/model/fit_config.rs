@@ -1,8 +1,8 @@
 use super::progress::Verbosity;
 use crate::callbacks::Callback;
-use rill_core::Tensor;
+use rill_core::{Batches, Data};
 
-/// The options of [`Sequential::fit`](crate::Sequential::fit), with Keras' defaults.
+/// The options of [`Model::fit`](crate::Model::fit), with Keras' defaults.
 ///
 /// ```
 /// use rill_nn::FitConfig;
@@ -19,7 +19,9 @@ pub struct FitConfig {
     /// Fraction of the data, taken from the end before shuffling, held out for validation.
     pub validation_split: f64,
     /// Explicit validation data (takes precedence over `validation_split`).
-    pub validation_data: Option<(Tensor, Tensor)>,
+    pub validation_data: Option<(Data, Data)>,
+    /// Validation batches from a source such as a `Dataset` (takes precedence over both).
+    pub validation_batches: Option<Box<dyn Batches + Send>>,
     /// Reshuffle the training samples every epoch (true), from `seed`.
     pub shuffle: bool,
     /// Seed of the shuffle order.
@@ -38,6 +40,7 @@ impl Default for FitConfig {
             initial_epoch: 0,
             validation_split: 0.0,
             validation_data: None,
+            validation_batches: None,
             shuffle: true,
             seed: 0,
             verbose: Verbosity::Auto,
@@ -67,9 +70,14 @@ impl FitConfig {
         self.validation_split = fraction;
         self
     }
-    /// Validates on `(x, y)` after each epoch.
-    pub fn validation_data(mut self, x: Tensor, y: Tensor) -> Self {
-        self.validation_data = Some((x, y));
+    /// Validates on `(x, y)` after each epoch (tensors, lists or maps, as `fit` takes them).
+    pub fn validation_data(mut self, x: impl Into<Data>, y: impl Into<Data>) -> Self {
+        self.validation_data = Some((x.into(), y.into()));
+        self
+    }
+    /// Validates on every batch of `data` (e.g. a `Dataset`) after each epoch.
+    pub fn validation_batches(mut self, data: impl Batches + Send + 'static) -> Self {
+        self.validation_batches = Some(Box::new(data));
         self
     }
     /// Turns per-epoch shuffling on or off.

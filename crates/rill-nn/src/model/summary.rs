@@ -1,5 +1,7 @@
-use super::Sequential;
+use super::graph::Op;
+use super::Model;
 use crate::error::batch_shape;
+use crate::Variable;
 
 fn thousands(n: usize) -> String {
     let s = n.to_string();
@@ -24,68 +26,104 @@ fn bytes(n: usize) -> String {
     }
 }
 
-impl Sequential {
-    /// Keras' summary table: each layer's name and type, output shape and parameter count, then
-    /// total, trainable and non-trainable parameters. Empty of shapes until built.
+/// Parameters in `vars` (state such as random streams excluded).
+fn params(vars: &[Variable]) -> usize {
+    vars.iter()
+        .filter(|v| !v.is_state())
+        .map(Variable::numel)
+        .sum()
+}
+
+impl Model {
+    /// Keras' summary table: each layer's name and type, output shape and parameter count
+    /// (and, for a functional model, what it is connected to), then total, trainable and
+    /// non-trainable parameters. A stack not yet built lists its layers without shapes.
     pub fn summary(&self) -> String {
-        let (w1, w2, w3) = (33, 24, 15);
-        let row = |a: &str, b: &str, c: &str| {
-            format!(
-                "│ {a:<w1$} │ {b:<w2$} │ {c:>w3$} │\n",
-                w1 = w1 - 2,
-                w2 = w2 - 2,
-                w3 = w3 - 2
-            )
+        let functional = !self.sequential;
+        let mut widths = vec![33, 24, 15];
+        if functional {
+            widths.push(24);
+        }
+        let row = |cells: &[&str]| {
+            let mut line = String::from("│");
+            for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+                let w = w - 2;
+                line += &if i == 2 {
+                    format!(" {c:>w$} │")
+                } else {
+                    format!(" {c:<w$} │")
+                };
+            }
+            line + "\n"
         };
         let rule = |l: &str, m: &str, r: &str, f: &str| {
-            format!(
-                "{l}{}{m}{}{m}{}{r}\n",
-                f.repeat(w1),
-                f.repeat(w2),
-                f.repeat(w3)
-            )
+            let parts: Vec<String> = widths.iter().map(|w| f.repeat(*w)).collect();
+            format!("{l}{}{r}\n", parts.join(m))
         };
         let mut s = format!("Model: \"{}\"\n", self.name);
         s += &rule("┏", "┳", "┓", "━");
-        s += &format!(
-            "┃ {:<w1$} ┃ {:<w2$} ┃ {:>w3$} ┃\n",
-            "Layer (type)",
-            "Output Shape",
-            "Param #",
-            w1 = w1 - 2,
-            w2 = w2 - 2,
-            w3 = w3 - 2
-        );
+        let mut head = vec!["Layer (type)", "Output Shape", "Param #"];
+        if functional {
+            head.push("Connected to");
+        }
+        s += &row(&head).replace('│', "┃");
         s += &rule("┡", "╇", "┩", "━");
-        for (i, layer) in self.layers.iter().enumerate() {
-            let shape = self
-                .output_shapes
-                .get(i)
-                .map(|s| batch_shape(s))
-                .unwrap_or_else(|| "?".into());
-            let params: usize = layer
-                .variables()
-                .iter()
-                .filter(|v| !v.is_state)
-                .map(|v| v.numel())
-                .sum();
-            s += &row(
-                &format!("{} ({})", layer.name(), layer.kind()),
-                &shape,
-                &thousands(params),
-            );
-            if i + 1 < self.layers.len() {
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        match &self.graph {
+            Some(g) => {
+                for node in &g.nodes {
+                    let (kind, count) = match &node.op {
+                        Op::Input if !functional => continue,
+                        Op::Input => ("InputLayer".to_string(), 0),
+                        Op::Layer(l) => (l.kind().to_string(), params(&l.variables())),
+                        Op::Merge(m) => (m.kind().to_string(), 0),
+                    };
+                    let mut cells = vec![
+                        format!("{} ({kind})", node.name),
+                        batch_shape(&node.shape),
+                        thousands(count),
+                    ];
+                    if functional {
+                        let parents: Vec<&str> = node
+                            .parents
+                            .iter()
+                            .map(|&p| g.nodes[p].name.as_str())
+                            .collect();
+                        cells.push(if parents.is_empty() {
+                            "-".into()
+                        } else {
+                            parents.join(", ")
+                        });
+                    }
+                    rows.push(cells);
+                }
+            }
+            None => {
+                for (name, l) in &self.pending {
+                    let name = name.clone().unwrap_or_else(|| super::snake_case(l.kind()));
+                    rows.push(vec![
+                        format!("{name} ({})", l.kind()),
+                        "?".into(),
+                        "?".into(),
+                    ]);
+                }
+            }
+        }
+        for (i, cells) in rows.iter().enumerate() {
+            let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+            s += &row(&refs);
+            if i + 1 < rows.len() {
                 s += &rule("├", "┼", "┤", "─");
             }
         }
         s += &rule("└", "┴", "┘", "─");
-        let vars: Vec<_> = self
-            .variables()
-            .into_iter()
-            .filter(|v| !v.is_state)
-            .collect();
-        let total: usize = vars.iter().map(|v| v.numel()).sum();
-        let trainable: usize = vars.iter().filter(|v| v.trainable).map(|v| v.numel()).sum();
+        let vars = self.variables();
+        let total = params(&vars);
+        let trainable: usize = vars
+            .iter()
+            .filter(|v| v.is_trainable())
+            .map(Variable::numel)
+            .sum();
         s += &format!(" Total params: {} ({})\n", thousands(total), bytes(total));
         s += &format!(
             " Trainable params: {} ({})\n",

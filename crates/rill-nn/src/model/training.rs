@@ -1,15 +1,14 @@
-use super::batches::{Batches, InputBatches, TensorBatches};
+//! The trainer: `fit`, `evaluate`, `predict` and the `*_on_batch` forms, for every model.
+
+use super::batches::{slice_all, TensorBatches, TrainingData};
 use super::fit_config::FitConfig;
 use super::history::{History, Logs};
 use super::progress::{Progress, Verbosity};
-use super::sequential::{Compiled, Sequential};
-use crate::error::{batch_shape, shape_of};
-use crate::losses::Loss;
-use crate::metrics;
-use crate::optimizers::Optimizer;
+use super::Model;
+use crate::error::batch_shape;
 use crate::{Error, Result};
 use rill_core::float_mode::FlushDenormalsEverywhere;
-use rill_core::{no_grad, DType, FlushDenormals, Tensor};
+use rill_core::{no_grad, Batches, DType, Data, FlushDenormals, InputBatches, Tensor};
 
 /// A batch as the layers take it: f32 (a batch of bytes or integers is converted here, one
 /// batch at a time, rather than the whole data set up front).
@@ -24,136 +23,222 @@ fn batch_loop_mode() -> FlushDenormalsEverywhere {
     FlushDenormals::everywhere()
 }
 
-/// Samples `[start, end)` of `t` along the batch axis, as a view.
-fn rows(t: &Tensor, start: usize, end: usize) -> Result<Tensor> {
-    Ok(t.slice(0, start, end)?)
+fn batch_error(op: &str, e: rill_core::batches::BatchError) -> Error {
+    Error::Input(format!("{op}: {e}"))
 }
 
-impl Sequential {
-    /// Sets the optimizer, the loss and the metrics (by Keras name: `"accuracy"` picks sparse,
-    /// categorical or binary accuracy from the loss, as Keras does).
-    pub fn compile(
-        &mut self,
-        optimizer: impl Optimizer + 'static,
-        loss: impl Loss + 'static,
-        metric_names: &[&str],
-    ) -> Result<()> {
-        let kind = loss.accuracy_kind();
-        let metrics = metric_names
-            .iter()
-            .map(|n| metrics::from_name(n, kind))
-            .collect::<Result<Vec<_>>>()?;
-        self.compiled = Some(Compiled {
-            optimizer: Box::new(optimizer),
-            loss: Box::new(loss),
-            metrics,
-        });
+/// What `predict` runs over: tensors (one, a list, or by name) or a source of input batches.
+pub enum PredictData<'a> {
+    /// Whole input tensors.
+    Tensors(Data),
+    /// A source of input batches, e.g. a `Dataset`.
+    Batches(&'a dyn InputBatches),
+}
+
+impl<'a, X: Into<Data>> From<X> for PredictData<'a> {
+    fn from(x: X) -> Self {
+        PredictData::Tensors(x.into())
+    }
+}
+
+impl<'a> PredictData<'a> {
+    /// Input batches from a source such as a `Dataset`.
+    pub fn batches(source: &'a dyn InputBatches) -> Self {
+        PredictData::Batches(source)
+    }
+}
+
+/// One batch's loss: the weighted total (with the layers' penalties) and each output's own.
+struct BatchLoss {
+    total: Tensor,
+    per_output: Vec<f64>,
+    predictions: Vec<Tensor>,
+}
+
+/// Running sums of losses over an epoch, weighted by batch size.
+#[derive(Default)]
+struct LossSums {
+    total: f64,
+    per_output: Vec<f64>,
+    seen: usize,
+}
+
+impl LossSums {
+    fn add(&mut self, total: f64, per_output: &[f64], count: usize) {
+        self.total += total * count as f64;
+        self.per_output.resize(per_output.len(), 0.0);
+        for (s, l) in self.per_output.iter_mut().zip(per_output) {
+            *s += l * count as f64;
+        }
+        self.seen += count;
+    }
+    fn mean(&self) -> (f64, Vec<f64>) {
+        let n = self.seen.max(1) as f64;
+        (
+            self.total / n,
+            self.per_output.iter().map(|s| s / n).collect(),
+        )
+    }
+}
+
+impl Model {
+    /// Checks input batches against the model's inputs, building an unbuilt stack from them.
+    fn check_inputs(&mut self, op: &str, xs: &[Tensor]) -> Result<()> {
+        if let Some(x) = xs.iter().find(|x| x.rank() == 0) {
+            return Err(Error::Input(format!(
+                "{op}: expected a batch of samples, found a scalar {x:?}"
+            )));
+        }
+        if !self.is_built() {
+            if xs.len() != 1 {
+                return Err(Error::Input(format!(
+                    "{op}: a sequential model takes one input, found {}",
+                    xs.len()
+                )));
+            }
+            self.build(&xs[0].shape()[1..])?;
+        }
+        let names = self.input_names();
+        for ((x, want), name) in xs.iter().zip(self.input_shapes()).zip(&names) {
+            if x.shape()[1..] != want[..] {
+                let which = if names.len() > 1 {
+                    format!(" '{name}'")
+                } else {
+                    String::new()
+                };
+                return Err(Error::Input(format!(
+                    "{op}: expected input{which} of shape {}, found {:?} (per-sample shape {:?} instead of {want:?})",
+                    batch_shape(&want),
+                    x.shape(),
+                    &x.shape()[1..]
+                )));
+            }
+        }
+        let n = xs[0].shape()[0];
+        if xs.iter().any(|x| x.shape()[0] != n) {
+            return Err(Error::Input(format!(
+                "{op}: all inputs must have the same number of samples, found {:?}",
+                xs.iter().map(|x| x.shape()[0]).collect::<Vec<_>>()
+            )));
+        }
         Ok(())
     }
 
-    /// Checks `x` against the model's input (building it from `x` when unbuilt) and returns it
-    /// in its own dtype: a data set of bytes stays bytes (a quarter of the memory of floats);
-    /// each batch becomes f32 as it enters the model (`model_input`).
-    fn prepare_x(&mut self, op: &str, x: &Tensor) -> Result<Tensor> {
-        if x.rank() == 0 {
+    /// Aligns and checks `(x, y)`: inputs against the model, targets against each output's
+    /// loss, and sample counts. Returns both in model order, in their own dtypes (a data set
+    /// of bytes stays bytes: each batch becomes f32 as it enters the model).
+    fn check_xy(&mut self, op: &str, x: &Data, y: &Data) -> Result<(Vec<Tensor>, Vec<Tensor>)> {
+        let xs = if self.is_built() {
+            self.align(op, "input", &self.input_names(), x)?
+        } else {
+            x.tensors().into_iter().cloned().collect()
+        };
+        self.check_inputs(op, &xs)?;
+        self.compiled_for(op)?;
+        let ys = self.align(op, "output", &self.output_names(), y)?;
+        let n = xs[0].shape()[0];
+        if let Some(bad) = ys.iter().find(|t| t.rank() == 0 || t.shape()[0] != n) {
             return Err(Error::Input(format!(
-                "{op}: expected a batch of samples, found a scalar"
+                "{op}: x and y must have the same number of samples, found {n} and {}",
+                bad.shape().first().copied().unwrap_or(0)
             )));
         }
-        match &self.input_shape {
-            None => self.build(&x.shape()[1..])?,
-            Some(s) if s.as_slice() != &x.shape()[1..] => {
-                return Err(Error::Input(format!(
-                    "{op}: expected input of shape {}, found {} (per-sample shape {:?} instead of {s:?})",
-                    batch_shape(s),
-                    shape_of(x),
-                    &x.shape()[1..]
-                )))
-            }
-            Some(_) => {}
+        let shapes = self.output_shapes();
+        let names = self.output_names();
+        let compiled = self.compiled.as_ref().expect("checked above");
+        for (i, (t, loss)) in ys.iter().zip(&compiled.losses).enumerate() {
+            loss.check_targets(t, &shapes[i]).map_err(|e| {
+                if names.len() > 1 {
+                    Error::Input(format!("{op}: output '{}': {e}", names[i]))
+                } else {
+                    Error::Input(format!("{op}: {e}"))
+                }
+            })?;
         }
-        Ok(x.clone())
+        Ok((xs, ys))
     }
 
-    fn check_xy(&mut self, op: &str, x: &Tensor, y: &Tensor) -> Result<Tensor> {
-        let x = self.prepare_x(op, x)?;
-        if y.rank() == 0 || y.shape()[0] != x.shape()[0] {
-            return Err(Error::Input(format!(
-                "{op}: x and y must have the same number of samples, found {} and {}",
-                x.shape()[0],
-                y.shape().first().copied().unwrap_or(0)
-            )));
-        }
-        let out = self.output_shape().unwrap_or_default();
+    /// The loss of a batch, with the graph recorded when training.
+    fn batch_loss(&self, xs: &[Tensor], ys: &[Tensor], training: bool) -> Result<BatchLoss> {
+        let inputs = xs.iter().map(model_input).collect::<Result<Vec<_>>>()?;
+        let predictions = self.call_many(&inputs, training)?;
         let compiled = self
             .compiled
             .as_ref()
-            .ok_or_else(|| Error::Config(format!("{op}: compile the model first")))?;
-        compiled
-            .loss
-            .check_targets(y, &out)
-            .map_err(|e| Error::Input(format!("{op}: {e}")))?;
-        Ok(x)
-    }
-
-    fn compiled(&mut self, op: &str) -> Result<&mut Compiled> {
-        self.compiled
-            .as_mut()
-            .ok_or_else(|| Error::Config(format!("{op}: compile the model first")))
-    }
-
-    /// The loss (plus layer penalties) for a batch, with the graph recorded when training.
-    fn batch_loss(&mut self, x: &Tensor, y: &Tensor, training: bool) -> Result<(Tensor, Tensor)> {
-        let pred = self.call(&model_input(x)?, training)?;
-        let mut loss = self
-            .compiled
-            .as_ref()
-            .expect("checked by caller")
-            .loss
-            .compute(y, &pred)?;
-        for layer in &self.layers {
-            if let Some(p) = layer.regularization_loss()? {
-                loss = loss.add(&p)?;
-            }
+            .ok_or_else(|| Error::Config("compile first".into()))?;
+        let mut total: Option<Tensor> = None;
+        let mut per_output = Vec::with_capacity(predictions.len());
+        for (((y, p), loss), &w) in ys
+            .iter()
+            .zip(&predictions)
+            .zip(&compiled.losses)
+            .zip(&compiled.loss_weights)
+        {
+            let l = loss.compute(y, p)?;
+            per_output.push(l.detach().item::<f32>()? as f64);
+            let weighted = if w == 1.0 { l } else { l.mul_scalar(w)? };
+            total = Some(match total {
+                Some(t) => t.add(&weighted)?,
+                None => weighted,
+            });
         }
-        Ok((loss, pred))
+        let mut total = total.ok_or_else(|| Error::Config("the model has no outputs".into()))?;
+        if let Some(p) = self.regularization_loss()? {
+            total = total.add(&p)?;
+        }
+        Ok(BatchLoss {
+            total,
+            per_output,
+            predictions,
+        })
     }
 
-    /// One gradient step on a prepared batch; returns the batch loss and updates the metrics.
-    fn step(&mut self, x: &Tensor, y: &Tensor) -> Result<f64> {
-        let (loss, pred) = self.batch_loss(x, y, true)?;
-        let grads = loss.backward()?;
-        let value = loss.item::<f32>()? as f64;
-        let predicted = pred.detach();
-        // Drop the graph (the loss and the prediction hold it) before the update, so that the
+    /// One gradient step on a checked batch; returns the batch's losses and updates the metrics.
+    fn step(&mut self, xs: &[Tensor], ys: &[Tensor]) -> Result<(f64, Vec<f64>)> {
+        let BatchLoss {
+            total,
+            per_output,
+            predictions,
+        } = self.batch_loss(xs, ys, true)?;
+        let grads = total.backward()?;
+        let value = total.item::<f32>()? as f64;
+        let predicted: Vec<Tensor> = predictions.iter().map(Tensor::detach).collect();
+        // Drop the graph (the loss and the predictions hold it) before the update, so that the
         // weights are uniquely owned and change in place instead of being copied.
-        drop((loss, pred));
-        let Sequential {
-            layers, compiled, ..
-        } = self;
-        let compiled = compiled.as_mut().expect("checked by caller");
+        drop((total, predictions));
+        let variables = self.trainable_variables();
+        let compiled = self.compiled.as_mut().expect("checked by caller");
         {
             let _metrics = rill_core::profile::scope("metrics");
-            for m in &mut compiled.metrics {
-                m.update(y, &predicted)?;
+            for ((ms, y), p) in compiled.metrics.iter_mut().zip(ys).zip(&predicted) {
+                for m in ms {
+                    m.update(y, p)?;
+                }
             }
         }
-        let mut variables: Vec<&mut crate::Variable> = layers
-            .iter_mut()
-            .flat_map(|l| l.variables_mut())
-            .filter(|v| v.trainable)
-            .collect();
         let _update = rill_core::profile::scope("optimizer");
-        compiled.optimizer.apply(&mut variables, &grads)?;
-        Ok(value)
+        compiled.optimizer.apply(&variables, &grads)?;
+        Ok((value, per_output))
     }
 
-    fn metric_logs(&self, prefix: &str, loss: f64) -> Logs {
+    /// Logs for losses and the compiled metrics' current results, with a `prefix` (`val_`).
+    fn metric_logs(&self, prefix: &str, (loss, per_output): (f64, Vec<f64>)) -> Logs {
         let mut logs = Logs::new();
         logs.insert(format!("{prefix}loss"), loss);
-        if let Some(c) = &self.compiled {
-            for m in &c.metrics {
-                logs.insert(format!("{prefix}{}", m.name()), m.result());
+        let Some(c) = &self.compiled else {
+            return logs;
+        };
+        if per_output.len() > 1 {
+            for (i, l) in per_output.iter().enumerate() {
+                logs.insert(format!("{prefix}{}", self.log_name(i, "loss")), *l);
+            }
+        }
+        for (i, ms) in c.metrics.iter().enumerate() {
+            for m in ms {
+                logs.insert(
+                    format!("{prefix}{}", self.log_name(i, m.name())),
+                    m.result(),
+                );
             }
         }
         logs
@@ -161,16 +246,22 @@ impl Sequential {
 
     fn reset_metrics(&mut self) {
         if let Some(c) = &mut self.compiled {
-            c.metrics.iter_mut().for_each(|m| m.reset());
+            c.metrics.iter_mut().flatten().for_each(|m| m.reset());
         }
     }
 
-    /// Trains for `config.epochs` passes over `(x, y)` and returns the per-epoch history.
+    /// Trains for `config.epochs` passes and returns the per-epoch history. `data` is `(x, y)`
+    /// — each a tensor, a list of tensors in model order, or tensors by name — or a source of
+    /// batches such as a `Dataset` (`model.fit(&dataset, config)`).
     ///
-    /// Inputs are checked before any work: sample shape, sample counts, and targets against the
-    /// loss. Batches are gathered by index from `x`, which is never copied per epoch.
-    pub fn fit(&mut self, x: &Tensor, y: &Tensor, mut config: FitConfig) -> Result<History> {
-        let x = self.check_xy("fit", x, y)?;
+    /// Tensors are checked whole before any work (sample shapes, sample counts, targets against
+    /// each loss); batches from a source are checked as they arrive. Batches are gathered by
+    /// index from `x`, which is never copied per epoch.
+    pub fn fit<'a>(
+        &mut self,
+        data: impl Into<TrainingData<'a>>,
+        mut config: FitConfig,
+    ) -> Result<History> {
         if config.batch_size == 0 {
             return Err(Error::Config("fit: batch_size must be at least 1".into()));
         }
@@ -180,59 +271,63 @@ impl Sequential {
                 config.validation_split
             )));
         }
-        let n_all = x.shape()[0];
-        let in_order = |x: Tensor, y: Tensor| TensorBatches {
+        let (batch_size, seed) = (config.batch_size, config.seed);
+        let batches = |x: Vec<Tensor>, y: Vec<Tensor>, shuffle: bool| TensorBatches {
             x,
             y,
-            batch_size: config.batch_size,
-            shuffle: false,
-            seed: 0,
+            batch_size,
+            shuffle,
+            seed,
         };
-        let (train_x, train_y, val) = match config.validation_data.take() {
+        let validation_data = match config.validation_data.take() {
             Some((vx, vy)) => {
-                let vx = self.check_xy("fit (validation_data)", &vx, &vy)?;
-                (x, y.clone(), Some(in_order(vx, vy)))
+                let (vx, vy) = self.check_xy("fit (validation_data)", &vx, &vy)?;
+                Some(batches(vx, vy, false))
             }
-            None if config.validation_split > 0.0 => {
+            None => None,
+        };
+        let given_batches = config.validation_batches.take();
+        let (train, split): (Box<dyn Batches + '_>, Option<TensorBatches>) = match data.into() {
+            TrainingData::Tensors(x, y) => {
+                let (xs, ys) = self.check_xy("fit", &x, &y)?;
+                let n_all = xs[0].shape()[0];
                 let n_train = n_all - (n_all as f64 * config.validation_split) as usize;
-                (
-                    rows(&x, 0, n_train)?,
-                    rows(y, 0, n_train)?,
-                    Some(in_order(
-                        rows(&x, n_train, n_all)?,
-                        rows(y, n_train, n_all)?,
-                    )),
-                )
+                if n_train == 0 {
+                    return Err(Error::Input("fit: no training samples".into()));
+                }
+                let split =
+                    (n_train < n_all && validation_data.is_none() && given_batches.is_none())
+                        .then(|| -> Result<TensorBatches> {
+                            Ok(batches(
+                                slice_all(&xs, n_train, n_all)?,
+                                slice_all(&ys, n_train, n_all)?,
+                                false,
+                            ))
+                        })
+                        .transpose()?;
+                let train = batches(
+                    slice_all(&xs, 0, n_train)?,
+                    slice_all(&ys, 0, n_train)?,
+                    config.shuffle,
+                );
+                (Box::new(train), split)
             }
-            None => (x, y.clone(), None),
+            TrainingData::Batches(source) => {
+                if config.validation_split > 0.0 {
+                    return Err(Error::Config(
+                        "fit: validation_split needs tensors (it takes the last samples); with a dataset, give validation data through FitConfig::validation_batches or validation_data".into(),
+                    ));
+                }
+                return self.run_epochs(
+                    source,
+                    validation(&given_batches, &validation_data, &None),
+                    config,
+                    true,
+                );
+            }
         };
-        if train_x.shape()[0] == 0 {
-            return Err(Error::Input("fit: no training samples".into()));
-        }
-        let train = TensorBatches {
-            x: train_x,
-            y: train_y,
-            batch_size: config.batch_size,
-            shuffle: config.shuffle,
-            seed: config.seed,
-        };
-        self.run_epochs(
-            &train,
-            val.as_ref().map(|v| v as &dyn Batches),
-            config,
-            false,
-        )
-    }
-
-    /// Trains on batches from any [`Batches`] source (e.g. `rill-data`'s `Dataset`), validating
-    /// on `validation` after each epoch. Each batch is checked against the model as it arrives.
-    pub fn fit_batches(
-        &mut self,
-        train: &dyn Batches,
-        validation: Option<&dyn Batches>,
-        config: FitConfig,
-    ) -> Result<History> {
-        self.run_epochs(train, validation, config, true)
+        let val = validation(&given_batches, &validation_data, &split);
+        self.run_epochs(train.as_ref(), val, config, false)
     }
 
     fn run_epochs(
@@ -242,7 +337,6 @@ impl Sequential {
         mut config: FitConfig,
         check_batches: bool,
     ) -> Result<History> {
-        self.compiled("fit")?;
         let _mode = batch_loop_mode();
         let mut history = History::default();
         let mut callbacks = std::mem::take(&mut config.callbacks);
@@ -261,31 +355,34 @@ impl Sequential {
             }
             self.reset_metrics();
             let mut progress = Progress::new(train.steps(), config.verbose);
-            let (mut loss_sum, mut seen, mut steps) = (0.0, 0usize, 0usize);
+            let mut sums = LossSums::default();
+            let mut steps = 0;
             for (step, batch) in train.batches(epoch).enumerate() {
                 steps = step + 1;
-                let (mut bx, by) = batch?;
-                if check_batches {
-                    bx = self.check_xy("fit", &bx, &by)?;
-                }
-                let loss = self.step(&bx, &by)?;
-                let count = bx.shape()[0];
-                loss_sum += loss * count as f64;
-                seen += count;
-                let mean_loss = loss_sum / seen as f64;
-                progress.update(step + 1, || self.metric_logs("", mean_loss));
+                let (bx, by) = batch.map_err(|e| batch_error("fit", e))?;
+                let (xs, ys) = if check_batches {
+                    self.check_xy("fit", &bx, &by)?
+                } else {
+                    (
+                        bx.tensors().into_iter().cloned().collect(),
+                        by.tensors().into_iter().cloned().collect(),
+                    )
+                };
+                let (loss, per_output) = self.step(&xs, &ys)?;
+                sums.add(loss, &per_output, xs[0].shape()[0]);
+                progress.update(step + 1, || self.metric_logs("", sums.mean()));
                 for cb in &mut callbacks {
                     cb.on_batch_end(step, loss, self)?;
                 }
             }
-            if seen == 0 {
+            if sums.seen == 0 {
                 return Err(Error::Input(
                     "fit: the training data yielded no batches".into(),
                 ));
             }
-            let mut logs = self.metric_logs("", loss_sum / seen as f64);
+            let mut logs = self.metric_logs("", sums.mean());
             if let Some(v) = val {
-                let v = self.evaluate_source(v, check_batches)?;
+                let v = self.evaluate_source(v, true)?;
                 logs.extend(v.into_iter().map(|(k, val)| (format!("val_{k}"), val)));
             }
             progress.finish(steps, &logs);
@@ -303,130 +400,207 @@ impl Sequential {
         Ok(history)
     }
 
-    /// The loss and metrics over every batch of `data`, recording no gradients. Each batch is
-    /// checked against the model as it arrives.
-    pub fn evaluate_batches(&mut self, data: &dyn Batches) -> Result<Logs> {
-        self.evaluate_source(data, true)
-    }
-
-    /// Evaluation over `data`; `check_batches` is off for tensors already checked whole.
+    /// Evaluation over `data`. The compiled metrics are reset and reused: training's values
+    /// for the epoch are already in its logs by then.
     fn evaluate_source(&mut self, data: &dyn Batches, check_batches: bool) -> Result<Logs> {
         let _mode = batch_loop_mode();
-        // Metrics are shared with training; evaluation keeps its own tallies.
-        let kind = self.compiled("evaluate")?.loss.accuracy_kind();
-        let names: Vec<String> = self
-            .compiled("evaluate")?
-            .metrics
-            .iter()
-            .map(|m| m.name().to_string())
-            .collect();
-        let mut fresh = names
-            .iter()
-            .map(|n| metrics::from_name(n, kind))
-            .collect::<Result<Vec<_>>>()?;
-        let (mut loss_sum, mut seen) = (0.0, 0usize);
+        self.compiled_for("evaluate")?;
+        self.reset_metrics();
+        let mut sums = LossSums::default();
         no_grad(|| -> Result<()> {
             for batch in data.batches(0) {
-                let (bx, by) = batch?;
-                let bx = if check_batches {
+                let (bx, by) = batch.map_err(|e| batch_error("evaluate", e))?;
+                let (xs, ys) = if check_batches {
                     self.check_xy("evaluate", &bx, &by)?
                 } else {
-                    bx
+                    (
+                        bx.tensors().into_iter().cloned().collect(),
+                        by.tensors().into_iter().cloned().collect(),
+                    )
                 };
-                let (loss, pred) = self.batch_loss(&bx, &by, false)?;
-                loss_sum += loss.item::<f32>()? as f64 * bx.shape()[0] as f64;
-                seen += bx.shape()[0];
-                for m in &mut fresh {
-                    m.update(&by, &pred)?;
+                let b = self.batch_loss(&xs, &ys, false)?;
+                sums.add(
+                    b.total.item::<f32>()? as f64,
+                    &b.per_output,
+                    xs[0].shape()[0],
+                );
+                let compiled = self.compiled.as_mut().expect("checked above");
+                for ((ms, y), p) in compiled.metrics.iter_mut().zip(&ys).zip(&b.predictions) {
+                    for m in ms {
+                        m.update(y, p)?;
+                    }
                 }
             }
             Ok(())
         })?;
-        let mut logs = Logs::new();
-        logs.insert("loss".into(), loss_sum / seen.max(1) as f64);
-        for m in &fresh {
-            logs.insert(m.name().to_string(), m.result());
+        if sums.seen == 0 {
+            return Err(Error::Input("evaluate: the data yielded no batches".into()));
         }
-        Ok(logs)
+        Ok(self.metric_logs("", sums.mean()))
     }
 
-    /// The loss and metrics on `(x, y)`, in batches, recording no gradients.
-    pub fn evaluate(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
-        let x = self.check_xy("evaluate", x, y)?;
-        self.evaluate_source(
-            &TensorBatches {
-                x,
-                y: y.clone(),
-                batch_size,
-                shuffle: false,
-                seed: 0,
-            },
-            false,
-        )
+    /// The loss and metrics over `data` — `(x, y)` tensors in batches of `batch_size`, or a
+    /// source of batches — recording no gradients.
+    pub fn evaluate<'a>(
+        &mut self,
+        data: impl Into<TrainingData<'a>>,
+        batch_size: usize,
+    ) -> Result<Logs> {
+        match data.into() {
+            TrainingData::Tensors(x, y) => {
+                let (x, y) = self.check_xy("evaluate", &x, &y)?;
+                self.evaluate_source(
+                    &TensorBatches {
+                        x,
+                        y,
+                        batch_size,
+                        shuffle: false,
+                        seed: 0,
+                    },
+                    false,
+                )
+            }
+            TrainingData::Batches(b) => self.evaluate_source(b, true),
+        }
     }
 
-    /// The model's outputs for `x`, computed in batches of `batch_size`, recording no gradients.
-    pub fn predict(&mut self, x: &Tensor, batch_size: usize) -> Result<Tensor> {
-        let x = self.prepare_x("predict", x)?;
+    /// Checks inputs for prediction (the model must be built: prediction runs through `&self`).
+    fn predict_inputs(&self, op: &str, x: &Data) -> Result<Vec<Tensor>> {
+        let xs = self.align(op, "input", &self.input_names(), x)?;
+        for (x, want) in xs.iter().zip(self.input_shapes()) {
+            if x.rank() == 0 || x.shape()[1..] != want[..] {
+                return Err(Error::Input(format!(
+                    "{op}: expected input of shape {}, found {:?}",
+                    batch_shape(&want),
+                    x.shape()
+                )));
+            }
+        }
+        Ok(xs)
+    }
+
+    /// The outputs of a single-output model for `x` (tensors in batches of `batch_size`, or a
+    /// source of input batches), recording no gradients. Safe from many threads at once.
+    pub fn predict<'a>(&self, x: impl Into<PredictData<'a>>, batch_size: usize) -> Result<Tensor> {
+        let mut outs = self.predict_outputs(x, batch_size)?;
+        if outs.len() != 1 {
+            return Err(Error::Input(format!(
+                "predict: the model has {} outputs ({}); use predict_outputs",
+                outs.len(),
+                self.output_names().join(", ")
+            )));
+        }
+        Ok(outs.remove(0))
+    }
+
+    /// The outputs for `x`, one tensor per model output, in output order.
+    pub fn predict_outputs<'a>(
+        &self,
+        x: impl Into<PredictData<'a>>,
+        batch_size: usize,
+    ) -> Result<Vec<Tensor>> {
+        self.graph("predict")?;
+        let mut batches: Vec<Vec<Tensor>> = Vec::new();
         let _ftz = FlushDenormals::new();
-        // A large input runs on the pool's threads too; one image is not worth waking them for.
-        let _mode =
-            (x.numel() >= rill_core::backend::cpu::PARALLEL_MIN_ELEMENTS).then(batch_loop_mode);
-        let n = x.shape()[0];
-        no_grad(|| {
-            let mut outs = Vec::with_capacity(n.div_ceil(batch_size.max(1)));
-            let mut start = 0;
-            while start < n {
-                let end = (start + batch_size.max(1)).min(n);
-                outs.push(self.call(&model_input(&rows(&x, start, end)?)?, false)?);
-                start = end;
+        match x.into() {
+            PredictData::Tensors(x) => {
+                let xs = self.predict_inputs("predict", &x)?;
+                // A large input runs on the pool's threads too; one image is not worth waking them for.
+                let numel: usize = xs.iter().map(Tensor::numel).sum();
+                let _mode =
+                    (numel >= rill_core::backend::cpu::PARALLEL_MIN_ELEMENTS).then(batch_loop_mode);
+                let n = xs[0].shape()[0];
+                let bs = batch_size.max(1);
+                let mut start = 0;
+                while start < n {
+                    let end = (start + bs).min(n);
+                    batches.push(self.predict_on_batch_many(&slice_all(&xs, start, end)?)?);
+                    start = end;
+                }
+                if batches.is_empty() {
+                    return Ok(self
+                        .output_shapes()
+                        .iter()
+                        .map(|s| {
+                            let mut shape = vec![0];
+                            shape.extend(s);
+                            Tensor::zeros(&shape, DType::F32)
+                        })
+                        .collect());
+                }
             }
-            if outs.is_empty() {
-                let mut shape = vec![0];
-                shape.extend(self.output_shape().unwrap_or_default());
-                return Ok(Tensor::zeros(&shape, DType::F32));
+            PredictData::Batches(source) => {
+                let _mode = batch_loop_mode();
+                for batch in source.input_batches() {
+                    let x = batch.map_err(|e| batch_error("predict", e))?;
+                    let xs = self.predict_inputs("predict", &x)?;
+                    batches.push(self.predict_on_batch_many(&xs)?);
+                }
+                if batches.is_empty() {
+                    return Err(Error::Input("predict: the data yielded no batches".into()));
+                }
             }
-            if outs.len() == 1 {
-                // One batch (a single prediction, say): nothing to join, nothing to copy.
-                return Ok(outs.swap_remove(0));
-            }
-            Ok(Tensor::concat(&outs, 0)?)
-        })
+        }
+        if batches.len() == 1 {
+            // One batch (a single prediction, say): nothing to join, nothing to copy.
+            return Ok(batches.swap_remove(0));
+        }
+        let outputs = batches[0].len();
+        (0..outputs)
+            .map(|o| {
+                let parts: Vec<Tensor> = batches.iter().map(|b| b[o].clone()).collect();
+                Ok(Tensor::concat(&parts, 0)?)
+            })
+            .collect()
     }
 
-    /// The model's outputs for every batch of `data` (e.g. a `rill-data` `Dataset`), in order,
-    /// recording no gradients. Each batch is checked against the model's input shape.
-    pub fn predict_batches(&mut self, data: &dyn InputBatches) -> Result<Tensor> {
-        let _mode = batch_loop_mode();
-        let mut outs = Vec::new();
-        for batch in data.input_batches() {
-            let x = self.prepare_x("predict", &batch?)?;
-            outs.push(no_grad(|| self.call(&model_input(&x)?, false))?);
-        }
-        if outs.is_empty() {
-            return Err(Error::Input("predict: the data yielded no batches".into()));
-        }
-        Ok(Tensor::concat(&outs, 0)?)
+    fn predict_on_batch_many(&self, xs: &[Tensor]) -> Result<Vec<Tensor>> {
+        let inputs = xs.iter().map(model_input).collect::<Result<Vec<_>>>()?;
+        no_grad(|| self.call_many(&inputs, false))
     }
 
     /// One gradient step on one batch; returns the loss and metrics of that batch.
-    pub fn train_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Result<Logs> {
-        let x = self.check_xy("train_on_batch", x, y)?;
+    pub fn train_on_batch(&mut self, x: impl Into<Data>, y: impl Into<Data>) -> Result<Logs> {
+        let (xs, ys) = self.check_xy("train_on_batch", &x.into(), &y.into())?;
         let _ftz = FlushDenormals::new();
         self.reset_metrics();
-        let loss = self.step(&x, y)?;
-        Ok(self.metric_logs("", loss))
+        let losses = self.step(&xs, &ys)?;
+        Ok(self.metric_logs("", losses))
     }
 
     /// The loss and metrics of one batch, without training.
-    pub fn test_on_batch(&mut self, x: &Tensor, y: &Tensor) -> Result<Logs> {
-        let n = x.shape().first().copied().unwrap_or(0);
-        self.evaluate(x, y, n.max(1))
+    pub fn test_on_batch(&mut self, x: impl Into<Data>, y: impl Into<Data>) -> Result<Logs> {
+        let x = x.into();
+        let n = x
+            .tensors()
+            .first()
+            .and_then(|t| t.shape().first().copied())
+            .unwrap_or(0);
+        self.evaluate((x, y.into()), n.max(1))
     }
 
-    /// The outputs for one batch, without training.
-    pub fn predict_on_batch(&mut self, x: &Tensor) -> Result<Tensor> {
-        let x = self.prepare_x("predict_on_batch", x)?;
-        no_grad(|| self.call(&model_input(&x)?, false))
+    /// The outputs of a single-output model for one batch, without training.
+    pub fn predict_on_batch(&self, x: &Tensor) -> Result<Tensor> {
+        let xs = self.predict_inputs("predict_on_batch", &Data::One(x.clone()))?;
+        let mut out = self.predict_on_batch_many(&xs)?;
+        if out.len() != 1 {
+            return Err(Error::Input(
+                "predict_on_batch: the model has several outputs; use predict_outputs".into(),
+            ));
+        }
+        Ok(out.remove(0))
     }
+}
+
+/// The validation source `fit` uses: given batches, else validation data, else the split.
+fn validation<'a>(
+    given: &'a Option<Box<dyn Batches + Send>>,
+    data: &'a Option<TensorBatches>,
+    split: &'a Option<TensorBatches>,
+) -> Option<&'a dyn Batches> {
+    given
+        .as_deref()
+        .map(|b| b as &dyn Batches)
+        .or(data.as_ref().map(|b| b as &dyn Batches))
+        .or(split.as_ref().map(|b| b as &dyn Batches))
 }

@@ -1,4 +1,4 @@
-use super::{option_builders, options_access, slots, Optimizer, OptimizerOptions};
+use super::{option_builders, options_access, slot_of, slots, Optimizer, OptimizerOptions, Slots};
 use crate::{Result, Variable};
 use rill_core::Gradients;
 
@@ -12,7 +12,7 @@ pub struct Adagrad {
     pub initial_accumulator_value: f64,
     /// Added under the square root.
     pub epsilon: f64,
-    pub(super) accumulators: Vec<Vec<f32>>,
+    pub(super) accumulators: Slots,
 }
 
 impl Default for Adagrad {
@@ -28,7 +28,7 @@ impl Adagrad {
             options: OptimizerOptions::new(lr),
             initial_accumulator_value: 0.1,
             epsilon: 1e-7,
-            accumulators: Vec::new(),
+            accumulators: Slots::new(),
         }
     }
 }
@@ -43,22 +43,22 @@ impl Optimizer for Adagrad {
     fn hyperparameters(&self) -> serde_json::Value {
         serde_json::json!({"initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon})
     }
-    fn slots(&self) -> Vec<(&'static str, &Vec<Vec<f32>>)> {
+    fn slots(&self) -> Vec<(&'static str, &Slots)> {
         vec![("accumulator", &self.accumulators)]
     }
-    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<Vec<f32>>)> {
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Slots)> {
         vec![("accumulator", &mut self.accumulators)]
     }
-    fn apply(&mut self, variables: &mut [&mut Variable], grads: &Gradients) -> Result<()> {
+    fn apply(&mut self, variables: &[Variable], grads: &Gradients) -> Result<()> {
         slots(
             &mut self.accumulators,
             variables,
             self.initial_accumulator_value as f32,
-        );
+        )?;
         let eps = self.epsilon as f32;
         let acc = &mut self.accumulators;
-        self.options.step(variables, grads, |slot, w, g, lr, _| {
-            for ((w, &g), a) in w.iter_mut().zip(g).zip(acc[slot].iter_mut()) {
+        self.options.step(variables, grads, |id, w, g, lr, _| {
+            for ((w, &g), a) in w.iter_mut().zip(g).zip(slot_of(acc, id).iter_mut()) {
                 *a += g * g;
                 *w -= lr * g / (*a + eps).sqrt();
             }

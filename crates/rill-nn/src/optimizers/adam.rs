@@ -1,4 +1,7 @@
-use super::{flush_denormal, option_builders, options_access, slots, Optimizer, OptimizerOptions};
+use super::{
+    flush_denormal, option_builders, options_access, slot_of, slots, Optimizer, OptimizerOptions,
+    Slots,
+};
 use crate::{Result, Variable};
 use rill_core::Gradients;
 
@@ -15,8 +18,8 @@ pub struct Adam {
     pub beta_2: f64,
     /// Added to √v for stability.
     pub epsilon: f64,
-    pub(super) m: Vec<Vec<f32>>,
-    pub(super) v: Vec<Vec<f32>>,
+    pub(super) m: Slots,
+    pub(super) v: Slots,
 }
 
 impl Default for Adam {
@@ -33,8 +36,8 @@ impl Adam {
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-7,
-            m: Vec::new(),
-            v: Vec::new(),
+            m: Slots::new(),
+            v: Slots::new(),
         }
     }
     /// AdamW: Adam with decoupled weight decay (Keras' default decay is 0.004).
@@ -86,25 +89,25 @@ impl Optimizer for Adam {
     fn hyperparameters(&self) -> serde_json::Value {
         serde_json::json!({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
     }
-    fn slots(&self) -> Vec<(&'static str, &Vec<Vec<f32>>)> {
+    fn slots(&self) -> Vec<(&'static str, &Slots)> {
         vec![("m", &self.m), ("v", &self.v)]
     }
-    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<Vec<f32>>)> {
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Slots)> {
         vec![("m", &mut self.m), ("v", &mut self.v)]
     }
-    fn apply(&mut self, variables: &mut [&mut Variable], grads: &Gradients) -> Result<()> {
-        slots(&mut self.m, variables, 0.0);
-        slots(&mut self.v, variables, 0.0);
+    fn apply(&mut self, variables: &[Variable], grads: &Gradients) -> Result<()> {
+        slots(&mut self.m, variables, 0.0)?;
+        slots(&mut self.v, variables, 0.0)?;
         let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
         let (m, v) = (&mut self.m, &mut self.v);
-        self.options.step(variables, grads, |slot, w, g, lr, t| {
+        self.options.step(variables, grads, |id, w, g, lr, t| {
             let t = t as f64;
             let alpha = lr as f64 * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t));
             update(
                 w,
                 g,
-                &mut m[slot],
-                &mut v[slot],
+                slot_of(m, id),
+                slot_of(v, id),
                 [alpha as f32, b1 as f32, b2 as f32, eps as f32],
             );
         })

@@ -15,26 +15,31 @@ pub use rmsprop::RmsProp;
 pub use schedules::LearningRateSchedule;
 pub use sgd::Sgd;
 
-use crate::{Error, Result, Variable};
+use crate::{Error, Result, Variable, VariableId};
 use rill_core::Gradients;
 use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// One optimizer state buffer per variable, keyed by the variable's identity (never by its
+/// position), so freezing, adding or reordering layers cannot mismatch them.
+pub type Slots = HashMap<VariableId, Vec<f32>>;
 
 /// Updates trainable variables from their gradients.
-pub trait Optimizer: Send {
+pub trait Optimizer: Send + Sync {
     /// The Keras name, e.g. `adam`.
     fn name(&self) -> &'static str;
     /// The shared settings.
     fn options(&self) -> &OptimizerOptions;
     /// The shared settings, mutably.
     fn options_mut(&mut self) -> &mut OptimizerOptions;
-    /// Applies one step to `variables` (trainable ones, always in the same order).
-    fn apply(&mut self, variables: &mut [&mut Variable], grads: &Gradients) -> Result<()>;
+    /// Applies one step to `variables` (the trainable ones; each keeps its own state).
+    fn apply(&mut self, variables: &[Variable], grads: &Gradients) -> Result<()>;
     /// The optimizer's own hyperparameters (the shared options are added by [`Optimizer::config`]).
     fn hyperparameters(&self) -> serde_json::Value;
-    /// The per-variable state buffers by name (e.g. Adam's `m` and `v`), in variable order.
-    fn slots(&self) -> Vec<(&'static str, &Vec<Vec<f32>>)>;
+    /// The per-variable state buffers by slot name (e.g. Adam's `m` and `v`).
+    fn slots(&self) -> Vec<(&'static str, &Slots)>;
     /// The same buffers, mutably, for restoring a saved state.
-    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<Vec<f32>>)>;
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Slots)>;
 
     /// Everything needed to rebuild this optimizer: its name, hyperparameters, shared options
     /// and step count. A learning-rate schedule cannot be saved (it is code), so it is an error.
@@ -124,12 +129,12 @@ impl OptimizerOptions {
     }
 
     /// Runs one optimizer step: clips the gradients, applies weight decay, then calls
-    /// `update(slot, weights, gradient, lr, step)` for every variable that has a gradient.
+    /// `update(variable, weights, gradient, lr, step)` for every variable that has a gradient.
     pub(crate) fn step(
         &mut self,
-        variables: &mut [&mut Variable],
+        variables: &[Variable],
         grads: &Gradients,
-        mut update: impl FnMut(usize, &mut [f32], &[f32], f32, u64),
+        mut update: impl FnMut(VariableId, &mut [f32], &[f32], f32, u64),
     ) -> Result<()> {
         let set = [
             self.clipnorm.is_some(),
@@ -150,7 +155,7 @@ impl OptimizerOptions {
         let step = self.iterations;
         let mut gs: Vec<Option<Cow<[f32]>>> = Vec::with_capacity(variables.len());
         for v in variables.iter() {
-            match grads.get(&v.value) {
+            match grads.get(&v.value()) {
                 Some(g) => {
                     check(v, g)?;
                     gs.push(Some(g.data::<f32>()?));
@@ -193,13 +198,13 @@ impl OptimizerOptions {
             }
         }
         let decay = (lr * self.weight_decay) as f32;
-        for (slot, (var, g)) in variables.iter_mut().zip(&gs).enumerate() {
+        for (var, g) in variables.iter().zip(&gs) {
             let Some(g) = g else { continue };
-            var.value.update::<f32>(|w| {
+            var.update::<f32>(|w| {
                 if decay != 0.0 {
                     w.iter_mut().for_each(|x| *x -= decay * *x);
                 }
-                update(slot, w, g, lr as f32, step);
+                update(var.id(), w, g, lr as f32, step);
             })?;
         }
         Ok(())
@@ -208,12 +213,13 @@ impl OptimizerOptions {
 
 /// Checks that a variable is f32 and its gradient matches it.
 fn check(v: &Variable, g: &rill_core::Tensor) -> Result<()> {
-    if g.shape() != v.value.shape() || v.value.dtype() != rill_core::DType::F32 {
+    let value = v.value();
+    if g.shape() != value.shape() || value.dtype() != rill_core::DType::F32 {
         return Err(Error::Config(format!(
             "optimizer: variable '{}' is {} {:?} but its gradient is {} {:?}",
-            v.name,
-            v.value.dtype(),
-            v.value.shape(),
+            v.name(),
+            value.dtype(),
+            value.shape(),
             g.dtype(),
             g.shape()
         )));
@@ -233,11 +239,30 @@ pub(crate) fn flush_denormal(x: f32) -> f32 {
     }
 }
 
-/// One state buffer per variable, created (zeroed, or at `init`) on first use.
-pub(crate) fn slots(state: &mut Vec<Vec<f32>>, variables: &[&mut Variable], init: f32) {
-    if state.len() != variables.len() {
-        *state = variables.iter().map(|v| vec![init; v.numel()]).collect();
+/// One state buffer per variable, created (zeroed, or at `init`) the first time the optimizer
+/// meets that variable. A buffer whose size no longer fits its variable (state restored from a
+/// different model) is an error, never a silent partial update.
+pub(crate) fn slots(state: &mut Slots, variables: &[Variable], init: f32) -> Result<()> {
+    for v in variables {
+        let n = v.numel();
+        let buffer = state.entry(v.id()).or_insert_with(|| vec![init; n]);
+        if buffer.len() != n {
+            return Err(Error::Config(format!(
+                "optimizer: its state for variable '{}' holds {} values, the variable {n}",
+                v.name(),
+                buffer.len()
+            )));
+        }
     }
+    Ok(())
+}
+
+/// The buffer of variable `id`, created by [`slots`] before the step.
+pub(crate) fn slot_of(state: &mut Slots, id: VariableId) -> &mut [f32] {
+    state
+        .get_mut(&id)
+        .map(Vec::as_mut_slice)
+        .unwrap_or_default()
 }
 
 /// Builder methods for the shared options, on every optimizer.

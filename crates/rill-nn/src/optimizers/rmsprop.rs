@@ -1,4 +1,7 @@
-use super::{flush_denormal, option_builders, options_access, slots, Optimizer, OptimizerOptions};
+use super::{
+    flush_denormal, option_builders, options_access, slot_of, slots, Optimizer, OptimizerOptions,
+    Slots,
+};
 use crate::{Result, Variable};
 use rill_core::Gradients;
 
@@ -17,9 +20,9 @@ pub struct RmsProp {
     pub epsilon: f64,
     /// Normalise by the variance rather than the raw second moment.
     pub centered: bool,
-    pub(super) velocity: Vec<Vec<f32>>,
-    pub(super) average: Vec<Vec<f32>>,
-    pub(super) moment: Vec<Vec<f32>>,
+    pub(super) velocity: Slots,
+    pub(super) average: Slots,
+    pub(super) moment: Slots,
 }
 
 impl Default for RmsProp {
@@ -37,9 +40,9 @@ impl RmsProp {
             momentum: 0.0,
             epsilon: 1e-7,
             centered: false,
-            velocity: Vec::new(),
-            average: Vec::new(),
-            moment: Vec::new(),
+            velocity: Slots::new(),
+            average: Slots::new(),
+            moment: Slots::new(),
         }
     }
 }
@@ -54,23 +57,23 @@ impl Optimizer for RmsProp {
     fn hyperparameters(&self) -> serde_json::Value {
         serde_json::json!({"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered})
     }
-    fn slots(&self) -> Vec<(&'static str, &Vec<Vec<f32>>)> {
+    fn slots(&self) -> Vec<(&'static str, &Slots)> {
         vec![
             ("velocity", &self.velocity),
             ("average", &self.average),
             ("momentum", &self.moment),
         ]
     }
-    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<Vec<f32>>)> {
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Slots)> {
         vec![
             ("velocity", &mut self.velocity),
             ("average", &mut self.average),
             ("momentum", &mut self.moment),
         ]
     }
-    fn apply(&mut self, variables: &mut [&mut Variable], grads: &Gradients) -> Result<()> {
+    fn apply(&mut self, variables: &[Variable], grads: &Gradients) -> Result<()> {
         for s in [&mut self.velocity, &mut self.average, &mut self.moment] {
-            slots(s, variables, 0.0);
+            slots(s, variables, 0.0)?;
         }
         let (rho, mu, eps, centered) = (
             self.rho as f32,
@@ -79,12 +82,13 @@ impl Optimizer for RmsProp {
             self.centered,
         );
         let (vel, avg, mom) = (&mut self.velocity, &mut self.average, &mut self.moment);
-        self.options.step(variables, grads, |slot, w, g, lr, _| {
+        self.options.step(variables, grads, |id, w, g, lr, _| {
+            let (vel, avg, mom) = (slot_of(vel, id), slot_of(avg, id), slot_of(mom, id));
             for (i, (w, &g)) in w.iter_mut().zip(g).enumerate() {
-                let v = &mut vel[slot][i];
+                let v = &mut vel[i];
                 *v = flush_denormal(rho * *v + (1.0 - rho) * g * g);
                 let denominator = if centered {
-                    let a = &mut avg[slot][i];
+                    let a = &mut avg[i];
                     *a = flush_denormal(rho * *a + (1.0 - rho) * g);
                     *v - *a * *a + eps
                 } else {
@@ -92,7 +96,7 @@ impl Optimizer for RmsProp {
                 };
                 let increment = lr * g / denominator.sqrt();
                 if mu > 0.0 {
-                    let m = &mut mom[slot][i];
+                    let m = &mut mom[i];
                     *m = flush_denormal(mu * *m + increment);
                     *w -= *m;
                 } else {

@@ -2,7 +2,7 @@
 //! (0 for the first step).
 
 /// A learning rate as a function of the step count.
-pub trait LearningRateSchedule: Send {
+pub trait LearningRateSchedule: Send + Sync {
     /// The rate for step `step` (0-based).
     fn at(&self, step: u64) -> f64;
 }

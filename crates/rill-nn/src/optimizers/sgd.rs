@@ -1,4 +1,7 @@
-use super::{flush_denormal, option_builders, options_access, slots, Optimizer, OptimizerOptions};
+use super::{
+    flush_denormal, option_builders, options_access, slot_of, slots, Optimizer, OptimizerOptions,
+    Slots,
+};
 use crate::{Result, Variable};
 use rill_core::Gradients;
 
@@ -12,7 +15,7 @@ pub struct Sgd {
     pub momentum: f64,
     /// Nesterov momentum.
     pub nesterov: bool,
-    pub(super) velocity: Vec<Vec<f32>>,
+    pub(super) velocity: Slots,
 }
 
 impl Default for Sgd {
@@ -28,7 +31,7 @@ impl Sgd {
             options: OptimizerOptions::new(lr),
             momentum: 0.0,
             nesterov: false,
-            velocity: Vec::new(),
+            velocity: Slots::new(),
         }
     }
     /// SGD with momentum.
@@ -51,18 +54,18 @@ impl Optimizer for Sgd {
     fn hyperparameters(&self) -> serde_json::Value {
         serde_json::json!({"momentum": self.momentum, "nesterov": self.nesterov})
     }
-    fn slots(&self) -> Vec<(&'static str, &Vec<Vec<f32>>)> {
+    fn slots(&self) -> Vec<(&'static str, &Slots)> {
         vec![("velocity", &self.velocity)]
     }
-    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<Vec<f32>>)> {
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Slots)> {
         vec![("velocity", &mut self.velocity)]
     }
-    fn apply(&mut self, variables: &mut [&mut Variable], grads: &Gradients) -> Result<()> {
-        slots(&mut self.velocity, variables, 0.0);
+    fn apply(&mut self, variables: &[Variable], grads: &Gradients) -> Result<()> {
+        slots(&mut self.velocity, variables, 0.0)?;
         let (mu, nesterov) = (self.momentum as f32, self.nesterov);
         let velocity = &mut self.velocity;
-        self.options.step(variables, grads, |slot, w, g, lr, _| {
-            for ((w, &g), m) in w.iter_mut().zip(g).zip(velocity[slot].iter_mut()) {
+        self.options.step(variables, grads, |id, w, g, lr, _| {
+            for ((w, &g), m) in w.iter_mut().zip(g).zip(slot_of(velocity, id).iter_mut()) {
                 if mu == 0.0 {
                     *w -= lr * g;
                 } else {

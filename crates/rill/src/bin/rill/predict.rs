@@ -23,7 +23,7 @@ pub struct PredictArgs {
 }
 
 pub fn run(a: PredictArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let mut model = rill::load_model(&a.model)?;
+    let model = rill::load_model(&a.model)?;
     let names = rill::io::load_class_names(&a.model)?;
     let input = model
         .input_shape()
@@ -49,7 +49,10 @@ pub fn run(a: PredictArgs) -> Result<(), Box<dyn std::error::Error>> {
         let mut shape = vec![1];
         shape.extend(&input);
         let out = model.predict(&x.reshape(&shape)?, 1)?;
-        let from_logits = model.layers().last().is_none_or(|l| l.kind() != "Softmax");
+        let from_logits = model
+            .layers()
+            .last()
+            .is_none_or(|(_, l)| l.kind() != "Softmax");
         let probs = if from_logits { out.softmax(-1)? } else { out }.to_f64_vec();
         let mut ranked: Vec<(usize, f64)> = probs.iter().copied().enumerate().collect();
         ranked.sort_by(|x, y| y.1.total_cmp(&x.1));

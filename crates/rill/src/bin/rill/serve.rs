@@ -31,9 +31,12 @@ pub struct ServeArgs {
     /// The largest request body accepted, in bytes.
     #[arg(long, default_value_t = 16 << 20)]
     max_body_bytes: usize,
-    /// Threads answering HTTP (parsing and writing JSON); inference has its own thread.
+    /// Threads answering HTTP (parsing and writing JSON); inference has its own threads.
     #[arg(long, default_value_t = 1)]
     http_threads: usize,
+    /// Threads running inference at once on the one shared model (default: the cores).
+    #[arg(long)]
+    inference_threads: Option<usize>,
 }
 
 async fn shutdown_signal() {
@@ -66,11 +69,16 @@ pub fn run(a: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         batch: BatchConfig {
             max_batch_size: a.max_batch_size.max(1),
             max_wait: Duration::from_millis(a.batch_timeout_ms),
+            inference_threads: a
+                .inference_threads
+                .unwrap_or_else(|| BatchConfig::default().inference_threads)
+                .max(1),
         },
         max_body_bytes: a.max_body_bytes,
         ..ServerConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(a.http_threads.max(1))
         .enable_all()
         .build()?;
     runtime.block_on(async move {

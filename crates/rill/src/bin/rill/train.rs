@@ -61,18 +61,17 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let (test_x, test_y) = (scaled(&data.test.images)?, data.test.labels.clone());
     model.fit(
-        &scaled(&data.train.images)?,
-        &data.train.labels,
+        (&scaled(&data.train.images)?, &data.train.labels),
         FitConfig::default()
             .epochs(a.epochs)
             .batch_size(a.batch_size)
             .seed(a.seed)
             .validation_data(test_x.clone(), test_y.clone()),
     )?;
-    let logs = model.evaluate(&test_x, &test_y, 256)?;
+    let logs = model.evaluate((&test_x, &test_y), 256)?;
     println!("Test accuracy: {:.4}", logs["accuracy"]);
     // Saved as the tutorial's probability model: a softmax on the logits.
-    model.push_built(Box::new(Softmax::new()))?;
+    model.add(Softmax::new())?;
     rill::io::save_model_with_classes(&model, Some(&data.class_names), &a.output)?;
     println!("Saved {}", a.output.display());
     Ok(())
@@ -81,13 +80,16 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
 pub fn evaluate(path: &Path, dataset: &str) -> Result<(), Box<dyn std::error::Error>> {
     let mut model = rill::load_model(path)?;
     let data = load(dataset)?;
-    let from_logits = model.layers().last().is_none_or(|l| l.kind() != "Softmax");
+    let from_logits = model
+        .layers()
+        .last()
+        .is_none_or(|(_, l)| l.kind() != "Softmax");
     model.compile(
         Adam::default(),
         SparseCategoricalCrossentropy { from_logits },
         &["accuracy"],
     )?;
-    let logs = model.evaluate(&scaled(&data.test.images)?, &data.test.labels, 256)?;
+    let logs = model.evaluate((&scaled(&data.test.images)?, &data.test.labels), 256)?;
     println!(
         "accuracy: {:.4}  loss: {:.4}  ({} test images)",
         logs["accuracy"],

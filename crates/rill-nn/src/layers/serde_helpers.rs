@@ -1,0 +1,41 @@
+//! Serde forms for the few config fields whose types live in `rill-core` (no serde there).
+
+use rill_core::Padding;
+use serde::{Deserialize, Deserializer, Serializer};
+
+/// `Padding` as Keras writes it: `"valid"` or `"same"`.
+pub mod padding {
+    use super::*;
+
+    /// Writes the Keras name.
+    pub fn serialize<S: Serializer>(p: &Padding, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match p {
+            Padding::Valid => "valid",
+            Padding::Same => "same",
+        })
+    }
+    /// Reads the Keras name.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Padding, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "valid" => Ok(Padding::Valid),
+            "same" => Ok(Padding::Same),
+            other => Err(serde::de::Error::custom(format!(
+                "padding must be \"valid\" or \"same\", found {other:?}"
+            ))),
+        }
+    }
+}
+
+/// A bound on sizes read from a config, checked before anything is allocated: far above any
+/// real layer, far below what would exhaust memory when multiplied out.
+pub const MAX_DIM: usize = 1 << 24;
+
+/// Checks that every size is in `1..=MAX_DIM`, naming the layer kind and the field.
+pub fn check_sizes(kind: &str, field: &str, sizes: &[usize]) -> crate::Result<()> {
+    if let Some(bad) = sizes.iter().find(|&&d| d == 0 || d > MAX_DIM) {
+        return Err(crate::Error::Config(format!(
+            "{kind}: '{field}' must be between 1 and {MAX_DIM}, found {bad}"
+        )));
+    }
+    Ok(())
+}

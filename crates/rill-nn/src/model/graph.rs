@@ -1,0 +1,307 @@
+//! The graph every [`Model`] is: named nodes (inputs, layers, merges) in the order they were
+//! added — which is a topological order, since a node can only use nodes that already exist —
+//! and the functional API that builds one, shapes checked as it goes.
+
+use super::{unique_name, Model};
+use crate::layers::{Layer, Merge};
+use crate::{Error, Result};
+use rill_core::Tensor;
+use std::sync::Arc;
+
+/// A handle to a value in a graph under construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Node(pub(crate) usize);
+
+/// What a node computes.
+pub(crate) enum Op {
+    /// One of the model's inputs.
+    Input,
+    /// A layer applied to one parent (shared by handle: the same layer may sit in two models).
+    Layer(Arc<dyn Layer>),
+    /// Several parents combined.
+    Merge(Box<dyn Merge>),
+}
+
+pub(crate) struct GraphNode {
+    /// Unique within the model: the layer's name, or the input's.
+    pub name: String,
+    pub op: Op,
+    pub parents: Vec<usize>,
+    /// Per-sample output shape.
+    pub shape: Vec<usize>,
+}
+
+/// A built graph from inputs to outputs.
+pub(crate) struct Graph {
+    pub nodes: Vec<GraphNode>,
+    pub inputs: Vec<usize>,
+    pub outputs: Vec<usize>,
+    /// For each node, the last node that reads it (to free values early), or `usize::MAX`
+    /// for outputs and nodes that nothing needs.
+    last_use: Vec<usize>,
+    /// Whether a node is needed for some output.
+    needed: Vec<bool>,
+}
+
+impl Graph {
+    pub fn new(nodes: Vec<GraphNode>, inputs: Vec<usize>, outputs: Vec<usize>) -> Result<Graph> {
+        if inputs.is_empty() || outputs.is_empty() {
+            return Err(Error::Config(
+                "functional: a model needs at least one input and one output".into(),
+            ));
+        }
+        for &i in &inputs {
+            if !matches!(nodes.get(i).map(|n| &n.op), Some(Op::Input)) {
+                return Err(Error::Config(format!(
+                    "functional: node {i} is not an input"
+                )));
+            }
+        }
+        let mut needed = vec![false; nodes.len()];
+        let mut stack = outputs.clone();
+        while let Some(n) = stack.pop() {
+            let node = nodes.get(n).ok_or_else(|| {
+                Error::Config(format!(
+                    "functional: node {n} does not belong to this graph"
+                ))
+            })?;
+            if std::mem::replace(&mut needed[n], true) {
+                continue;
+            }
+            if matches!(node.op, Op::Input) && !inputs.contains(&n) {
+                return Err(Error::Config(format!("functional: the outputs depend on input '{}', which is not among the model's inputs", node.name)));
+            }
+            stack.extend(&node.parents);
+        }
+        let mut last_use = vec![0usize; nodes.len()];
+        for (i, node) in nodes.iter().enumerate() {
+            if needed[i] {
+                for &p in &node.parents {
+                    last_use[p] = i;
+                }
+            }
+        }
+        for &o in &outputs {
+            last_use[o] = usize::MAX;
+        }
+        Ok(Graph {
+            nodes,
+            inputs,
+            outputs,
+            last_use,
+            needed,
+        })
+    }
+
+    /// Runs the graph on a batch of each input (already checked against the input shapes).
+    pub fn run(&self, inputs: &[Tensor], training: bool) -> Result<Vec<Tensor>> {
+        let mut values: Vec<Option<Tensor>> = vec![None; self.nodes.len()];
+        for (&i, x) in self.inputs.iter().zip(inputs) {
+            values[i] = Some(x.clone());
+        }
+        for (n, node) in self.nodes.iter().enumerate() {
+            if !self.needed[n] || values[n].is_some() {
+                continue;
+            }
+            let arg = |k: usize| {
+                values[node.parents[k]].as_ref().ok_or_else(|| {
+                    Error::Config(format!("'{}': an input was not computed", node.name))
+                })
+            };
+            let out = match &node.op {
+                Op::Input => {
+                    return Err(Error::Input(format!("input '{}' was not given", node.name)))
+                }
+                Op::Layer(l) => l.call(arg(0)?, training).map_err(|e| match e {
+                    Error::Core(c) => {
+                        Error::Input(format!("layer '{}' ({}): {c}", node.name, l.kind()))
+                    }
+                    other => other,
+                })?,
+                Op::Merge(m) => {
+                    let args = (0..node.parents.len())
+                        .map(|k| arg(k).cloned())
+                        .collect::<Result<Vec<_>>>()?;
+                    m.call(&args)?
+                }
+            };
+            // Values nothing reads any more are dropped now, so a long chain keeps one or two
+            // activations alive in inference rather than all of them.
+            for &p in &node.parents {
+                if self.last_use[p] == n {
+                    values[p] = None;
+                }
+            }
+            values[n] = Some(out);
+        }
+        self.outputs
+            .iter()
+            .map(|&o| {
+                values[o]
+                    .clone()
+                    .ok_or_else(|| Error::Config("an output was not computed".into()))
+            })
+            .collect()
+    }
+
+    /// The layers, in graph order.
+    pub fn layers(&self) -> impl Iterator<Item = (&str, &Arc<dyn Layer>)> {
+        self.nodes.iter().filter_map(|n| match &n.op {
+            Op::Layer(l) => Some((n.name.as_str(), l)),
+            _ => None,
+        })
+    }
+}
+
+/// Builds a functional [`Model`]: declare inputs, apply layers to nodes, then pick the outputs
+/// (Keras' `keras.Model(inputs, outputs)`).
+///
+/// ```
+/// use rill_nn::prelude::*;
+/// // A residual block: x + Dense(Dense(x)).
+/// let mut g = FunctionalBuilder::new();
+/// let x = g.input(&[16]);
+/// let h = g.layer(Dense::new(16).activation(Activation::Relu), x)?;
+/// let h = g.layer(Dense::new(16), h)?;
+/// let sum = g.merge(Add, &[x, h])?;
+/// let out = g.layer(Dense::new(3), sum)?;
+/// let model = g.build(&[x], &[out])?;
+/// assert_eq!(model.output_shapes(), vec![vec![3]]);
+/// assert_eq!(model.count_params(), 2 * (16 * 16 + 16) + 16 * 3 + 3);
+/// # Ok::<(), rill_nn::Error>(())
+/// ```
+#[derive(Default)]
+pub struct FunctionalBuilder {
+    nodes: Vec<GraphNode>,
+}
+
+impl FunctionalBuilder {
+    /// An empty graph.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn check(&self, n: Node) -> Result<&GraphNode> {
+        self.nodes.get(n.0).ok_or_else(|| {
+            Error::Config(format!(
+                "functional: node {} does not belong to this graph",
+                n.0
+            ))
+        })
+    }
+
+    fn take_name(&self, name: Option<&str>, kind: &str) -> Result<String> {
+        match name {
+            Some(n) if self.nodes.iter().any(|m| m.name == n) => Err(Error::Config(format!(
+                "functional: the name '{n}' is already used in this model"
+            ))),
+            Some(n) => Ok(n.to_string()),
+            None => Ok(unique_name(
+                kind,
+                self.nodes.iter().map(|n| n.name.as_str()),
+            )),
+        }
+    }
+
+    fn push(&mut self, name: String, op: Op, parents: Vec<usize>, shape: Vec<usize>) -> Node {
+        self.nodes.push(GraphNode {
+            name,
+            op,
+            parents,
+            shape,
+        });
+        Node(self.nodes.len() - 1)
+    }
+
+    /// Declares an input whose samples have `shape`, named `input_layer`, `input_layer_1`, …
+    pub fn input(&mut self, shape: &[usize]) -> Node {
+        let name = unique_name("InputLayer", self.nodes.iter().map(|n| n.name.as_str()));
+        self.push(name, Op::Input, Vec::new(), shape.to_vec())
+    }
+
+    /// Declares a named input (the name clients use, e.g. in `rill serve`'s named requests).
+    pub fn input_named(&mut self, name: &str, shape: &[usize]) -> Result<Node> {
+        let name = self.take_name(Some(name), "InputLayer")?;
+        Ok(self.push(name, Op::Input, Vec::new(), shape.to_vec()))
+    }
+
+    /// Applies `layer` to `x`, building it for `x`'s shape; named after its kind.
+    pub fn layer(&mut self, layer: impl Layer, x: Node) -> Result<Node> {
+        self.layer_boxed(None, Box::new(layer), x)
+    }
+
+    /// [`FunctionalBuilder::layer`] with the layer's name (unique within the model).
+    pub fn layer_named(&mut self, name: &str, layer: impl Layer, x: Node) -> Result<Node> {
+        self.layer_boxed(Some(name), Box::new(layer), x)
+    }
+
+    /// Applies a boxed layer to `x`, building it for `x`'s shape.
+    pub fn layer_boxed(
+        &mut self,
+        name: Option<&str>,
+        mut layer: Box<dyn Layer>,
+        x: Node,
+    ) -> Result<Node> {
+        let shape = self.check(x)?.shape.clone();
+        let name = self.take_name(name, layer.kind())?;
+        let kind = layer.kind();
+        let context = |e: Error| {
+            Error::Config(format!(
+                "layer '{name}' ({kind}) on input {}: {e}",
+                crate::batch_shape(&shape)
+            ))
+        };
+        let out = layer.compute_output_shape(&shape).map_err(context)?;
+        layer.build(&shape).map_err(context)?;
+        Ok(self.push(name, Op::Layer(Arc::from(layer)), vec![x.0], out))
+    }
+
+    /// Applies an already built layer — taken from another model with [`Model::layer`] — to
+    /// `x`. Its weights are shared, not copied: training either model trains both (the
+    /// transfer-learning recipe: take a trained model's layers, freeze them, add a new head).
+    pub fn shared(&mut self, name: &str, layer: Arc<dyn Layer>, x: Node) -> Result<Node> {
+        let shape = self.check(x)?.shape.clone();
+        let name = self.take_name(Some(name), layer.kind())?;
+        let out = layer
+            .compute_output_shape(&shape)
+            .map_err(|e| Error::Config(format!("layer '{name}' ({}): {e}", layer.kind())))?;
+        Ok(self.push(name, Op::Layer(layer), vec![x.0], out))
+    }
+
+    /// Combines several nodes with a merge layer (`Add`, `Concatenate`, `Multiply`).
+    pub fn merge(&mut self, merge: impl Merge + 'static, xs: &[Node]) -> Result<Node> {
+        self.merge_boxed(None, Box::new(merge), xs)
+    }
+
+    /// [`FunctionalBuilder::merge`] for a boxed merge layer, optionally named.
+    pub fn merge_boxed(
+        &mut self,
+        name: Option<&str>,
+        merge: Box<dyn Merge>,
+        xs: &[Node],
+    ) -> Result<Node> {
+        let shapes = xs
+            .iter()
+            .map(|&n| Ok(self.check(n)?.shape.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        let shape = merge.output_shape(&shapes)?;
+        let name = self.take_name(name, merge.kind())?;
+        Ok(self.push(
+            name,
+            Op::Merge(merge),
+            xs.iter().map(|n| n.0).collect(),
+            shape,
+        ))
+    }
+
+    /// The model from `inputs` to `outputs`. Every output must be reachable from the inputs
+    /// alone, and every input must be declared with [`FunctionalBuilder::input`].
+    pub fn build(self, inputs: &[Node], outputs: &[Node]) -> Result<Model> {
+        let graph = Graph::new(
+            self.nodes,
+            inputs.iter().map(|n| n.0).collect(),
+            outputs.iter().map(|n| n.0).collect(),
+        )?;
+        Ok(Model::from_graph("functional", false, graph))
+    }
+}
