@@ -3,7 +3,7 @@
 //! more — runs them as one batch on the shared model (no lock: layers run through `&self`) and
 //! sends each its rows back. Under load, batches grow and the cost per request falls.
 
-use crate::store::ModelStore;
+use crate::store::{ModelStore, Servable};
 use rill_core::Tensor;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -11,10 +11,18 @@ use std::time::{Duration, Instant};
 
 /// One request's samples and where to send its outputs.
 pub struct Job {
-    /// `[k, ...input shape]`, f32.
-    pub input: Tensor,
-    /// Receives `[k, ...output shape]` and the version that computed it, or an error message.
-    pub reply: tokio::sync::oneshot::Sender<Result<(Tensor, u64), String>>,
+    /// `[k, ...input shape]` per model input, f32, in the model's input order.
+    pub inputs: Vec<Tensor>,
+    /// Receives `[k, ...output shape]` per model output and the version that computed them
+    /// (whose output names label them), or an error message.
+    pub reply: tokio::sync::oneshot::Sender<Result<(Vec<Tensor>, Arc<Servable>), String>>,
+}
+
+impl Job {
+    /// The samples in this request.
+    fn rows(&self) -> usize {
+        self.inputs.first().map_or(0, |t| t.shape()[0])
+    }
 }
 
 /// How batches are formed.
@@ -56,14 +64,14 @@ pub fn start(store: Arc<ModelStore>, config: BatchConfig) -> std::io::Result<Sen
 fn next_batch(config: &BatchConfig, rx: &Mutex<Receiver<Job>>) -> Option<Vec<Job>> {
     let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
     let first = rx.recv().ok()?;
-    let mut rows = first.input.shape()[0];
+    let mut rows = first.rows();
     let mut jobs = vec![first];
     let deadline = Instant::now() + config.max_wait;
     while rows < config.max_batch_size {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(j) => {
-                rows += j.input.shape()[0];
+                rows += j.rows();
                 jobs.push(j);
             }
             Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
@@ -76,22 +84,16 @@ fn run(store: Arc<ModelStore>, config: BatchConfig, rx: Arc<Mutex<Receiver<Job>>
     let _ftz = rill_core::FlushDenormals::everywhere();
     while let Some(jobs) = next_batch(&config, &rx) {
         let servable = store.current();
-        let inputs: Vec<Tensor> = jobs.iter().map(|j| j.input.clone()).collect();
-        let result = Tensor::concat(&inputs, 0)
-            .map_err(|e| e.to_string())
-            .and_then(|x| {
-                servable
-                    .model
-                    .predict_on_batch(&x)
-                    .map_err(|e| e.to_string())
-            });
+        let result = run_batch(&servable.model, &jobs);
         let mut start = 0;
         for job in jobs {
-            let k = job.input.shape()[0];
+            let k = job.rows();
             let answer = match &result {
-                Ok(out) => out
-                    .slice(0, start, start + k)
-                    .map(|t| (t.contiguous(), servable.version))
+                Ok(outs) => outs
+                    .iter()
+                    .map(|out| out.slice(0, start, start + k).map(|t| t.contiguous()))
+                    .collect::<rill_core::Result<Vec<_>>>()
+                    .map(|outs| (outs, servable.clone()))
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(e.clone()),
             };
@@ -100,4 +102,24 @@ fn run(store: Arc<ModelStore>, config: BatchConfig, rx: Arc<Mutex<Receiver<Job>>
             let _ = job.reply.send(answer);
         }
     }
+}
+
+/// Every job's samples joined per input and run as one batch; one tensor per model output.
+fn run_batch(model: &rill_nn::Model, jobs: &[Job]) -> Result<Vec<Tensor>, String> {
+    let n_inputs = jobs.first().map_or(0, |j| j.inputs.len());
+    let mut inputs = Vec::with_capacity(n_inputs);
+    for i in 0..n_inputs {
+        let parts = jobs
+            .iter()
+            .map(|j| j.inputs.get(i).cloned().ok_or("a request lacks an input"))
+            .collect::<Result<Vec<_>, _>>()?;
+        inputs.push(Tensor::concat(&parts, 0).map_err(|e| e.to_string())?);
+    }
+    let data = match inputs.len() {
+        1 => rill_core::Data::One(inputs.remove(0)),
+        _ => rill_core::Data::List(inputs),
+    };
+    model
+        .predict_on_batch_outputs(data)
+        .map_err(|e| e.to_string())
 }

@@ -1,6 +1,6 @@
 use crate::batcher::{self, BatchConfig, Job};
 use crate::metrics::Metrics;
-use crate::store::ModelStore;
+use crate::store::{ModelStore, Servable, TensorSpec};
 use axum::body::{to_bytes, Body};
 use axum::extract::{Path, State};
 use axum::http::{header, Request, StatusCode};
@@ -42,9 +42,6 @@ struct AppState {
 }
 
 type Shared = Arc<AppState>;
-
-use crate::request::INPUT_NAME;
-const OUTPUT_NAME: &str = "output";
 
 /// A JSON reply with TF Serving's error shape for failures.
 struct Reply(StatusCode, Value);
@@ -88,7 +85,7 @@ fn check_target(
     state: &AppState,
     name: &str,
     version: Option<&str>,
-) -> Result<Arc<crate::store::Servable>, Reply> {
+) -> Result<Arc<Servable>, Reply> {
     let v = match version {
         Some(v) => Some(v.parse::<u64>().map_err(|_| {
             error(
@@ -119,19 +116,31 @@ fn shape_proto(sample: &[usize]) -> Value {
     json!({"dim": dims, "unknown_rank": false})
 }
 
-fn metadata_body(state: &AppState, s: &crate::store::Servable) -> Value {
+fn signature(specs: &[TensorSpec]) -> Value {
+    specs
+        .iter()
+        .map(|s| {
+            let info =
+                json!({"dtype": "DT_FLOAT", "tensor_shape": shape_proto(&s.shape), "name": s.name});
+            (s.name.clone(), info)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+fn metadata_body(state: &AppState, s: &Servable) -> Value {
     json!({
         "model_spec": {"name": state.store.name, "signature_name": "", "version": s.version.to_string()},
         "metadata": {"signature_def": {"signature_def": {"serving_default": {
-            "inputs": {INPUT_NAME: {"dtype": "DT_FLOAT", "tensor_shape": shape_proto(&s.input_shape), "name": INPUT_NAME}},
-            "outputs": {OUTPUT_NAME: {"dtype": "DT_FLOAT", "tensor_shape": shape_proto(&s.output_shape), "name": OUTPUT_NAME}},
+            "inputs": signature(&s.inputs),
+            "outputs": signature(&s.outputs),
             "method_name": "tensorflow/serving/predict"
         }}}}
     })
 }
 
-/// Outputs `[n, ...]` as nested JSON lists, one per sample.
-fn to_json(t: &Tensor) -> Value {
+/// The values of `t`, `[n, ...]`, as nested JSON lists, one per sample.
+fn samples(t: &Tensor) -> Vec<Value> {
     let per: usize = t.shape()[1..].iter().product::<usize>().max(1);
     let inner = &t.shape()[1..];
     let values = t.to_f64_vec();
@@ -148,7 +157,40 @@ fn to_json(t: &Tensor) -> Value {
             }
         }
     }
-    Value::Array(values.chunks(per).map(|c| nest(c, inner)).collect())
+    values.chunks(per).map(|c| nest(c, inner)).collect()
+}
+
+/// TF Serving's answer: one output is a plain list (of samples, or the batch); several are
+/// keyed by output name — per sample in the row format, per batch in the columnar one.
+fn answer(outputs: &[TensorSpec], tensors: &[Tensor], row_format: bool) -> Value {
+    let per_output: Vec<Vec<Value>> = tensors.iter().map(samples).collect();
+    match (per_output.len(), row_format) {
+        (1, true) => json!({"predictions": per_output[0]}),
+        (1, false) => json!({"outputs": per_output[0]}),
+        (_, true) => {
+            let rows = per_output.first().map_or(0, Vec::len);
+            let mut columns: Vec<_> = per_output.into_iter().map(Vec::into_iter).collect();
+            let predictions: Vec<Value> = (0..rows)
+                .map(|_| {
+                    outputs
+                        .iter()
+                        .zip(columns.iter_mut())
+                        .map(|(spec, col)| (spec.name.clone(), col.next().unwrap_or(Value::Null)))
+                        .collect::<serde_json::Map<_, _>>()
+                        .into()
+                })
+                .collect();
+            json!({"predictions": predictions})
+        }
+        (_, false) => {
+            let named: serde_json::Map<_, _> = outputs
+                .iter()
+                .zip(per_output)
+                .map(|(spec, col)| (spec.name.clone(), Value::Array(col)))
+                .collect();
+            json!({"outputs": named})
+        }
+    }
 }
 
 async fn predict(state: &AppState, name: &str, version: Option<&str>, body: Body) -> Reply {
@@ -168,23 +210,26 @@ async fn predict(state: &AppState, name: &str, version: Option<&str>, body: Body
             )
         }
     };
-    let parsed = match crate::request::parse(&bytes, &servable.input_shape) {
+    let parsed = match crate::request::parse(&bytes, &servable.inputs) {
         Ok(p) => p,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    let mut shape = vec![parsed.rows];
-    shape.extend_from_slice(&servable.input_shape);
-    let row_format = parsed.row_format;
-    let input = match Tensor::from_vec(parsed.data, &shape) {
-        Ok(t) => t,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
-    };
+    let (rows, row_format) = (parsed.rows, parsed.row_format);
+    let mut inputs = Vec::with_capacity(parsed.data.len());
+    for (data, spec) in parsed.data.into_iter().zip(&servable.inputs) {
+        let mut shape = vec![rows];
+        shape.extend_from_slice(&spec.shape);
+        match Tensor::from_vec(data, &shape) {
+            Ok(t) => inputs.push(t),
+            Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+        }
+    }
     let (tx, rx) = tokio::sync::oneshot::channel();
     let sent = state
         .jobs
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .send(Job { input, reply: tx });
+        .send(Job { inputs, reply: tx });
     if sent.is_err() {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -192,10 +237,8 @@ async fn predict(state: &AppState, name: &str, version: Option<&str>, body: Body
         );
     }
     match rx.await {
-        Ok(Ok((out, _version))) if row_format => {
-            Reply(StatusCode::OK, json!({"predictions": to_json(&out)}))
-        }
-        Ok(Ok((out, _version))) => Reply(StatusCode::OK, json!({"outputs": to_json(&out)})),
+        // Named by the version that ran them, which a reload may have made newer.
+        Ok(Ok((outs, ran_on))) => Reply(StatusCode::OK, answer(&ran_on.outputs, &outs, row_format)),
         Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e),
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,

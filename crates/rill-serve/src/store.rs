@@ -16,6 +16,15 @@ pub enum ModelSource {
     BasePath(PathBuf),
 }
 
+/// One named input or output of the served signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorSpec {
+    /// The name clients use: the model's input or output name.
+    pub name: String,
+    /// The per-sample shape.
+    pub shape: Vec<usize>,
+}
+
 /// One loaded version of the model.
 pub struct Servable {
     /// The version number.
@@ -23,10 +32,10 @@ pub struct Servable {
     /// The model: layers run through `&self`, so every inference thread calls it at once,
     /// with no lock.
     pub model: Model,
-    /// Per-sample input shape.
-    pub input_shape: Vec<usize>,
-    /// Per-sample output shape.
-    pub output_shape: Vec<usize>,
+    /// The model's inputs, in order: the names requests use.
+    pub inputs: Vec<TensorSpec>,
+    /// The model's outputs, in order: the names answers use.
+    pub outputs: Vec<TensorSpec>,
 }
 
 /// The model being served, swappable while requests are in flight.
@@ -39,16 +48,26 @@ pub struct ModelStore {
 
 fn load(path: &Path, version: u64) -> Result<Servable> {
     let model = rill_io::load_model(path).map_err(|e| Error::Model(e.to_string()))?;
-    let input_shape = model
-        .input_shape()
-        .map(<[usize]>::to_vec)
-        .unwrap_or_default();
-    let output_shape = model.output_shape().unwrap_or_default();
+    let specs = |names: Vec<String>, shapes: Vec<Vec<usize>>| {
+        names
+            .into_iter()
+            .zip(shapes)
+            .map(|(name, shape)| TensorSpec { name, shape })
+            .collect::<Vec<_>>()
+    };
+    let inputs = specs(model.input_names(), model.input_shapes());
+    let outputs = specs(model.output_names(), model.output_shapes());
+    if inputs.is_empty() {
+        return Err(Error::Model(format!(
+            "{}: the model has no input shape; save it after building it",
+            path.display()
+        )));
+    }
     Ok(Servable {
         version,
         model,
-        input_shape,
-        output_shape,
+        inputs,
+        outputs,
     })
 }
 

@@ -150,9 +150,10 @@ fn status_metadata_and_predict_in_both_formats() {
     let (code, meta) = get(&format!("{}/v1/models/demo/metadata", s.url));
     assert_eq!(code, 200);
     let sig = &meta["metadata"]["signature_def"]["signature_def"]["serving_default"];
-    assert_eq!(sig["inputs"]["input"]["dtype"], "DT_FLOAT");
+    // The names are the model's own, as Keras names them: its input layer and its last layer.
+    assert_eq!(sig["inputs"]["input_layer"]["dtype"], "DT_FLOAT");
     assert_eq!(
-        sig["inputs"]["input"]["tensor_shape"]["dim"]
+        sig["inputs"]["input_layer"]["tensor_shape"]["dim"]
             .as_array()
             .unwrap()
             .iter()
@@ -161,7 +162,7 @@ fn status_metadata_and_predict_in_both_formats() {
         vec!["-1", "2", "3"]
     );
     assert_eq!(
-        sig["outputs"]["output"]["tensor_shape"]["dim"][1]["size"],
+        sig["outputs"]["softmax"]["tensor_shape"]["dim"][1]["size"],
         "4"
     );
     assert_eq!(
@@ -185,11 +186,136 @@ fn status_metadata_and_predict_in_both_formats() {
     assert!(close(&r["outputs"], &want), "{r}");
     let (code, r) = post(
         &format!("{}/v1/models/demo:predict", s.url),
-        &json!({"instances": [{"input": sample(1.0)}]}).to_string(),
+        &json!({"instances": [{"input_layer": sample(1.0)}]}).to_string(),
     );
     assert!(
         code == 200 && close(&r["predictions"], &want[..1]),
         "named inputs: {r}"
+    );
+    let (code, r) = post(
+        &format!("{}/v1/models/demo:predict", s.url),
+        &json!({"inputs": {"input_layer": [sample(1.0), sample(-3.0)]}}).to_string(),
+    );
+    assert!(
+        code == 200 && close(&r["outputs"], &want),
+        "named columnar inputs: {r}"
+    );
+}
+
+/// Two inputs (an image and a meta vector) and two outputs (class probabilities and a score),
+/// trained, saved and served, then queried in both of TF Serving's named forms.
+#[test]
+fn a_two_input_two_output_model_is_served_with_named_inputs_and_outputs() {
+    set_seed(11);
+    let mut b = FunctionalBuilder::new();
+    let image = b.input_named("image", &[2, 3]).unwrap();
+    let meta = b.input_named("meta", &[2]).unwrap();
+    let flat = b.layer(Flatten::new(), image).unwrap();
+    let joined = b.merge(Concatenate, &[flat, meta]).unwrap();
+    let hidden = b
+        .layer(Dense::new(5).activation(Activation::Relu), joined)
+        .unwrap();
+    let class = b
+        .layer_named(
+            "class",
+            Dense::new(3).activation(Activation::Softmax),
+            hidden,
+        )
+        .unwrap();
+    let score = b.layer_named("score", Dense::new(1), hidden).unwrap();
+    let mut model = b.build(&[image, meta], &[class, score]).unwrap();
+    model
+        .compile(
+            Adam::new(0.01),
+            Losses::new()
+                .output("class", SparseCategoricalCrossentropy::default())
+                .output("score", MeanSquaredError::default()),
+            &[] as &[&str],
+        )
+        .unwrap();
+    let n = 16;
+    let xi = Tensor::from_vec(
+        (0..n * 6).map(|i| (i % 7) as f32 / 7.0).collect(),
+        &[n, 2, 3],
+    )
+    .unwrap();
+    let xm = Tensor::from_vec((0..n * 2).map(|i| (i % 3) as f32).collect(), &[n, 2]).unwrap();
+    let yc = Tensor::from_vec((0..n).map(|i| (i % 3) as f32).collect(), &[n]).unwrap();
+    let ys = Tensor::from_vec((0..n).map(|i| i as f32 / 16.0).collect(), &[n, 1]).unwrap();
+    model
+        .fit(
+            (vec![xi.clone(), xm.clone()], vec![yc, ys]),
+            FitConfig::default()
+                .epochs(2)
+                .batch_size(8)
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("1")).unwrap();
+    rill_io::save_model(&model, dir.path().join("1/model.rill")).unwrap();
+    let s = Server::start(dir.path(), ServerConfig::default());
+
+    let (_, meta_body) = get(&format!("{}/v1/models/demo/metadata", s.url));
+    let sig = &meta_body["metadata"]["signature_def"]["signature_def"]["serving_default"];
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&sig["inputs"]), ["image", "meta"]);
+    assert_eq!(keys(&sig["outputs"]), ["class", "score"]);
+    assert_eq!(sig["inputs"]["meta"]["tensor_shape"]["dim"][1]["size"], "2");
+
+    let rows = 3;
+    let want = model
+        .predict_outputs(
+            vec![xi.slice(0, 0, rows).unwrap(), xm.slice(0, 0, rows).unwrap()],
+            8,
+        )
+        .unwrap();
+    let want: Vec<Vec<Vec<f64>>> = want
+        .iter()
+        .map(|t| {
+            let per = t.shape()[1];
+            t.to_f64_vec().chunks(per).map(<[f64]>::to_vec).collect()
+        })
+        .collect();
+    let image_rows = |i: usize| {
+        let v = xi.to_f64_vec();
+        json!([v[i * 6..i * 6 + 3], v[i * 6 + 3..i * 6 + 6]])
+    };
+    let meta_rows = |i: usize| json!(xm.to_f64_vec()[i * 2..i * 2 + 2]);
+    let url = format!("{}/v1/models/demo:predict", s.url);
+
+    // Row format: each instance an object of inputs; each prediction an object of outputs.
+    let instances: Vec<Value> = (0..rows)
+        .map(|i| json!({"meta": meta_rows(i), "image": image_rows(i)}))
+        .collect();
+    let (code, r) = post(&url, &json!({"instances": instances}).to_string());
+    assert_eq!(code, 200, "{r}");
+    let predictions = r["predictions"].as_array().unwrap();
+    assert_eq!(predictions.len(), rows);
+    for (name, o) in [("class", 0), ("score", 1)] {
+        let column: Value = predictions.iter().map(|p| p[name].clone()).collect();
+        assert!(close(&column, &want[o]), "{name}: {r}");
+    }
+
+    // Columnar: one object of batches in, one object of batches out.
+    let body = json!({"inputs": {
+        "image": (0..rows).map(image_rows).collect::<Vec<_>>(),
+        "meta": (0..rows).map(meta_rows).collect::<Vec<_>>(),
+    }});
+    let (code, r) = post(&url, &body.to_string());
+    assert_eq!(code, 200, "{r}");
+    assert!(close(&r["outputs"]["class"], &want[0]), "{r}");
+    assert!(close(&r["outputs"]["score"], &want[1]), "{r}");
+
+    // Unnamed samples cannot say which input they are.
+    let (code, r) = post(&url, &json!({"instances": [image_rows(0)]}).to_string());
+    assert_eq!(code, 400);
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap()
+            .contains("inputs 'image', 'meta'"),
+        "{r}"
     );
 }
 

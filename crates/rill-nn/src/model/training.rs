@@ -559,6 +559,13 @@ impl Model {
         no_grad(|| self.call_many(&inputs, false))
     }
 
+    /// The outputs for one batch of each input (one tensor, a list, or by name), one tensor
+    /// per model output, without training. Safe from many threads at once.
+    pub fn predict_on_batch_outputs(&self, x: impl Into<Data>) -> Result<Vec<Tensor>> {
+        let xs = self.predict_inputs("predict_on_batch", &x.into())?;
+        self.predict_on_batch_many(&xs)
+    }
+
     /// One gradient step on one batch; returns the loss and metrics of that batch.
     pub fn train_on_batch(&mut self, x: impl Into<Data>, y: impl Into<Data>) -> Result<Logs> {
         let (xs, ys) = self.check_xy("train_on_batch", &x.into(), &y.into())?;
@@ -581,8 +588,7 @@ impl Model {
 
     /// The outputs of a single-output model for one batch, without training.
     pub fn predict_on_batch(&self, x: &Tensor) -> Result<Tensor> {
-        let xs = self.predict_inputs("predict_on_batch", &Data::One(x.clone()))?;
-        let mut out = self.predict_on_batch_many(&xs)?;
+        let mut out = self.predict_on_batch_outputs(x.clone())?;
         if out.len() != 1 {
             return Err(Error::Input(
                 "predict_on_batch: the model has several outputs; use predict_outputs".into(),
