@@ -9,13 +9,16 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// What a request gets back: a batch per model output and the version that computed them
+/// (whose output names label them), or an error message.
+pub type Answer = Result<(Vec<Tensor>, Arc<Servable>), String>;
+
 /// One request's samples and where to send its outputs.
 pub struct Job {
     /// `[k, ...input shape]` per model input, f32, in the model's input order.
     pub inputs: Vec<Tensor>,
-    /// Receives `[k, ...output shape]` per model output and the version that computed them
-    /// (whose output names label them), or an error message.
-    pub reply: tokio::sync::oneshot::Sender<Result<(Vec<Tensor>, Arc<Servable>), String>>,
+    /// Receives `[k, ...output shape]` per model output.
+    pub reply: tokio::sync::oneshot::Sender<Answer>,
 }
 
 impl Job {
