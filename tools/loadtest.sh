@@ -3,19 +3,23 @@
 # the tutorial model, through wrk (Debian's `wrk` package). Prints requests/s, p50 and p99
 # latency and the error count. Binds and targets loopback only.
 #
-#     tools/loadtest.sh            # trains a model first if out/loadtest/1/model.rill is missing
+#     tools/loadtest.sh            # trains a model first if out/loadtest-mlp/1/model.rill is missing
 #     CONNECTIONS=64 DURATION=10 tools/loadtest.sh
+#     INFERENCE_THREADS=2 tools/loadtest.sh   # rill serve --inference-threads (default: cores)
+#     MODEL=cnn tools/loadtest.sh              # the tutorial's CNN instead of its MLP
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "loadtest: needs wrk (apt-get install wrk)" >&2; exit 1; }
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10}
 PORT=${PORT:-8502}
-BASE=out/loadtest
+INFERENCE_THREADS=${INFERENCE_THREADS:-$(nproc)}
+MODEL=${MODEL:-mlp}
+BASE=out/loadtest-$MODEL
 cargo build --release -q -p rill --bin rill
 if [ ! -f "$BASE/1/model.rill" ]; then
   mkdir -p "$BASE/1"
-  ./target/release/rill train --epochs 1 --output "$BASE/1/model.rill"
+  ./target/release/rill train --model "$MODEL" --epochs 1 --output "$BASE/1/model.rill"
 fi
 # One test image, scaled to [0, 1], as a row-format request body.
 python3 - "$BASE/request.json" <<'PY'
@@ -39,7 +43,8 @@ if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
   echo "loadtest: port $PORT is already in use; stop that server or set PORT" >&2
   exit 1
 fi
-./target/release/rill serve --model-base-path "$BASE" --model-name fashion --port "$PORT" > "$BASE/serve.log" 2>&1 &
+./target/release/rill serve --model-base-path "$BASE" --model-name fashion --port "$PORT" \
+  --inference-threads "$INFERENCE_THREADS" > "$BASE/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/v1/models/fashion" >/dev/null && break; sleep 0.1; done

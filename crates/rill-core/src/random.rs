@@ -51,6 +51,21 @@ impl Generator {
             rng: ChaCha8Rng::seed_from_u64(seed),
         }
     }
+    /// A generator determined by `(seed, stream, index)` alone, as tf.random's stateless ops
+    /// are: the same triple gives the same draws in any order and on any thread. A dataset
+    /// gives each element one from (its seed, the epoch, the element's index), so parallel
+    /// augmentation is reproducible and still differs from epoch to epoch.
+    pub fn stateless(seed: u64, stream: u64, index: u64) -> Self {
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&seed.to_le_bytes());
+        key[8..16].copy_from_slice(&stream.to_le_bytes());
+        key[16..24].copy_from_slice(&index.to_le_bytes());
+        // A fixed tag keeps these keys apart from `Generator::new`'s.
+        key[24..].copy_from_slice(b"rill:sl1");
+        Generator {
+            rng: ChaCha8Rng::from_seed(key),
+        }
+    }
     /// The generator's whole state (key and stream position) as 48 bytes, so that a saved and
     /// restored generator continues exactly where it stopped.
     pub fn to_bytes(&self) -> [u8; 48] {

@@ -46,7 +46,7 @@ pub use variable::{Variable, VariableId, VariableRole};
 /// Everything a training script needs: `use rill_nn::prelude::*;`.
 pub mod prelude {
     pub use crate::callbacks::{
-        Callback, CsvLogger, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau,
+        Callback, CsvLogger, EarlyStopping, LearningRateScheduler, Mode, ReduceLROnPlateau,
         TerminateOnNaN,
     };
     pub use crate::layers::{

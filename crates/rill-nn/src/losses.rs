@@ -46,6 +46,28 @@ pub fn from_config(c: &serde_json::Value) -> Result<Box<dyn Loss>> {
     })
 }
 
+/// Keras' `squeeze_or_expand_to_same_rank`: targets `[N]` against predictions `[N, 1]` (or the
+/// other way round) lose the trailing 1 rather than broadcast to `[N, N]`. Any other mismatch
+/// is an error, never a silent broadcast.
+pub fn same_rank(name: &str, y_true: &Tensor, y_pred: &Tensor) -> Result<(Tensor, Tensor)> {
+    let (t, p) = (y_true.shape(), y_pred.shape());
+    let (t, p) = if p.len() == t.len() + 1 && p.last() == Some(&1) {
+        (y_true.clone(), y_pred.squeeze(-1)?)
+    } else if t.len() == p.len() + 1 && t.last() == Some(&1) {
+        (y_true.squeeze(-1)?, y_pred.clone())
+    } else {
+        (y_true.clone(), y_pred.clone())
+    };
+    if t.shape() != p.shape() {
+        return Err(Error::Input(format!(
+            "{name}: targets of shape {:?} do not match predictions of shape {:?}",
+            y_true.shape(),
+            y_pred.shape()
+        )));
+    }
+    Ok((t, p))
+}
+
 fn probabilities_log(p: &Tensor) -> Result<Tensor> {
     let p = p.div(&p.sum(&[-1], true)?)?;
     Ok(p.clip(EPSILON, 1.0 - EPSILON)?.log()?)
@@ -134,6 +156,7 @@ impl Loss for CategoricalCrossentropy {
         "categorical_crossentropy"
     }
     fn compute(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        let (y_true, y_pred) = &same_rank(self.name(), y_true, y_pred)?;
         let classes = *y_pred.shape().last().unwrap_or(&1) as f64;
         let mut y = y_true.to_dtype(y_pred.dtype())?;
         if self.label_smoothing > 0.0 {
@@ -173,6 +196,7 @@ impl Loss for BinaryCrossentropy {
         "binary_crossentropy"
     }
     fn compute(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        let (y_true, y_pred) = &same_rank(self.name(), y_true, y_pred)?;
         let mut y = y_true.to_dtype(y_pred.dtype())?;
         if self.label_smoothing > 0.0 {
             y = y
@@ -205,8 +229,16 @@ impl Loss for BinaryCrossentropy {
     }
 }
 
+/// Targets of the output's shape, or of it without (or with an extra) trailing 1, which the loss
+/// squeezes as Keras does.
 fn same_shape_targets(name: &str, y: &Tensor, output_shape: &[usize]) -> Result<()> {
-    if y.rank() == 0 || y.shape()[1..] != *output_shape {
+    let sample = y.shape().get(1..).unwrap_or(&[]);
+    let fits = y.rank() > 0
+        && (sample == output_shape
+            || (output_shape.last() == Some(&1)
+                && sample == &output_shape[..output_shape.len() - 1])
+            || (sample.last() == Some(&1) && &sample[..sample.len() - 1] == output_shape));
+    if !fits {
         return Err(Error::Input(format!(
             "{name}: targets must have the model's output shape {}, found {:?}",
             crate::error::batch_shape(output_shape),
@@ -234,6 +266,7 @@ macro_rules! regression_loss {
                 $name
             }
             fn compute(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+                let (y_true, y_pred) = same_rank($name, y_true, y_pred)?;
                 let $d = y_pred.sub(&y_true.to_dtype(y_pred.dtype())?)?;
                 let $s = self;
                 let per_element: Tensor = $body;

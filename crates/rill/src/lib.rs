@@ -29,10 +29,16 @@ pub use rill_io::load_model;
 pub use rill_nn as nn;
 pub use rill_viz as viz;
 
-/// Everything a training script needs.
+/// Everything a training script needs: tensors and gradients, layers, losses, optimizers,
+/// metrics, callbacks (those that write files too), datasets with augmentation, images, and
+/// model files.
 pub mod prelude {
-    pub use rill_core::{no_grad, set_seed, Conv2dOptions, DType, Padding, Tensor};
-    pub use rill_data::Dataset;
-    pub use rill_io::ModelFiles;
+    pub use rill_core::{
+        no_grad, set_seed, Conv2dOptions, DType, Generator, Gradients, Padding, Tensor,
+    };
+    pub use rill_data::images::{image_dataset_from_directory, load_image};
+    pub use rill_data::{augment, Dataset};
+    pub use rill_io::{load_model, save_model, BackupAndRestore, ModelCheckpoint, ModelFiles};
+    pub use rill_nn::metrics::{Accuracy, AccuracyKind, Auc, ClassMetric, SparseTopKAccuracy};
     pub use rill_nn::prelude::*;
 }

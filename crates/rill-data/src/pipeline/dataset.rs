@@ -1,7 +1,7 @@
 use super::stages;
 use crate::{Error, Result};
 use rill_core::batches::BatchResult;
-use rill_core::{Batches, Data, InputBatches, Tensor};
+use rill_core::{Batches, Data, Generator, InputBatches, Tensor};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -187,7 +187,45 @@ impl Dataset {
     /// Applies `f` to every element, on all cores, keeping the order.
     pub fn map(&self, f: impl Fn(Element) -> Result<Element> + Send + Sync + 'static) -> Dataset {
         let f = Arc::new(f);
-        self.derive(self.len, move |s, _| stages::parallel_map(s, f.clone()))
+        self.derive(self.len, move |s, _| {
+            let f = f.clone();
+            stages::parallel_map(s, Arc::new(move |_, e| f(e)))
+        })
+    }
+
+    /// Like [`Dataset::map`], for random transformations such as augmentation: `f` also gets a
+    /// generator determined by `seed`, the epoch and the element's index
+    /// ([`Generator::stateless`]), so a run is reproducible however the work is spread over
+    /// the cores, and each epoch draws afresh.
+    ///
+    /// ```
+    /// use rill_core::{DType, Tensor};
+    /// use rill_data::{augment, Dataset};
+    /// let images = Tensor::ones(&[8, 28, 28], DType::F32); // H×W images need no channel axis
+    /// let labels = Tensor::zeros(&[8], DType::I64);
+    /// let ds = Dataset::from_tensor_slices(vec![images, labels])?.map_random(7, |mut e, rng| {
+    ///     e[0] = augment::random_flip_left_right(&e[0], rng)?;
+    ///     e[0] = augment::random_crop_with_padding(&e[0], 2, rng)?;
+    ///     Ok(e)
+    /// });
+    /// let a: Vec<_> = ds.iter_epoch(0).collect::<Result<_, _>>()?;
+    /// let b: Vec<_> = ds.iter_epoch(0).collect::<Result<_, _>>()?;
+    /// assert!(a.iter().zip(&b).all(|(x, y)| x[0].to_vec::<f32>().ok() == y[0].to_vec::<f32>().ok()));
+    /// # Ok::<(), rill_data::Error>(())
+    /// ```
+    pub fn map_random(
+        &self,
+        seed: u64,
+        f: impl Fn(Element, &mut Generator) -> Result<Element> + Send + Sync + 'static,
+    ) -> Dataset {
+        let f = Arc::new(f);
+        self.derive(self.len, move |s, epoch| {
+            let f = f.clone();
+            stages::parallel_map(
+                s,
+                Arc::new(move |i, e| f(e, &mut Generator::stateless(seed, epoch, i))),
+            )
+        })
     }
 
     /// Produces up to `buffer` elements ahead on a background thread.

@@ -53,17 +53,20 @@ pub(crate) fn batch(mut s: Stream, n: usize, drop_remainder: bool) -> Stream {
 /// Elements mapped per round: enough to keep every core busy, few enough to stay responsive.
 const MAP_ROUND: usize = 64;
 
+/// Applies `f` to every element and its index in the pass, a round at a time on all cores,
+/// keeping the order.
 pub(crate) fn parallel_map(
-    mut s: Stream,
-    f: Arc<dyn Fn(Element) -> Result<Element> + Send + Sync>,
+    s: Stream,
+    f: Arc<dyn Fn(u64, Element) -> Result<Element> + Send + Sync>,
 ) -> Stream {
+    let mut s = s.enumerate();
     let mut ready: std::collections::VecDeque<Result<Element>> = Default::default();
     Box::new(std::iter::from_fn(move || {
         if ready.is_empty() {
-            let round: Vec<Result<Element>> = s.by_ref().take(MAP_ROUND).collect();
+            let round: Vec<(usize, Result<Element>)> = s.by_ref().take(MAP_ROUND).collect();
             ready = round
                 .into_par_iter()
-                .map(|e| e.and_then(|e| f(e)))
+                .map(|(i, e)| e.and_then(|e| f(i as u64, e)))
                 .collect::<Vec<_>>()
                 .into();
         }

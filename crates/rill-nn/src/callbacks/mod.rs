@@ -36,14 +36,57 @@ pub trait Callback: Send {
     }
 }
 
-/// Whether larger values of `monitor` are better (accuracy-like) — Keras' `mode="auto"`.
-pub(crate) fn higher_is_better(monitor: &str) -> bool {
-    let m = monitor.trim_start_matches("val_");
-    m.contains("acc")
-        || m.starts_with("auc")
-        || m.contains("precision")
-        || m.contains("recall")
-        || m.starts_with("f1")
+/// Which direction of the monitored value is an improvement (Keras' `mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Up for accuracy-like names (`accuracy`, `auc`, `precision`, `recall`, `f1_score`),
+    /// down for the rest (losses, errors).
+    #[default]
+    Auto,
+    /// Lower is better.
+    Min,
+    /// Higher is better.
+    Max,
+}
+
+impl Mode {
+    /// Keras' names: `"auto"`, `"min"`, `"max"`.
+    pub fn from_name(name: &str) -> Result<Mode> {
+        match name {
+            "auto" => Ok(Mode::Auto),
+            "min" => Ok(Mode::Min),
+            "max" => Ok(Mode::Max),
+            other => Err(crate::Error::Config(format!(
+                "mode must be \"auto\", \"min\" or \"max\", found \"{other}\""
+            ))),
+        }
+    }
+
+    /// Whether larger values of `monitor` are better.
+    pub fn higher_is_better(self, monitor: &str) -> bool {
+        match self {
+            Mode::Min => false,
+            Mode::Max => true,
+            Mode::Auto => {
+                let m = monitor.trim_start_matches("val_");
+                m.contains("acc")
+                    || m.starts_with("auc")
+                    || m.contains("precision")
+                    || m.contains("recall")
+                    || m.starts_with("f1")
+            }
+        }
+    }
+
+    /// Whether `value` beats `reference` by more than `min_delta` in this direction.
+    pub fn improves(self, monitor: &str, value: f64, reference: f64, min_delta: f64) -> bool {
+        let sign = if self.higher_is_better(monitor) {
+            1.0
+        } else {
+            -1.0
+        };
+        sign * (value - reference) > min_delta.abs()
+    }
 }
 
 /// Reads `monitor` from the logs, with an error that lists what is there.

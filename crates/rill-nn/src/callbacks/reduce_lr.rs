@@ -1,4 +1,4 @@
-use super::{higher_is_better, monitored, Callback};
+use super::{monitored, Callback, Mode};
 use crate::{Logs, Result, Sequential};
 
 /// Multiplies the learning rate by `factor` when `monitor` has not improved for `patience`
@@ -15,6 +15,8 @@ pub struct ReduceLROnPlateau {
     pub min_lr: f64,
     /// Epochs to wait after a reduction before watching again.
     pub cooldown: usize,
+    /// Which direction is better.
+    pub mode: Mode,
     best: Option<f64>,
     wait: usize,
     cooling: usize,
@@ -29,17 +31,33 @@ impl ReduceLROnPlateau {
             patience,
             min_lr: 0.0,
             cooldown: 0,
+            mode: Mode::Auto,
             best: None,
             wait: 0,
             cooling: 0,
         }
+    }
+    /// Never lowers the rate below `lr`.
+    pub fn min_lr(mut self, lr: f64) -> Self {
+        self.min_lr = lr;
+        self
+    }
+    /// Waits `epochs` after a reduction before watching again.
+    pub fn cooldown(mut self, epochs: usize) -> Self {
+        self.cooldown = epochs;
+        self
+    }
+    /// Which direction is better (default: from the monitor's name).
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
     }
 }
 
 impl Callback for ReduceLROnPlateau {
     fn on_epoch_end(&mut self, _epoch: usize, logs: &Logs, model: &mut Sequential) -> Result<()> {
         let v = monitored(&self.monitor, logs)?;
-        let sign = if higher_is_better(&self.monitor) {
+        let sign = if self.mode.higher_is_better(&self.monitor) {
             1.0
         } else {
             -1.0
