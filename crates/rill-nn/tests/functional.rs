@@ -93,6 +93,12 @@ fn several_inputs_and_outputs() {
     let outs = model.call_many(&[xa.clone(), xb.clone()], false).unwrap();
     assert_eq!(outs[0].shape(), &[6, 1]);
     assert_eq!(outs[1].shape(), &[6, 5]);
+    // Bytes go straight in, as into a Sequential: the same outputs as their float values.
+    let bytes = |t: &Tensor| t.to_dtype(DType::U8).unwrap();
+    let from_bytes = model.call_many(&[bytes(&xa), bytes(&xb)], false).unwrap();
+    for (o, b) in outs.iter().zip(&from_bytes) {
+        assert_eq!(o.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+    }
     let row_sums = outs[1].sum(&[-1], false).unwrap().to_vec::<f32>().unwrap();
     assert!(row_sums.iter().all(|s| (s - 1.0).abs() < 1e-5));
     // Gradients flow from both heads to the shared trunk.

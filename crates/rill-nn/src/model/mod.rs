@@ -216,6 +216,18 @@ impl Model {
                 )));
             }
         }
+        // Bytes and integers become f32 here, as Keras casts to its `Input`'s dtype: a batch
+        // of raw images goes straight in. (An Embedding casts its ids back, exactly below 2^24.)
+        if inputs.iter().any(|x| !x.dtype().is_float()) {
+            let cast = inputs
+                .iter()
+                .map(|x| match x.dtype().is_float() {
+                    true => Ok(x.clone()),
+                    false => x.to_dtype(rill_core::DType::F32),
+                })
+                .collect::<rill_core::Result<Vec<_>>>()?;
+            return g.run(&cast, training);
+        }
         g.run(inputs, training)
     }
 
