@@ -1,4 +1,5 @@
-//! Property tests for broadcasting shape rules and reshape/transpose round trips.
+//! Property tests for broadcasting shape rules, reshape/transpose round trips, and
+//! index_select on views.
 
 use proptest::prelude::*;
 use rill_core::{broadcast_shapes, DType, Tensor};
@@ -39,6 +40,30 @@ proptest! {
             let eb = tb.broadcast_to(&out).unwrap().contiguous().to_vec::<f64>().unwrap();
             let expected: Vec<f64> = ea.iter().zip(&eb).map(|(x, y)| x + y).collect();
             prop_assert_eq!(sum.to_vec::<f64>().unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn index_select_on_a_view_equals_index_select_on_its_copy(
+        s in prop::collection::vec(2usize..5, 2..=4),
+        seed in any::<u64>(),
+    ) {
+        // A view: permuted, then sliced on its first axis.
+        let n: usize = s.iter().product();
+        let t = Tensor::arange(0.0, n as f64, 1.0, DType::F32).unwrap().reshape(&s).unwrap();
+        let mut g = rill_core::Generator::new(seed);
+        let mut perm: Vec<usize> = (0..s.len()).collect();
+        g.shuffle(&mut perm);
+        let p = t.permute(&perm).unwrap();
+        let view = p.slice(0, 1, p.shape()[0]).unwrap();
+        for axis in 0..view.rank() {
+            let k = 1 + g.below(5);
+            let picks: Vec<i64> = (0..k).map(|_| g.below(view.shape()[axis]) as i64).collect();
+            let idx = Tensor::from_vec(picks, &[k]).unwrap();
+            let got = view.index_select(axis as isize, &idx).unwrap();
+            let want = view.contiguous().index_select(axis as isize, &idx).unwrap();
+            prop_assert_eq!(got.shape(), want.shape());
+            prop_assert_eq!(got.to_vec::<f32>().unwrap(), want.to_vec::<f32>().unwrap());
         }
     }
 

@@ -89,14 +89,19 @@ impl Tensor {
         let mut shape = self.shape().to_vec();
         shape[a] = idx.len();
         let storage = crate::dispatch_any!(self.dtype(), T => {
-            let x = self.data::<T>()?;
-            let mut out = Vec::with_capacity(outer * idx.len() * inner);
-            for o in 0..outer {
-                for &i in &idx {
-                    let s = (o * dim + i) * inner;
-                    out.extend_from_slice(&x[s..s + inner]);
+            let out = if self.layout().is_contiguous() {
+                let x = self.data::<T>()?;
+                let mut out = Vec::with_capacity(outer * idx.len() * inner);
+                for o in 0..outer {
+                    for &i in &idx {
+                        let s = (o * dim + i) * inner;
+                        out.extend_from_slice(&x[s..s + inner]);
+                    }
                 }
-            }
+                out
+            } else {
+                select_strided::<T>(self, a, &idx, outer, inner)?
+            };
             T::into_storage(out)
         });
         let in_shape = self.shape().to_vec();
@@ -202,4 +207,47 @@ impl Tensor {
         shape.push(depth);
         Tensor::from_vec(out, &shape)
     }
+}
+
+/// `index_select` on a view (a slice, a transpose): gathers only the selected blocks instead
+/// of first copying the whole view, which made each batch picked from a sliced data set cost
+/// a copy of the whole data set.
+fn select_strided<T: Element>(
+    x: &Tensor,
+    axis: usize,
+    idx: &[usize],
+    outer: usize,
+    inner: usize,
+) -> Result<Vec<T>> {
+    let all = T::slice(x.storage())
+        .ok_or_else(|| Error::dtype("index_select", format!("expected {}", T::DTYPE)))?;
+    let layout = x.layout();
+    let drop_axis = |v: &[usize]| {
+        let mut v = v.to_vec();
+        v.remove(axis);
+        v
+    };
+    let (shape, strides) = (drop_axis(layout.shape()), drop_axis(layout.strides()));
+    // One block per selected index: `[outer, inner]` elements, gathered straight from the view.
+    let blocks: Vec<Vec<T>> = idx
+        .iter()
+        .map(|&i| {
+            let block = Layout::from_parts(
+                shape.clone(),
+                strides.clone(),
+                layout.offset() + i * layout.strides()[axis],
+            );
+            crate::backend::cpu::gather_strided(all, &block)
+        })
+        .collect();
+    if outer == 1 {
+        return Ok(blocks.concat());
+    }
+    let mut out = Vec::with_capacity(outer * idx.len() * inner);
+    for o in 0..outer {
+        for b in &blocks {
+            out.extend_from_slice(&b[o * inner..(o + 1) * inner]);
+        }
+    }
+    Ok(out)
 }
