@@ -39,6 +39,23 @@ fn a_residual_model_trains_through_sequential() {
             && summary.contains("dense, dense_2"),
         "{summary}"
     );
+    // A long name widens its column: every row of the table is as wide as the rules.
+    let mut g = FunctionalBuilder::new();
+    let image = g.input(&[4, 4, 2]);
+    let pooled = g
+        .layer_named(
+            "a_rather_long_pooling_layer_name",
+            GlobalAveragePooling2D::new(),
+            image,
+        )
+        .unwrap();
+    let table = g.build(&[image], &[pooled]).unwrap().summary();
+    let widths: Vec<usize> = table
+        .lines()
+        .filter(|l| l.starts_with(['┏', '┃', '│', '├', '└']))
+        .map(|l| l.chars().count())
+        .collect();
+    assert!(widths.windows(2).all(|w| w[0] == w[1]), "{table}");
     let mut model = Sequential::new(vec![Box::new(block)])
         .with_input_shape(&[2])
         .unwrap();

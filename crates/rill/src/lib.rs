@@ -27,6 +27,7 @@ pub use rill_data::datasets;
 pub use rill_io as io;
 pub use rill_io::load_model;
 pub use rill_nn as nn;
+pub use rill_serve as serve;
 pub use rill_viz as viz;
 
 /// Everything a training script needs: tensors and gradients, layers, losses, optimizers,

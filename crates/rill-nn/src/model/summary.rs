@@ -44,30 +44,6 @@ impl Model {
         if functional {
             widths.push(24);
         }
-        let row = |cells: &[&str]| {
-            let mut line = String::from("│");
-            for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
-                let w = w - 2;
-                line += &if i == 2 {
-                    format!(" {c:>w$} │")
-                } else {
-                    format!(" {c:<w$} │")
-                };
-            }
-            line + "\n"
-        };
-        let rule = |l: &str, m: &str, r: &str, f: &str| {
-            let parts: Vec<String> = widths.iter().map(|w| f.repeat(*w)).collect();
-            format!("{l}{}{r}\n", parts.join(m))
-        };
-        let mut s = format!("Model: \"{}\"\n", self.name);
-        s += &rule("┏", "┳", "┓", "━");
-        let mut head = vec!["Layer (type)", "Output Shape", "Param #"];
-        if functional {
-            head.push("Connected to");
-        }
-        s += &row(&head).replace('│', "┃");
-        s += &rule("┡", "╇", "┩", "━");
         let mut rows: Vec<Vec<String>> = Vec::new();
         match &self.graph {
             Some(g) => {
@@ -109,6 +85,36 @@ impl Model {
                 }
             }
         }
+        // Columns widen to their longest cell (a long layer name or kind), as Keras' do.
+        for cells in &rows {
+            for (w, c) in widths.iter_mut().zip(cells) {
+                *w = (*w).max(c.chars().count() + 2);
+            }
+        }
+        let row = |cells: &[&str]| {
+            let mut line = String::from("│");
+            for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+                let w = w - 2;
+                line += &if i == 2 {
+                    format!(" {c:>w$} │")
+                } else {
+                    format!(" {c:<w$} │")
+                };
+            }
+            line + "\n"
+        };
+        let rule = |l: &str, m: &str, r: &str, f: &str| {
+            let parts: Vec<String> = widths.iter().map(|w| f.repeat(*w)).collect();
+            format!("{l}{}{r}\n", parts.join(m))
+        };
+        let mut s = format!("Model: \"{}\"\n", self.name);
+        s += &rule("┏", "┳", "┓", "━");
+        let mut head = vec!["Layer (type)", "Output Shape", "Param #"];
+        if functional {
+            head.push("Connected to");
+        }
+        s += &row(&head).replace('│', "┃");
+        s += &rule("┡", "╇", "┩", "━");
         for (i, cells) in rows.iter().enumerate() {
             let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
             s += &row(&refs);
