@@ -5,14 +5,11 @@
 //!     cargo run --release --example augmentation_callbacks
 
 use rill::prelude::*;
+use std::error::Error;
 use std::path::{Path, PathBuf};
 
 /// Trains on `n` images for up to `epochs`; returns the history and the checkpoints written.
-pub fn run(
-    n: usize,
-    epochs: usize,
-    out: &Path,
-) -> Result<(History, Vec<PathBuf>), Box<dyn std::error::Error>> {
+pub fn run(n: usize, epochs: usize, out: &Path) -> Result<(History, Vec<PathBuf>), Box<dyn Error>> {
     set_seed(6);
     let data = rill::datasets::fashion_mnist::load_data()?;
     let (x, y) = (
@@ -61,7 +58,7 @@ pub fn run(
     Ok((history, written))
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn Error>> {
     let out = Path::new("out/augmentation_callbacks");
     std::fs::create_dir_all(out)?;
     run(60_000, 30, out).map(|_| ())

@@ -7,6 +7,7 @@
 use rill::nn::layers::{register_layer, Configurable};
 use rill::nn::{serde, Variable};
 use rill::prelude::*;
+use std::{error::Error, path::Path};
 
 /// y = x·w + b, as the Keras guide's `Linear`.
 pub struct Linear {
@@ -22,6 +23,17 @@ pub struct LinearConfig {
     units: usize,
 }
 
+impl Linear {
+    /// An unbuilt layer of `units` outputs.
+    pub fn new(units: usize) -> Self {
+        Linear {
+            units,
+            w: None,
+            b: None,
+        }
+    }
+}
+
 impl Configurable for Linear {
     const KIND: &'static str = "Linear";
     type Config = LinearConfig;
@@ -29,11 +41,7 @@ impl Configurable for Linear {
         LinearConfig { units: self.units }
     }
     fn from_config(c: LinearConfig) -> rill::nn::Result<Self> {
-        Ok(Linear {
-            units: c.units,
-            w: None,
-            b: None,
-        })
+        Ok(Linear::new(c.units))
     }
 }
 
@@ -50,10 +58,8 @@ impl Layer for Linear {
     fn build(&mut self, input: &[usize]) -> rill::nn::Result<()> {
         let kernel = Initializer::GlorotUniform.init(&[input[0], self.units])?;
         self.w = Some(Variable::trainable("kernel", kernel)?);
-        self.b = Some(Variable::trainable(
-            "bias",
-            Tensor::zeros(&[self.units], DType::F32),
-        )?);
+        let bias = Tensor::zeros(&[self.units], DType::F32);
+        self.b = Some(Variable::trainable("bias", bias)?);
         Ok(())
     }
     fn call(&self, x: &Tensor, _training: bool) -> rill::nn::Result<Tensor> {
@@ -69,25 +75,14 @@ impl Layer for Linear {
 
 /// Trains on `n` images, saves, reloads; returns (test accuracy, the largest difference
 /// between the trained and the reloaded model's predictions).
-pub fn run(
-    n: usize,
-    epochs: usize,
-    out: &std::path::Path,
-) -> Result<(f64, f32), Box<dyn std::error::Error>> {
+pub fn run(n: usize, epochs: usize, out: &Path) -> Result<(f64, f32), Box<dyn Error>> {
     set_seed(3);
-    let linear = |units| {
-        Box::new(Linear {
-            units,
-            w: None,
-            b: None,
-        })
-    };
     let mut model = Sequential::new(vec![
         Box::new(Flatten::new()),
         Box::new(Rescaling::new(1.0 / 255.0, 0.0)),
-        linear(64),
+        Box::new(Linear::new(64)),
         Box::new(ReLU::new()),
-        linear(10),
+        Box::new(Linear::new(10)),
     ])
     .with_input_shape(&[28, 28])?;
     println!("{}", model.summary());
@@ -103,6 +98,7 @@ pub fn run(
     );
     model.fit((x, y), FitConfig::default().epochs(epochs))?;
 
+    std::fs::create_dir_all(out)?;
     let path = out.join("custom_layer.rill");
     model.save(&path)?;
     register_layer::<Linear>(); // once, before loading a file that holds one
@@ -120,7 +116,6 @@ pub fn run(
     Ok((test["accuracy"], diff))
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    std::fs::create_dir_all("out")?;
+fn main() -> Result<(), Box<dyn Error>> {
     run(60_000, 5, "out".as_ref()).map(|_| ())
 }

@@ -5,9 +5,10 @@
 //!     cargo run --release --example custom_training_loop
 
 use rill::prelude::*;
+use std::error::Error;
 
 /// Trains on `n` images for `epochs`; returns the validation accuracy of each epoch.
-pub fn run(n: usize, epochs: usize) -> Result<Vec<f64>, Box<dyn std::error::Error>> {
+pub fn run(n: usize, epochs: usize) -> Result<Vec<f64>, Box<dyn Error>> {
     set_seed(4);
     let model = Sequential::new(vec![
         Box::new(Flatten::new()),
@@ -63,6 +64,6 @@ pub fn run(n: usize, epochs: usize) -> Result<Vec<f64>, Box<dyn std::error::Erro
     Ok(history)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn Error>> {
     run(60_000, 3).map(|_| ())
 }

@@ -8,6 +8,7 @@
 
 use rill::datasets::{fashion_mnist, Split};
 use rill::prelude::*;
+use std::{error::Error, path::Path};
 
 /// `(inputs by name, targets by name)` for the first `n` samples of a split.
 fn halves(s: &Split, n: usize) -> rill::core::Result<(Data, Data)> {
@@ -30,11 +31,7 @@ fn halves(s: &Split, n: usize) -> rill::core::Result<(Data, Data)> {
 }
 
 /// Trains on `n` images for `epochs`; returns the test logs of the reloaded model.
-pub fn run(
-    n: usize,
-    epochs: usize,
-    out: &std::path::Path,
-) -> Result<Logs, Box<dyn std::error::Error>> {
+pub fn run(n: usize, epochs: usize, out: &Path) -> Result<Logs, Box<dyn Error>> {
     set_seed(1);
     let mut g = FunctionalBuilder::new();
     let top = g.input_named("top", &[14, 28])?;
@@ -59,27 +56,18 @@ pub fn run(
             .output("footwear", "accuracy"),
     )?;
     let data = fashion_mnist::load_data()?;
-    let (x, y) = halves(&data.train, n)?;
-    model.fit(
-        (x, y),
-        FitConfig::default().epochs(epochs).validation_split(0.1),
-    )?;
+    let fit = FitConfig::default().epochs(epochs).validation_split(0.1);
+    model.fit(halves(&data.train, n)?, fit)?;
 
+    std::fs::create_dir_all(out)?;
     let path = out.join("two_by_two.rill");
     model.save(&path)?;
     let mut loaded = rill::load_model(&path)?; // compiled as saved: losses, metrics, optimizer
-    let (tx, ty) = halves(&data.test, data.test.images.shape()[0])?;
-    let logs = loaded.evaluate((tx, ty), 256)?;
+    let logs = loaded.evaluate(halves(&data.test, 10_000)?, 256)?;
     println!("test: {logs:?}");
     Ok(logs)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    std::fs::create_dir_all("out")?;
-    run(
-        std::env::var("N").map_or(60_000, |v| v.parse().unwrap()),
-        std::env::var("E").map_or(5, |v| v.parse().unwrap()),
-        "out".as_ref(),
-    )
-    .map(|_| ())
+fn main() -> Result<(), Box<dyn Error>> {
+    run(60_000, 5, "out".as_ref()).map(|_| ())
 }

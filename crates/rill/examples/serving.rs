@@ -9,6 +9,7 @@
 use rill::prelude::*;
 use rill::serve::{ModelSource, ModelStore, ServerConfig};
 use serde_json::{json, Value};
+use std::error::Error;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -17,11 +18,7 @@ type Rows = Vec<Vec<f64>>;
 
 /// Trains for `epochs`, serves the model on a free loopback port and asks it about the first
 /// `k` test images; returns the served answers and the model's own predictions for them.
-pub fn run(
-    epochs: usize,
-    k: usize,
-    out: &Path,
-) -> Result<(Rows, Rows), Box<dyn std::error::Error>> {
+pub fn run(epochs: usize, k: usize, out: &Path) -> Result<(Rows, Rows), Box<dyn Error>> {
     set_seed(8);
     let data = rill::datasets::fashion_mnist::load_data()?;
     let mut model = rill::zoo::fashion_mnist_mlp()?;
@@ -95,6 +92,6 @@ pub fn run(
     Ok((served, local))
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn Error>> {
     run(1, 5, Path::new("out/serving")).map(|_| ())
 }

@@ -6,6 +6,7 @@
 
 use rill::datasets::Split;
 use rill::prelude::*;
+use std::error::Error;
 use std::sync::Arc;
 
 /// Up to `n` samples of the classes `first..first + 5`, relabelled 0..5.
@@ -34,11 +35,7 @@ fn with_head(base: &Arc<dyn Layer>) -> rill::nn::Result<Model> {
 
 /// Returns the new task's test accuracy with the frozen base, then after fine-tuning, and
 /// whether the frozen base's weights stayed exactly as they were.
-pub fn run(
-    n_base: usize,
-    n_new: usize,
-    epochs: usize,
-) -> Result<(f64, f64, bool), Box<dyn std::error::Error>> {
+pub fn run(n_base: usize, n_new: usize, epochs: usize) -> Result<(f64, f64, bool), Box<dyn Error>> {
     set_seed(5);
     let data = rill::datasets::fashion_mnist::load_data()?;
     let base: Arc<dyn Layer> = Arc::new(
@@ -90,6 +87,6 @@ pub fn run(
     Ok((frozen_acc, tuned_acc, before == after))
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn Error>> {
     run(30_000, 5_000, 5).map(|_| ())
 }

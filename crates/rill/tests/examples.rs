@@ -108,6 +108,7 @@ fn predict_image_names_the_sample_images() {
         FitConfig::default().epochs(1).verbose(Verbosity::Silent),
     )
     .unwrap();
+    m.add(Softmax::new()).unwrap(); // probabilities out, as `rill train` saves
     let model = dir.path().join("fashion.rill");
     rill::io::save_model_with_classes(&m, Some(&data.class_names), &model).unwrap();
     let images = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/images");
