@@ -282,3 +282,45 @@ fn a_training_step_updates_the_weights_in_place() {
         .collect();
     assert_eq!(before, after, "each weight keeps its buffer across a step");
 }
+
+/// The epoch at which `stop` ends training on a run whose `val_loss` goes through `losses`.
+fn stopped_at(mut stop: EarlyStopping, losses: &[f64]) -> Option<usize> {
+    let mut model = Sequential::new(vec![Box::new(Dense::new(1))])
+        .with_input_shape(&[1])
+        .unwrap();
+    stop.on_train_begin(&mut model).unwrap();
+    for (epoch, &loss) in losses.iter().enumerate() {
+        let logs = Logs::from([("val_loss".to_string(), loss)]);
+        stop.on_epoch_end(epoch, &logs, &mut model).unwrap();
+        if model.stop_training {
+            return Some(epoch);
+        }
+    }
+    None
+}
+
+#[test]
+fn early_stopping_takes_min_delta_baseline_and_start_from_epoch_as_keras_does() {
+    let slow = [1.0, 0.95, 0.92, 0.91, 0.90];
+    assert_eq!(stopped_at(EarlyStopping::new("val_loss", 2), &slow), None);
+    // Improvements smaller than min_delta do not count.
+    let delta = EarlyStopping::new("val_loss", 2).min_delta(0.1);
+    assert_eq!(stopped_at(delta, &slow), Some(2));
+    // Improving, but never below the baseline: the wait keeps counting and stops at the
+    // first epoch that does not improve.
+    let baseline = EarlyStopping::new("val_loss", 2).baseline(0.5);
+    assert_eq!(stopped_at(baseline, &[1.0, 0.9, 0.8, 0.85]), Some(3));
+    let beaten = EarlyStopping::new("val_loss", 2).baseline(0.5);
+    assert_eq!(stopped_at(beaten, &[1.0, 0.4, 0.45, 0.44]), Some(3));
+    // Warm-up epochs are not watched.
+    let warm = [1.0, 2.0, 3.0, 0.5, 0.6];
+    assert_eq!(
+        stopped_at(EarlyStopping::new("val_loss", 1), &warm),
+        Some(1)
+    );
+    let late = EarlyStopping::new("val_loss", 1).start_from_epoch(2);
+    assert_eq!(stopped_at(late, &warm), Some(4));
+    // mode: a loss-named monitor watched for a rise.
+    let max = EarlyStopping::new("val_loss", 1).mode(Mode::Max);
+    assert_eq!(stopped_at(max, &[1.0, 2.0, 1.5]), Some(2));
+}

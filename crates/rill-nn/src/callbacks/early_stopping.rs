@@ -105,13 +105,14 @@ impl Callback for EarlyStopping {
             if self.restore_best_weights {
                 self.best_weights = Some(model.get_weights());
             }
-            // The wait restarts only on beating both the best so far and the baseline.
+            // The wait restarts only on beating both the best so far and the baseline; an
+            // epoch that improves never stops training (Keras 3's rules).
             if self.baseline.is_none_or(improves) {
                 self.wait = 0;
-                return Ok(());
             }
+            return Ok(());
         }
-        if self.wait >= self.patience {
+        if self.wait >= self.patience && epoch > 0 {
             model.stop_training = true;
             self.stopped_epoch = Some(epoch);
         }
