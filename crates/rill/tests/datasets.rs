@@ -131,3 +131,62 @@ fn augmented_training_is_reproducible_from_its_seeds() {
     assert_eq!(first(0), first(0));
     assert_ne!(first(0), first(1), "each epoch draws new augmentations");
 }
+
+/// `fit` on a dataset validates on tensors (`validation_data`) or on another dataset, so that
+/// callbacks watching `val_loss` work; `validation_split`, which needs tensors to split, is
+/// refused before any training.
+#[test]
+fn fit_on_a_dataset_validates_and_refuses_a_split_up_front() {
+    rill_core::set_seed(1);
+    let x = Tensor::rand_uniform(&[64, 3], -1.0, 1.0, DType::F32).unwrap();
+    let y = Tensor::from_vec((0..64).map(|i| (i % 2) as i64).collect(), &[64]).unwrap();
+    let ds = Dataset::from_tensor_slices(vec![x.clone(), y.clone()])
+        .unwrap()
+        .batch(16, false);
+    let mut m = Sequential::new(vec![Box::new(Dense::new(2))]);
+    m.compile(
+        Adam::new(0.01),
+        SparseCategoricalCrossentropy::from_logits(),
+        &["accuracy"],
+    )
+    .unwrap();
+    let h = m
+        .fit(
+            &ds,
+            FitConfig::default()
+                .epochs(3)
+                .validation_data(x.clone(), y.clone())
+                .callback(EarlyStopping::new("val_loss", 5))
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
+    assert_eq!(
+        h.get("val_loss").map(<[f64]>::len),
+        Some(3),
+        "{:?}",
+        h.history
+    );
+    assert!(h.get("val_accuracy").is_some());
+    let before = m.get_weights();
+    let e = m
+        .fit(
+            &ds,
+            FitConfig::default()
+                .validation_split(0.2)
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("validation_batches"), "{e}");
+    assert_eq!(
+        m.get_weights()
+            .iter()
+            .map(|t| t.to_vec::<f32>().unwrap())
+            .collect::<Vec<_>>(),
+        before
+            .iter()
+            .map(|t| t.to_vec::<f32>().unwrap())
+            .collect::<Vec<_>>(),
+        "refused before any step"
+    );
+}
