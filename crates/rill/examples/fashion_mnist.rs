@@ -144,7 +144,9 @@ pub fn run(args: Args) -> Result<Report, Box<dyn std::error::Error>> {
             .epochs(epochs)
             .batch_size(args.batch_size)
             .validation_data(test_x.clone(), test_labels.clone())
-            .seed(args.seed),
+            .seed(args.seed)
+            // Curves, weight histograms and the graph: `tensorboard --logdir <out>/logs`.
+            .callback(TensorBoard::new(args.out.join("logs")).histogram_freq(1)),
     )?;
     let fit_seconds = fit_started.elapsed().as_secs_f64();
     viz::training_curves(out("training_curves.png"), &history.history)?;

@@ -28,6 +28,7 @@ pub use rill_io as io;
 pub use rill_io::load_model;
 pub use rill_nn as nn;
 pub use rill_serve as serve;
+pub use rill_tensorboard as tensorboard;
 pub use rill_viz as viz;
 
 /// Everything a training script needs: tensors and gradients, layers, losses, optimizers,
@@ -42,4 +43,5 @@ pub mod prelude {
     pub use rill_io::{load_model, save_model, BackupAndRestore, ModelCheckpoint, ModelFiles};
     pub use rill_nn::metrics::{Accuracy, AccuracyKind, Auc, ClassMetric, SparseTopKAccuracy};
     pub use rill_nn::prelude::*;
+    pub use rill_tensorboard::TensorBoard;
 }

@@ -130,3 +130,25 @@ fn errors_are_one_line_with_a_non_zero_exit() {
     let (ok, _, err) = rill(&["frobnicate"]);
     assert!(!ok && err.contains("unrecognized subcommand"), "{err}");
 }
+
+#[test]
+fn train_saves_a_model_and_writes_tensorboard_logs_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.rill");
+    let logs = dir.path().join("logs");
+    let (ok, out, err) = rill(&[
+        "train",
+        "--epochs",
+        "1",
+        "--output",
+        model.to_str().unwrap(),
+        "--logdir",
+        logs.to_str().unwrap(),
+    ]);
+    assert!(ok && out.contains("Saved"), "{out}\n{err}");
+    assert!(model.exists());
+    for run in ["train", "validation"] {
+        let files = std::fs::read_dir(logs.join(run)).unwrap().count();
+        assert_eq!(files, 1, "one event file in {run}");
+    }
+}

@@ -1,5 +1,6 @@
 //! The tutorial itself (examples/fashion_mnist.rs), run for one epoch on the real data: it must
-//! reach 0.80 test accuracy and write every picture as a valid PNG of the expected size.
+//! reach 0.80 test accuracy, write every picture as a valid PNG of the expected size, and
+//! write TensorBoard logs.
 
 #[allow(dead_code)]
 #[path = "../examples/fashion_mnist.rs"]
@@ -42,6 +43,16 @@ fn one_epoch_of_the_tutorial_trains_and_draws_every_picture() {
         assert!(
             luma.pixels().any(|p| p[0] < 64) && luma.pixels().any(|p| p[0] > 192),
             "{name} looks blank"
+        );
+    }
+    for run in ["train", "validation"] {
+        let events: Vec<_> = std::fs::read_dir(dir.path().join("logs").join(run))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(
+            events.len() == 1 && events[0].starts_with("events.out.tfevents."),
+            "TensorBoard logs for {run}: {events:?}"
         );
     }
     assert!(

@@ -30,6 +30,10 @@ pub struct TrainArgs {
     /// Where to save the trained model.
     #[arg(long, short, default_value = "model.rill")]
     output: PathBuf,
+    /// Also write TensorBoard logs here (`tensorboard --logdir DIR`): curves per epoch,
+    /// weight histograms and the graph.
+    #[arg(long)]
+    logdir: Option<PathBuf>,
 }
 
 /// The built-in datasets the command line knows.
@@ -60,14 +64,15 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         &["accuracy"],
     )?;
     let (test_x, test_y) = (scaled(&data.test.images)?, data.test.labels.clone());
-    model.fit(
-        (&scaled(&data.train.images)?, &data.train.labels),
-        FitConfig::default()
-            .epochs(a.epochs)
-            .batch_size(a.batch_size)
-            .seed(a.seed)
-            .validation_data(test_x.clone(), test_y.clone()),
-    )?;
+    let mut fit = FitConfig::default()
+        .epochs(a.epochs)
+        .batch_size(a.batch_size)
+        .seed(a.seed)
+        .validation_data(test_x.clone(), test_y.clone());
+    if let Some(dir) = &a.logdir {
+        fit = fit.callback(TensorBoard::new(dir).histogram_freq(1));
+    }
+    model.fit((&scaled(&data.train.images)?, &data.train.labels), fit)?;
     let logs = model.evaluate((&test_x, &test_y), 256)?;
     println!("Test accuracy: {:.4}", logs["accuracy"]);
     // Saved as the tutorial's probability model: a softmax on the logits.

@@ -1,0 +1,212 @@
+//! Keras' `TensorBoard` callback: per-epoch (and optionally per-batch) curves, weight
+//! histograms and images, and the model graph, in `log_dir/train` and `log_dir/validation`.
+
+use crate::event_writer::EventWriter;
+use crate::keras_graph::keras_model_json;
+use rill_nn::callbacks::Callback;
+use rill_nn::{Error, Logs, Model, Result};
+use std::path::PathBuf;
+
+/// How often batch-level curves are written (Keras' `update_freq`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateFreq {
+    /// Only per epoch (Keras' default, `"epoch"`).
+    Epoch,
+    /// `batch_loss` after every `n` training steps (`"batch"` is `Every(1)`).
+    Every(usize),
+}
+
+/// Writes what `fit` does as TensorBoard logs, with Keras' tag names: `epoch_loss`,
+/// `epoch_accuracy`, …, `epoch_learning_rate` in `train/`; the validation values as
+/// `epoch_*` and `evaluation_*_vs_iterations` in `validation/`; `batch_loss` when asked;
+/// `<layer>/<weight>/histogram` (and `/image`) every `histogram_freq` epochs; the graph as
+/// tag `keras`. Each run gets new event files; they are flushed every epoch.
+///
+/// ```no_run
+/// use rill_nn::prelude::*;
+/// use rill_tensorboard::TensorBoard;
+/// let tb = TensorBoard::new("out/logs/run1").histogram_freq(1).write_images(true);
+/// let config = FitConfig::default().epochs(5).callback(tb);
+/// // then: model.fit((&x, &y), config)? and `tensorboard --logdir out/logs`
+/// ```
+#[derive(Debug)]
+pub struct TensorBoard {
+    log_dir: PathBuf,
+    histogram_freq: usize,
+    write_graph: bool,
+    write_images: bool,
+    update_freq: UpdateFreq,
+    writers: Option<(EventWriter, EventWriter)>,
+    /// Training steps since the run began: the x axis of batch curves.
+    steps: u64,
+}
+
+fn io_error(what: &str, e: std::io::Error) -> Error {
+    Error::Config(format!("TensorBoard: {what}: {e}"))
+}
+
+impl TensorBoard {
+    /// Logs under `log_dir`, per epoch, with the graph (Keras' defaults).
+    pub fn new(log_dir: impl Into<PathBuf>) -> Self {
+        TensorBoard {
+            log_dir: log_dir.into(),
+            histogram_freq: 0,
+            write_graph: true,
+            write_images: false,
+            update_freq: UpdateFreq::Epoch,
+            writers: None,
+            steps: 0,
+        }
+    }
+    /// Weight histograms every `epochs` epochs (0: never).
+    pub fn histogram_freq(mut self, epochs: usize) -> Self {
+        self.histogram_freq = epochs;
+        self
+    }
+    /// Whether to write the model graph.
+    pub fn write_graph(mut self, on: bool) -> Self {
+        self.write_graph = on;
+        self
+    }
+    /// Whether to write weights as images too (with the histograms).
+    pub fn write_images(mut self, on: bool) -> Self {
+        self.write_images = on;
+        self
+    }
+    /// How often batch-level curves are written.
+    pub fn update_freq(mut self, f: UpdateFreq) -> Self {
+        self.update_freq = f;
+        self
+    }
+
+    fn writers(&mut self) -> Result<&mut (EventWriter, EventWriter)> {
+        self.writers
+            .as_mut()
+            .ok_or_else(|| Error::Config("TensorBoard: used outside fit".into()))
+    }
+
+    fn log_weights(&mut self, epoch: u64, model: &Model) -> Result<()> {
+        let images = self.write_images;
+        let (train, _) = self.writers()?;
+        for (name, v) in model.named_variables() {
+            let value = v.value();
+            let values = value.to_f64_vec();
+            train
+                .histogram(&format!("{name}/histogram"), &values, epoch)
+                .map_err(|e| io_error("histogram", e))?;
+            if images {
+                if let Some((pixels, h, w)) = weight_image(value.shape(), &values) {
+                    train
+                        .image(&format!("{name}/image"), &pixels, h, w, epoch)
+                        .map_err(|e| io_error("image", e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A weight as a grayscale image, as Keras draws them: a vector as one row, a matrix with
+/// its longer side across; values stretched from their minimum (black) to maximum (white).
+/// Other ranks are not drawn.
+fn weight_image(shape: &[usize], values: &[f64]) -> Option<(Vec<u8>, usize, usize)> {
+    let (h, w, transpose) = match *shape {
+        [n] => (1, n, false),
+        [r, c] if r > c => (c, r, true),
+        [r, c] => (r, c, false),
+        _ => return None,
+    };
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let pixels = (0..h * w)
+        .map(|i| {
+            let (y, x) = (i / w, i % w);
+            let v = if transpose {
+                values[x * h + y]
+            } else {
+                values[i]
+            };
+            (((v - lo) / span) * 255.0).round().clamp(0.0, 255.0) as u8
+        })
+        .collect();
+    Some((pixels, h, w))
+}
+
+impl Callback for TensorBoard {
+    fn on_train_begin(&mut self, model: &mut Model) -> Result<()> {
+        let train = EventWriter::create(self.log_dir.join("train"))
+            .map_err(|e| io_error(&self.log_dir.join("train").display().to_string(), e))?;
+        let val = EventWriter::create(self.log_dir.join("validation"))
+            .map_err(|e| io_error(&self.log_dir.join("validation").display().to_string(), e))?;
+        self.writers = Some((train, val));
+        self.steps = 0;
+        if self.write_graph {
+            match model.get_config() {
+                Ok(config) => {
+                    let json = keras_model_json(&config).to_string();
+                    let (train, _) = self.writers()?;
+                    train
+                        .plugin_text("keras", "graph_keras_model", b"1", &json, 0)
+                        .map_err(|e| io_error("graph", e))?;
+                }
+                // A custom layer without a config: the curves matter more than the drawing.
+                Err(e) => eprintln!("TensorBoard: the graph is not written: {e}"),
+            }
+        }
+        Ok(())
+    }
+
+    fn on_batch_end(&mut self, _step: usize, loss: f64, _model: &mut Model) -> Result<()> {
+        self.steps += 1;
+        if let UpdateFreq::Every(n) = self.update_freq {
+            if self.steps.is_multiple_of(n.max(1) as u64) {
+                let step = self.steps;
+                let (train, _) = self.writers()?;
+                train
+                    .scalar("batch_loss", loss, step)
+                    .map_err(|e| io_error("batch_loss", e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Model) -> Result<()> {
+        let (epoch, steps) = (epoch as u64, self.steps);
+        let lr = model.optimizer().map(|o| o.learning_rate());
+        let (train, val) = self.writers()?;
+        for (name, &value) in logs {
+            let write = match name.strip_prefix("val_") {
+                Some(v) => val
+                    .scalar(&format!("epoch_{v}"), value, epoch)
+                    .and_then(|_| {
+                        val.scalar(&format!("evaluation_{v}_vs_iterations"), value, steps)
+                    }),
+                None => train.scalar(&format!("epoch_{name}"), value, epoch),
+            };
+            write.map_err(|e| io_error(name, e))?;
+        }
+        if let Some(lr) = lr {
+            train
+                .scalar("epoch_learning_rate", lr, epoch)
+                .map_err(|e| io_error("learning rate", e))?;
+        }
+        if self.histogram_freq > 0 && epoch.is_multiple_of(self.histogram_freq as u64) {
+            self.log_weights(epoch, model)?;
+        }
+        let (train, val) = self.writers()?;
+        train.flush().map_err(|e| io_error("flush", e))?;
+        val.flush().map_err(|e| io_error("flush", e))
+    }
+
+    fn on_train_end(&mut self, _model: &mut Model) -> Result<()> {
+        if let Some((mut train, mut val)) = self.writers.take() {
+            train.flush().map_err(|e| io_error("flush", e))?;
+            val.flush().map_err(|e| io_error("flush", e))?;
+        }
+        Ok(())
+    }
+}
