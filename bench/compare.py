@@ -214,7 +214,8 @@ def peak_gflops(env, repeats, frameworks):
 
 def profile_rill(opts, env):
     args = ["--workload", "cnn", "--epochs", "1", "--steps", str(opts.cnn_steps if not opts.smoke else 5),
-            "--data", DATA, "--seed", str(opts.seed), "--profile"]
+            "--data", DATA, "--seed", str(opts.seed), "--profile",
+            "--trace-file", os.path.join(opts.out, "rill-cnn.trace.json")]
     return run_worker("rill", args, env).get("profile", [])
 
 

@@ -41,9 +41,13 @@ struct Args {
     /// Timed calls for `predict` and `latency`.
     #[arg(long, default_value_t = 1000)]
     repeats: usize,
-    /// Also print the per-op time profile of the run (training workloads).
+    /// Also print the per-op time profile of the run (training workloads), and write its
+    /// trace (Chrome's Trace Event JSON, for Perfetto or chrome://tracing) to --trace-file.
     #[arg(long)]
     profile: bool,
+    /// Where --profile writes the trace.
+    #[arg(long, default_value = "out/profile.trace.json")]
+    trace_file: std::path::PathBuf,
 }
 
 /// Records how long each epoch took, as the other workers do.
@@ -127,7 +131,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 seconds: seconds.clone(),
             };
             if args.profile {
-                rill::core::profile::enable();
+                rill::core::profile::enable_trace();
             }
             model.fit(
                 (&x, &y),
@@ -138,7 +142,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .verbose(Verbosity::Silent)
                     .callback(timer),
             )?;
-            let profile = args.profile.then(rill::core::profile::take);
+            let profile = args.profile.then(rill::core::profile::take_with_trace);
+            if let Some((_, events)) = &profile {
+                if let Some(dir) = args.trace_file.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::write(
+                    &args.trace_file,
+                    rill::core::profile::chrome_trace_json(events),
+                )?;
+                eprintln!("trace: {}", args.trace_file.display());
+            }
             let acc = model
                 .evaluate((test_x, test_y), 1000)?
                 .get("accuracy")
@@ -149,7 +163,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "steps_per_epoch": n.div_ceil(batch),
                 "test_accuracy": acc,
             });
-            if let Some(p) = profile {
+            if let Some((p, _)) = profile {
                 fields["profile"] = json!(p
                     .rows()
                     .iter()

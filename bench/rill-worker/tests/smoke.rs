@@ -58,6 +58,16 @@ fn compare_smoke_mode_runs_every_workload_and_writes_its_tables() {
         "the profile names the ops: {}",
         report["profile"]
     );
+    let trace: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("rill-cnn.trace.json")).expect("trace written"),
+    )
+    .expect("the trace is JSON");
+    assert!(
+        trace["traceEvents"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["name"] == "matmul" && e["ph"] == "X")),
+        "the trace holds the ops"
+    );
     let md = std::fs::read_to_string(out.path().join("smoke.md")).expect("smoke.md written");
     assert!(md.contains("| rill |"), "{md}");
 }

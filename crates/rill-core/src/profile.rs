@@ -10,6 +10,10 @@
 //! - [`scope`] times any other stretch exactly (the training loop marks batch assembly and the
 //!   optimizer step with it); ops run inside a backward rule or a scope are not counted again.
 //!
+//! [`enable_trace`] also keeps every event with its start and length, which
+//! [`take_with_trace`] returns and [`chrome_trace_json`] writes in Chrome's Trace Event
+//! format (Perfetto and `chrome://tracing` open it): one track per profiled thread.
+//!
 //! ```
 //! use rill_core::{profile, Tensor};
 //! profile::enable();
@@ -101,20 +105,50 @@ impl fmt::Display for Profile {
     }
 }
 
+/// One timed event of a trace: what ran, on which thread, when and for how long.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceEvent {
+    /// The op's or scope's name.
+    pub name: &'static str,
+    /// Forward, backward or a named scope.
+    pub phase: Phase,
+    /// Microseconds from the start of the trace.
+    pub start_us: f64,
+    /// Length in microseconds.
+    pub duration_us: f64,
+    /// The thread's name (or its id, for an unnamed thread).
+    pub thread: String,
+}
+
 #[derive(Default)]
 struct State {
     /// End of the last timed event; the next op's forward starts here.
     last: Option<Instant>,
+    /// When tracing: the trace's start and the events so far.
+    trace: Option<(Instant, Vec<TraceEvent>)>,
     /// Open backward rules and scopes: ops inside them are theirs, not counted again.
     depth: usize,
     table: HashMap<(&'static str, Phase), (u64, f64)>,
 }
 
 impl State {
-    fn add(&mut self, name: &'static str, phase: Phase, seconds: f64) {
+    fn add(&mut self, name: &'static str, phase: Phase, start: Instant, end: Instant) {
+        let seconds = (end - start).as_secs_f64();
         let entry = self.table.entry((name, phase)).or_default();
         entry.0 += 1;
         entry.1 += seconds;
+        if let Some((origin, events)) = &mut self.trace {
+            let thread = std::thread::current();
+            events.push(TraceEvent {
+                name,
+                phase,
+                start_us: start.saturating_duration_since(*origin).as_secs_f64() * 1e6,
+                duration_us: seconds * 1e6,
+                thread: thread
+                    .name()
+                    .map_or_else(|| format!("{:?}", thread.id()), str::to_string),
+            });
+        }
     }
 }
 
@@ -131,6 +165,75 @@ pub fn enable() {
         }
     });
     ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// Starts profiling this thread like [`enable`], keeping every event for a trace too.
+pub fn enable_trace() {
+    let now = Instant::now();
+    STATE.with(|s| {
+        *s.borrow_mut() = State {
+            last: Some(now),
+            trace: Some((now, Vec::new())),
+            ..State::default()
+        }
+    });
+    ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// Stops profiling; returns this thread's table and its trace (empty unless started with
+/// [`enable_trace`]).
+pub fn take_with_trace() -> (Profile, Vec<TraceEvent>) {
+    let events = STATE.with(|s| s.borrow_mut().trace.take().map(|(_, e)| e));
+    (take(), events.unwrap_or_default())
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out + "\""
+}
+
+/// `events` as Chrome's Trace Event JSON: one complete (`"X"`) event each, on one track per
+/// thread (named by a metadata event), times in microseconds.
+pub fn chrome_trace_json(events: &[TraceEvent]) -> String {
+    let mut threads: Vec<&str> = Vec::new();
+    for e in events {
+        if !threads.contains(&e.thread.as_str()) {
+            threads.push(&e.thread);
+        }
+    }
+    let tid = |t: &str| threads.iter().position(|&x| x == t).unwrap_or(0) + 1;
+    let mut parts: Vec<String> = threads
+        .iter()
+        .map(|t| {
+            format!(
+                r#"{{"name":"thread_name","ph":"M","pid":1,"tid":{},"args":{{"name":{}}}}}"#,
+                tid(t),
+                json_string(t)
+            )
+        })
+        .collect();
+    parts.extend(events.iter().map(|e| {
+        format!(
+            r#"{{"name":{},"cat":"{}","ph":"X","ts":{:.3},"dur":{:.3},"pid":1,"tid":{}}}"#,
+            json_string(e.name),
+            e.phase,
+            e.start_us,
+            e.duration_us,
+            tid(&e.thread)
+        )
+    }));
+    format!(
+        "{{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n{}\n]}}\n",
+        parts.join(",\n")
+    )
 }
 
 /// Whether profiling is on.
@@ -171,7 +274,7 @@ pub(crate) fn forward_done(op: &'static str) {
         }
         let now = Instant::now();
         if let Some(last) = s.last {
-            s.add(op, Phase::Forward, (now - last).as_secs_f64());
+            s.add(op, Phase::Forward, last, now);
         }
         s.last = Some(now);
     });
@@ -228,7 +331,7 @@ impl Drop for Span {
             let mut s = s.borrow_mut();
             s.depth = s.depth.saturating_sub(1);
             if s.depth == 0 && is_enabled() {
-                s.add(name, phase, (now - start).as_secs_f64());
+                s.add(name, phase, start, now);
             }
             s.last = Some(now);
         });
@@ -263,6 +366,55 @@ mod tests {
         // Inside the scope, the gradient rules are the scope's, not rows of their own.
         assert!(row("matmul", Phase::Backward).is_none());
         assert!(!is_enabled());
+    }
+
+    #[test]
+    fn a_trace_holds_every_counted_event_in_order_on_its_thread() {
+        let _one_at_a_time = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+        enable_trace();
+        let w = Tensor::ones(&[8, 8], DType::F32)
+            .set_requires_grad(true)
+            .unwrap();
+        let loss = w
+            .matmul(&w)
+            .unwrap()
+            .relu()
+            .unwrap()
+            .sum(&[], false)
+            .unwrap();
+        {
+            let _s = scope("step \"one\"");
+            loss.backward().unwrap();
+        }
+        let (table, events) = take_with_trace();
+        // As many events as the table counts calls, each after the one before.
+        let calls: u64 = table.rows().iter().map(|r| r.calls).sum();
+        assert_eq!(events.len() as u64, calls);
+        for pair in events.windows(2) {
+            assert!(pair[1].start_us >= pair[0].start_us + pair[0].duration_us - 1e-3);
+        }
+        assert!(events
+            .iter()
+            .all(|e| e.duration_us >= 0.0 && e.thread == events[0].thread));
+        let json = chrome_trace_json(&events);
+        assert!(
+            json.contains(r#""name":"matmul","cat":"forward","ph":"X""#),
+            "{json}"
+        );
+        assert!(
+            json.contains(r#""name":"step \"one\"","cat":"scope""#),
+            "{json}"
+        );
+        assert!(json.contains(r#""ph":"M","pid":1,"tid":1"#), "{json}");
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            parsed["traceEvents"].as_array().unwrap().len(),
+            events.len() + 1
+        );
+        // Without enable_trace there is no trace.
+        enable();
+        let _ = Tensor::ones(&[2], DType::F32).relu().unwrap();
+        assert!(take_with_trace().1.is_empty());
     }
 
     #[test]

@@ -20,7 +20,8 @@ pub enum UpdateFreq {
 /// `epoch_accuracy`, …, `epoch_learning_rate` in `train/`; the validation values as
 /// `epoch_*` and `evaluation_*_vs_iterations` in `validation/`; `batch_loss` when asked;
 /// `<layer>/<weight>/histogram` (and `/image`) every `histogram_freq` epochs; the graph as
-/// tag `keras`. Each run gets new event files; they are flushed every epoch.
+/// tag `keras`; with `profile_batch`, a Chrome trace of every op of the chosen steps. Each
+/// run gets new event files; they are flushed every epoch.
 ///
 /// ```no_run
 /// use rill_nn::prelude::*;
@@ -39,6 +40,8 @@ pub struct TensorBoard {
     writers: Option<(EventWriter, EventWriter)>,
     /// Training steps since the run began: the x axis of batch curves.
     steps: u64,
+    /// Steps (from 1, inclusive) whose ops are traced.
+    profile_batch: Option<(u64, u64)>,
 }
 
 fn io_error(what: &str, e: std::io::Error) -> Error {
@@ -56,7 +59,34 @@ impl TensorBoard {
             update_freq: UpdateFreq::Epoch,
             writers: None,
             steps: 0,
+            profile_batch: None,
         }
+    }
+    /// Traces every op of training steps `first..=last` (counted from 1 over the run) and
+    /// writes the trace as Chrome's Trace Event JSON to
+    /// `log_dir/plugins/profile/<time>/<host>.trace.json.gz`, which Perfetto
+    /// (ui.perfetto.dev) and `chrome://tracing` open.
+    pub fn profile_batch(mut self, first: u64, last: u64) -> Self {
+        self.profile_batch = (first >= 1 && last >= first).then_some((first, last));
+        self
+    }
+
+    fn write_trace(&self) -> Result<()> {
+        let (_, events) = rill_core::profile::take_with_trace();
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let dir = self.log_dir.join("plugins/profile").join(secs.to_string());
+        std::fs::create_dir_all(&dir).map_err(|e| io_error("profile", e))?;
+        let path = dir.join(format!("{}.trace.json.gz", crate::event_writer::hostname()));
+        let file = std::fs::File::create(&path).map_err(|e| io_error("profile", e))?;
+        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        std::io::Write::write_all(
+            &mut gz,
+            rill_core::profile::chrome_trace_json(&events).as_bytes(),
+        )
+        .and_then(|_| gz.finish().map(|_| ()))
+        .map_err(|e| io_error(&path.display().to_string(), e))
     }
     /// Weight histograms every `epochs` epochs (0: never).
     pub fn histogram_freq(mut self, epochs: usize) -> Self {
@@ -144,6 +174,9 @@ impl Callback for TensorBoard {
             .map_err(|e| io_error(&self.log_dir.join("validation").display().to_string(), e))?;
         self.writers = Some((train, val));
         self.steps = 0;
+        if self.profile_batch.is_some_and(|(first, _)| first == 1) {
+            rill_core::profile::enable_trace();
+        }
         if self.write_graph {
             match model.get_config() {
                 Ok(config) => {
@@ -162,6 +195,13 @@ impl Callback for TensorBoard {
 
     fn on_batch_end(&mut self, _step: usize, loss: f64, _model: &mut Model) -> Result<()> {
         self.steps += 1;
+        if let Some((first, last)) = self.profile_batch {
+            if self.steps + 1 == first {
+                rill_core::profile::enable_trace();
+            } else if self.steps == last {
+                self.write_trace()?;
+            }
+        }
         if let UpdateFreq::Every(n) = self.update_freq {
             if self.steps.is_multiple_of(n.max(1) as u64) {
                 let step = self.steps;

@@ -51,7 +51,8 @@ fn tensorboard_reads_every_scalar_histogram_image_and_the_graph() {
     let tb = TensorBoard::new(&logs)
         .histogram_freq(1)
         .write_images(true)
-        .update_freq(UpdateFreq::Every(2));
+        .update_freq(UpdateFreq::Every(2))
+        .profile_batch(2, 3);
     let (epochs, batch) = (3, 16);
     let history = model
         .fit(
@@ -85,6 +86,7 @@ fn tensorboard_reads_every_scalar_histogram_image_and_the_graph() {
             "functional/head": ["functional/concatenate"],
         },
     });
+    check_trace(&logs);
     let expected_path = dir.path().join("expected.json");
     std::fs::write(&expected_path, expected.to_string()).unwrap();
     let checker = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/check_tensorboard.py");
@@ -100,4 +102,40 @@ fn tensorboard_reads_every_scalar_histogram_image_and_the_graph() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The trace of steps 2 and 3: Chrome's Trace Event JSON, gzipped, with the ops and the two
+/// optimizer steps on one named track.
+fn check_trace(logs: &Path) {
+    let runs: Vec<_> = std::fs::read_dir(logs.join("plugins/profile"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let files: Vec<_> = std::fs::read_dir(&runs[0])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        files.len() == 1 && files[0].to_string_lossy().ends_with(".trace.json.gz"),
+        "{files:?}"
+    );
+    let mut json = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&files[0]).unwrap()),
+        &mut json,
+    )
+    .unwrap();
+    let trace: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    let complete: Vec<_> = events.iter().filter(|e| e["ph"] == "X").collect();
+    let named = |n: &str| complete.iter().filter(|e| e["name"] == n).count();
+    assert_eq!(named("optimizer"), 2, "two traced steps");
+    assert!(named("matmul") >= 2);
+    assert!(complete
+        .iter()
+        .all(|e| e["dur"].as_f64().unwrap() >= 0.0 && e["tid"] == 1 && e["pid"] == 1));
+    assert!(events
+        .iter()
+        .any(|e| e["ph"] == "M" && e["name"] == "thread_name"));
 }
