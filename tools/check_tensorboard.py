@@ -57,8 +57,15 @@ for key, values in want["history"].items():
 
 lr = train.Scalars("epoch_learning_rate")
 check(len(lr) == epochs and all(close(e.value, want["learning_rate"]) for e in lr), f"epoch_learning_rate {lr}")
-batch = train.Scalars("batch_loss")
-check([e.step for e in batch] == want["batch_steps"], f"batch_loss steps {[e.step for e in batch]}")
+# Batch curves: the epoch's running values, so the last step of an epoch shows its epoch value.
+for name in ["loss", "accuracy"]:
+    batch = train.Scalars("batch_" + name)
+    check([e.step for e in batch] == want["batch_steps"], f"batch_{name} steps {[e.step for e in batch]}")
+    ends = {want["steps_per_epoch"] * (i + 1): v for i, v in enumerate(want["history"][name])}
+    for e in batch:
+        if e.step in ends:
+            check(close(e.value, ends[e.step], 1e-5), f"batch_{name} at {e.step}: {e.value} != {ends[e.step]}")
+    check(any(e.step in ends for e in batch), f"batch_{name}: no epoch end among {want['batch_steps']}")
 
 # The last histogram of every weight describes the final weights.
 for name, values in want["weights"].items():

@@ -12,13 +12,14 @@ use std::path::PathBuf;
 pub enum UpdateFreq {
     /// Only per epoch (Keras' default, `"epoch"`).
     Epoch,
-    /// `batch_loss` after every `n` training steps (`"batch"` is `Every(1)`).
+    /// `batch_loss`, `batch_accuracy`, … (the epoch's running values, as Keras writes them)
+    /// after every `n` training steps (`"batch"` is `Every(1)`).
     Every(usize),
 }
 
 /// Writes what `fit` does as TensorBoard logs, with Keras' tag names: `epoch_loss`,
 /// `epoch_accuracy`, …, `epoch_learning_rate` in `train/`; the validation values as
-/// `epoch_*` and `evaluation_*_vs_iterations` in `validation/`; `batch_loss` when asked;
+/// `epoch_*` and `evaluation_*_vs_iterations` in `validation/`; `batch_*` when asked;
 /// `<layer>/<weight>/histogram` (and `/image`) every `histogram_freq` epochs; the graph as
 /// tag `keras`; with `profile_batch`, a Chrome trace of every op of the chosen steps. Each
 /// run gets new event files; they are flushed every epoch.
@@ -193,7 +194,7 @@ impl Callback for TensorBoard {
         Ok(())
     }
 
-    fn on_batch_end(&mut self, _step: usize, loss: f64, _model: &mut Model) -> Result<()> {
+    fn on_batch_end(&mut self, _step: usize, _loss: f64, _model: &mut Model) -> Result<()> {
         self.steps += 1;
         if let Some((first, last)) = self.profile_batch {
             if self.steps + 1 == first {
@@ -202,13 +203,24 @@ impl Callback for TensorBoard {
                 self.write_trace()?;
             }
         }
-        if let UpdateFreq::Every(n) = self.update_freq {
-            if self.steps.is_multiple_of(n.max(1) as u64) {
-                let step = self.steps;
-                let (train, _) = self.writers()?;
+        Ok(())
+    }
+
+    fn wants_batch_logs(&self) -> bool {
+        self.update_freq != UpdateFreq::Epoch
+    }
+
+    fn on_train_batch_end(&mut self, _step: usize, logs: &Logs, _model: &mut Model) -> Result<()> {
+        let UpdateFreq::Every(n) = self.update_freq else {
+            return Ok(());
+        };
+        if self.steps.is_multiple_of(n.max(1) as u64) {
+            let step = self.steps;
+            let (train, _) = self.writers()?;
+            for (name, &value) in logs {
                 train
-                    .scalar("batch_loss", loss, step)
-                    .map_err(|e| io_error("batch_loss", e))?;
+                    .scalar(&format!("batch_{name}"), value, step)
+                    .map_err(|e| io_error(name, e))?;
             }
         }
         Ok(())

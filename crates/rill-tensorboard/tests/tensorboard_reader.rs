@@ -53,7 +53,7 @@ fn tensorboard_reads_every_scalar_histogram_image_and_the_graph() {
         .write_images(true)
         .update_freq(UpdateFreq::Every(2))
         .profile_batch(2, 3);
-    let (epochs, batch) = (3, 16);
+    let (epochs, batch) = (3, 12);
     let history = model
         .fit(
             (&x, &y),

@@ -25,6 +25,17 @@ pub trait Callback: Send {
     fn on_batch_end(&mut self, _step: usize, _loss: f64, _model: &mut Model) -> Result<()> {
         Ok(())
     }
+    /// After each training step (and after [`Callback::on_batch_end`]), with the epoch's
+    /// running logs so far — the mean loss and the metrics over its batches up to this one,
+    /// as Keras' `on_train_batch_end` gets them. Called only for callbacks whose
+    /// [`Callback::wants_batch_logs`] is true, since the logs cost a little per step.
+    fn on_train_batch_end(&mut self, _step: usize, _logs: &Logs, _model: &mut Model) -> Result<()> {
+        Ok(())
+    }
+    /// Whether [`Callback::on_train_batch_end`] should be called.
+    fn wants_batch_logs(&self) -> bool {
+        false
+    }
     /// After each epoch, with its logs (`loss`, metrics, `val_*`). Set
     /// `model.stop_training = true` to end training.
     fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs, _model: &mut Model) -> Result<()> {

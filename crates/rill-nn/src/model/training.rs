@@ -354,6 +354,7 @@ impl Model {
                 cb.on_epoch_begin(epoch, self)?;
             }
             self.reset_metrics();
+            let batch_logs = callbacks.iter().any(|c| c.wants_batch_logs());
             let mut progress = Progress::new(train.steps(), config.verbose);
             let mut sums = LossSums::default();
             let mut steps = 0;
@@ -373,6 +374,12 @@ impl Model {
                 progress.update(step + 1, || self.metric_logs("", sums.mean()));
                 for cb in &mut callbacks {
                     cb.on_batch_end(step, loss, self)?;
+                }
+                if batch_logs {
+                    let logs = self.metric_logs("", sums.mean());
+                    for cb in callbacks.iter_mut().filter(|c| c.wants_batch_logs()) {
+                        cb.on_train_batch_end(step, &logs, self)?;
+                    }
                 }
             }
             if sums.seen == 0 {
