@@ -138,30 +138,44 @@ impl TensorBoard {
 }
 
 /// A weight as a grayscale image, as Keras draws them: a vector as one row, a matrix with
-/// its longer side across; values stretched from their minimum (black) to maximum (white).
-/// Other ranks are not drawn.
+/// its longer side across, the kernels of a convolution on one channel side by side (one
+/// pixel apart); values stretched from their minimum (black) to maximum (white). Other
+/// weights (convolutions over several channels) are not drawn, as in Keras.
 fn weight_image(shape: &[usize], values: &[f64]) -> Option<(Vec<u8>, usize, usize)> {
-    let (h, w, transpose) = match *shape {
-        [n] => (1, n, false),
-        [r, c] if r > c => (c, r, true),
-        [r, c] => (r, c, false),
-        _ => return None,
-    };
     let (lo, hi) = values
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
             (a.min(v), b.max(v))
         });
     let span = if hi > lo { hi - lo } else { 1.0 };
+    let gray = |v: f64| (((v - lo) / span) * 255.0).round().clamp(0.0, 255.0) as u8;
+    if let [kh, kw, 1, filters] = *shape {
+        // HWIO: kernel f's pixel (y, x) is values[(y * kw + x) * filters + f].
+        let w = filters * (kw + 1) - 1;
+        let mut pixels = vec![0u8; kh * w];
+        for f in 0..filters {
+            for y in 0..kh {
+                for x in 0..kw {
+                    pixels[y * w + f * (kw + 1) + x] = gray(values[(y * kw + x) * filters + f]);
+                }
+            }
+        }
+        return Some((pixels, kh, w));
+    }
+    let (h, w, transpose) = match *shape {
+        [n] => (1, n, false),
+        [r, c] if r > c => (c, r, true),
+        [r, c] => (r, c, false),
+        _ => return None,
+    };
     let pixels = (0..h * w)
         .map(|i| {
             let (y, x) = (i / w, i % w);
-            let v = if transpose {
+            gray(if transpose {
                 values[x * h + y]
             } else {
                 values[i]
-            };
-            (((v - lo) / span) * 255.0).round().clamp(0.0, 255.0) as u8
+            })
         })
         .collect();
     Some((pixels, h, w))
@@ -260,5 +274,28 @@ impl Callback for TensorBoard {
             val.flush().map_err(|e| io_error("flush", e))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::weight_image;
+
+    #[test]
+    fn weights_are_drawn_as_keras_draws_them() {
+        // A [3, 2] kernel is drawn 2 × 3, transposed: pixel (y, x) is value (x, y).
+        let (px, h, w) = weight_image(&[3, 2], &[0.0, 5.0, 1.0, 4.0, 2.0, 3.0]).unwrap();
+        assert_eq!((h, w), (2, 3));
+        assert_eq!(px, [0, 51, 102, 255, 204, 153]);
+        // Two 2×2 kernels on one channel, side by side with a black gap.
+        let hwio: Vec<f64> = (0..8).map(f64::from).collect();
+        let (px, h, w) = weight_image(&[2, 2, 1, 2], &hwio).unwrap();
+        assert_eq!((h, w), (2, 5));
+        let g = |v: f64| (v / 7.0 * 255.0).round() as u8;
+        assert_eq!(
+            px,
+            [g(0.), g(2.), 0, g(1.), g(3.), g(4.), g(6.), 0, g(5.), g(7.)]
+        );
+        assert!(weight_image(&[3, 3, 4, 8], &[0.0; 288]).is_none());
     }
 }
