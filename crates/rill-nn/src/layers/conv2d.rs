@@ -1,4 +1,4 @@
-use super::kernel_bias::KernelBias;
+use super::kernel_bias::{KernelBias, KernelBiasConfig};
 use super::serde_helpers::{check_sizes, padding};
 use super::{Configurable, Layer, Regularizer};
 use crate::{Activation, Error, Initializer, Result, Variable};
@@ -21,33 +21,14 @@ pub struct Conv2DConfig {
     /// Gap between window taps.
     #[serde(default = "ones")]
     pub dilation_rate: (usize, usize),
-    /// Applied to the output.
-    #[serde(default)]
-    pub activation: Activation,
-    /// Whether a bias is added.
-    #[serde(default = "yes")]
-    pub use_bias: bool,
-    /// The kernel's initial values.
-    #[serde(default = "glorot")]
-    pub kernel_initializer: Initializer,
-    /// The bias's initial values.
-    #[serde(default)]
-    pub bias_initializer: Initializer,
-    /// A penalty on the kernel, added to the loss.
-    #[serde(default)]
-    pub kernel_regularizer: Option<Regularizer>,
+    /// Activation, bias and initializers.
+    #[serde(flatten)]
+    pub kernel_bias: KernelBiasConfig,
 }
 
 fn ones() -> (usize, usize) {
     (1, 1)
 }
-fn yes() -> bool {
-    true
-}
-fn glorot() -> Initializer {
-    Initializer::GlorotUniform
-}
-
 /// 2-D convolution over NHWC inputs (Keras' `channels_last`) with an HWIO kernel.
 #[derive(Debug)]
 pub struct Conv2D {
@@ -65,11 +46,7 @@ impl Conv2D {
                 strides: (1, 1),
                 padding: Padding::Valid,
                 dilation_rate: (1, 1),
-                activation: Activation::Linear,
-                use_bias: true,
-                kernel_initializer: Initializer::GlorotUniform,
-                bias_initializer: Initializer::Zeros,
-                kernel_regularizer: None,
+                kernel_bias: KernelBiasConfig::default(),
             },
             weights: KernelBias::default(),
         }
@@ -91,22 +68,22 @@ impl Conv2D {
     }
     /// Sets the activation.
     pub fn activation(mut self, a: Activation) -> Self {
-        self.config.activation = a;
+        self.config.kernel_bias.activation = a;
         self
     }
     /// Turns the bias on or off.
     pub fn use_bias(mut self, on: bool) -> Self {
-        self.config.use_bias = on;
+        self.config.kernel_bias.use_bias = on;
         self
     }
     /// Sets the kernel initializer.
     pub fn kernel_initializer(mut self, i: Initializer) -> Self {
-        self.config.kernel_initializer = i;
+        self.config.kernel_bias.kernel_initializer = i;
         self
     }
     /// Adds a kernel penalty to the loss.
     pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
-        self.config.kernel_regularizer = Some(r);
+        self.config.kernel_bias.kernel_regularizer = Some(r);
         self
     }
     fn options(&self) -> Conv2dOptions {
@@ -163,23 +140,24 @@ impl Layer for Conv2D {
     }
     fn build(&mut self, input_shape: &[usize]) -> Result<()> {
         self.compute_output_shape(input_shape)?;
-        let c = &self.config;
+        let (c, w) = (&self.config, &self.config.kernel_bias);
         let (kh, kw) = c.kernel_size;
-        let kernel = c
+        let kernel = w
             .kernel_initializer
             .init(&[kh, kw, input_shape[2], c.filters])?;
-        let bias = c.use_bias.then_some((c.bias_initializer, c.filters));
+        let bias = w.use_bias.then_some((w.bias_initializer, c.filters));
         self.weights.create(kernel, bias)
     }
     fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         let y = x.conv2d(&self.weights.kernel(Self::KIND)?, &self.options())?;
-        self.weights.bias_and_activation(y, &self.config.activation)
+        self.weights
+            .bias_and_activation(y, &self.config.kernel_bias.activation)
     }
     fn variables(&self) -> Vec<Variable> {
         self.weights.variables()
     }
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
         self.weights
-            .regularization_loss(self.config.kernel_regularizer)
+            .regularization_loss(self.config.kernel_bias.kernel_regularizer)
     }
 }

@@ -1,4 +1,4 @@
-use super::kernel_bias::KernelBias;
+use super::kernel_bias::{KernelBias, KernelBiasConfig};
 use super::serde_helpers::check_sizes;
 use super::{Configurable, Layer, Regularizer};
 use crate::{Activation, Error, Initializer, Result, Variable};
@@ -10,28 +10,9 @@ use serde::{Deserialize, Serialize};
 pub struct DenseConfig {
     /// Output features.
     pub units: usize,
-    /// Applied to the output.
-    #[serde(default)]
-    pub activation: Activation,
-    /// Whether a bias is added.
-    #[serde(default = "yes")]
-    pub use_bias: bool,
-    /// The kernel's initial values.
-    #[serde(default = "glorot")]
-    pub kernel_initializer: Initializer,
-    /// The bias's initial values.
-    #[serde(default)]
-    pub bias_initializer: Initializer,
-    /// A penalty on the kernel, added to the loss.
-    #[serde(default)]
-    pub kernel_regularizer: Option<Regularizer>,
-}
-
-fn yes() -> bool {
-    true
-}
-fn glorot() -> Initializer {
-    Initializer::GlorotUniform
+    /// Activation, bias and initializers.
+    #[serde(flatten)]
+    pub kernel_bias: KernelBiasConfig,
 }
 
 /// A fully connected layer: `activation(x · kernel + bias)` over the last axis.
@@ -56,38 +37,34 @@ impl Dense {
         Dense {
             config: DenseConfig {
                 units,
-                activation: Activation::Linear,
-                use_bias: true,
-                kernel_initializer: Initializer::GlorotUniform,
-                bias_initializer: Initializer::Zeros,
-                kernel_regularizer: None,
+                kernel_bias: KernelBiasConfig::default(),
             },
             weights: KernelBias::default(),
         }
     }
     /// Sets the activation.
     pub fn activation(mut self, a: Activation) -> Self {
-        self.config.activation = a;
+        self.config.kernel_bias.activation = a;
         self
     }
     /// Turns the bias on or off.
     pub fn use_bias(mut self, on: bool) -> Self {
-        self.config.use_bias = on;
+        self.config.kernel_bias.use_bias = on;
         self
     }
     /// Sets the kernel initializer.
     pub fn kernel_initializer(mut self, i: Initializer) -> Self {
-        self.config.kernel_initializer = i;
+        self.config.kernel_bias.kernel_initializer = i;
         self
     }
     /// Sets the bias initializer.
     pub fn bias_initializer(mut self, i: Initializer) -> Self {
-        self.config.bias_initializer = i;
+        self.config.kernel_bias.bias_initializer = i;
         self
     }
     /// Adds a kernel penalty to the loss.
     pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
-        self.config.kernel_regularizer = Some(r);
+        self.config.kernel_bias.kernel_regularizer = Some(r);
         self
     }
 }
@@ -121,20 +98,21 @@ impl Layer for Dense {
     fn build(&mut self, input_shape: &[usize]) -> Result<()> {
         self.compute_output_shape(input_shape)?;
         let features = input_shape[input_shape.len() - 1];
-        let c = &self.config;
-        let kernel = c.kernel_initializer.init(&[features, c.units])?;
-        let bias = c.use_bias.then_some((c.bias_initializer, c.units));
+        let (units, w) = (self.config.units, &self.config.kernel_bias);
+        let kernel = w.kernel_initializer.init(&[features, units])?;
+        let bias = w.use_bias.then_some((w.bias_initializer, units));
         self.weights.create(kernel, bias)
     }
     fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         let y = x.matmul(&self.weights.kernel(Self::KIND)?)?;
-        self.weights.bias_and_activation(y, &self.config.activation)
+        self.weights
+            .bias_and_activation(y, &self.config.kernel_bias.activation)
     }
     fn variables(&self) -> Vec<Variable> {
         self.weights.variables()
     }
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
         self.weights
-            .regularization_loss(self.config.kernel_regularizer)
+            .regularization_loss(self.config.kernel_bias.kernel_regularizer)
     }
 }

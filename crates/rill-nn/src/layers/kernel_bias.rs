@@ -1,6 +1,48 @@
 use super::Regularizer;
 use crate::{Activation, Error, Initializer, Result, Variable};
 use rill_core::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// The arguments Dense and Conv2D share: how their weights start and what follows the
+/// product. Flattened into their configs, so files keep Keras' flat argument names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KernelBiasConfig {
+    /// Applied to the output.
+    #[serde(default)]
+    pub activation: Activation,
+    /// Whether a bias is added.
+    #[serde(default = "yes")]
+    pub use_bias: bool,
+    /// The kernel's initial values.
+    #[serde(default = "glorot")]
+    pub kernel_initializer: Initializer,
+    /// The bias's initial values.
+    #[serde(default)]
+    pub bias_initializer: Initializer,
+    /// A penalty on the kernel, added to the loss.
+    #[serde(default)]
+    pub kernel_regularizer: Option<Regularizer>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn glorot() -> Initializer {
+    Initializer::GlorotUniform
+}
+
+impl Default for KernelBiasConfig {
+    /// Keras' defaults: no activation, a zero bias, a Glorot-uniform kernel.
+    fn default() -> Self {
+        KernelBiasConfig {
+            activation: Activation::Linear,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            kernel_regularizer: None,
+        }
+    }
+}
 
 /// The weights of a layer that multiplies by a kernel and adds a bias (Dense, Conv2D).
 #[derive(Debug, Default)]

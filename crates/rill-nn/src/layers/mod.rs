@@ -31,6 +31,7 @@ pub use dense::{Dense, DenseConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use embedding::{Embedding, EmbeddingConfig};
 pub use flatten::Flatten;
+pub use kernel_bias::KernelBiasConfig;
 pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
 pub use merge::{merge_from_kind, Add, Concatenate, Merge, Multiply};
 pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolingConfig};
