@@ -29,6 +29,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -116,16 +117,16 @@ pub struct TraceEvent {
     pub start_us: f64,
     /// Length in microseconds.
     pub duration_us: f64,
-    /// The thread's name (or its id, for an unnamed thread).
-    pub thread: String,
+    /// The thread's name (or its id, for an unnamed thread), shared by its events.
+    pub thread: Arc<str>,
 }
 
 #[derive(Default)]
 struct State {
     /// End of the last timed event; the next op's forward starts here.
     last: Option<Instant>,
-    /// When tracing: the trace's start and the events so far.
-    trace: Option<(Instant, Vec<TraceEvent>)>,
+    /// When tracing: the trace's start, this thread's name, and the events so far.
+    trace: Option<(Instant, Arc<str>, Vec<TraceEvent>)>,
     /// Open backward rules and scopes: ops inside them are theirs, not counted again.
     depth: usize,
     table: HashMap<(&'static str, Phase), (u64, f64)>,
@@ -137,16 +138,13 @@ impl State {
         let entry = self.table.entry((name, phase)).or_default();
         entry.0 += 1;
         entry.1 += seconds;
-        if let Some((origin, events)) = &mut self.trace {
-            let thread = std::thread::current();
+        if let Some((origin, thread, events)) = &mut self.trace {
             events.push(TraceEvent {
                 name,
                 phase,
                 start_us: start.saturating_duration_since(*origin).as_secs_f64() * 1e6,
                 duration_us: seconds * 1e6,
-                thread: thread
-                    .name()
-                    .map_or_else(|| format!("{:?}", thread.id()), str::to_string),
+                thread: thread.clone(),
             });
         }
     }
@@ -167,13 +165,21 @@ pub fn enable() {
     ENABLED.store(true, Ordering::Relaxed);
 }
 
+fn current_thread_name() -> Arc<str> {
+    let thread = std::thread::current();
+    thread
+        .name()
+        .map_or_else(|| format!("{:?}", thread.id()), str::to_string)
+        .into()
+}
+
 /// Starts profiling this thread like [`enable`], keeping every event for a trace too.
 pub fn enable_trace() {
     let now = Instant::now();
     STATE.with(|s| {
         *s.borrow_mut() = State {
             last: Some(now),
-            trace: Some((now, Vec::new())),
+            trace: Some((now, current_thread_name(), Vec::new())),
             ..State::default()
         }
     });
@@ -183,7 +189,7 @@ pub fn enable_trace() {
 /// Stops profiling; returns this thread's table and its trace (empty unless started with
 /// [`enable_trace`]).
 pub fn take_with_trace() -> (Profile, Vec<TraceEvent>) {
-    let events = STATE.with(|s| s.borrow_mut().trace.take().map(|(_, e)| e));
+    let events = STATE.with(|s| s.borrow_mut().trace.take().map(|(_, _, e)| e));
     (take(), events.unwrap_or_default())
 }
 
@@ -205,7 +211,7 @@ fn json_string(s: &str) -> String {
 pub fn chrome_trace_json(events: &[TraceEvent]) -> String {
     let mut threads: Vec<&str> = Vec::new();
     for e in events {
-        if !threads.contains(&e.thread.as_str()) {
+        if !threads.contains(&&*e.thread) {
             threads.push(&e.thread);
         }
     }

@@ -142,11 +142,7 @@ impl TensorBoard {
 /// pixel apart); values stretched from their minimum (black) to maximum (white). Other
 /// weights (convolutions over several channels) are not drawn, as in Keras.
 fn weight_image(shape: &[usize], values: &[f64]) -> Option<(Vec<u8>, usize, usize)> {
-    let (lo, hi) = values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
+    let (lo, hi) = crate::event_writer::value_range(values);
     let span = if hi > lo { hi - lo } else { 1.0 };
     let gray = |v: f64| (((v - lo) / span) * 255.0).round().clamp(0.0, 255.0) as u8;
     if let [kh, kw, 1, filters] = *shape {

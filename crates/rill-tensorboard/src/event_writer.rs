@@ -173,15 +173,20 @@ impl Drop for EventWriter {
     }
 }
 
+/// The smallest and largest of `values` (NaN left out; `(∞, −∞)` when there are none).
+pub(crate) fn value_range(values: &[f64]) -> (f64, f64) {
+    values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        })
+}
+
 /// `HistogramProto` for `values`: bucket `i` counts the values up to `bucket_limit[i]` and
 /// above the previous limit (the first from the minimum).
 fn histogram_proto(values: &[f64]) -> Message {
     let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    let (min, max) = finite
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
+    let (min, max) = value_range(&finite);
     let (limits, counts) = if finite.is_empty() {
         (Vec::new(), Vec::new())
     } else if min == max {

@@ -4,6 +4,18 @@
 use rill::prelude::*;
 use rill_core::Generator;
 
+/// A stack of `layers` compiled as every test here trains it: Adam, logits, accuracy.
+fn classifier(layers: Vec<Box<dyn Layer>>) -> Sequential {
+    let mut m = Sequential::new(layers);
+    m.compile(
+        Adam::new(0.01),
+        SparseCategoricalCrossentropy::from_logits(),
+        &["accuracy"],
+    )
+    .unwrap();
+    m
+}
+
 #[test]
 fn fit_trains_from_a_dataset() {
     rill_core::set_seed(0);
@@ -21,16 +33,10 @@ fn fit_trains_from_a_dataset() {
         .shuffle(512, 1)
         .batch(32, false)
         .prefetch(2);
-    let mut m = Sequential::new(vec![
+    let mut m = classifier(vec![
         Box::new(Dense::new(16).activation(Activation::Relu)),
         Box::new(Dense::new(2)),
     ]);
-    m.compile(
-        Adam::new(0.01),
-        SparseCategoricalCrossentropy::from_logits(),
-        &["accuracy"],
-    )
-    .unwrap();
     let h = m
         .fit(
             &ds,
@@ -98,17 +104,11 @@ fn augmented_training_is_reproducible_from_its_seeds() {
     };
     let run = || {
         rill_core::set_seed(2);
-        let mut m = Sequential::new(vec![
+        let mut m = classifier(vec![
             Box::new(Flatten::new()),
             Box::new(Dense::new(16).activation(Activation::Relu)),
             Box::new(Dense::new(2)),
         ]);
-        m.compile(
-            Adam::new(0.01),
-            SparseCategoricalCrossentropy::from_logits(),
-            &["accuracy"],
-        )
-        .unwrap();
         let h = m
             .fit(
                 &dataset(),
@@ -143,13 +143,7 @@ fn fit_on_a_dataset_validates_and_refuses_a_split_up_front() {
     let ds = Dataset::from_tensor_slices(vec![x.clone(), y.clone()])
         .unwrap()
         .batch(16, false);
-    let mut m = Sequential::new(vec![Box::new(Dense::new(2))]);
-    m.compile(
-        Adam::new(0.01),
-        SparseCategoricalCrossentropy::from_logits(),
-        &["accuracy"],
-    )
-    .unwrap();
+    let mut m = classifier(vec![Box::new(Dense::new(2))]);
     let h = m
         .fit(
             &ds,

@@ -340,6 +340,7 @@ impl Model {
         let _mode = batch_loop_mode();
         let mut history = History::default();
         let mut callbacks = std::mem::take(&mut config.callbacks);
+        let batch_logs = callbacks.iter().any(|c| c.wants_batch_logs());
         self.stop_training = false;
         self.resume_epoch = None;
         for cb in &mut callbacks {
@@ -354,7 +355,6 @@ impl Model {
                 cb.on_epoch_begin(epoch, self)?;
             }
             self.reset_metrics();
-            let batch_logs = callbacks.iter().any(|c| c.wants_batch_logs());
             let mut progress = Progress::new(train.steps(), config.verbose);
             let mut sums = LossSums::default();
             let mut steps = 0;
