@@ -35,7 +35,7 @@ impl Model {
 
     /// Appends a boxed layer to a sequential model; on a built model it is built at once for
     /// the current output (e.g. a Softmax on a trained model, for probabilities).
-    pub fn add_boxed(&mut self, name: Option<&str>, mut layer: Box<dyn Layer>) -> Result<()> {
+    pub fn add_boxed(&mut self, name: Option<&str>, layer: Box<dyn Layer>) -> Result<()> {
         if !self.sequential {
             return Err(Error::Config(format!(
                 "add: '{}' is a functional model; add layers with FunctionalBuilder",
@@ -46,23 +46,13 @@ impl Model {
             self.pending.push((name.map(String::from), layer));
             return Ok(());
         };
-        let last = graph.outputs[0];
-        let shape = graph.nodes[last].shape.clone();
-        let name = free_name(
-            graph.nodes.iter().map(|n| n.name.as_str()),
-            name,
-            layer.kind(),
-        )?;
-        let out = layer.compute_output_shape(&shape)?;
-        layer.build(&shape)?;
         let mut nodes = std::mem::take(&mut graph.nodes);
+        // A layer that does not fit leaves the model as it was: nothing is pushed on error.
+        if let Err(e) = append_layer(&mut nodes, name, layer) {
+            graph.nodes = nodes;
+            return Err(e);
+        }
         let inputs = graph.inputs.clone();
-        nodes.push(GraphNode {
-            name,
-            op: Op::Layer(Arc::from(layer)),
-            parents: vec![last],
-            shape: out,
-        });
         let output = nodes.len() - 1;
         *graph = Graph::new(nodes, inputs, vec![output])?;
         Ok(())
@@ -95,35 +85,42 @@ impl Model {
             parents: Vec::new(),
             shape: shape.to_vec(),
         }];
-        for (name, mut layer) in std::mem::take(&mut self.pending) {
-            let current = nodes[nodes.len() - 1].shape.clone();
-            let name = free_name(
-                nodes.iter().map(|n| n.name.as_str()),
-                name.as_deref(),
-                layer.kind(),
-            )?;
-            let kind = layer.kind();
-            let context = |e: Error| match e {
-                Error::Config(m) | Error::Input(m) => Error::Config(format!(
-                    "layer '{name}' ({kind}) on input {}: {m}",
-                    crate::batch_shape(&current)
-                )),
-                other => other,
-            };
-            let out = layer.compute_output_shape(&current).map_err(context)?;
-            layer.build(&current).map_err(context)?;
-            let parent = nodes.len() - 1;
-            nodes.push(GraphNode {
-                name,
-                op: Op::Layer(Arc::from(layer)),
-                parents: vec![parent],
-                shape: out,
-            });
+        for (name, layer) in std::mem::take(&mut self.pending) {
+            append_layer(&mut nodes, name.as_deref(), layer)?;
         }
         let output = nodes.len() - 1;
         self.graph = Some(Graph::new(nodes, vec![0], vec![output])?);
         Ok(())
     }
+}
+
+/// Builds `layer` for the output of the last of `nodes` (a chain) and appends it, named
+/// `name` or after its kind; errors say which layer on which input.
+fn append_layer(
+    nodes: &mut Vec<GraphNode>,
+    name: Option<&str>,
+    mut layer: Box<dyn Layer>,
+) -> Result<()> {
+    let parent = nodes.len() - 1;
+    let current = nodes[parent].shape.clone();
+    let name = free_name(nodes.iter().map(|n| n.name.as_str()), name, layer.kind())?;
+    let kind = layer.kind();
+    let context = |e: Error| match e {
+        Error::Config(m) | Error::Input(m) => Error::Config(format!(
+            "layer '{name}' ({kind}) on input {}: {m}",
+            crate::batch_shape(&current)
+        )),
+        other => other,
+    };
+    let out = layer.compute_output_shape(&current).map_err(context)?;
+    layer.build(&current).map_err(context)?;
+    nodes.push(GraphNode {
+        name,
+        op: Op::Layer(Arc::from(layer)),
+        parents: vec![parent],
+        shape: out,
+    });
+    Ok(())
 }
 
 /// `wanted` if free among `taken`, else an error; Keras' next free name for `kind` if none.
