@@ -37,6 +37,7 @@ fn unary_ops() {
     check_gradients("sigmoid", &[x.clone()], |t| t[0].sigmoid());
     check_gradients("tanh", &[x.clone()], |t| t[0].tanh());
     check_gradients("softplus", &[x.clone()], |t| t[0].softplus());
+    check_gradients("erf", &[x.clone()], |t| t[0].erf());
     check_gradients("clip", &[x.clone()], |t| {
         t[0].clip(-0.05, 0.05)
             .and_then(|c| c.add(&t[0].clip(-1.0, 1.0)?))

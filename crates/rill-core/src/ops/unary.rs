@@ -35,6 +35,8 @@ pub enum UnaryOp {
     Softplus,
     /// x limited to [lo, hi]; the gradient passes where lo ≤ x ≤ hi
     Clip(f64, f64),
+    /// The error function (ONNX's `Erf`, the core of exact GELU)
+    Erf,
 }
 
 impl UnaryOp {
@@ -55,6 +57,7 @@ impl UnaryOp {
             UnaryOp::Tanh => "tanh",
             UnaryOp::Softplus => "softplus",
             UnaryOp::Clip(..) => "clip",
+            UnaryOp::Erf => "erf",
         }
     }
 
@@ -89,6 +92,7 @@ impl UnaryOp {
                 let (lo, hi) = (c(lo), c(hi));
                 map(x, |v| v.max(lo).min(hi))
             }
+            UnaryOp::Erf => map(x, |v| v.erf()),
         }
     }
 
@@ -129,6 +133,11 @@ impl UnaryOp {
             UnaryOp::Clip(lo, hi) => {
                 let (lo, hi) = (c(lo), c(hi));
                 map3_same(x, y, g, |x, _, g| if x >= lo && x <= hi { g } else { zero })
+            }
+            UnaryOp::Erf => {
+                // d/dx erf(x) = 2/√π · e^(−x²)
+                let k = c(std::f64::consts::FRAC_2_SQRT_PI);
+                map3_same(x, y, g, |x, _, g| g * k * (-x * x).exp())
             }
         }
     }
@@ -211,6 +220,10 @@ impl Tensor {
     /// The hyperbolic tangent.
     pub fn tanh(&self) -> Result<Tensor> {
         self.unary(UnaryOp::Tanh)
+    }
+    /// The error function erf(x), elementwise.
+    pub fn erf(&self) -> Result<Tensor> {
+        self.unary(UnaryOp::Erf)
     }
     /// ln(1 + eˣ), stable for large |x|.
     pub fn softplus(&self) -> Result<Tensor> {

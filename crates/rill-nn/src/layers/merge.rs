@@ -1,5 +1,7 @@
 use crate::{Error, Result};
 use rill_core::Tensor;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 
 /// A layer that combines several inputs into one (`Add`, `Concatenate`, `Multiply`), for
 /// graphs built with [`FunctionalBuilder`](crate::FunctionalBuilder).
@@ -10,6 +12,11 @@ pub trait Merge: Send + Sync {
     fn output_shape(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>>;
     /// Combines a batch of each input.
     fn call(&self, inputs: &[Tensor]) -> Result<Tensor>;
+    /// The arguments that rebuild this merge (stored in model files beside its kind), for
+    /// merges that have some; see [`register_merge`].
+    fn config(&self) -> serde_json::Value {
+        serde_json::Value::Object(Default::default())
+    }
 }
 
 fn same_shapes(kind: &str, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
@@ -105,11 +112,42 @@ impl Merge for Concatenate {
 }
 
 /// The merge layer called `kind` (`Add`, `Multiply`, `Concatenate`), for model configs.
+/// Builds a merge from its stored config.
+pub type MergeFactory = fn(&serde_json::Value) -> Result<Box<dyn Merge>>;
+
+fn merge_registry() -> &'static RwLock<HashMap<&'static str, MergeFactory>> {
+    static REGISTRY: OnceLock<RwLock<HashMap<&'static str, MergeFactory>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| RwLock::new(HashMap::new()))
+}
+
+/// Registers a merge kind defined outside this crate (e.g. the ONNX importer's broadcasting
+/// arithmetic), so model files using it load. Built-in kinds cannot be replaced.
+pub fn register_merge(kind: &'static str, factory: MergeFactory) {
+    merge_registry()
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(kind, factory);
+}
+
+/// A built-in merge by its Keras name.
 pub fn merge_from_kind(kind: &str) -> Result<Box<dyn Merge>> {
+    merge_from_config(kind, &serde_json::Value::Null)
+}
+
+/// A merge from its kind and stored [`Merge::config`]: built-in or registered.
+pub fn merge_from_config(kind: &str, config: &serde_json::Value) -> Result<Box<dyn Merge>> {
     Ok(match kind {
         "Add" => Box::new(Add),
         "Multiply" => Box::new(Multiply),
         "Concatenate" => Box::new(Concatenate),
-        other => return Err(Error::Config(format!("unknown merge layer '{other}'"))),
+        other => {
+            let factory = merge_registry()
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(other)
+                .copied()
+                .ok_or_else(|| Error::Config(format!("unknown merge layer '{other}'")))?;
+            return factory(config);
+        }
     })
 }

@@ -33,12 +33,16 @@ pub use embedding::{Embedding, EmbeddingConfig};
 pub use flatten::Flatten;
 pub use kernel_bias::KernelBiasConfig;
 pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
-pub use merge::{merge_from_kind, Add, Concatenate, Merge, Multiply};
+pub use merge::{
+    merge_from_config, merge_from_kind, register_merge, Add, Concatenate, Merge, MergeFactory,
+    Multiply,
+};
 pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolingConfig};
 pub use registry::{from_config, register_layer, registered_kinds};
 pub use regularizer::Regularizer;
 pub use rescaling::{Rescaling, RescalingConfig};
 pub use reshape::{Reshape, ReshapeConfig};
+pub use serde_helpers::{check_sizes, MAX_DIM};
 
 use crate::{Result, Variable};
 use rill_core::Tensor;

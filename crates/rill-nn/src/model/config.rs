@@ -5,7 +5,7 @@
 
 use super::graph::{Graph, GraphNode, Op};
 use super::Model;
-use crate::layers::{from_config, merge_from_kind, serde_helpers::MAX_DIM};
+use crate::layers::{from_config, merge_from_config, serde_helpers::MAX_DIM};
 use crate::{Error, Result};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -61,7 +61,14 @@ impl Model {
                         json!({"op": "layer", "class_name": l.kind(), "name": n.name,
                                "trainable": l.is_trainable(), "config": config, "parents": n.parents})
                     }
-                    Op::Merge(m) => json!({"op": "merge", "class_name": m.kind(), "name": n.name, "parents": n.parents}),
+                    Op::Merge(m) => {
+                        let mut node = json!({"op": "merge", "class_name": m.kind(), "name": n.name, "parents": n.parents});
+                        let config = m.config();
+                        if config.as_object().is_some_and(|c| !c.is_empty()) {
+                            node["config"] = config;
+                        }
+                        node
+                    }
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -123,7 +130,7 @@ impl Model {
                     (Op::Layer(Arc::from(layer)), out)
                 }
                 Some("merge") => {
-                    let m = merge_from_kind(kind)?;
+                    let m = merge_from_config(kind, &n["config"])?;
                     let out = m.output_shape(&shapes)?;
                     (Op::Merge(m), out)
                 }

@@ -19,6 +19,7 @@ mod progress;
 mod sequential;
 mod summary;
 mod training;
+mod view;
 mod weights;
 
 pub use batches::TrainingData;
@@ -28,6 +29,7 @@ pub use graph::{FunctionalBuilder, Node};
 pub use history::{History, Logs};
 pub use progress::Verbosity;
 pub use training::PredictData;
+pub use view::{GraphView, NodeOp, NodeView};
 
 use crate::layers::Layer;
 use crate::{Error, Result};

@@ -1,0 +1,67 @@
+//! A read-only view of a model's graph, for code that translates models into other formats
+//! (ONNX, Keras files) and must see every node, its parents and its shape.
+
+use super::graph::Op;
+use super::Model;
+use crate::layers::{Layer, Merge};
+use crate::Result;
+use std::sync::Arc;
+
+/// What a graph node computes.
+pub enum NodeOp<'a> {
+    /// One of the model's inputs.
+    Input,
+    /// A layer applied to the node's one parent.
+    Layer(&'a Arc<dyn Layer>),
+    /// A merge of the node's parents.
+    Merge(&'a dyn Merge),
+}
+
+/// One node of a built model's graph.
+pub struct NodeView<'a> {
+    /// Unique within the model.
+    pub name: &'a str,
+    /// What it computes.
+    pub op: NodeOp<'a>,
+    /// Positions of the nodes it reads, in [`Model::graph_view`]'s list.
+    pub parents: &'a [usize],
+    /// Per-sample output shape.
+    pub shape: &'a [usize],
+}
+
+/// A built model's graph: nodes in topological order and which of them are the model's
+/// inputs and outputs.
+pub struct GraphView<'a> {
+    /// Every node, each after the nodes it reads.
+    pub nodes: Vec<NodeView<'a>>,
+    /// Positions of the model's inputs, in the model's input order.
+    pub inputs: &'a [usize],
+    /// Positions of the model's outputs, in the model's output order.
+    pub outputs: &'a [usize],
+}
+
+impl Model {
+    /// The model's graph, node by node (an error when the model is not built yet).
+    pub fn graph_view(&self) -> Result<GraphView<'_>> {
+        let g = self.graph("graph_view")?;
+        let nodes = g
+            .nodes
+            .iter()
+            .map(|n| NodeView {
+                name: &n.name,
+                op: match &n.op {
+                    Op::Input => NodeOp::Input,
+                    Op::Layer(l) => NodeOp::Layer(l),
+                    Op::Merge(m) => NodeOp::Merge(m.as_ref()),
+                },
+                parents: &n.parents,
+                shape: &n.shape,
+            })
+            .collect();
+        Ok(GraphView {
+            nodes,
+            inputs: &g.inputs,
+            outputs: &g.outputs,
+        })
+    }
+}

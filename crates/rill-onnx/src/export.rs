@@ -1,0 +1,672 @@
+//! Rill model → ONNX (opset 17, IR version 8). Every node of the model's graph becomes one or
+//! a few ONNX nodes; values keep Rill's channels-last layout, and the channels-first ops (Conv,
+//! pooling, BatchNormalization) are wrapped in Transposes. A value that already exists in
+//! channels-first form is reused, and nodes nothing reads are dropped at the end, so a stack of
+//! convolutions transposes once on the way in and once on the way out.
+
+use crate::attributes::{float, int, ints};
+use crate::error::{invalid, unsupported, Error, Result};
+use crate::proto::*;
+use crate::tensors::{write_f32, write_floats, write_i64};
+use rill_nn::layers::Layer;
+use rill_nn::{GraphView, Model, NodeOp};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// The operator set exported files use.
+pub const OPSET: i64 = 17;
+/// The IR version that goes with [`OPSET`].
+pub const IR_VERSION: i64 = 8;
+
+/// What goes into an exported file besides the model.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// Class names, stored as JSON in the model's metadata under `class_names`.
+    pub class_names: Option<Vec<String>>,
+}
+
+/// The model as an ONNX `ModelProto`, with a dynamic batch dimension named `batch`.
+pub fn to_onnx(model: &Model, options: &ExportOptions) -> Result<ModelProto> {
+    let view = model.graph_view()?;
+    let mut ex = Exporter::default();
+    let inputs: Vec<String> = view
+        .inputs
+        .iter()
+        .map(|&i| ex.claim(view.nodes[i].name))
+        .collect();
+    let outputs = ex.graph(&view, &inputs, "")?;
+    let mut graph_outputs = Vec::new();
+    for (&o, tensor) in view.outputs.iter().zip(outputs) {
+        let node = &view.nodes[o];
+        let wanted = node.name.to_string();
+        if tensor != wanted {
+            // An output that is another value under a new name (a Dropout at the end).
+            ex.emit("Identity", vec![tensor], wanted.clone(), vec![]);
+        }
+        graph_outputs.push(value_info(&wanted, node.shape));
+    }
+    let graph_inputs = view
+        .inputs
+        .iter()
+        .map(|&i| value_info(view.nodes[i].name, view.nodes[i].shape))
+        .collect();
+    let (node, initializer) = ex.prune(&graph_outputs);
+    let mut metadata_props = Vec::new();
+    if let Some(names) = &options.class_names {
+        metadata_props.push(StringStringEntryProto {
+            key: "class_names".into(),
+            value: serde_json::to_string(names).expect("strings serialise"),
+        });
+    }
+    Ok(ModelProto {
+        ir_version: IR_VERSION,
+        producer_name: "rill".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        graph: Some(GraphProto {
+            node,
+            name: model.name().to_string(),
+            initializer,
+            input: graph_inputs,
+            output: graph_outputs,
+            ..Default::default()
+        }),
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: OPSET,
+        }],
+        metadata_props,
+        ..Default::default()
+    })
+}
+
+/// Writes the model as an ONNX file (through a temporary file, so a failed write never leaves
+/// half a file under `path`).
+pub fn export(model: &Model, path: impl AsRef<Path>, options: &ExportOptions) -> Result<()> {
+    use prost::Message;
+    let path = path.as_ref();
+    let bytes = to_onnx(model, options)?.encode_to_vec();
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let tmp = path.with_extension("onnx.tmp");
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
+}
+
+/// `model.save_onnx(path)`: [`export`] as a method of [`Model`].
+pub trait SaveOnnx {
+    /// Writes the model as an ONNX file (opset 17).
+    fn save_onnx(&self, path: impl AsRef<Path>) -> Result<()>;
+}
+
+impl SaveOnnx for Model {
+    fn save_onnx(&self, path: impl AsRef<Path>) -> Result<()> {
+        export(self, path, &ExportOptions::default())
+    }
+}
+
+fn value_info(name: &str, per_sample: &[usize]) -> ValueInfoProto {
+    let batch = Dimension {
+        value: Some(DimensionValue::DimParam("batch".into())),
+        ..Default::default()
+    };
+    let dims = per_sample.iter().map(|&d| Dimension {
+        value: Some(DimensionValue::DimValue(d as i64)),
+        ..Default::default()
+    });
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TensorTypeProto {
+                elem_type: data_type::FLOAT,
+                shape: Some(TensorShapeProto {
+                    dim: std::iter::once(batch).chain(dims).collect(),
+                }),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// NHWC → NCHW and back.
+const TO_NCHW: [i64; 4] = [0, 3, 1, 2];
+const TO_NHWC: [i64; 4] = [0, 2, 3, 1];
+
+#[derive(Default)]
+struct Exporter {
+    nodes: Vec<NodeProto>,
+    initializers: Vec<TensorProto>,
+    used: HashSet<String>,
+    /// A channels-last value → the name of the same value in channels-first layout.
+    nchw: HashMap<String, String>,
+}
+
+impl Exporter {
+    /// A tensor name not used yet, `base` if free.
+    fn claim(&mut self, base: &str) -> String {
+        let mut name = base.to_string();
+        let mut k = 1;
+        while !self.used.insert(name.clone()) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        name
+    }
+
+    fn emit(
+        &mut self,
+        op: &str,
+        inputs: Vec<String>,
+        output: String,
+        attribute: Vec<AttributeProto>,
+    ) -> String {
+        self.nodes.push(NodeProto {
+            name: output.clone(),
+            op_type: op.into(),
+            input: inputs,
+            output: vec![output.clone()],
+            attribute,
+            ..Default::default()
+        });
+        output
+    }
+
+    /// Emits `op` to a fresh tensor named after `base`.
+    fn op(
+        &mut self,
+        op: &str,
+        inputs: Vec<String>,
+        base: &str,
+        attribute: Vec<AttributeProto>,
+    ) -> String {
+        let out = self.claim(base);
+        self.emit(op, inputs, out, attribute)
+    }
+
+    fn weight(&mut self, base: &str, t: &rill_core::Tensor) -> Result<String> {
+        let name = self.claim(base);
+        self.initializers.push(write_f32(&name, t)?);
+        Ok(name)
+    }
+
+    fn scalar(&mut self, base: &str, v: f32) -> String {
+        let name = self.claim(base);
+        self.initializers.push(write_floats(&name, &[], &[v]));
+        name
+    }
+
+    fn int64s(&mut self, base: &str, v: &[i64]) -> String {
+        let name = self.claim(base);
+        self.initializers.push(write_i64(&name, v));
+        name
+    }
+
+    /// The channels-first form of a channels-last value of rank 4.
+    fn to_nchw(&mut self, x: &str) -> String {
+        if let Some(y) = self.nchw.get(x) {
+            return y.clone();
+        }
+        let y = self.op(
+            "Transpose",
+            vec![x.into()],
+            &format!("{x}/nchw"),
+            vec![ints("perm", &TO_NCHW)],
+        );
+        self.nchw.insert(x.into(), y.clone());
+        y
+    }
+
+    /// `y` (channels-first) back in channels-last as `out`, remembering both forms.
+    fn from_nchw(&mut self, y: String, out: String) -> String {
+        let out = self.emit(
+            "Transpose",
+            vec![y.clone()],
+            out,
+            vec![ints("perm", &TO_NHWC)],
+        );
+        self.nchw.insert(out.clone(), y);
+        out
+    }
+
+    /// Exports a graph whose inputs are the tensors `inputs`; returns its outputs' tensors.
+    /// `prefix` keeps the names of a nested model's nodes apart from the outer model's.
+    fn graph(&mut self, view: &GraphView, inputs: &[String], prefix: &str) -> Result<Vec<String>> {
+        let mut tensors: Vec<Option<String>> = vec![None; view.nodes.len()];
+        for (&i, t) in view.inputs.iter().zip(inputs) {
+            tensors[i] = Some(t.clone());
+        }
+        for (n, node) in view.nodes.iter().enumerate() {
+            if tensors[n].is_some() {
+                continue;
+            }
+            let args: Vec<String> = node
+                .parents
+                .iter()
+                .map(|&p| {
+                    tensors[p]
+                        .clone()
+                        .ok_or_else(|| invalid(format!("'{}' reads an unknown value", node.name)))
+                })
+                .collect::<Result<_>>()?;
+            let name = format!("{prefix}{}", node.name);
+            let out = match &node.op {
+                NodeOp::Input => {
+                    return Err(invalid(format!(
+                        "input '{}' is not one of the model's inputs",
+                        node.name
+                    )))
+                }
+                NodeOp::Layer(layer) => {
+                    let in_shape = view.nodes[node.parents[0]].shape;
+                    self.layer(&name, layer.as_ref(), args[0].clone(), in_shape)?
+                }
+                NodeOp::Merge(m) => self.merge(&name, m.kind(), args)?,
+            };
+            tensors[n] = Some(out);
+        }
+        view.outputs
+            .iter()
+            .map(|&o| {
+                tensors[o]
+                    .clone()
+                    .ok_or_else(|| invalid("an output was not computed"))
+            })
+            .collect()
+    }
+
+    fn merge(&mut self, name: &str, kind: &str, args: Vec<String>) -> Result<String> {
+        let op = match kind {
+            "Add" => "Add",
+            "Multiply" => "Mul",
+            "Concatenate" => {
+                let out = self.claim(name);
+                return Ok(self.emit("Concat", args, out, vec![int("axis", -1)]));
+            }
+            other => {
+                return Err(unsupported(format!(
+                    "merge '{name}' ({other}) has no ONNX mapping"
+                )))
+            }
+        };
+        // Elementwise: done in channels-first when every input already exists that way.
+        let nchw: Option<Vec<String>> = args.iter().map(|a| self.nchw.get(a).cloned()).collect();
+        let fold = |ex: &mut Self, xs: Vec<String>, base: &str| {
+            let mut acc = xs[0].clone();
+            for (k, x) in xs[1..].iter().enumerate() {
+                let target = if k + 2 == xs.len() {
+                    ex.claim(base)
+                } else {
+                    ex.claim(&format!("{base}/partial"))
+                };
+                acc = ex.emit(op, vec![acc, x.clone()], target, vec![]);
+            }
+            acc
+        };
+        Ok(match nchw {
+            Some(xs) => {
+                let y = fold(self, xs, &format!("{name}/nchw"));
+                let out = self.claim(name);
+                self.from_nchw(y, out)
+            }
+            None => fold(self, args, name),
+        })
+    }
+
+    fn layer(
+        &mut self,
+        name: &str,
+        layer: &dyn Layer,
+        x: String,
+        in_shape: &[usize],
+    ) -> Result<String> {
+        if let Some(inner) = layer.as_model() {
+            let view = inner.graph_view()?;
+            let outs = self.graph(&view, &[x], &format!("{name}/"))?;
+            return Ok(outs
+                .into_iter()
+                .next()
+                .expect("a nested model has one output"));
+        }
+        let kind = layer.kind();
+        let config = layer.config().unwrap_or(Value::Null);
+        let weights: Vec<rill_core::Tensor> = layer.variables().iter().map(|v| v.value()).collect();
+        let no_mapping = || {
+            unsupported(format!(
+                "layer '{name}' ({kind}) has no ONNX mapping; the layers that export are Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, BatchNormalization, LayerNormalization, Dropout, Rescaling, Reshape, Flatten, Embedding, Activation, ReLU, Softmax and nested models"
+            ))
+        };
+        let activation = config["activation"]
+            .as_str()
+            .unwrap_or("linear")
+            .to_string();
+        let w = |i: usize| {
+            weights
+                .get(i)
+                .ok_or_else(|| invalid(format!("layer '{name}' ({kind}) is not built")))
+        };
+        Ok(match kind {
+            "Dense" => {
+                let kernel = self.weight(&format!("{name}/kernel"), w(0)?)?;
+                let bias = match weights.get(1) {
+                    Some(b) => Some(self.weight(&format!("{name}/bias"), b)?),
+                    None => None,
+                };
+                let base = if activation == "linear" {
+                    name.to_string()
+                } else {
+                    format!("{name}/linear")
+                };
+                let y = if in_shape.len() == 1 {
+                    let mut inputs = vec![x, kernel];
+                    inputs.extend(bias);
+                    self.op("Gemm", inputs, &base, vec![])
+                } else {
+                    let y = self.op("MatMul", vec![x, kernel], &base, vec![]);
+                    match bias {
+                        Some(b) => self.op("Add", vec![y, b], &format!("{name}/biased"), vec![]),
+                        None => y,
+                    }
+                };
+                self.activation(name, &activation, y)?
+            }
+            "Conv2D" => {
+                let [kh, kw] = pair(&config["kernel_size"])?;
+                let strides = pair(&config["strides"])?;
+                let dilation = pair(&config["dilation_rate"])?;
+                let same = config["padding"] == "same";
+                let pads = pads(in_shape, [kh, kw], strides, dilation, same);
+                let kernel = w(0)?.permute(&[3, 2, 0, 1])?;
+                let mut inputs = vec![
+                    self.to_nchw(&x),
+                    self.weight(&format!("{name}/kernel"), &kernel)?,
+                ];
+                if let Some(b) = weights.get(1) {
+                    inputs.push(self.weight(&format!("{name}/bias"), b)?);
+                }
+                let attrs = vec![
+                    ints("kernel_shape", &[kh as i64, kw as i64]),
+                    ints("strides", &[strides[0] as i64, strides[1] as i64]),
+                    ints("dilations", &[dilation[0] as i64, dilation[1] as i64]),
+                    ints("pads", &pads),
+                ];
+                let y = self.op("Conv", inputs, &format!("{name}/nchw"), attrs);
+                if activation == "softmax" {
+                    // Softmax runs over channels: do it channels-last, where they are the last axis.
+                    let linear = self.claim(&format!("{name}/linear"));
+                    let y = self.from_nchw(y, linear);
+                    self.activation(name, &activation, y)?
+                } else {
+                    let y = self.activation(&format!("{name}/activated"), &activation, y)?;
+                    let out = self.claim(name);
+                    self.from_nchw(y, out)
+                }
+            }
+            "MaxPooling2D" | "AveragePooling2D" => {
+                let pool = pair(&config["pool_size"])?;
+                let strides = if config["strides"].is_null() {
+                    pool
+                } else {
+                    pair(&config["strides"])?
+                };
+                let pads = pads(in_shape, pool, strides, [1, 1], config["padding"] == "same");
+                let mut attrs = vec![
+                    ints("kernel_shape", &[pool[0] as i64, pool[1] as i64]),
+                    ints("strides", &[strides[0] as i64, strides[1] as i64]),
+                    ints("pads", &pads),
+                ];
+                let op = if kind == "MaxPooling2D" {
+                    "MaxPool"
+                } else {
+                    "AveragePool"
+                };
+                if op == "AveragePool" {
+                    // Keras leaves padded positions out of each average.
+                    attrs.push(int("count_include_pad", 0));
+                }
+                let input = self.to_nchw(&x);
+                let y = self.op(op, vec![input], &format!("{name}/nchw"), attrs);
+                let out = self.claim(name);
+                self.from_nchw(y, out)
+            }
+            "GlobalAveragePooling2D" => {
+                let out = self.claim(name);
+                self.emit(
+                    "ReduceMean",
+                    vec![x],
+                    out,
+                    vec![ints("axes", &[1, 2]), int("keepdims", 0)],
+                )
+            }
+            "BatchNormalization" => {
+                let eps = config["epsilon"].as_f64().unwrap_or(1e-3) as f32;
+                let names = ["gamma", "beta", "moving_mean", "moving_variance"];
+                let mut inputs = vec![];
+                for (i, n) in names.iter().enumerate() {
+                    inputs.push(self.weight(&format!("{name}/{n}"), w(i)?)?);
+                }
+                let rank = in_shape.len() + 1;
+                let attrs = vec![float("epsilon", eps)];
+                if rank == 2 {
+                    inputs.insert(0, x);
+                    let out = self.claim(name);
+                    self.emit("BatchNormalization", inputs, out, attrs)
+                } else if rank == 4 {
+                    inputs.insert(0, self.to_nchw(&x));
+                    let y = self.op("BatchNormalization", inputs, &format!("{name}/nchw"), attrs);
+                    let out = self.claim(name);
+                    self.from_nchw(y, out)
+                } else {
+                    // Channels to axis 1 and back.
+                    let to: Vec<i64> = std::iter::once(0)
+                        .chain(std::iter::once(rank as i64 - 1))
+                        .chain(1..rank as i64 - 1)
+                        .collect();
+                    let back: Vec<i64> = std::iter::once(0)
+                        .chain(2..rank as i64)
+                        .chain(std::iter::once(1))
+                        .collect();
+                    let t = self.op(
+                        "Transpose",
+                        vec![x],
+                        &format!("{name}/channels_first"),
+                        vec![ints("perm", &to)],
+                    );
+                    inputs.insert(0, t);
+                    let y = self.op(
+                        "BatchNormalization",
+                        inputs,
+                        &format!("{name}/normalized"),
+                        attrs,
+                    );
+                    let out = self.claim(name);
+                    self.emit("Transpose", vec![y], out, vec![ints("perm", &back)])
+                }
+            }
+            "LayerNormalization" => {
+                let eps = config["epsilon"].as_f64().unwrap_or(1e-3) as f32;
+                let inputs = vec![
+                    x,
+                    self.weight(&format!("{name}/gamma"), w(0)?)?,
+                    self.weight(&format!("{name}/beta"), w(1)?)?,
+                ];
+                let out = self.claim(name);
+                self.emit(
+                    "LayerNormalization",
+                    inputs,
+                    out,
+                    vec![int("axis", -1), float("epsilon", eps)],
+                )
+            }
+            "Dropout" => x,
+            "Rescaling" => {
+                let scale = config["scale"].as_f64().unwrap_or(1.0) as f32;
+                let offset = config["offset"].as_f64().unwrap_or(0.0) as f32;
+                let s = self.scalar(&format!("{name}/scale"), scale);
+                if offset == 0.0 {
+                    let out = self.claim(name);
+                    self.emit("Mul", vec![x, s], out, vec![])
+                } else {
+                    let y = self.op("Mul", vec![x, s], &format!("{name}/scaled"), vec![]);
+                    let o = self.scalar(&format!("{name}/offset"), offset);
+                    let out = self.claim(name);
+                    self.emit("Add", vec![y, o], out, vec![])
+                }
+            }
+            "Reshape" => {
+                let target: Vec<i64> = std::iter::once(0)
+                    .chain(
+                        config["target_shape"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|d| d.as_i64().unwrap_or(-1)),
+                    )
+                    .collect();
+                let shape = self.int64s(&format!("{name}/shape"), &target);
+                let out = self.claim(name);
+                self.emit("Reshape", vec![x, shape], out, vec![])
+            }
+            "Flatten" => {
+                let out = self.claim(name);
+                self.emit("Flatten", vec![x], out, vec![int("axis", 1)])
+            }
+            "Embedding" => {
+                let ids = self.op(
+                    "Cast",
+                    vec![x],
+                    &format!("{name}/ids"),
+                    vec![int("to", data_type::INT64 as i64)],
+                );
+                let table = self.weight(&format!("{name}/embeddings"), w(0)?)?;
+                let out = self.claim(name);
+                self.emit("Gather", vec![table, ids], out, vec![int("axis", 0)])
+            }
+            "Activation" | "ReLU" | "Softmax" => {
+                let act = if activation == "linear" && kind != "Activation" {
+                    kind.to_lowercase()
+                } else {
+                    activation
+                };
+                match (self.nchw.get(&x).cloned(), act.as_str()) {
+                    // Elementwise after a convolution: stay channels-first.
+                    (Some(y), a) if a != "softmax" => {
+                        let y = self.activation(&format!("{name}/nchw"), a, y)?;
+                        let out = self.claim(name);
+                        self.from_nchw(y, out)
+                    }
+                    _ if act == "linear" => {
+                        let out = self.claim(name);
+                        self.emit("Identity", vec![x], out, vec![])
+                    }
+                    _ => self.activation(name, &act, x)?,
+                }
+            }
+            _ => return Err(no_mapping()),
+        })
+    }
+
+    /// Applies a Keras activation to `x`, the result named after `name` (linear: `x` itself).
+    fn activation(&mut self, name: &str, activation: &str, x: String) -> Result<String> {
+        let simple = |op: &str, attrs: Vec<AttributeProto>, ex: &mut Self, x: String| {
+            let o = ex.claim(name);
+            ex.emit(op, vec![x], o, attrs)
+        };
+        Ok(match activation {
+            "linear" => x,
+            "relu" => simple("Relu", vec![], self, x),
+            "sigmoid" => simple("Sigmoid", vec![], self, x),
+            "tanh" => simple("Tanh", vec![], self, x),
+            "softmax" => simple("Softmax", vec![int("axis", -1)], self, x),
+            "elu" => simple("Elu", vec![float("alpha", 1.0)], self, x),
+            "leaky_relu" => simple("LeakyRelu", vec![float("alpha", 0.2)], self, x),
+            "softplus" => simple("Softplus", vec![], self, x),
+            "gelu" => {
+                // Opset 17 has no Gelu: x · ½ · (1 + erf(x / √2)).
+                let r = self.scalar(
+                    &format!("{name}/inv_sqrt2"),
+                    std::f32::consts::FRAC_1_SQRT_2,
+                );
+                let one = self.scalar(&format!("{name}/one"), 1.0);
+                let half = self.scalar(&format!("{name}/half"), 0.5);
+                let s = self.op("Mul", vec![x.clone(), r], &format!("{name}/scaled"), vec![]);
+                let e = self.op("Erf", vec![s], &format!("{name}/erf"), vec![]);
+                let p = self.op("Add", vec![e, one], &format!("{name}/cdf2"), vec![]);
+                let xp = self.op("Mul", vec![x, p], &format!("{name}/xcdf2"), vec![]);
+                let o = self.claim(name);
+                self.emit("Mul", vec![xp, half], o, vec![])
+            }
+            other => {
+                return Err(unsupported(format!(
+                    "activation '{other}' of '{name}' has no ONNX mapping"
+                )))
+            }
+        })
+    }
+
+    /// Drops the nodes and initializers that no output needs.
+    fn prune(self, outputs: &[ValueInfoProto]) -> (Vec<NodeProto>, Vec<TensorProto>) {
+        let mut needed: HashSet<String> = outputs.iter().map(|o| o.name.clone()).collect();
+        let mut keep = vec![false; self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate().rev() {
+            if n.output.iter().any(|o| needed.contains(o)) {
+                keep[i] = true;
+                needed.extend(n.input.iter().cloned());
+            }
+        }
+        let nodes = self
+            .nodes
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(n, k)| k.then_some(n))
+            .collect();
+        let inits = self
+            .initializers
+            .into_iter()
+            .filter(|t| needed.contains(&t.name))
+            .collect();
+        (nodes, inits)
+    }
+}
+
+fn pair(v: &Value) -> Result<[usize; 2]> {
+    match v
+        .as_array()
+        .map(|a| a.iter().map(Value::as_u64).collect::<Vec<_>>())
+    {
+        Some(a) if a.len() == 2 && a.iter().all(Option::is_some) => {
+            Ok([a[0].unwrap() as usize, a[1].unwrap() as usize])
+        }
+        _ => Err(invalid(format!("expected a pair of sizes, found {v}"))),
+    }
+}
+
+/// ONNX's `pads` (top, left, bottom, right) for a window over an (H, W, C) input: none for
+/// `valid`, TensorFlow's split for `same` (the odd pixel at the end).
+fn pads(
+    hwc: &[usize],
+    k: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    same: bool,
+) -> Vec<i64> {
+    if !same {
+        return vec![0; 4];
+    }
+    let mut begin = [0i64; 2];
+    let mut end = [0i64; 2];
+    for a in 0..2 {
+        let input = hwc[a];
+        let span = (k[a] - 1) * dilation[a] + 1;
+        let out = input.div_ceil(stride[a]);
+        let total = ((out.max(1) - 1) * stride[a] + span).saturating_sub(input);
+        begin[a] = (total / 2) as i64;
+        end[a] = (total - total / 2) as i64;
+    }
+    vec![begin[0], begin[1], end[0], end[1]]
+}

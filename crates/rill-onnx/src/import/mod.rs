@@ -1,0 +1,409 @@
+//! ONNX file → Rill [`Model`]: a functional graph whose nodes are Rill's Keras layers where
+//! they compute the same thing (Gemm and MatMul with a weight → Dense, Relu → Activation,
+//! LayerNormalization, Flatten, Reshape, Gather on a table → Embedding) and the ONNX-exact
+//! layers of [`layers`] elsewhere. Shape computations that PyTorch writes into graphs
+//! (`Shape` → `Gather` → `Unsqueeze` → `Concat` → `Reshape`) are folded away while importing,
+//! with the batch size kept symbolic.
+
+mod fold;
+pub mod layers;
+mod ops;
+
+use crate::error::{invalid, unsupported, Error, Result};
+use crate::proto::{DimensionValue, GraphProto, ModelProto, NodeProto, TensorProto};
+use crate::tensors::Const;
+use layers::*;
+use prost::Message;
+use rill_core::Tensor;
+use rill_nn::layers::{register_layer, register_merge, Layer, Merge};
+use rill_nn::{FunctionalBuilder, Model, Node};
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::Path;
+
+/// The oldest default-domain opset imported.
+pub const MIN_OPSET: i64 = 11;
+/// The newest default-domain opset imported.
+pub const MAX_OPSET: i64 = 21;
+
+/// The ONNX operators the importer maps (see the README's "Models in and out").
+pub const SUPPORTED_OPS: &[&str] = &[
+    "Abs",
+    "Add",
+    "AveragePool",
+    "BatchNormalization",
+    "Cast",
+    "Clip",
+    "Concat",
+    "Constant",
+    "ConstantOfShape",
+    "Conv",
+    "Div",
+    "Dropout",
+    "Elu",
+    "Erf",
+    "Exp",
+    "Flatten",
+    "Gather",
+    "Gelu",
+    "Gemm",
+    "GlobalAveragePool",
+    "Identity",
+    "LayerNormalization",
+    "LeakyRelu",
+    "Log",
+    "LogSoftmax",
+    "MatMul",
+    "MaxPool",
+    "Mul",
+    "Neg",
+    "Pad",
+    "Pow",
+    "Reciprocal",
+    "ReduceMean",
+    "Relu",
+    "Reshape",
+    "Shape",
+    "Sigmoid",
+    "Slice",
+    "Softmax",
+    "Softplus",
+    "Sqrt",
+    "Squeeze",
+    "Sub",
+    "Tanh",
+    "Transpose",
+    "Unsqueeze",
+];
+
+/// The largest file read (protobuf itself stops at 2 GiB).
+const MAX_FILE_BYTES: u64 = 2 << 30;
+
+/// Makes the ONNX layers known to the model-file loader, so an imported model saved as
+/// `.rill` loads again. [`load`] calls it; call it before loading such a `.rill` file in a
+/// program that has not imported anything yet.
+pub fn register_layers() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        register_layer::<OnnxConv>();
+        register_layer::<OnnxPool>();
+        register_layer::<OnnxBatchNorm>();
+        register_layer::<OnnxTranspose>();
+        register_layer::<OnnxPad>();
+        register_layer::<OnnxReduceMean>();
+        register_layer::<OnnxUnary>();
+        register_layer::<OnnxSoftmax>();
+        register_layer::<OnnxConstantOp>();
+        register_merge("OnnxBinary", OnnxBinary::from_config);
+        register_merge("OnnxConcat", OnnxConcat::from_config);
+    });
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    // Bounded: a path to an endless stream (`/dev/zero`) must not eat all memory.
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(invalid(format!(
+            "{} is larger than 2 GiB, the most an ONNX file can hold",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Reads an ONNX file as a Rill model.
+pub fn load(path: impl AsRef<Path>) -> Result<Model> {
+    load_bytes(&read_file(path.as_ref())?)
+}
+
+/// The class names an exported file carries in its metadata (`class_names`, a JSON list).
+pub fn class_names(path: impl AsRef<Path>) -> Result<Option<Vec<String>>> {
+    let model = decode(&read_file(path.as_ref())?)?;
+    Ok(model
+        .metadata_props
+        .iter()
+        .find(|p| p.key == "class_names")
+        .and_then(|p| serde_json::from_str(&p.value).ok()))
+}
+
+fn decode(bytes: &[u8]) -> Result<ModelProto> {
+    ModelProto::decode(bytes).map_err(|e| Error::Decode(e.to_string()))
+}
+
+/// Reads ONNX bytes as a Rill model.
+pub fn load_bytes(bytes: &[u8]) -> Result<Model> {
+    register_layers();
+    let model = decode(bytes)?;
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| invalid("the file holds no graph"))?;
+    let mut opset = None;
+    for o in &model.opset_import {
+        match o.domain.as_str() {
+            "" | "ai.onnx" => opset = Some(o.version),
+            // Other domains only matter if a node uses them (checked per node).
+            _ => {}
+        }
+    }
+    let opset = opset.ok_or_else(|| invalid("the file imports no default (ai.onnx) opset"))?;
+    if !(MIN_OPSET..=MAX_OPSET).contains(&opset) {
+        return Err(unsupported(format!(
+            "opset {opset} is not supported: Rill imports opsets {MIN_OPSET} to {MAX_OPSET} (re-export the model with opset_version between them)"
+        )));
+    }
+    let name = if graph.name.is_empty() {
+        "onnx_model"
+    } else {
+        &graph.name
+    };
+    Importer::new(opset, graph).run(&sanitize(name))
+}
+
+/// A name usable as a Rill layer name: PyTorch's `/fc1/Gemm` becomes `fc1_Gemm`.
+fn sanitize(name: &str) -> String {
+    let s: String = name
+        .trim_start_matches('/')
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() {
+        "node".into()
+    } else {
+        s
+    }
+}
+
+/// A value while importing: computed by the graph (a batch), or known now (a constant).
+#[derive(Clone)]
+pub(crate) enum Value {
+    /// A graph node with its per-sample shape.
+    Node { node: Node, shape: Vec<usize> },
+    /// A constant; `weight` when it came from an initializer (and so trains).
+    Const { value: Const, weight: bool },
+}
+
+/// The batch size in folded shapes (`Shape` of a batch): known only when the model runs.
+pub(crate) const BATCH: i64 = i64::MIN;
+
+pub(crate) struct Importer<'a> {
+    pub opset: i64,
+    builder: FunctionalBuilder,
+    values: HashMap<String, Value>,
+    initializers: HashMap<&'a str, &'a TensorProto>,
+    graph: &'a GraphProto,
+    /// Layer name → the values of its variables, set once the model is built.
+    weights: Vec<(String, Vec<Tensor>)>,
+    names: HashSet<String>,
+}
+
+impl<'a> Importer<'a> {
+    fn new(opset: i64, graph: &'a GraphProto) -> Self {
+        Importer {
+            opset,
+            builder: FunctionalBuilder::new(),
+            values: HashMap::new(),
+            initializers: graph
+                .initializer
+                .iter()
+                .map(|t| (t.name.as_str(), t))
+                .collect(),
+            graph,
+            weights: Vec::new(),
+            names: HashSet::new(),
+        }
+    }
+
+    fn run(mut self, name: &str) -> Result<Model> {
+        let mut inputs = Vec::new();
+        for input in &self.graph.input {
+            if self.initializers.contains_key(input.name.as_str()) {
+                continue; // older exporters list weights among the inputs
+            }
+            let shape = input_shape(input)?;
+            let rill_name = self.claim(&input.name);
+            let node = self.builder.input_named(&rill_name, &shape)?;
+            inputs.push(node);
+            self.values
+                .insert(input.name.clone(), Value::Node { node, shape });
+        }
+        for node in &self.graph.node {
+            if !node.domain.is_empty() && node.domain != "ai.onnx" {
+                return Err(unsupported(format!(
+                    "node '{}': op {} of domain '{}' is not supported (only the default ONNX domain is)",
+                    node.name, node.op_type, node.domain
+                )));
+            }
+            let out = ops::convert(&mut self, node).map_err(|e| match e {
+                Error::Unsupported(m) | Error::Invalid(m) if !m.starts_with("node ") => {
+                    let wrapped = format!(
+                        "node '{}' ({}, opset {}): {m}",
+                        node.name, node.op_type, self.opset
+                    );
+                    if SUPPORTED_OPS.contains(&node.op_type.as_str()) {
+                        Error::Invalid(wrapped)
+                    } else {
+                        Error::Unsupported(wrapped)
+                    }
+                }
+                Error::Model(m) => Error::Invalid(format!(
+                    "node '{}' ({}, opset {}): {m}",
+                    node.name, node.op_type, self.opset
+                )),
+                other => other,
+            })?;
+            if let Some(first) = node.output.first() {
+                self.values.insert(first.clone(), out);
+            }
+        }
+        let mut outputs = Vec::new();
+        for o in &self.graph.output {
+            match self.values.get(&o.name) {
+                Some(Value::Node { node, .. }) => outputs.push(*node),
+                Some(Value::Const { .. }) => {
+                    return Err(unsupported(format!("output '{}' is a constant; Rill models compute their outputs from their inputs", o.name)))
+                }
+                None => return Err(invalid(format!("output '{}' is not computed by any node", o.name))),
+            }
+        }
+        let model = self.builder.build(&inputs, &outputs)?.with_name(name);
+        for (layer, values) in self.weights {
+            let vars = model.layer(&layer)?.variables();
+            for (v, t) in vars.iter().zip(values) {
+                if v.shape() != t.shape() {
+                    return Err(invalid(format!(
+                        "layer '{layer}': weight '{}' has shape {:?} in the file, the layer needs {:?}",
+                        v.name(),
+                        t.shape(),
+                        v.shape()
+                    )));
+                }
+                v.assign(&t)?;
+            }
+        }
+        Ok(model)
+    }
+
+    /// A layer or input name not used yet, made from an ONNX name.
+    fn claim(&mut self, onnx_name: &str) -> String {
+        let base = sanitize(onnx_name);
+        let mut name = base.clone();
+        let mut k = 1;
+        while !self.names.insert(name.clone()) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        name
+    }
+
+    fn node_name(&mut self, node: &NodeProto) -> String {
+        let base = if node.name.is_empty() {
+            node.op_type.as_str()
+        } else {
+            node.name.as_str()
+        };
+        self.claim(base)
+    }
+
+    /// The value named `name` (a node output, a graph input or an initializer).
+    pub fn value(&mut self, name: &str) -> Result<Value> {
+        if let Some(v) = self.values.get(name) {
+            return Ok(v.clone());
+        }
+        let t = self
+            .initializers
+            .get(name)
+            .ok_or_else(|| invalid(format!("'{name}' is used before any node computes it")))?;
+        let v = Value::Const {
+            value: crate::tensors::read(t)?,
+            weight: true,
+        };
+        self.values.insert(name.to_string(), v.clone());
+        Ok(v)
+    }
+
+    /// Adds a layer reading `x`, with the values its variables get once built.
+    pub fn layer(
+        &mut self,
+        node: &NodeProto,
+        layer: impl Layer,
+        x: Node,
+        in_shape: &[usize],
+        weights: Vec<Tensor>,
+    ) -> Result<Value> {
+        let shape = layer.compute_output_shape(in_shape)?;
+        let name = self.node_name(node);
+        let out = self.builder.layer_named(&name, layer, x)?;
+        if !weights.is_empty() {
+            self.weights.push((name, weights));
+        }
+        Ok(Value::Node { node: out, shape })
+    }
+
+    /// Adds a merge of several values.
+    pub fn merge(
+        &mut self,
+        node: &NodeProto,
+        merge: Box<dyn Merge>,
+        xs: &[(Node, Vec<usize>)],
+    ) -> Result<Value> {
+        let shapes: Vec<Vec<usize>> = xs.iter().map(|x| x.1.clone()).collect();
+        let shape = merge.output_shape(&shapes)?;
+        let name = self.node_name(node);
+        let nodes: Vec<Node> = xs.iter().map(|x| x.0).collect();
+        let out = self.builder.merge_boxed(Some(&name), merge, &nodes)?;
+        Ok(Value::Node { node: out, shape })
+    }
+}
+
+/// A graph input's per-sample shape: the first axis is the batch (any size); the others must
+/// be fixed.
+fn input_shape(input: &crate::proto::ValueInfoProto) -> Result<Vec<usize>> {
+    let tensor = input
+        .r#type
+        .as_ref()
+        .and_then(|t| t.tensor_type.as_ref())
+        .ok_or_else(|| unsupported(format!("input '{}' is not a tensor", input.name)))?;
+    let dims = tensor
+        .shape
+        .as_ref()
+        .map(|s| s.dim.as_slice())
+        .ok_or_else(|| {
+            unsupported(format!(
+                "input '{}' has no shape; Rill needs each sample's size",
+                input.name
+            ))
+        })?;
+    if dims.is_empty() {
+        return Err(unsupported(format!(
+            "input '{}' is a scalar; Rill inputs have a batch axis",
+            input.name
+        )));
+    }
+    dims[1..]
+        .iter()
+        .enumerate()
+        .map(|(k, d)| match d.value {
+            Some(DimensionValue::DimValue(v)) if v > 0 && v as usize <= rill_nn::layers::MAX_DIM => Ok(v as usize),
+            _ => Err(unsupported(format!(
+                "input '{}' has a dynamic or invalid size at axis {}; Rill needs fixed sizes after the batch axis",
+                input.name,
+                k + 1
+            ))),
+        })
+        .collect()
+}
