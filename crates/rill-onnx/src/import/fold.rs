@@ -195,9 +195,6 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
         }
         "Slice" => {
             let data = input(0)?;
-            if data.shape().len() != 1 {
-                return Err(unsupported("Slice of constants other than vectors"));
-            }
             let get = |i: usize| {
                 inputs
                     .get(i)
@@ -205,23 +202,32 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
                     .map(|c| c.ints("Slice bounds"))
                     .transpose()
             };
-            let (starts, ends) = (get(1)?.unwrap_or_default(), get(2)?.unwrap_or_default());
-            let step = get(4)?.and_then(|s| s.first().copied()).unwrap_or(1);
-            if starts.len() != 1 || ends.len() != 1 || step != 1 {
-                return Err(unsupported(
-                    "Slice of a vector with other than one start, one end and step 1",
+            let (starts, ends) = if opset >= 10 {
+                (get(1)?.unwrap_or_default(), get(2)?.unwrap_or_default())
+            } else {
+                (
+                    a.ints("starts")?.unwrap_or_default(),
+                    a.ints("ends")?.unwrap_or_default(),
+                )
+            };
+            let axes = match if opset >= 10 {
+                get(3)?
+            } else {
+                a.ints("axes")?
+            } {
+                Some(axes) => axes,
+                None => (0..starts.len() as i64).collect(),
+            };
+            let steps = get(4)?.unwrap_or_else(|| vec![1; starts.len()]);
+            if ends.len() != starts.len()
+                || axes.len() != starts.len()
+                || steps.len() != starts.len()
+            {
+                return Err(invalid(
+                    "Slice's starts, ends, axes and steps differ in length",
                 ));
             }
-            let n = data.shape()[0] as i64;
-            let clamp = |v: i64| (if v < 0 { v + n } else { v }).clamp(0, n) as usize;
-            let (s, e) = (clamp(starts[0]), clamp(ends[0]).max(clamp(starts[0])));
-            match data {
-                Const::I64 { data, .. } => i64s(vec![e - s], data[s..e].to_vec()),
-                Const::F32 { data, .. } => Const::F32 {
-                    shape: vec![e - s],
-                    data: data[s..e].to_vec(),
-                },
-            }
+            slice(data, &starts, &ends, &axes, &steps)?
         }
         "Reshape" => {
             let c = input(0)?;
@@ -300,6 +306,60 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
                 "{other} on constant inputs cannot be folded"
             )))
         }
+    })
+}
+
+/// ONNX `Slice` of a constant of any rank.
+fn slice(c: &Const, starts: &[i64], ends: &[i64], axes: &[i64], steps: &[i64]) -> Result<Const> {
+    let shape = c.shape().to_vec();
+    let r = shape.len();
+    // Per axis: the indices kept.
+    let mut picks: Vec<Vec<usize>> = shape.iter().map(|&d| (0..d).collect()).collect();
+    for k in 0..starts.len() {
+        let axis = axis_of(axes[k], r)?;
+        let d = shape[axis] as i64;
+        let step = steps[k];
+        if step == 0 {
+            return Err(invalid("Slice with step 0"));
+        }
+        let norm = |v: i64| if v < 0 { v.saturating_add(d) } else { v };
+        let (mut i, end) = if step > 0 {
+            (norm(starts[k]).clamp(0, d), norm(ends[k]).clamp(0, d))
+        } else {
+            (
+                norm(starts[k]).clamp(0, d - 1),
+                norm(ends[k]).clamp(-1, d - 1),
+            )
+        };
+        let mut kept = Vec::new();
+        while (step > 0 && i < end) || (step < 0 && i > end) {
+            kept.push(i as usize);
+            i += step;
+        }
+        picks[axis] = kept;
+    }
+    let out_shape: Vec<usize> = picks.iter().map(Vec::len).collect();
+    let n: usize = out_shape.iter().product();
+    let mut strides = vec![1usize; r];
+    for a in (0..r.saturating_sub(1)).rev() {
+        strides[a] = strides[a + 1] * shape[a + 1];
+    }
+    let source: Vec<usize> = (0..n)
+        .map(|mut flat| {
+            let mut at = 0;
+            for a in (0..r).rev() {
+                at += picks[a][flat % out_shape[a]] * strides[a];
+                flat /= out_shape[a];
+            }
+            at
+        })
+        .collect();
+    Ok(match c {
+        Const::I64 { data, .. } => i64s(out_shape, source.iter().map(|&i| data[i]).collect()),
+        Const::F32 { data, .. } => Const::F32 {
+            shape: out_shape,
+            data: source.iter().map(|&i| data[i]).collect(),
+        },
     })
 }
 

@@ -310,11 +310,18 @@ impl<'a> Importer<'a> {
         name
     }
 
+    /// A node's layer name: the graph output's name for a node computing one (so a model's
+    /// outputs are called what the file calls them), else the node's name or op.
     fn node_name(&mut self, node: &NodeProto) -> String {
-        let base = if node.name.is_empty() {
-            node.op_type.as_str()
-        } else {
-            node.name.as_str()
+        let graph = self.graph;
+        let output = node
+            .output
+            .first()
+            .filter(|o| graph.output.iter().any(|g| &g.name == *o));
+        let base = match output {
+            Some(o) => o.as_str(),
+            None if node.name.is_empty() => node.op_type.as_str(),
+            None => node.name.as_str(),
         };
         self.claim(base)
     }
