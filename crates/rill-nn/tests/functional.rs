@@ -177,3 +177,39 @@ fn construction_errors_say_what_is_wrong() {
     let e = g.build(&[a], &[h]).err().unwrap().to_string();
     assert!(e.contains("not among the model's inputs"), "{e}");
 }
+
+#[test]
+fn samples_that_differ_only_by_size_one_axes_go_in_reshaped() {
+    set_seed(5);
+    // A channels-last CNN takes 28×28×1; images come as 28×28.
+    let mut model = Sequential::new(vec![
+        Box::new(Conv2D::new(2, (3, 3))),
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(3)),
+    ])
+    .with_input_shape(&[6, 6, 1])
+    .unwrap();
+    let mut g = Generator::new(1);
+    let images = g.uniform(&[4, 6, 6], 0.0, 1.0, DType::F32).unwrap();
+    let with_channel = images.reshape(&[4, 6, 6, 1]).unwrap();
+    let a = model.predict(&images, 2).unwrap().to_vec::<f32>().unwrap();
+    let b = model
+        .predict(&with_channel, 2)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
+    assert_eq!(a, b);
+    model
+        .compile(
+            Sgd::new(0.1),
+            SparseCategoricalCrossentropy::from_logits(),
+            &["accuracy"],
+        )
+        .unwrap();
+    let labels = Tensor::from_vec(vec![0i64, 1, 2, 0], &[4]).unwrap();
+    model.evaluate((&images, &labels), 2).unwrap();
+    // A different size is still refused, by name.
+    let wrong = g.uniform(&[4, 6, 5], 0.0, 1.0, DType::F32).unwrap();
+    let err = model.predict(&wrong, 2).unwrap_err().to_string();
+    assert!(err.contains("(None, 6, 6, 1)"), "{err}");
+}

@@ -1,6 +1,6 @@
 //! Which model is served: one file, or the newest numbered version folder under a base path
-//! (TF Serving's layout: `base/1/model.rill`, `base/2/model.rill`, …), reloaded when a newer
-//! version appears.
+//! (TF Serving's layout: `base/1/model.rill`, `base/2/model.onnx`, …), reloaded when a newer
+//! version appears. Rill model files and ONNX files are both served.
 
 use crate::{Error, Result};
 use rill_nn::Model;
@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 pub enum ModelSource {
     /// One model file, served as version 1.
     File(PathBuf),
-    /// Numbered version folders, each holding one `.rill` file; the highest is served.
+    /// Numbered version folders, each holding one `.rill` or `.onnx` file; the highest is served.
     BasePath(PathBuf),
 }
 
@@ -46,8 +46,21 @@ pub struct ModelStore {
     current: RwLock<Arc<Servable>>,
 }
 
+/// A `.onnx` file through the ONNX importer, anything else as a Rill model file (whose layers
+/// may include the importer's, for a saved imported model).
+fn load_model_file(path: &Path) -> std::result::Result<Model, String> {
+    if path
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("onnx"))
+    {
+        return rill_onnx::load(path).map_err(|e| e.to_string());
+    }
+    rill_onnx::register_layers();
+    rill_io::load_model(path).map_err(|e| e.to_string())
+}
+
 fn load(path: &Path, version: u64) -> Result<Servable> {
-    let model = rill_io::load_model(path).map_err(|e| Error::Model(e.to_string()))?;
+    let model = load_model_file(path).map_err(Error::Model)?;
     let specs = |names: Vec<String>, shapes: Vec<Vec<usize>>| {
         names
             .into_iter()
@@ -86,7 +99,7 @@ fn newest_version(base: &Path) -> Result<Option<(u64, PathBuf)>> {
         let model = files
             .flatten()
             .map(|f| f.path())
-            .find(|p| p.extension().is_some_and(|x| x == "rill"));
+            .find(|p| p.extension().is_some_and(|x| x == "rill" || x == "onnx"));
         if let Some(m) = model {
             if best.as_ref().is_none_or(|(b, _)| v > *b) {
                 best = Some((v, m));
@@ -104,7 +117,7 @@ impl ModelStore {
             ModelSource::BasePath(b) => {
                 let (v, p) = newest_version(b)?.ok_or_else(|| {
                     Error::Model(format!(
-                        "{}: no numbered version folder holds a .rill model",
+                        "{}: no numbered version folder holds a .rill or .onnx model",
                         b.display()
                     ))
                 })?;

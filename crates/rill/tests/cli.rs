@@ -100,6 +100,34 @@ fn summary_evaluate_and_predict() {
 }
 
 #[test]
+fn export_to_onnx_then_summary_evaluate_and_predict_the_onnx_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = saved_model(dir.path());
+    let onnx = dir.path().join("fashion.onnx");
+    let (ok, out, err) = rill(&["export", model.to_str().unwrap(), "-o", onnx.to_str().unwrap()]);
+    assert!(ok && out.contains("opset 17"), "{out}{err}");
+    let o = onnx.to_str().unwrap();
+    let (ok, out, _) = rill(&["summary", o]);
+    assert!(ok && out.contains("Total params: 101,770"), "{out}");
+    // The same accuracy as the .rill file it came from.
+    let (_, from_rill, _) = rill(&["evaluate", model.to_str().unwrap()]);
+    let (ok, from_onnx, err) = rill(&["evaluate", o]);
+    assert!(ok, "{err}");
+    let acc = |s: &str| s.split_whitespace().nth(1).unwrap().to_string();
+    assert_eq!(acc(&from_onnx), acc(&from_rill));
+    // Class names travel in the ONNX metadata.
+    let boot = dir.path().join("boot.png");
+    let (ok, out, _) = rill(&["predict", o, boot.to_str().unwrap()]);
+    assert!(ok && out.lines().nth(1).unwrap().ends_with("Ankle boot (9)"), "{out}");
+    // A PyTorch CNN (NCHW, 1×28×28) evaluates on 28×28 images as they come.
+    let torch = concat!(env!("CARGO_MANIFEST_DIR"), "/../rill-onnx/tests/fixtures/torch_cnn.onnx");
+    let (ok, out, err) = rill(&["evaluate", torch]);
+    assert!(ok && out.contains("10000 test images"), "{out}{err}");
+    let (ok, _, err) = rill(&["export", model.to_str().unwrap(), "-o", "model.h5"]);
+    assert!(!ok && err.contains("name the output *.onnx"), "{err}");
+}
+
+#[test]
 fn errors_are_one_line_with_a_non_zero_exit() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.rill");

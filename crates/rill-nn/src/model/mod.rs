@@ -100,6 +100,15 @@ pub(crate) fn unique_name<'a>(kind: &str, taken: impl Iterator<Item = &'a str> +
         .expect("some suffix is free")
 }
 
+/// Whether samples of shape `have` can go into an input of shape `want`: the same shape, or
+/// one that differs only by axes of size 1 (28×28 images into a model that takes 28×28×1, as
+/// Keras' channels-last CNNs and PyTorch's 1×28×28 ones do). Such samples are reshaped, which
+/// keeps every value in place.
+pub(crate) fn fits(have: &[usize], want: &[usize]) -> bool {
+    let squeezed = |s: &[usize]| s.iter().copied().filter(|&d| d != 1).collect::<Vec<_>>();
+    have == want || squeezed(have) == squeezed(want)
+}
+
 impl Model {
     pub(crate) fn from_graph(name: &str, sequential: bool, graph: Graph) -> Model {
         Model {
@@ -206,8 +215,15 @@ impl Model {
                 inputs.len()
             )));
         }
+        let mut reshaped = Vec::new();
         for (&i, x) in g.inputs.iter().zip(inputs) {
             let want = &g.nodes[i].shape;
+            if x.rank() > 0 && x.shape()[1..] != want[..] && fits(&x.shape()[1..], want) {
+                let mut shape = vec![x.shape()[0]];
+                shape.extend(want);
+                reshaped.push(x.reshape(&shape)?);
+                continue;
+            }
             if x.shape().get(1..) != Some(want.as_slice()) {
                 return Err(Error::Input(format!(
                     "{}: input '{}' expects shape {}, found {:?}",
@@ -217,7 +233,9 @@ impl Model {
                     x.shape()
                 )));
             }
+            reshaped.push(x.clone());
         }
+        let inputs = &reshaped[..];
         // Bytes and integers become f32 here, as Keras casts to its `Input`'s dtype: a batch
         // of raw images goes straight in. (An Embedding casts its ids back, exactly below 2^24.)
         if inputs.iter().any(|x| !x.dtype().is_float()) {

@@ -100,7 +100,7 @@ impl Model {
         }
         let names = self.input_names();
         for ((x, want), name) in xs.iter().zip(self.input_shapes()).zip(&names) {
-            if x.shape()[1..] != want[..] {
+            if !super::fits(&x.shape()[1..], &want) {
                 let which = if names.len() > 1 {
                     format!(" '{name}'")
                 } else {
@@ -475,7 +475,7 @@ impl Model {
     fn predict_inputs(&self, op: &str, x: &Data) -> Result<Vec<Tensor>> {
         let xs = self.align(op, "input", &self.input_names(), x)?;
         for (x, want) in xs.iter().zip(self.input_shapes()) {
-            if x.rank() == 0 || x.shape()[1..] != want[..] {
+            if x.rank() == 0 || !super::fits(&x.shape()[1..], &want) {
                 return Err(Error::Input(format!(
                     "{op}: expected input of shape {}, found {:?}",
                     batch_shape(&want),

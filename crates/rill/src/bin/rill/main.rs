@@ -5,6 +5,7 @@
 //!     rill predict fashion.rill shoe.png --json
 //!     rill summary fashion.rill
 //!     rill serve fashion.rill --model-name fashion
+//!     rill export fashion.rill -o fashion.onnx
 
 mod predict;
 mod serve;
@@ -43,6 +44,41 @@ enum Command {
         /// The model file.
         model: PathBuf,
     },
+    /// Write a model in another format: ONNX (opset 17), for onnxruntime and other runtimes.
+    Export {
+        /// The model file (.rill or .onnx).
+        model: PathBuf,
+        /// Where to write it; the extension picks the format (.onnx).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+fn export(
+    model: &std::path::Path,
+    output: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if !output
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("onnx"))
+    {
+        return Err(format!(
+            "{}: rill export writes ONNX files; name the output *.onnx",
+            output.display()
+        )
+        .into());
+    }
+    let loaded = rill::load_model(model)?;
+    let options = rill::onnx::ExportOptions {
+        class_names: rill::load_class_names(model)?,
+    };
+    rill::onnx::export(&loaded, output, &options)?;
+    println!(
+        "Saved {} (ONNX opset {})",
+        output.display(),
+        rill::onnx::OPSET
+    );
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
@@ -55,6 +91,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             print!("{}", rill::load_model(&model)?.summary());
             Ok(())
         }
+        Command::Export { model, output } => export(&model, &output),
     }
 }
 
