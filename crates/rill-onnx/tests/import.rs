@@ -269,3 +269,64 @@ fn bad_files_give_clear_errors() {
     let e = err(&file.encode_to_vec());
     assert!(e.contains("bytes of data"), "{e}");
 }
+
+/// Imports `bytes`; a model that imports runs on one zero sample. Errors are fine, panics not.
+fn import_and_run(bytes: &[u8]) {
+    if let Ok(model) = rill_onnx::load_bytes(bytes) {
+        let inputs: Vec<Tensor> = model
+            .input_shapes()
+            .iter()
+            .map(|s| {
+                let mut shape = vec![1];
+                shape.extend(s);
+                Tensor::zeros(&shape, DType::F32)
+            })
+            .collect();
+        if inputs.iter().map(|t| t.numel()).sum::<usize>() <= 1 << 20 {
+            let _ = model.call_many(&inputs, false);
+        }
+    }
+}
+
+#[test]
+fn mutated_files_and_fuzzer_finds_give_errors_not_panics() {
+    // Crash inputs `cargo fuzz run onnx` found (see fuzz/README.md), kept as regressions.
+    let regressions = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
+    for entry in std::fs::read_dir(regressions).unwrap().flatten() {
+        import_and_run(&std::fs::read(entry.path()).unwrap());
+    }
+    // And a seeded mutation run over every fixture: bytes overwritten, cut out, repeated.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n.max(1) as u64) as usize
+    };
+    for name in FIXTURES {
+        let good = std::fs::read(fixtures().join(format!("{name}.onnx"))).unwrap();
+        for _ in 0..60 {
+            let mut bytes = good.clone();
+            match next(3) {
+                0 => {
+                    for _ in 0..1 + next(8) {
+                        let i = next(bytes.len());
+                        bytes[i] = next(256) as u8;
+                    }
+                }
+                1 => {
+                    let i = next(bytes.len());
+                    let len = next(64).min(bytes.len() - i);
+                    bytes.drain(i..i + len);
+                }
+                _ => {
+                    let i = next(bytes.len());
+                    let len = next(32).min(bytes.len() - i);
+                    let copy = bytes[i..i + len].to_vec();
+                    bytes.splice(i..i, copy);
+                }
+            }
+            import_and_run(&bytes);
+        }
+    }
+}

@@ -520,29 +520,60 @@ fn an_onnx_file_in_a_version_folder_is_served_with_its_own_names() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rill-onnx/tests/fixtures");
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("3")).unwrap();
-    std::fs::copy(fixtures.join("torch_separable.onnx"), dir.path().join("3/model.onnx")).unwrap();
-    let record: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures.join("torch_separable.json")).unwrap()).unwrap();
+    std::fs::copy(
+        fixtures.join("torch_separable.onnx"),
+        dir.path().join("3/model.onnx"),
+    )
+    .unwrap();
+    let record: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures.join("torch_separable.json")).unwrap(),
+    )
+    .unwrap();
     let s = Server::start(dir.path(), ServerConfig::default());
     let (code, meta) = get(&format!("{}/v1/models/demo/metadata", s.url));
     assert_eq!(code, 200, "{meta}");
     let sig = &meta["metadata"]["signature_def"]["signature_def"]["serving_default"];
-    assert!(sig["inputs"]["input"].is_object() && sig["outputs"]["log_probs"].is_object() && sig["outputs"]["weights"].is_object(), "{sig}");
+    assert!(
+        sig["inputs"]["input"].is_object()
+            && sig["outputs"]["log_probs"].is_object()
+            && sig["outputs"]["weights"].is_object(),
+        "{sig}"
+    );
     // The fixture's two samples, as nested lists of shape 4×9×9.
-    let flat: Vec<f64> = record["inputs"]["input"]["data"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let flat: Vec<f64> = record["inputs"]["input"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     let nest = |sample: &[f64]| -> Value {
-        json!(sample.chunks(81).map(|plane| plane.chunks(9).map(|r| r.to_vec()).collect::<Vec<_>>()).collect::<Vec<_>>())
+        json!(sample
+            .chunks(81)
+            .map(|plane| plane.chunks(9).map(|r| r.to_vec()).collect::<Vec<_>>())
+            .collect::<Vec<_>>())
     };
     let body = json!({"instances": [nest(&flat[..324]), nest(&flat[324..])]}).to_string();
     let (code, answer) = post(&format!("{}/v1/models/demo:predict", s.url), &body);
     assert_eq!(code, 200, "{answer}");
     // onnxruntime's log-probabilities for the same inputs (within 1e-4).
-    let want: Vec<f64> = record["outputs"][0]["data"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let want: Vec<f64> = record["outputs"][0]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     let got: Vec<f64> = answer["predictions"]
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|p| p["log_probs"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect::<Vec<_>>())
+        .flat_map(|p| {
+            p["log_probs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect::<Vec<_>>()
+        })
         .collect();
     assert_eq!(got.len(), want.len());
     for (g, w) in got.iter().zip(&want) {

@@ -104,7 +104,12 @@ fn export_to_onnx_then_summary_evaluate_and_predict_the_onnx_file() {
     let dir = tempfile::tempdir().unwrap();
     let model = saved_model(dir.path());
     let onnx = dir.path().join("fashion.onnx");
-    let (ok, out, err) = rill(&["export", model.to_str().unwrap(), "-o", onnx.to_str().unwrap()]);
+    let (ok, out, err) = rill(&[
+        "export",
+        model.to_str().unwrap(),
+        "-o",
+        onnx.to_str().unwrap(),
+    ]);
     assert!(ok && out.contains("opset 17"), "{out}{err}");
     let o = onnx.to_str().unwrap();
     let (ok, out, _) = rill(&["summary", o]);
@@ -118,9 +123,15 @@ fn export_to_onnx_then_summary_evaluate_and_predict_the_onnx_file() {
     // Class names travel in the ONNX metadata.
     let boot = dir.path().join("boot.png");
     let (ok, out, _) = rill(&["predict", o, boot.to_str().unwrap()]);
-    assert!(ok && out.lines().nth(1).unwrap().ends_with("Ankle boot (9)"), "{out}");
+    assert!(
+        ok && out.lines().nth(1).unwrap().ends_with("Ankle boot (9)"),
+        "{out}"
+    );
     // A PyTorch CNN (NCHW, 1×28×28) evaluates on 28×28 images as they come.
-    let torch = concat!(env!("CARGO_MANIFEST_DIR"), "/../rill-onnx/tests/fixtures/torch_cnn.onnx");
+    let torch = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../rill-onnx/tests/fixtures/torch_cnn.onnx"
+    );
     let (ok, out, err) = rill(&["evaluate", torch]);
     assert!(ok && out.contains("10000 test images"), "{out}{err}");
     let (ok, _, err) = rill(&["export", model.to_str().unwrap(), "-o", "model.h5"]);

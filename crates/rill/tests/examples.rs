@@ -14,6 +14,9 @@ mod custom_training_loop;
 #[path = "../examples/functional_api.rs"]
 mod functional_api;
 #[allow(dead_code)]
+#[path = "../examples/onnx.rs"]
+mod onnx;
+#[allow(dead_code)]
 #[path = "../examples/predict_image.rs"]
 mod predict_image;
 #[allow(dead_code)]
@@ -43,6 +46,17 @@ fn custom_layer_trains_and_reloads_exactly() {
         diff, 0.0,
         "the reloaded model predicts exactly as the trained one"
     );
+}
+
+#[test]
+fn onnx_exports_exactly_and_fine_tunes_a_pytorch_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (diff, accuracy) = onnx::run(6000, 2, dir.path()).unwrap();
+    assert!(diff <= 1e-6, "{diff}");
+    assert!(accuracy > 0.75, "{accuracy}");
+    // The fine-tuned PyTorch model reloads from its .rill file with the ONNX layers.
+    let reloaded = rill::load_model(dir.path().join("torch_cnn.rill")).unwrap();
+    assert!(reloaded.summary().contains("OnnxConv"));
 }
 
 #[test]
