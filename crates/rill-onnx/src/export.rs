@@ -208,7 +208,7 @@ impl Exporter {
     }
 
     /// The channels-first form of a channels-last value of rank 4.
-    fn to_nchw(&mut self, x: &str) -> String {
+    fn channels_first(&mut self, x: &str) -> String {
         if let Some(y) = self.nchw.get(x) {
             return y.clone();
         }
@@ -223,7 +223,7 @@ impl Exporter {
     }
 
     /// `y` (channels-first) back in channels-last as `out`, remembering both forms.
-    fn from_nchw(&mut self, y: String, out: String) -> String {
+    fn back_to_channels_last(&mut self, y: String, out: String) -> String {
         let out = self.emit(
             "Transpose",
             vec![y.clone()],
@@ -312,7 +312,7 @@ impl Exporter {
             Some(xs) => {
                 let y = fold(self, xs, &format!("{name}/nchw"));
                 let out = self.claim(name);
-                self.from_nchw(y, out)
+                self.back_to_channels_last(y, out)
             }
             None => fold(self, args, name),
         })
@@ -383,7 +383,7 @@ impl Exporter {
                 let pads = pads(in_shape, [kh, kw], strides, dilation, same);
                 let kernel = w(0)?.permute(&[3, 2, 0, 1])?;
                 let mut inputs = vec![
-                    self.to_nchw(&x),
+                    self.channels_first(&x),
                     self.weight(&format!("{name}/kernel"), &kernel)?,
                 ];
                 if let Some(b) = weights.get(1) {
@@ -399,12 +399,12 @@ impl Exporter {
                 if activation == "softmax" {
                     // Softmax runs over channels: do it channels-last, where they are the last axis.
                     let linear = self.claim(&format!("{name}/linear"));
-                    let y = self.from_nchw(y, linear);
+                    let y = self.back_to_channels_last(y, linear);
                     self.activation(name, &activation, y)?
                 } else {
                     let y = self.activation(&format!("{name}/activated"), &activation, y)?;
                     let out = self.claim(name);
-                    self.from_nchw(y, out)
+                    self.back_to_channels_last(y, out)
                 }
             }
             "MaxPooling2D" | "AveragePooling2D" => {
@@ -429,10 +429,10 @@ impl Exporter {
                     // Keras leaves padded positions out of each average.
                     attrs.push(int("count_include_pad", 0));
                 }
-                let input = self.to_nchw(&x);
+                let input = self.channels_first(&x);
                 let y = self.op(op, vec![input], &format!("{name}/nchw"), attrs);
                 let out = self.claim(name);
-                self.from_nchw(y, out)
+                self.back_to_channels_last(y, out)
             }
             "GlobalAveragePooling2D" => {
                 let out = self.claim(name);
@@ -457,10 +457,10 @@ impl Exporter {
                     let out = self.claim(name);
                     self.emit("BatchNormalization", inputs, out, attrs)
                 } else if rank == 4 {
-                    inputs.insert(0, self.to_nchw(&x));
+                    inputs.insert(0, self.channels_first(&x));
                     let y = self.op("BatchNormalization", inputs, &format!("{name}/nchw"), attrs);
                     let out = self.claim(name);
-                    self.from_nchw(y, out)
+                    self.back_to_channels_last(y, out)
                 } else {
                     // Channels to axis 1 and back.
                     let to: Vec<i64> = std::iter::once(0)
@@ -558,7 +558,7 @@ impl Exporter {
                     (Some(y), a) if a != "softmax" => {
                         let y = self.activation(&format!("{name}/nchw"), a, y)?;
                         let out = self.claim(name);
-                        self.from_nchw(y, out)
+                        self.back_to_channels_last(y, out)
                     }
                     _ if act == "linear" => {
                         let out = self.claim(name);

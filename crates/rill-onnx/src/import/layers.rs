@@ -101,7 +101,7 @@ impl Configurable for OnnxConv {
     }
     fn from_config(config: ConvConfig) -> Result<Self> {
         let c = &config;
-        if c.group == 0 || c.filters == 0 || c.filters % c.group != 0 {
+        if c.group == 0 || c.filters == 0 || !c.filters.is_multiple_of(c.group) {
             return Err(config_error(
                 Self::KIND,
                 format!(
@@ -124,7 +124,7 @@ impl Layer for OnnxConv {
     rill_nn::configurable_layer!();
     fn compute_output_shape(&self, s: &[usize]) -> Result<Vec<usize>> {
         let c = &self.config;
-        if s.len() != 3 || s[0] % c.group != 0 {
+        if s.len() != 3 || !s[0].is_multiple_of(c.group) {
             return Err(config_error(
                 Self::KIND,
                 format!("expects (channels, height, width) inputs with channels divisible by {}, found {}", c.group, full(s)),
@@ -377,7 +377,7 @@ impl Layer for OnnxBatchNorm {
         };
         // Per-channel values broadcast as (C, 1, 1, …) against (N, C, …).
         let mut param_shape = vec![x.shape()[1]];
-        param_shape.extend(std::iter::repeat(1).take(x.rank() - 2));
+        param_shape.extend(std::iter::repeat_n(1, x.rank() - 2));
         let p = |t: Tensor| t.reshape(&param_shape);
         let (m, v) = if training && scale.is_trainable() {
             let axes: Vec<isize> = (0..x.rank() as isize).filter(|&a| a != 1).collect();
@@ -910,7 +910,7 @@ impl Merge for OnnxBinary {
         // batch lines up with batch.
         let lift = |t: &Tensor, r: usize| -> Result<Tensor> {
             let mut shape = vec![t.shape()[0]];
-            shape.extend(std::iter::repeat(1).take(r - t.rank()));
+            shape.extend(std::iter::repeat_n(1, r - t.rank()));
             shape.extend(&t.shape()[1..]);
             Ok(t.reshape(&shape)?)
         };

@@ -176,7 +176,7 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
         "Tanh" => activation(imp, Activation::Tanh),
         "Softplus" => activation(imp, Activation::Softplus),
         "Elu" => match a.float("alpha", 1.0)? {
-            alpha if alpha == 1.0 => activation(imp, Activation::Elu),
+            1.0 => activation(imp, Activation::Elu),
             alpha => Err(unsupported(format!("Elu with alpha {alpha} (only 1.0)"))),
         },
         "Gelu" => match a.string("approximate")?.as_deref() {
@@ -760,7 +760,7 @@ fn reshape_target(s: &[usize], target: &[i64], allowzero: bool) -> Result<Vec<us
     }
     let known: usize = shape.iter().product();
     if let Some(i) = infer {
-        if known == 0 || numel % known != 0 {
+        if known == 0 || !numel.is_multiple_of(known) {
             return Err(invalid(format!(
                 "cannot reshape samples of {numel} values to {target:?}"
             )));
