@@ -62,7 +62,7 @@ fn sample_inputs(model: &Model, g: &mut Generator) -> Vec<Tensor> {
 fn cases() -> Vec<Case> {
     set_seed(7);
     let mut g = Generator::new(7);
-    let mut out = Vec::new();
+    let mut out: Vec<Case> = Vec::new();
     let mut add = |name, model: Model, inputs: Option<Vec<Tensor>>, g: &mut Generator| {
         randomise(&model, g);
         let inputs = inputs.unwrap_or_else(|| sample_inputs(&model, g));
@@ -171,8 +171,57 @@ fn cases() -> Vec<Case> {
         .unwrap();
     let model = b.build(&[a, c], &[scores, gate]).unwrap();
     add("functional_two_inputs_two_outputs", model, None, &mut g);
+
+    // Models imported from PyTorch and Keras files go back out too (their layers are ONNX
+    // operators already): import, fine-tune in Rill, deploy with any ONNX runtime.
+    for name in IMPORTED {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rill-onnx/tests/fixtures");
+        let model = rill::onnx::load(dir.join(format!("{name}.onnx"))).unwrap();
+        let record: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap(),
+        )
+        .unwrap();
+        let inputs = record["inputs"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| {
+                let shape: Vec<usize> = v["shape"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_u64().unwrap() as usize)
+                    .collect();
+                let data: Vec<f32> = v["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_f64().unwrap() as f32)
+                    .collect();
+                Tensor::from_vec(data, &shape).unwrap()
+            })
+            .collect();
+        out.push(Case {
+            name,
+            model,
+            inputs,
+        });
+    }
     out
 }
+
+const IMPORTED: [&str; 10] = [
+    "torch_mlp",
+    "torch_cnn",
+    "torch_resnet",
+    "torch_separable",
+    "torch_separable_opset11",
+    "torch_separable_opset20",
+    "torch_embedding",
+    "keras_mlp",
+    "keras_cnn",
+    "keras_residual",
+];
 
 #[test]
 fn onnxruntime_runs_every_exported_layer_as_rill_does_and_import_gives_it_back() {

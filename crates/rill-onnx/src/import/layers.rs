@@ -886,36 +886,20 @@ impl Merge for OnnxBinary {
     }
     fn output_shape(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
         match shapes {
-            [a, b] => {
-                // Both carry the batch axis; align them with it.
-                let r = a.len().max(b.len());
-                let lift = |s: &Vec<usize>| {
-                    let mut v = vec![1; r - s.len()];
-                    v.extend(s);
-                    v
-                };
-                broadcast(&lift(a), &lift(b)).ok_or_else(|| {
-                    config_error(
-                        Self::KIND,
-                        format!("inputs {} and {} do not broadcast", full(a), full(b)),
-                    )
-                })
-            }
+            // Both carry the batch axis first; ONNX aligns axes from the right, so the ranks
+            // must agree for batch to meet batch.
+            [a, b] if a.len() == b.len() => broadcast(a, b).ok_or_else(|| {
+                config_error(Self::KIND, format!("inputs {} and {} do not broadcast", full(a), full(b)))
+            }),
+            [a, b] => Err(config_error(
+                Self::KIND,
+                format!("inputs {} and {} differ in rank, which would align the batch axis with another", full(a), full(b)),
+            )),
             _ => Err(config_error(Self::KIND, "takes two inputs")),
         }
     }
     fn call(&self, inputs: &[Tensor]) -> Result<Tensor> {
-        let (a, b) = (&inputs[0], &inputs[1]);
-        // Per-sample ranks may differ; give the lower one size-1 axes after the batch axis so
-        // batch lines up with batch.
-        let lift = |t: &Tensor, r: usize| -> Result<Tensor> {
-            let mut shape = vec![t.shape()[0]];
-            shape.extend(std::iter::repeat_n(1, r - t.rank()));
-            shape.extend(&t.shape()[1..]);
-            Ok(t.reshape(&shape)?)
-        };
-        let r = a.rank().max(b.rank());
-        self.0.apply(&lift(a, r)?, &lift(b, r)?)
+        self.0.apply(&inputs[0], &inputs[1])
     }
     fn config(&self) -> serde_json::Value {
         serde_json::json!({ "op": self.0 })

@@ -14,6 +14,8 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+mod imported;
+
 /// The operator set exported files use.
 pub const OPSET: i64 = 17;
 /// The IR version that goes with [`OPSET`].
@@ -266,7 +268,7 @@ impl Exporter {
                     let in_shape = view.nodes[node.parents[0]].shape;
                     self.layer(&name, layer.as_ref(), args[0].clone(), in_shape)?
                 }
-                NodeOp::Merge(m) => self.merge(&name, m.kind(), args)?,
+                NodeOp::Merge(m) => self.merge(&name, *m, args)?,
             };
             tensors[n] = Some(out);
         }
@@ -280,8 +282,16 @@ impl Exporter {
             .collect()
     }
 
-    fn merge(&mut self, name: &str, kind: &str, args: Vec<String>) -> Result<String> {
-        let op = match kind {
+    fn merge(
+        &mut self,
+        name: &str,
+        merge: &dyn rill_nn::layers::Merge,
+        args: Vec<String>,
+    ) -> Result<String> {
+        if let Some(out) = self.imported_merge(name, merge, &args)? {
+            return Ok(out);
+        }
+        let op = match merge.kind() {
             "Add" => "Add",
             "Multiply" => "Mul",
             "Concatenate" => {
@@ -567,7 +577,10 @@ impl Exporter {
                     _ => self.activation(name, &act, x)?,
                 }
             }
-            _ => return Err(no_mapping()),
+            _ => match self.imported_layer(name, kind, &config, &weights, x)? {
+                Some(out) => out,
+                None => return Err(no_mapping()),
+            },
         })
     }
 
