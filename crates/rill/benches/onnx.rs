@@ -32,7 +32,10 @@ fn main() {
         .uniform(&[10_000, 28, 28], 0.0, 1.0, DType::F32)
         .expect("random images");
     println!("tutorial CNN, predict 10,000 images (batch 256), 5 runs:");
-    for (name, model) in [("Rill model", &native), ("exported to ONNX and imported", &imported)] {
+    for (name, model) in [
+        ("Rill model", &native),
+        ("exported to ONNX and imported", &imported),
+    ] {
         let (min, median) = timed(model, &x);
         println!("  {name:<32} min {min:.3} s  median {median:.3} s");
     }

@@ -20,6 +20,23 @@ fn not_built(kind: &str) -> Error {
     Error::not_built(kind)
 }
 
+/// The most values one sample may hold in any layer's output (or in a convolution's patch
+/// matrix): 64 Mi, 256 MB of f32 — far above real models, far below what a crafted file's
+/// pads, windows or reshapes could otherwise make each call allocate.
+pub const MAX_SAMPLE_VALUES: usize = 1 << 26;
+
+/// Refuses a per-sample shape (or work size) above [`MAX_SAMPLE_VALUES`].
+pub(crate) fn bounded(kind: &str, what: &str, dims: &[usize]) -> Result<()> {
+    let n = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    match n {
+        Some(n) if n <= MAX_SAMPLE_VALUES => Ok(()),
+        _ => Err(config_error(
+            kind,
+            format!("{what} of {dims:?} per sample is more than {MAX_SAMPLE_VALUES} values"),
+        )),
+    }
+}
+
 /// The batch shape with the batch axis at the front, for messages.
 fn full(per_sample: &[usize]) -> String {
     rill_nn::batch_shape(per_sample)
@@ -146,6 +163,19 @@ impl Layer for OnnxConv {
             c.strides[1],
             c.dilations[1],
         )?;
+        let padded = [
+            s[0],
+            s[1] + c.pads[0] + c.pads[2],
+            s[2] + c.pads[1] + c.pads[3],
+        ];
+        bounded(Self::KIND, "a padded input", &padded)?;
+        let [kh, kw] = c.kernel_shape;
+        bounded(
+            Self::KIND,
+            "a patch matrix",
+            &[oh, ow, kh, kw, s[0] / c.group],
+        )?;
+        bounded(Self::KIND, "an output", &[c.filters, oh, ow])?;
         Ok(vec![c.filters, oh, ow])
     }
     fn build(&mut self, s: &[usize]) -> Result<()> {
@@ -299,6 +329,17 @@ impl Layer for OnnxPool {
             c.kernel_shape[1],
             c.strides[1],
             1,
+        )?;
+        let padded = [
+            s[0],
+            s[1] + c.pads[0] + c.pads[2],
+            s[2] + c.pads[1] + c.pads[3],
+        ];
+        bounded(Self::KIND, "a padded input", &padded)?;
+        bounded(
+            Self::KIND,
+            "a window matrix",
+            &[s[0], oh, ow, c.kernel_shape[0], c.kernel_shape[1]],
         )?;
         Ok(vec![s[0], oh, ow])
     }
@@ -500,10 +541,13 @@ impl Layer for OnnxPad {
                 format!("{} pads for inputs {}", self.0.pads.len(), full(s)),
             ));
         }
-        Ok(s.iter()
+        let out: Vec<usize> = s
+            .iter()
             .zip(&self.0.pads)
-            .map(|(&d, &(a, b))| d + a + b)
-            .collect())
+            .map(|(&d, &(a, b))| d.saturating_add(a).saturating_add(b))
+            .collect();
+        bounded(Self::KIND, "an output", &out)?;
+        Ok(out)
     }
     fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         let mut pads = vec![(0, 0)];

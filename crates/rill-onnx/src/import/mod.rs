@@ -353,6 +353,7 @@ impl<'a> Importer<'a> {
         weights: Vec<Tensor>,
     ) -> Result<Value> {
         let shape = layer.compute_output_shape(in_shape)?;
+        layers::bounded(layer.kind(), "an output", &shape)?;
         let name = self.node_name(node);
         let out = self.builder.layer_named(&name, layer, x)?;
         if !weights.is_empty() {
@@ -370,6 +371,7 @@ impl<'a> Importer<'a> {
     ) -> Result<Value> {
         let shapes: Vec<Vec<usize>> = xs.iter().map(|x| x.1.clone()).collect();
         let shape = merge.output_shape(&shapes)?;
+        layers::bounded(merge.kind(), "an output", &shape)?;
         let name = self.node_name(node);
         let nodes: Vec<Node> = xs.iter().map(|x| x.0).collect();
         let out = self.builder.merge_boxed(Some(&name), merge, &nodes)?;
