@@ -1,0 +1,457 @@
+//! A Keras 3 model config (`config.json`) → a Rill model. Each Keras layer Rill has maps onto
+//! its Rill layer; every argument that changes what the layer computes is read, and one Rill
+//! cannot honour (`groups=2`, `data_format="channels_first"`, a constraint, …) is an error
+//! naming the layer and the argument — never a silently different model.
+
+use crate::error::{format, unsupported, Result};
+use crate::h5::{snake_case, Weights};
+use rill_nn::layers::{from_config, merge_from_kind, Layer};
+use rill_nn::{FunctionalBuilder, Model, Node, Sequential};
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
+
+/// Arguments that never change what a loaded layer computes: names, initializers (the weights
+/// come from the file), seeds.
+const IGNORED: &[&str] = &[
+    "name",
+    "trainable",
+    "dtype",
+    "seed",
+    "kernel_initializer",
+    "bias_initializer",
+    "beta_initializer",
+    "gamma_initializer",
+    "moving_mean_initializer",
+    "moving_variance_initializer",
+    "embeddings_initializer",
+    "input_length",
+    "renorm_momentum",
+    "renorm_clipping",
+    "lora_alpha",
+];
+
+/// One Keras layer's arguments, read one by one; whatever is left must be at its default.
+struct Args<'a> {
+    class: &'a str,
+    name: &'a str,
+    config: &'a Map<String, Value>,
+    used: HashSet<&'a str>,
+}
+
+impl<'a> Args<'a> {
+    fn get(&mut self, key: &'a str) -> &'a Value {
+        self.used.insert(key);
+        self.config.get(key).unwrap_or(&Value::Null)
+    }
+    fn bad(&self, key: &str, value: &Value, why: &str) -> crate::Error {
+        unsupported(format!(
+            "layer '{}' ({}): {key}={value} is not supported: {why}",
+            self.name, self.class
+        ))
+    }
+    /// The argument must be one of `allowed` (a missing argument counts as its default).
+    fn expect(&mut self, key: &'a str, allowed: &[Value], why: &str) -> Result<()> {
+        let v = self.get(key);
+        if v.is_null() || allowed.contains(v) {
+            Ok(())
+        } else {
+            Err(self.bad(key, v, why))
+        }
+    }
+    fn number(&mut self, key: &'a str) -> Result<Value> {
+        match self.get(key) {
+            v @ Value::Number(_) => Ok(v.clone()),
+            v => Err(self.bad(key, v, "a number is expected")),
+        }
+    }
+    fn activation(&mut self) -> Result<Value> {
+        match self.get("activation") {
+            Value::Null => Ok(json!("linear")),
+            Value::String(s) if rill_nn::Activation::from_name(s).is_ok() => Ok(json!(s)),
+            v => Err(self.bad("activation", v, "Rill's activations are linear, relu, sigmoid, tanh, softmax, gelu, elu, leaky_relu and softplus")),
+        }
+    }
+    fn regularizer(&mut self, key: &'a str) -> Result<Value> {
+        let v = self.get(key);
+        match v["class_name"].as_str() {
+            _ if v.is_null() => Ok(Value::Null),
+            Some("L1" | "L2" | "L1L2") => Ok(
+                json!({"l1": v["config"]["l1"].as_f64().unwrap_or(0.0), "l2": v["config"]["l2"].as_f64().unwrap_or(0.0)}),
+            ),
+            _ => Err(self.bad(key, v, "only L1, L2 and L1L2 regularizers are")),
+        }
+    }
+    fn channels_last(&mut self) -> Result<()> {
+        self.expect(
+            "data_format",
+            &[json!("channels_last")],
+            "Rill's layers are channels-last",
+        )
+    }
+    /// The last axis, however Keras wrote it for inputs of per-sample rank `rank`.
+    fn last_axis(&mut self, key: &'a str, rank: usize) -> Result<()> {
+        let v = self.get(key);
+        let last = |a: &Value| a.as_i64().is_some_and(|a| a == -1 || a == rank as i64);
+        let ok = last(v) || v.as_array().is_some_and(|a| a.len() == 1 && last(&a[0]));
+        if ok {
+            Ok(())
+        } else {
+            Err(self.bad(
+                key,
+                v,
+                "Rill normalises, joins and takes softmaxes over the last axis",
+            ))
+        }
+    }
+    /// Every argument not read must be null, false or absent.
+    fn finish(self) -> Result<()> {
+        for (k, v) in self.config {
+            let neutral = v.is_null() || *v == json!(false) || *v == json!(0) || *v == json!(0.0);
+            if !self.used.contains(k.as_str()) && !IGNORED.contains(&k.as_str()) && !neutral {
+                return Err(self.bad(k, v, "Rill has no such option for this layer"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn dtype_is_float32(v: &Value) -> bool {
+    v.is_null() || v == "float32" || v["config"]["name"] == "float32"
+}
+
+/// The Rill layer for a Keras layer, given its input's per-sample rank.
+fn layer(
+    class: &str,
+    name: &str,
+    config: &Map<String, Value>,
+    rank: usize,
+) -> Result<Box<dyn Layer>> {
+    let mut a = Args {
+        class,
+        name,
+        config,
+        used: HashSet::new(),
+    };
+    let dtype = a.get("dtype");
+    if !dtype_is_float32(dtype) {
+        return Err(a.bad("dtype", dtype, "Rill computes in float32"));
+    }
+    for key in [
+        "bias_regularizer",
+        "activity_regularizer",
+        "kernel_constraint",
+        "bias_constraint",
+        "beta_regularizer",
+        "gamma_regularizer",
+        "beta_constraint",
+        "gamma_constraint",
+        "embeddings_regularizer",
+        "embeddings_constraint",
+        "quantization_config",
+        "lora_rank",
+        "noise_shape",
+    ] {
+        a.expect(key, &[], "Rill has no such option")?;
+    }
+    let (kind, rill) = match class {
+        "Dense" => ("Dense", json!({"units": a.get("units"), "activation": a.activation()?, "use_bias": a.get("use_bias").as_bool().unwrap_or(true), "kernel_regularizer": a.regularizer("kernel_regularizer")?})),
+        "Conv2D" => {
+            a.channels_last()?;
+            a.expect("groups", &[json!(1)], "grouped convolutions are not among Rill's Conv2D options")?;
+            ("Conv2D", json!({"filters": a.get("filters"), "kernel_size": a.get("kernel_size"), "strides": a.get("strides"), "padding": a.get("padding"), "dilation_rate": a.get("dilation_rate"), "activation": a.activation()?, "use_bias": a.get("use_bias").as_bool().unwrap_or(true), "kernel_regularizer": a.regularizer("kernel_regularizer")?}))
+        }
+        "MaxPooling2D" | "AveragePooling2D" => {
+            a.channels_last()?;
+            (class, json!({"pool_size": a.get("pool_size"), "strides": a.get("strides"), "padding": a.get("padding")}))
+        }
+        "GlobalAveragePooling2D" => {
+            a.channels_last()?;
+            a.expect("keepdims", &[json!(false)], "Rill's GlobalAveragePooling2D drops the pooled axes")?;
+            (class, json!({}))
+        }
+        "Flatten" => {
+            a.channels_last()?;
+            (class, json!({}))
+        }
+        "Reshape" => (class, json!({"target_shape": a.get("target_shape")})),
+        "Dropout" => (class, json!({"rate": a.number("rate")?})),
+        "BatchNormalization" => {
+            a.last_axis("axis", rank)?;
+            a.expect("center", &[json!(true)], "Rill's BatchNormalization has a beta")?;
+            a.expect("scale", &[json!(true)], "Rill's BatchNormalization has a gamma")?;
+            (class, json!({"momentum": a.number("momentum")?, "epsilon": a.number("epsilon")?}))
+        }
+        "LayerNormalization" => {
+            a.last_axis("axis", rank)?;
+            a.expect("center", &[json!(true)], "Rill's LayerNormalization has a beta")?;
+            a.expect("scale", &[json!(true)], "Rill's LayerNormalization has a gamma")?;
+            (class, json!({"epsilon": a.number("epsilon")?}))
+        }
+        "Embedding" => (class, json!({"input_dim": a.get("input_dim"), "output_dim": a.get("output_dim")})),
+        "Activation" => (class, json!({"activation": a.activation()?})),
+        "ReLU" => {
+            a.expect("max_value", &[], "a capped ReLU is not among Rill's activations")?;
+            a.expect("negative_slope", &[json!(0), json!(0.0)], "use LeakyReLU's activation")?;
+            a.expect("threshold", &[json!(0), json!(0.0)], "Rill's ReLU cuts at 0")?;
+            (class, json!({"activation": "relu"}))
+        }
+        "Softmax" => {
+            a.last_axis("axis", rank)?;
+            (class, json!({"activation": "softmax"}))
+        }
+        "Rescaling" => (class, json!({"scale": a.number("scale")?, "offset": a.get("offset").as_f64().unwrap_or(0.0)})),
+        other => {
+            return Err(unsupported(format!(
+                "layer '{name}' ({other}) has no Rill counterpart; Rill loads Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Reshape, Dropout, BatchNormalization, LayerNormalization, Embedding, Activation, ReLU, Softmax, Rescaling, Add, Multiply and Concatenate"
+            )))
+        }
+    };
+    a.finish()?;
+    let built = from_config(kind, &rill)
+        .map_err(|e| unsupported(format!("layer '{name}' ({class}): {e}")))?;
+    Ok(built)
+}
+
+fn shape_after_batch(v: &Value, what: &str) -> Result<Vec<usize>> {
+    let dims = v
+        .as_array()
+        .ok_or_else(|| format(format!("{what} is not a shape")))?;
+    dims.iter()
+        .skip(1)
+        .map(|d| match d.as_u64() {
+            Some(d) if d > 0 && d as usize <= rill_nn::layers::MAX_DIM => Ok(d as usize),
+            _ => Err(unsupported(format!(
+                "{what} {v}: Rill needs fixed sizes after the batch axis"
+            ))),
+        })
+        .collect()
+}
+
+/// Keras' `[name, node_index, tensor_index]` (or a list of them).
+fn histories(v: &Value) -> Vec<&Value> {
+    match v.as_array() {
+        Some(a) if a.first().is_some_and(Value::is_string) => vec![v],
+        Some(a) => a.iter().collect(),
+        None => vec![],
+    }
+}
+
+fn history_name<'a>(h: &'a Value, what: &str) -> Result<&'a str> {
+    if h[1].as_u64().unwrap_or(0) != 0 || h[2].as_u64().unwrap_or(0) != 0 {
+        return Err(unsupported(format!(
+            "{what} {h}: layers applied more than once (shared layers) are not supported"
+        )));
+    }
+    h[0].as_str()
+        .ok_or_else(|| format(format!("{what} {h} names no layer")))
+}
+
+/// The Keras tensors a layer was called on.
+fn inbound(layer: &Value, name: &str) -> Result<Vec<String>> {
+    let nodes = layer["inbound_nodes"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if nodes.len() != 1 {
+        return Err(unsupported(format!(
+            "layer '{name}' is called {} times; shared layers are not supported",
+            nodes.len()
+        )));
+    }
+    let arg = &nodes[0]["args"][0];
+    let tensors: Vec<&Value> = match arg.as_array() {
+        Some(list) => list.iter().collect(),
+        None => vec![arg],
+    };
+    tensors
+        .iter()
+        .map(|t| {
+            history_name(
+                &t["config"]["keras_history"],
+                &format!("layer '{name}' input"),
+            )
+            .map(String::from)
+        })
+        .collect()
+}
+
+fn class_and_config(l: &Value) -> Result<(&str, String, &Map<String, Value>)> {
+    let class = l["class_name"]
+        .as_str()
+        .ok_or_else(|| format("a layer has no class_name"))?;
+    let config = l["config"]
+        .as_object()
+        .ok_or_else(|| format(format!("a {class} layer has no config")))?;
+    let name = config
+        .get("name")
+        .and_then(Value::as_str)
+        .or_else(|| l["name"].as_str())
+        .unwrap_or(class)
+        .to_string();
+    Ok((class, name, config))
+}
+
+/// The Rill model for a Keras model config, with the file's weights.
+pub(crate) fn model(config: &Value, weights: Weights) -> Result<Model> {
+    let class = config["class_name"].as_str().unwrap_or("");
+    let inner = &config["config"];
+    let layers = inner["layers"]
+        .as_array()
+        .ok_or_else(|| format("config.json has no layers"))?;
+    let model_name = inner["name"].as_str().unwrap_or("model");
+    let mut order: Vec<(String, String)> = Vec::new(); // (class, layer name) in weights-key order
+    let mut trainable_off = Vec::new();
+    let model = match class {
+        "Sequential" => {
+            let mut shape = None;
+            let mut rank;
+            let mut model = Sequential::new(Vec::new());
+            let mut current: Option<Vec<usize>> = None;
+            for l in layers {
+                let (c, name, cfg) = class_and_config(l)?;
+                if c == "InputLayer" {
+                    let s = shape_after_batch(cfg.get("batch_shape").unwrap_or(&Value::Null), &format!("input '{name}'"))?;
+                    current = Some(s.clone());
+                    shape = Some(s);
+                    continue;
+                }
+                if current.is_none() {
+                    let s = shape_after_batch(&inner["build_input_shape"], "build_input_shape")?;
+                    current = Some(s.clone());
+                    shape = Some(s);
+                }
+                rank = current.as_ref().map_or(0, Vec::len);
+                let built = layer(c, &name, cfg, rank)?;
+                current = Some(built.compute_output_shape(current.as_ref().expect("set above"))?);
+                if cfg.get("trainable") == Some(&json!(false)) {
+                    trainable_off.push(name.clone());
+                }
+                model.add_boxed(Some(&name), built)?;
+                order.push((c.to_string(), name));
+            }
+            let shape = shape.ok_or_else(|| unsupported("a Sequential model without an input shape (Keras saved it unbuilt)"))?;
+            model.with_input_shape(&shape)?.with_name(model_name)
+        }
+        "Functional" | "Model" if inner.get("input_layers").is_some() => {
+            let mut g = FunctionalBuilder::new();
+            let mut nodes: HashMap<String, (Node, Vec<usize>)> = HashMap::new();
+            for l in layers {
+                let (c, name, cfg) = class_and_config(l)?;
+                order.push((c.to_string(), name.clone()));
+                if c == "InputLayer" {
+                    let s = shape_after_batch(cfg.get("batch_shape").unwrap_or(&Value::Null), &format!("input '{name}'"))?;
+                    let n = g.input_named(&name, &s)?;
+                    nodes.insert(name, (n, s));
+                    continue;
+                }
+                let parents = inbound(l, &name)?;
+                let args = parents
+                    .iter()
+                    .map(|p| nodes.get(p).cloned().ok_or_else(|| format(format!("layer '{name}' reads '{p}', which comes later or not at all"))))
+                    .collect::<Result<Vec<_>>>()?;
+                let node = match c {
+                    "Add" | "Multiply" | "Concatenate" => {
+                        let mut a = Args { class: c, name: &name, config: cfg, used: HashSet::new() };
+                        if c == "Concatenate" {
+                            a.last_axis("axis", args[0].1.len())?;
+                        }
+                        a.get("dtype");
+                        a.finish()?;
+                        let xs: Vec<Node> = args.iter().map(|x| x.0).collect();
+                        let shapes: Vec<Vec<usize>> = args.iter().map(|x| x.1.clone()).collect();
+                        let merge = merge_from_kind(c)?;
+                        let shape = merge.output_shape(&shapes)?;
+                        (g.merge_boxed(Some(&name), merge, &xs)?, shape)
+                    }
+                    _ => {
+                        if args.len() != 1 {
+                            return Err(unsupported(format!("layer '{name}' ({c}) takes {} inputs; Rill's layers take one", args.len())));
+                        }
+                        let (x, s) = args[0].clone();
+                        let built = layer(c, &name, cfg, s.len())?;
+                        let shape = built.compute_output_shape(&s)?;
+                        if cfg.get("trainable") == Some(&json!(false)) {
+                            trainable_off.push(name.clone());
+                        }
+                        (g.layer_boxed(Some(&name), built, x)?, shape)
+                    }
+                };
+                nodes.insert(name, node);
+            }
+            let pick = |key: &str| -> Result<Vec<Node>> {
+                histories(&inner[key])
+                    .into_iter()
+                    .map(|h| {
+                        let n = history_name(h, key)?;
+                        nodes.get(n).map(|x| x.0).ok_or_else(|| format(format!("{key} names '{n}', which is not a layer")))
+                    })
+                    .collect()
+            };
+            g.build(&pick("input_layers")?, &pick("output_layers")?)?.with_name(model_name)
+        }
+        other => {
+            return Err(unsupported(format!(
+                "a model of class '{other}': Rill loads Sequential and Functional models (a subclassed Keras model has no config to rebuild it from)"
+            )))
+        }
+    };
+    assign_weights(&model, &order, weights, class == "Sequential")?;
+    for name in trainable_off {
+        model.layer(&name)?.set_trainable(false);
+    }
+    Ok(model)
+}
+
+/// Gives every layer its variables from the file, by name or by Keras' key.
+fn assign_weights(
+    model: &Model,
+    order: &[(String, String)],
+    mut weights: Weights,
+    sequential: bool,
+) -> Result<()> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (class, name) in order {
+        if sequential && class == "InputLayer" {
+            continue;
+        }
+        let base = snake_case(class);
+        let count = seen.entry(base.clone()).or_insert(0);
+        let key = if *count == 0 {
+            base.clone()
+        } else {
+            format!("{base}_{count}")
+        };
+        *count += 1;
+        if class == "InputLayer" {
+            continue;
+        }
+        let vars: Vec<rill_nn::Variable> = match model.layer(name) {
+            Ok(l) => l
+                .variables()
+                .into_iter()
+                .filter(|v| !v.is_state())
+                .collect(),
+            Err(_) => continue, // a merge
+        };
+        let values = weights.take(name, &key).unwrap_or_default();
+        if values.len() != vars.len() {
+            return Err(format(format!(
+                "layer '{name}' ({class}) has {} weights in model.weights.h5 (group layers/{key}), the layer needs {}",
+                values.len(),
+                vars.len()
+            )));
+        }
+        for (v, t) in vars.iter().zip(values) {
+            if v.shape() != t.shape() {
+                return Err(format(format!(
+                    "layer '{name}': weight '{}' is {:?} in the file, the layer needs {:?}",
+                    v.name(),
+                    t.shape(),
+                    v.shape()
+                )));
+            }
+            v.assign(&t)?;
+        }
+    }
+    Ok(())
+}

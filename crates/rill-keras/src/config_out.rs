@@ -1,0 +1,181 @@
+//! A Rill model → a Keras 3 model config and its weights, layer by layer, in the form
+//! `keras.saving.load_model` rebuilds (each layer with its `build_config`, so Keras builds it
+//! before reading its weights).
+
+use crate::error::{unsupported, Result};
+use crate::h5::{snake_case, LayerWeights};
+use rill_nn::{Model, NodeOp};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// The Keras release whose `.keras` format Rill writes (and tests against).
+pub(crate) const KERAS_VERSION: &str = "3.15.1";
+
+fn batch(shape: &[usize]) -> Value {
+    let mut dims = vec![Value::Null];
+    dims.extend(shape.iter().map(|&d| json!(d)));
+    Value::Array(dims)
+}
+
+fn regularizer(v: &Value) -> Value {
+    if v.is_null() {
+        return Value::Null;
+    }
+    json!({"module": "keras.regularizers", "class_name": "L1L2", "config": {"l1": v["l1"], "l2": v["l2"]}, "registered_name": null})
+}
+
+/// Keras' arguments for a Rill layer, from the layer's own config.
+fn keras_args(name: &str, kind: &str, c: &Value) -> Result<Value> {
+    let pair = |v: &Value| if v.is_null() { Value::Null } else { v.clone() };
+    Ok(match kind {
+        "Dense" => json!({"units": c["units"], "activation": c["activation"], "use_bias": c["use_bias"], "kernel_regularizer": regularizer(&c["kernel_regularizer"])}),
+        "Conv2D" => json!({"filters": c["filters"], "kernel_size": c["kernel_size"], "strides": c["strides"], "padding": c["padding"], "data_format": "channels_last", "dilation_rate": c["dilation_rate"], "groups": 1, "activation": c["activation"], "use_bias": c["use_bias"], "kernel_regularizer": regularizer(&c["kernel_regularizer"])}),
+        "MaxPooling2D" | "AveragePooling2D" => json!({"pool_size": c["pool_size"], "strides": if c["strides"].is_null() { c["pool_size"].clone() } else { pair(&c["strides"]) }, "padding": c["padding"], "data_format": "channels_last"}),
+        "GlobalAveragePooling2D" => json!({"data_format": "channels_last", "keepdims": false}),
+        "Flatten" => json!({"data_format": "channels_last"}),
+        "Reshape" => json!({"target_shape": c["target_shape"]}),
+        "Dropout" => json!({"rate": c["rate"]}),
+        "BatchNormalization" => json!({"axis": -1, "momentum": c["momentum"], "epsilon": c["epsilon"], "center": true, "scale": true}),
+        "LayerNormalization" => json!({"axis": -1, "epsilon": c["epsilon"], "center": true, "scale": true}),
+        "Embedding" => json!({"input_dim": c["input_dim"], "output_dim": c["output_dim"]}),
+        "Activation" => json!({"activation": c["activation"]}),
+        "ReLU" => json!({}),
+        "Softmax" => json!({"axis": -1}),
+        "Rescaling" => json!({"scale": c["scale"], "offset": c["offset"]}),
+        other => {
+            return Err(unsupported(format!(
+                "layer '{name}' ({other}) has no Keras counterpart that Rill writes; the layers that save as .keras are Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Reshape, Dropout, BatchNormalization, LayerNormalization, Embedding, Activation, ReLU, Softmax, Rescaling, Add, Multiply and Concatenate"
+            )))
+        }
+    })
+}
+
+fn keras_tensor(shape: &[usize], parent: &str) -> Value {
+    json!({"class_name": "__keras_tensor__", "config": {"shape": batch(shape), "dtype": "float32", "keras_history": [parent, 0, 0]}})
+}
+
+/// The model's Keras config and each layer's weights under Keras' keys.
+pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
+    let view = model.graph_view()?;
+    let sequential = model.get_config()?["class_name"] == "Sequential"
+        && view.inputs.len() == 1
+        && view.outputs.len() == 1;
+    let mut layers = Vec::new();
+    let mut weights = Vec::new();
+    let mut keys: HashMap<String, usize> = HashMap::new();
+    let mut key_for = |kind: &str| {
+        let base = snake_case(kind);
+        let n = keys.entry(base.clone()).or_insert(0);
+        let key = if *n == 0 {
+            base.clone()
+        } else {
+            format!("{base}_{n}")
+        };
+        *n += 1;
+        key
+    };
+    for node in &view.nodes {
+        let parents: Vec<Value> = node
+            .parents
+            .iter()
+            .map(|&p| keras_tensor(view.nodes[p].shape, view.nodes[p].name))
+            .collect();
+        let (class, mut config, build) = match &node.op {
+            NodeOp::Input => {
+                if !sequential {
+                    key_for("InputLayer");
+                }
+                let c = json!({"batch_shape": batch(node.shape), "dtype": "float32", "sparse": false, "name": node.name});
+                (String::from("InputLayer"), c, Value::Null)
+            }
+            NodeOp::Layer(l) => {
+                if l.as_model().is_some() {
+                    return Err(unsupported(format!(
+                        "layer '{}': nested models are not written to .keras files yet",
+                        node.name
+                    )));
+                }
+                let config = l.config().unwrap_or(Value::Null);
+                let mut c = keras_args(node.name, l.kind(), &config)?;
+                c["name"] = json!(node.name);
+                c["trainable"] = json!(l.is_trainable());
+                c["dtype"] = json!("float32");
+                let values = l
+                    .variables()
+                    .into_iter()
+                    .filter(|v| !v.is_state())
+                    .map(|v| v.value())
+                    .collect();
+                weights.push(LayerWeights {
+                    key: key_for(l.kind()),
+                    name: node.name.to_string(),
+                    values,
+                });
+                let input = view.nodes[node.parents[0]].shape;
+                (
+                    l.kind().to_string(),
+                    c,
+                    json!({"input_shape": batch(input)}),
+                )
+            }
+            NodeOp::Merge(m) => {
+                let kind = m.kind();
+                let mut c = match kind {
+                    "Add" | "Multiply" => json!({}),
+                    "Concatenate" => json!({"axis": -1}),
+                    other => {
+                        return Err(unsupported(format!(
+                            "merge '{}' ({other}) has no Keras counterpart",
+                            node.name
+                        )))
+                    }
+                };
+                c["name"] = json!(node.name);
+                c["trainable"] = json!(true);
+                c["dtype"] = json!("float32");
+                weights.push(LayerWeights {
+                    key: key_for(kind),
+                    name: node.name.to_string(),
+                    values: Vec::new(),
+                });
+                let inputs: Vec<Value> = node
+                    .parents
+                    .iter()
+                    .map(|&p| batch(view.nodes[p].shape))
+                    .collect();
+                (kind.to_string(), c, json!({"input_shape": inputs}))
+            }
+        };
+        let mut layer = json!({"module": "keras.layers", "class_name": class, "config": config.take(), "registered_name": null});
+        if !build.is_null() {
+            layer["build_config"] = build;
+        }
+        if !sequential {
+            layer["name"] = json!(node.name);
+            let args = match &node.op {
+                NodeOp::Input => None,
+                NodeOp::Merge(_) => Some(json!([parents])),
+                NodeOp::Layer(_) => Some(json!([parents[0]])),
+            };
+            layer["inbound_nodes"] = match args {
+                Some(args) => json!([{"args": args, "kwargs": {}}]),
+                None => json!([]),
+            };
+        }
+        layers.push(layer);
+    }
+    let io = |list: &[usize]| -> Value {
+        Value::Array(
+            list.iter()
+                .map(|&i| json!([view.nodes[i].name, 0, 0]))
+                .collect(),
+        )
+    };
+    let first_input = view.nodes[view.inputs[0]].shape;
+    let config = if sequential {
+        json!({"module": "keras", "class_name": "Sequential", "config": {"name": model.name(), "trainable": true, "dtype": "float32", "layers": layers, "build_input_shape": batch(first_input)}, "registered_name": null, "build_config": {"input_shape": batch(first_input)}})
+    } else {
+        json!({"module": "keras.src.models.functional", "class_name": "Functional", "config": {"name": model.name(), "trainable": true, "layers": layers, "input_layers": io(view.inputs), "output_layers": io(view.outputs)}, "registered_name": null})
+    };
+    Ok((config, weights))
+}

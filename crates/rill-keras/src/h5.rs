@@ -1,0 +1,145 @@
+//! `model.weights.h5`: Keras keeps each layer's variables as datasets `0`, `1`, … in a group
+//! `layers/<key>/vars`, where `<key>` is the layer's class name in snake case, numbered in
+//! model order (`dense`, `dense_1`, …), and the `vars` group carries the layer's name as an
+//! attribute. Read and written with the pure-Rust `hdf5-pure`.
+
+use crate::error::{format, Result};
+use hdf5_pure::{AttrValue, File, FileBuilder};
+use rill_core::Tensor;
+use std::collections::HashMap;
+
+/// The most values one weight may hold (1 Gi): a crafted shape cannot ask for more.
+const MAX_VALUES: u64 = 1 << 30;
+
+/// Keras' `to_snake_case`: `Conv2D` → `conv2d`, `BatchNormalization` → `batch_normalization`,
+/// `ReLU` → `re_lu`.
+pub(crate) fn snake_case(name: &str) -> String {
+    let c: Vec<char> = name.chars().collect();
+    let mut out = String::new();
+    for i in 0..c.len() {
+        // "(.)([A-Z][a-z]+)" → "\1_\2", then "([a-z])([A-Z])" → "\1_\2".
+        let upper_then_lower =
+            c[i].is_ascii_uppercase() && c.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+        let after_lower = i > 0 && c[i - 1].is_ascii_lowercase() && c[i].is_ascii_uppercase();
+        if i > 0 && (upper_then_lower || after_lower) && !out.ends_with('_') {
+            out.push('_');
+        }
+        out.push(c[i]);
+    }
+    out.to_lowercase()
+}
+
+/// The weights of one layer, keyed both ways Keras marks them.
+pub(crate) struct Weights {
+    /// By the layer name stored in each `vars` group's `name` attribute.
+    by_name: HashMap<String, Vec<Tensor>>,
+    /// By group key (`dense_1`).
+    by_key: HashMap<String, Vec<Tensor>>,
+}
+
+impl Weights {
+    /// The variables of a layer: by its name when the file records names, else by its key.
+    pub fn take(&mut self, name: &str, key: &str) -> Option<Vec<Tensor>> {
+        self.by_name
+            .remove(name)
+            .or_else(|| self.by_key.remove(key))
+    }
+}
+
+fn attr_string(v: &AttrValue) -> Option<String> {
+    match v {
+        AttrValue::String(s) | AttrValue::AsciiString(s) => Some(s.clone()),
+        AttrValue::StringSized { value, .. } => Some(value.clone()),
+        AttrValue::AsciiStringSized { value, .. } => Some(value.clone()),
+        _ => None,
+    }
+}
+
+/// Reads every layer's variables.
+pub(crate) fn read(bytes: Vec<u8>) -> Result<Weights> {
+    let h5 = |e: hdf5_pure::Error| format(format!("model.weights.h5: {e}"));
+    let file = File::from_bytes(bytes).map_err(h5)?;
+    let mut weights = Weights {
+        by_name: HashMap::new(),
+        by_key: HashMap::new(),
+    };
+    let layers = match file.group("layers") {
+        Ok(g) => g.groups().map_err(h5)?,
+        Err(_) => return Ok(weights), // a model without layers holding weights
+    };
+    for key in layers {
+        let vars_path = format!("layers/{key}/vars");
+        let Ok(vars) = file.group(&vars_path) else {
+            continue;
+        };
+        let mut names = vars.datasets().map_err(h5)?;
+        names.sort_by_key(|n| n.parse::<usize>().unwrap_or(usize::MAX));
+        let mut tensors = Vec::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            if n.parse::<usize>() != Ok(i) {
+                return Err(format(format!(
+                    "{vars_path}: variables are not numbered 0, 1, …: found '{n}'"
+                )));
+            }
+            let ds = file.dataset(&format!("{vars_path}/{n}")).map_err(h5)?;
+            let shape = ds.shape().map_err(h5)?;
+            let count = shape
+                .iter()
+                .try_fold(1u64, |a, &d| a.checked_mul(d))
+                .filter(|&c| c <= MAX_VALUES);
+            let Some(count) = count else {
+                return Err(format(format!(
+                    "{vars_path}/{n}: shape {shape:?} is too large"
+                )));
+            };
+            let values = ds.read_f32().map_err(h5)?;
+            if values.len() as u64 != count {
+                return Err(format(format!(
+                    "{vars_path}/{n}: {} values for shape {shape:?}",
+                    values.len()
+                )));
+            }
+            let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+            tensors.push(Tensor::from_vec(values, &dims)?);
+        }
+        if let Some(name) = vars.attrs().map_err(h5)?.get("name").and_then(attr_string) {
+            weights.by_name.insert(name, tensors.clone());
+        }
+        weights.by_key.insert(key, tensors);
+    }
+    Ok(weights)
+}
+
+/// One layer's variables to write.
+pub(crate) struct LayerWeights {
+    pub key: String,
+    pub name: String,
+    pub values: Vec<Tensor>,
+}
+
+/// Writes the weights file: `layers/<key>/vars/<i>` for every layer (an empty `vars` group
+/// for layers without weights, as Keras writes), and the model's own empty `vars`.
+pub(crate) fn write(model_name: &str, layers: &[LayerWeights]) -> Result<Vec<u8>> {
+    let mut file = FileBuilder::new();
+    let mut all = file.create_group("layers");
+    for l in layers {
+        let mut layer = all.create_group(&l.key);
+        let mut vars = layer.create_group("vars");
+        vars.set_attr("name", AttrValue::String(l.name.clone()));
+        for (i, t) in l.values.iter().enumerate() {
+            let values: Vec<f32> = t.to_dtype(rill_core::DType::F32)?.to_vec()?;
+            let shape: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
+            vars.create_dataset(&i.to_string())
+                .with_f32_data(&values)
+                .with_shape(&shape);
+        }
+        layer.add_group(vars.finish());
+        all.add_group(layer.finish());
+    }
+    file.add_group(all.finish());
+    let mut vars = file.create_group("vars");
+    vars.set_attr("name", AttrValue::String(model_name.to_string()));
+    file.add_group(vars.finish());
+    file.finish()
+        .map_err(|e| format(format!("writing model.weights.h5: {e}")))
+}

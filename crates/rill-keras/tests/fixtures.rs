@@ -1,0 +1,235 @@
+//! `.keras` files saved by Keras 3 itself (tools/make_keras_fixtures.py, TensorFlow backend):
+//! Rill must give Keras' outputs within 1e-5, keep frozen layers frozen, fine-tune, and refuse
+//! what it cannot honour with an error naming the layer and the argument.
+
+use rill_core::{DType, Tensor};
+use rill_nn::prelude::*;
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn record(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture(&format!("{name}.json"))).unwrap())
+        .unwrap()
+}
+
+fn tensor(v: &Value) -> Tensor {
+    let shape: Vec<usize> = v["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let data: Vec<f32> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_f64().unwrap() as f32)
+        .collect();
+    Tensor::from_vec(data, &shape).unwrap()
+}
+
+fn outputs_match(name: &str) -> Model {
+    let model = rill_keras::load_model(fixture(&format!("{name}.keras")))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let rec = record(name);
+    // A Sequential's input tensor has Keras' automatic name; a functional model's are named.
+    let given = rec["inputs"].as_object().unwrap();
+    let inputs: Vec<Tensor> = match given.len() {
+        1 => given.values().map(tensor).collect(),
+        _ => model
+            .input_names()
+            .iter()
+            .map(|n| tensor(&given[n]))
+            .collect(),
+    };
+    let outs = model.call_many(&inputs, false).unwrap();
+    for (got, want) in outs.iter().zip(rec["outputs"].as_array().unwrap()) {
+        let want = tensor(want);
+        assert_eq!(got.shape(), want.shape(), "{name}");
+        let (g, w) = (got.to_vec::<f32>().unwrap(), want.to_vec::<f32>().unwrap());
+        let scale = w.iter().fold(1f32, |m, v| m.max(v.abs()));
+        for (a, b) in g.iter().zip(&w) {
+            assert!((a - b).abs() <= 1e-5 * scale, "{name}: Rill {a}, Keras {b}");
+        }
+    }
+    model
+}
+
+#[test]
+fn the_trained_tutorial_model_gives_keras_outputs() {
+    let model = outputs_match("tutorial");
+    assert_eq!(model.count_params(), 101_770);
+    assert!(model.summary().contains("Sequential") || model.summary().contains("sequential"));
+}
+
+#[test]
+fn a_cnn_gives_keras_outputs() {
+    outputs_match("cnn");
+}
+
+#[test]
+fn a_functional_model_with_two_inputs_two_outputs_a_skip_and_batchnorm_gives_keras_outputs() {
+    let model = outputs_match("residual");
+    assert_eq!(model.input_names(), vec!["features", "context"]);
+    assert_eq!(model.output_names(), vec!["scores", "gate"]);
+    // Keras saved `skip` with trainable=False: it stays frozen, and fit leaves it alone.
+    assert!(!model.layer("skip").unwrap().is_trainable());
+    assert!(model.layer("hidden").unwrap().is_trainable());
+}
+
+#[test]
+fn a_loaded_model_fine_tunes_and_frozen_layers_stay() {
+    let mut model = rill_keras::load_model(fixture("residual.keras")).unwrap();
+    let mut g = rill_core::Generator::new(1);
+    let f = g.uniform(&[32, 12], 0.0, 1.0, DType::F32).unwrap();
+    let c = g.uniform(&[32, 6, 6, 2], 0.0, 1.0, DType::F32).unwrap();
+    let y = Tensor::from_vec((0..32).map(|i| (i % 3) as i64).collect::<Vec<_>>(), &[32]).unwrap();
+    let gate = Tensor::from_vec(
+        (0..32).map(|i| (i % 2) as f32).collect::<Vec<_>>(),
+        &[32, 1],
+    )
+    .unwrap();
+    let skip = model.layer("skip").unwrap().variables()[0]
+        .value()
+        .to_vec::<f32>()
+        .unwrap();
+    let hidden = model.layer("hidden").unwrap().variables()[0]
+        .value()
+        .to_vec::<f32>()
+        .unwrap();
+    let losses = Losses::new()
+        .output("scores", SparseCategoricalCrossentropy::default())
+        .output("gate", BinaryCrossentropy::default());
+    model
+        .compile(Adam::new(0.01), losses, &[] as &[&str])
+        .unwrap();
+    let h = model
+        .fit(
+            (vec![f, c], vec![y, gate]),
+            FitConfig::default()
+                .epochs(15)
+                .batch_size(32)
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
+    let loss = &h.history["loss"];
+    assert!(loss.last().unwrap() < &(loss[0] * 0.9), "{loss:?}");
+    assert_eq!(
+        model.layer("skip").unwrap().variables()[0]
+            .value()
+            .to_vec::<f32>()
+            .unwrap(),
+        skip
+    );
+    assert_ne!(
+        model.layer("hidden").unwrap().variables()[0]
+            .value()
+            .to_vec::<f32>()
+            .unwrap(),
+        hidden
+    );
+}
+
+/// `cnn.keras` with its config changed by `edit`.
+fn with_config(edit: impl Fn(&mut Value)) -> Vec<u8> {
+    let bytes = std::fs::read(fixture("cnn.keras")).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut config: Value = serde_json::from_reader(zip.by_name("config.json").unwrap()).unwrap();
+    edit(&mut config);
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    for name in ["metadata.json", "model.weights.h5"] {
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut zip.by_name(name).unwrap(), &mut data).unwrap();
+        out.start_file(name, options).unwrap();
+        out.write_all(&data).unwrap();
+    }
+    out.start_file("config.json", options).unwrap();
+    out.write_all(config.to_string().as_bytes()).unwrap();
+    out.finish().unwrap().into_inner()
+}
+
+fn error(bytes: &[u8]) -> String {
+    match rill_keras::load_bytes(bytes) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn what_rill_cannot_honour_is_refused_by_layer_and_argument() {
+    let conv = |c: &mut Value| {
+        c["config"]["layers"][1]["config"]
+            .as_object_mut()
+            .unwrap()
+            .clone()
+    };
+    let e = error(&with_config(|c| {
+        c["config"]["layers"][1]["config"]["groups"] = 2.into()
+    }));
+    assert!(
+        e.contains("layer 'conv2d' (Conv2D)") && e.contains("groups=2"),
+        "{e}"
+    );
+    let e = error(&with_config(|c| {
+        c["config"]["layers"][1]["config"]["data_format"] = "channels_first".into()
+    }));
+    assert!(e.contains("data_format=\"channels_first\""), "{e}");
+    let e = error(&with_config(|c| {
+        c["config"]["layers"][1]["config"]["activation"] = "selu".into()
+    }));
+    assert!(e.contains("activation=\"selu\""), "{e}");
+    let e = error(&with_config(|c| {
+        c["config"]["layers"][1]["config"]["kernel_constraint"] =
+            serde_json::json!({"class_name": "MaxNorm"})
+    }));
+    assert!(e.contains("kernel_constraint"), "{e}");
+    let e = error(&with_config(|c| {
+        c["config"]["layers"][1]["config"]["some_future_argument"] = 3.into()
+    }));
+    assert!(e.contains("some_future_argument=3"), "{e}");
+    let e = error(&with_config(|c| {
+        c["config"]["layers"][1]["class_name"] = "LSTM".into()
+    }));
+    assert!(e.contains("(LSTM) has no Rill counterpart"), "{e}");
+    let e = error(&with_config(|c| {
+        c["config"]["layers"][1]["config"]["dtype"] = "mixed_float16".into()
+    }));
+    assert!(e.contains("dtype"), "{e}");
+    let _ = conv;
+}
+
+#[test]
+fn broken_files_give_clear_errors() {
+    let good = std::fs::read(fixture("cnn.keras")).unwrap();
+    assert!(error(b"not a zip at all").contains("not a zip archive"));
+    for cut in [10, good.len() / 3, good.len() / 2, good.len() - 10] {
+        let e = error(&good[..cut]);
+        assert!(!e.is_empty(), "cut at {cut}");
+    }
+    // Weights that do not fit the architecture.
+    let e = error(&with_config(|c| {
+        c["config"]["layers"][1]["config"]["filters"] = 9.into()
+    }));
+    assert!(e.contains("conv2d") && e.contains("[3, 3, 1, 8]"), "{e}");
+    // Mutated bytes: errors or models, never panics.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..300 {
+        let mut bytes = good.clone();
+        for _ in 0..4 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let i = (state % bytes.len() as u64) as usize;
+            bytes[i] = (state >> 32) as u8;
+        }
+        let _ = rill_keras::load_bytes(&bytes);
+    }
+}

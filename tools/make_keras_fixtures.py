@@ -1,0 +1,113 @@
+"""Builds the `.keras` fixtures that crates/rill-keras/tests/fixtures.rs reads, with real Keras.
+
+    python tools/make_keras_fixtures.py   # needs tensorflow (or any Keras 3 backend that trains)
+
+- tutorial.keras: the Keras tutorial "Basic classification" model (Flatten → Dense(128, relu)
+  → Dense(10)), trained 10 epochs on Fashion-MNIST exactly as the tutorial does, saved with
+  model.save; tutorial.json holds Keras' own test accuracy and loss (model.evaluate) and its
+  logits for the first 8 test images.
+- cnn.keras: a CNN of the tutorial's shape (channels-last 28×28×1).
+- residual.keras: a functional model with a skip connection, BatchNormalization, Dropout,
+  LayerNormalization, a frozen layer, two inputs and two outputs.
+Each NAME.json holds the inputs and Keras' outputs. Fashion-MNIST comes from Keras' cache
+(~/.keras/datasets/fashion-mnist), which holds the same files as data/fashion-mnist/.
+"""
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import layers  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "crates", "rill-keras", "tests", "fixtures")
+
+
+def record(name, model, inputs, extra=None):
+    outs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    data = {
+        "producer": f"keras {keras.__version__} ({keras.backend.backend()} backend)",
+        "inputs": {i.name: {"shape": list(x.shape), "data": x.ravel().tolist()} for i, x in zip(model.inputs, inputs)},
+        "outputs": [{"name": n, "shape": list(o.shape), "data": np.asarray(o).ravel().tolist()} for n, o in zip([t.name for t in model.outputs], outs)],
+    }
+    data.update(extra or {})
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump(data, f)
+    print(name, os.path.getsize(os.path.join(OUT, name + ".keras")), "bytes")
+
+
+def randomise_biases(model, seed):
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        if w.name in ("bias", "beta", "moving_mean"):
+            w.assign(rng.uniform(-0.5, 0.5, w.shape).astype("float32"))
+        if w.name in ("gamma", "moving_variance"):
+            w.assign(rng.uniform(0.5, 1.5, w.shape).astype("float32"))
+
+
+def tutorial():
+    (train_x, train_y), (test_x, test_y) = keras.datasets.fashion_mnist.load_data()
+    train_x, test_x = train_x / 255.0, test_x / 255.0
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((28, 28)),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dense(10),
+    ])
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    model.fit(train_x, train_y, epochs=10, verbose=2)
+    loss, accuracy = model.evaluate(test_x, test_y, verbose=2)
+    model.save(os.path.join(OUT, "tutorial.keras"))
+    record("tutorial", model, [test_x[:8].astype("float32")], {"test_accuracy": accuracy, "test_loss": loss})
+
+
+def cnn():
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(8, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Conv2D(16, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Flatten(),
+        layers.Dense(32, activation="relu"),
+        layers.Dropout(0.25),
+        layers.Dense(10),
+    ], name="cnn")
+    randomise_biases(model, 1)
+    model.save(os.path.join(OUT, "cnn.keras"))
+    x = np.random.default_rng(1).random((4, 28, 28, 1), dtype=np.float32)
+    record("cnn", model, [x])
+
+
+def residual():
+    keras.utils.set_random_seed(2)
+    features = keras.Input((12,), name="features")
+    context = keras.Input((6, 6, 2), name="context")
+    h = layers.Dense(16, activation="relu", name="hidden")(features)
+    h = layers.BatchNormalization(name="norm")(h)
+    h = layers.Dropout(0.3)(h)
+    skip = layers.Dense(16, name="skip", trainable=False)(features)
+    h = layers.Add()([h, skip])
+    h = layers.LayerNormalization(epsilon=1e-3)(h)
+    c = layers.Conv2D(4, 3, strides=2, padding="same", activation="gelu")(context)
+    c = layers.AveragePooling2D(2, padding="same")(c)
+    c = layers.GlobalAveragePooling2D()(c)
+    joined = layers.Concatenate()([h, c])
+    scores = layers.Dense(3, activation="softmax", name="scores")(joined)
+    gate = layers.Dense(1, activation="sigmoid", name="gate")(h)
+    model = keras.Model([features, context], [scores, gate], name="residual")
+    randomise_biases(model, 2)
+    model.save(os.path.join(OUT, "residual.keras"))
+    rng = np.random.default_rng(2)
+    record("residual", model, [rng.random((3, 12), dtype=np.float32), rng.random((3, 6, 6, 2), dtype=np.float32)])
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    cnn()
+    residual()
+    tutorial()
