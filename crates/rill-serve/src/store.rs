@@ -1,6 +1,6 @@
 //! Which model is served: one file, or the newest numbered version folder under a base path
 //! (TF Serving's layout: `base/1/model.rill`, `base/2/model.onnx`, …), reloaded when a newer
-//! version appears. Rill model files and ONNX files are both served.
+//! version appears. Rill model files, Keras `.keras` files and ONNX files are all served.
 
 use crate::{Error, Result};
 use rill_nn::Model;
@@ -12,7 +12,8 @@ use std::sync::{Arc, RwLock};
 pub enum ModelSource {
     /// One model file, served as version 1.
     File(PathBuf),
-    /// Numbered version folders, each holding one `.rill` or `.onnx` file; the highest is served.
+    /// Numbered version folders, each holding one `.rill`, `.keras` or `.onnx` file; the highest
+    /// is served.
     BasePath(PathBuf),
 }
 
@@ -46,8 +47,8 @@ pub struct ModelStore {
     current: RwLock<Arc<Servable>>,
 }
 
-/// A `.onnx` file through the ONNX importer, anything else as a Rill model file (whose layers
-/// may include the importer's, for a saved imported model).
+/// A `.onnx` file through the ONNX importer, a `.keras` file through the Keras reader, anything
+/// else as a Rill model file (whose layers may include the ONNX importer's).
 fn load_model_file(path: &Path) -> std::result::Result<Model, String> {
     if path
         .extension()
@@ -96,10 +97,10 @@ fn newest_version(base: &Path) -> Result<Option<(u64, PathBuf)>> {
         let Ok(files) = std::fs::read_dir(e.path()) else {
             continue;
         };
-        let model = files
-            .flatten()
-            .map(|f| f.path())
-            .find(|p| p.extension().is_some_and(|x| x == "rill" || x == "onnx"));
+        let model = files.flatten().map(|f| f.path()).find(|p| {
+            p.extension()
+                .is_some_and(|x| x == "rill" || x == "onnx" || x == "keras")
+        });
         if let Some(m) = model {
             if best.as_ref().is_none_or(|(b, _)| v > *b) {
                 best = Some((v, m));
@@ -117,7 +118,7 @@ impl ModelStore {
             ModelSource::BasePath(b) => {
                 let (v, p) = newest_version(b)?.ok_or_else(|| {
                     Error::Model(format!(
-                        "{}: no numbered version folder holds a .rill or .onnx model",
+                        "{}: no numbered version folder holds a .rill, .keras or .onnx model",
                         b.display()
                     ))
                 })?;

@@ -28,6 +28,7 @@ pub use rill_core as core;
 pub use rill_data as data;
 pub use rill_data::datasets;
 pub use rill_io as io;
+pub use rill_keras as keras;
 pub use rill_nn as nn;
 pub use rill_onnx as onnx;
 pub use rill_serve as serve;

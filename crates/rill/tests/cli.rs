@@ -135,7 +135,10 @@ fn export_to_onnx_then_summary_evaluate_and_predict_the_onnx_file() {
     let (ok, out, err) = rill(&["evaluate", torch]);
     assert!(ok && out.contains("10000 test images"), "{out}{err}");
     let (ok, _, err) = rill(&["export", model.to_str().unwrap(), "-o", "model.h5"]);
-    assert!(!ok && err.contains("name the output *.onnx"), "{err}");
+    assert!(
+        !ok && err.contains("name the output *.onnx or *.keras"),
+        "{err}"
+    );
 }
 
 #[test]

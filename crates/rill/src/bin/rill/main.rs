@@ -6,6 +6,7 @@
 //!     rill summary fashion.rill
 //!     rill serve fashion.rill --model-name fashion
 //!     rill export fashion.rill -o fashion.onnx
+//!     rill export fashion.rill -o fashion.keras
 
 mod predict;
 mod serve;
@@ -44,11 +45,12 @@ enum Command {
         /// The model file.
         model: PathBuf,
     },
-    /// Write a model in another format: ONNX (opset 17), for onnxruntime and other runtimes.
+    /// Write a model in another format: ONNX (opset 17), for onnxruntime and other runtimes,
+    /// or Keras 3 (.keras), for Keras.
     Export {
-        /// The model file (.rill or .onnx).
+        /// The model file (.rill, .keras or .onnx).
         model: PathBuf,
-        /// Where to write it; the extension picks the format (.onnx).
+        /// Where to write it; the extension picks the format (.onnx or .keras).
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -58,26 +60,34 @@ fn export(
     model: &std::path::Path,
     output: &std::path::Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    if !output
+    let ext = output
         .extension()
-        .is_some_and(|x| x.eq_ignore_ascii_case("onnx"))
-    {
-        return Err(format!(
-            "{}: rill export writes ONNX files; name the output *.onnx",
-            output.display()
-        )
-        .into());
-    }
+        .map(|x| x.to_string_lossy().to_lowercase());
     let loaded = rill::load_model(model)?;
-    let options = rill::onnx::ExportOptions {
-        class_names: rill::load_class_names(model)?,
-    };
-    rill::onnx::export(&loaded, output, &options)?;
-    println!(
-        "Saved {} (ONNX opset {})",
-        output.display(),
-        rill::onnx::OPSET
-    );
+    match ext.as_deref() {
+        Some("onnx") => {
+            let options = rill::onnx::ExportOptions {
+                class_names: rill::load_class_names(model)?,
+            };
+            rill::onnx::export(&loaded, output, &options)?;
+            println!(
+                "Saved {} (ONNX opset {})",
+                output.display(),
+                rill::onnx::OPSET
+            );
+        }
+        Some("keras") => {
+            rill::keras::save_model(&loaded, output)?;
+            println!("Saved {} (Keras 3)", output.display());
+        }
+        _ => {
+            return Err(format!(
+                "{}: rill export writes ONNX and Keras files; name the output *.onnx or *.keras",
+                output.display()
+            )
+            .into())
+        }
+    }
     Ok(())
 }
 

@@ -12,7 +12,7 @@ pub struct ServeArgs {
     /// The name clients use: /v1/models/NAME.
     #[arg(long, default_value = "model")]
     model_name: String,
-    /// A folder of numbered version folders (1/, 2/, …), each holding a .rill or .onnx model; the
+    /// A folder of numbered version folders (1/, 2/, …), each holding a .rill, .keras or .onnx model; the
     /// newest is served and a newer one is picked up without a restart.
     #[arg(long)]
     model_base_path: Option<PathBuf>,

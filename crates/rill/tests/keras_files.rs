@@ -1,0 +1,179 @@
+//! Rill models written as `.keras` files, opened by Keras 3 itself (tools/check_keras.py, in the
+//! Python environment `tools/test` prepares, on Keras' numpy backend), which must predict what
+//! Rill predicts; and read back by Rill, exactly.
+
+use rill::prelude::*;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::Command;
+
+fn python() -> String {
+    std::env::var("RILL_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!("RILL_TEST_PYTHON is not set: run the tests with tools/test, which prepares the Python environment holding Keras")
+    })
+}
+
+fn tensor_json(t: &Tensor) -> Value {
+    json!({"shape": t.shape(), "data": t.to_dtype(DType::F32).unwrap().to_vec::<f32>().unwrap()})
+}
+
+/// Random biases and normalisation statistics (kernels keep their seeded Glorot values).
+fn randomise(model: &Model, g: &mut Generator) {
+    for (name, v) in model.named_variables() {
+        if v.is_state() || v.shape().len() > 1 {
+            continue;
+        }
+        let (lo, hi) = if name.ends_with("variance") {
+            (0.5, 1.5)
+        } else {
+            (-0.5, 0.5)
+        };
+        v.assign(&g.uniform(&v.shape(), lo, hi, DType::F32).unwrap())
+            .unwrap();
+    }
+}
+
+fn models() -> Vec<(&'static str, Model)> {
+    set_seed(11);
+    let mut g = Generator::new(11);
+    let mut out = vec![
+        ("tutorial_mlp", rill::zoo::fashion_mnist_mlp().unwrap()),
+        ("tutorial_cnn", rill::zoo::fashion_mnist_cnn().unwrap()),
+    ];
+    let mut b = FunctionalBuilder::new();
+    let image = b.input_named("image", &[8, 8, 3]).unwrap();
+    let meta = b.input_named("meta", &[5]).unwrap();
+    let x = b.layer(Rescaling::new(0.5, 0.1), image).unwrap();
+    let x = b
+        .layer(
+            Conv2D::new(4, (3, 3))
+                .padding(Padding::Same)
+                .activation(Activation::Gelu),
+            x,
+        )
+        .unwrap();
+    let x = b.layer(BatchNormalization::new(), x).unwrap();
+    let x = b.layer(AveragePooling2D::new((2, 2)), x).unwrap();
+    let x = b
+        .layer(
+            MaxPooling2D::new((2, 2))
+                .strides((1, 1))
+                .padding(Padding::Same),
+            x,
+        )
+        .unwrap();
+    let x = b.layer(GlobalAveragePooling2D::new(), x).unwrap();
+    let m = b
+        .layer(Dense::new(4).activation(Activation::Elu), meta)
+        .unwrap();
+    let m = b.layer(LayerNormalization::new(), m).unwrap();
+    let sum = b.merge(Add, &[x, m]).unwrap();
+    let prod = b.merge(Multiply, &[sum, m]).unwrap();
+    let both = b.merge(Concatenate, &[prod, x]).unwrap();
+    let h = b.layer(Dropout::new(0.2), both).unwrap();
+    let h = b.layer(ActivationLayer::new(Activation::Tanh), h).unwrap();
+    let class = b
+        .layer_named("class", Dense::new(3).activation(Activation::Softmax), h)
+        .unwrap();
+    let score = b
+        .layer_named("score", Dense::new(1).activation(Activation::Sigmoid), sum)
+        .unwrap();
+    let model = b.build(&[image, meta], &[class, score]).unwrap();
+    model.layer("class").unwrap().set_trainable(false);
+    out.push(("functional_two_inputs_two_outputs", model));
+    let seq = Sequential::new(vec![
+        Box::new(Embedding::new(20, 4)),
+        Box::new(Flatten::new()),
+        Box::new(Reshape::new(&[6, 4])),
+        Box::new(Dense::new(5).activation(Activation::LeakyRelu)),
+        Box::new(ReLU::new()),
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(3).activation(Activation::Softplus)),
+        Box::new(Softmax::new()),
+    ])
+    .with_input_shape(&[6])
+    .unwrap();
+    out.push(("embedding_sequence", seq));
+    for (_, m) in &out {
+        randomise(m, &mut g);
+    }
+    out
+}
+
+fn inputs(name: &str, model: &Model, g: &mut Generator) -> Vec<Tensor> {
+    if name == "embedding_sequence" {
+        return vec![Tensor::from_vec(
+            (0..18).map(|i| ((i * 7) % 20) as f32).collect::<Vec<_>>(),
+            &[3, 6],
+        )
+        .unwrap()];
+    }
+    model
+        .input_shapes()
+        .iter()
+        .map(|s| {
+            let mut shape = vec![3];
+            shape.extend(s);
+            g.uniform(&shape, 0.0, 1.0, DType::F32).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn keras_opens_rill_models_and_predicts_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = Generator::new(5);
+    let mut cases = Vec::new();
+    for (name, model) in models() {
+        let file = format!("{name}.keras");
+        let path = dir.path().join(&file);
+        rill::keras::save_model(&model, &path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let xs = inputs(name, &model, &mut g);
+        let outs = model.call_many(&xs, false).unwrap();
+        // Read back by Rill: the same outputs, exactly, and the same frozen layers.
+        let back = rill::load_model(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (a, b) in outs.iter().zip(back.call_many(&xs, false).unwrap()) {
+            assert_eq!(
+                a.to_vec::<f32>().unwrap(),
+                b.to_vec::<f32>().unwrap(),
+                "{name}"
+            );
+        }
+        for (layer, l) in model.layers() {
+            assert_eq!(
+                back.layer(layer).unwrap().is_trainable(),
+                l.is_trainable(),
+                "{name}: {layer}"
+            );
+        }
+        let ins: serde_json::Map<String, Value> = model
+            .input_names()
+            .into_iter()
+            .zip(&xs)
+            .map(|(n, t)| (n, tensor_json(t)))
+            .collect();
+        let outs: Vec<Value> = model
+            .output_names()
+            .into_iter()
+            .zip(&outs)
+            .map(|(n, t)| {
+                let mut v = tensor_json(t);
+                v["name"] = json!(n);
+                v
+            })
+            .collect();
+        cases.push(json!({"file": file, "inputs": ins, "outputs": outs}));
+    }
+    let cases_path = dir.path().join("cases.json");
+    std::fs::write(&cases_path, json!({ "cases": cases }).to_string()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/check_keras.py");
+    let run = Command::new(python())
+        .arg(script)
+        .arg(&cases_path)
+        .env("KERAS_BACKEND", "numpy")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&run.stdout);
+    println!("{report}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "Keras disagrees with Rill:\n{report}");
+}
