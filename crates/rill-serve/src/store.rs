@@ -50,11 +50,15 @@ pub struct ModelStore {
 /// A `.onnx` file through the ONNX importer, a `.keras` file through the Keras reader, anything
 /// else as a Rill model file (whose layers may include the ONNX importer's).
 fn load_model_file(path: &Path) -> std::result::Result<Model, String> {
-    if path
-        .extension()
-        .is_some_and(|x| x.eq_ignore_ascii_case("onnx"))
-    {
+    let is = |ext: &str| {
+        path.extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case(ext))
+    };
+    if is("onnx") {
         return rill_onnx::load(path).map_err(|e| e.to_string());
+    }
+    if is("keras") {
+        return rill_keras::load_model(path).map_err(|e| e.to_string());
     }
     rill_onnx::register_layers();
     rill_io::load_model(path).map_err(|e| e.to_string())

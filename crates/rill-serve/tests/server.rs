@@ -580,3 +580,64 @@ fn an_onnx_file_in_a_version_folder_is_served_with_its_own_names() {
         assert!((g - w).abs() < 1e-4, "{g} vs {w}");
     }
 }
+
+#[test]
+fn the_keras_tutorial_model_is_served_from_its_keras_file() {
+    // The Keras tutorial's model trained by TensorFlow and saved with model.save (see
+    // tools/make_keras_fixtures.py), queried as the TF Serving tutorial's client does.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rill-keras/tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("1")).unwrap();
+    std::fs::copy(
+        fixtures.join("tutorial.keras"),
+        dir.path().join("1/tutorial.keras"),
+    )
+    .unwrap();
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("tutorial.json")).unwrap())
+            .unwrap();
+    let s = Server::start(dir.path(), ServerConfig::default());
+    let images: Vec<f64> = record["inputs"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let instances: Vec<Value> = images
+        .chunks(784)
+        .map(|img| json!(img.chunks(28).map(|r| r.to_vec()).collect::<Vec<_>>()))
+        .collect();
+    let body = json!({"signature_name": "serving_default", "instances": instances}).to_string();
+    let (code, answer) = post(&format!("{}/v1/models/demo:predict", s.url), &body);
+    assert_eq!(code, 200, "{answer}");
+    let want: Vec<f64> = record["outputs"][0]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let got: Vec<f64> = answer["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            p.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            (g - w).abs() < 1e-4 * w.abs().max(1.0),
+            "Rill {g}, Keras {w}"
+        );
+    }
+}

@@ -142,6 +142,39 @@ fn export_to_onnx_then_summary_evaluate_and_predict_the_onnx_file() {
 }
 
 #[test]
+fn the_tutorial_model_trained_by_keras_evaluates_as_keras_evaluates_it() {
+    // tools/make_keras_fixtures.py: the Keras tutorial's model, trained by TensorFlow, saved with
+    // model.save("tutorial.keras"); Keras' own model.evaluate is in tutorial.json.
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../rill-keras/tests/fixtures");
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{fixtures}/tutorial.json")).unwrap(),
+    )
+    .unwrap();
+    let keras_accuracy = record["test_accuracy"].as_f64().unwrap();
+    let (ok, out, err) = rill(&["evaluate", &format!("{fixtures}/tutorial.keras")]);
+    assert!(ok, "{err}");
+    let accuracy = out.split_whitespace().nth(1).unwrap();
+    assert_eq!(accuracy, format!("{keras_accuracy:.4}"), "{out}");
+    let loss: f64 = out.split_whitespace().nth(3).unwrap().parse().unwrap();
+    assert!(
+        (loss - record["test_loss"].as_f64().unwrap()).abs() < 1e-3,
+        "{out}"
+    );
+    // And it exports to ONNX and back to .keras like any model.
+    let dir = tempfile::tempdir().unwrap();
+    let again = dir.path().join("again.keras");
+    let (ok, _, err) = rill(&[
+        "export",
+        &format!("{fixtures}/tutorial.keras"),
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let (_, out2, _) = rill(&["evaluate", again.to_str().unwrap()]);
+    assert_eq!(out2, out);
+}
+
+#[test]
 fn errors_are_one_line_with_a_non_zero_exit() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.rill");
