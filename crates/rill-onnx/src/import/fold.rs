@@ -9,6 +9,9 @@ use crate::error::{invalid, unsupported, Result};
 use crate::proto::{data_type, NodeProto};
 use crate::tensors::{checked_shape, read, Const};
 
+/// The most values a constant made while importing (not read from the file) may hold.
+const MAX_FOLDED: usize = 1 << 24;
+
 fn ints_of(c: &Const, what: &str) -> Result<Vec<i64>> {
     c.ints(what)
 }
@@ -269,6 +272,12 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
                 return Err(unsupported("a constant as large as the batch"));
             }
             let (shape, n) = checked_shape(&dims, "ConstantOfShape")?;
+            // A constant the file's bytes do not hold: made here, so bounded here.
+            if n > MAX_FOLDED {
+                return Err(unsupported(format!(
+                    "ConstantOfShape of {dims:?}: more than {MAX_FOLDED} values"
+                )));
+            }
             match a.tensor("value")?.map(read).transpose()? {
                 Some(Const::I64 { data, .. }) => {
                     i64s(shape, vec![data.first().copied().unwrap_or(0); n])
