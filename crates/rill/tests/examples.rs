@@ -14,6 +14,9 @@ mod custom_training_loop;
 #[path = "../examples/functional_api.rs"]
 mod functional_api;
 #[allow(dead_code)]
+#[path = "../examples/keras_files.rs"]
+mod keras_files;
+#[allow(dead_code)]
 #[path = "../examples/onnx.rs"]
 mod onnx;
 #[allow(dead_code)]
@@ -46,6 +49,17 @@ fn custom_layer_trains_and_reloads_exactly() {
         diff, 0.0,
         "the reloaded model predicts exactly as the trained one"
     );
+}
+
+#[test]
+fn keras_files_evaluate_as_keras_and_fine_tune() {
+    let dir = tempfile::tempdir().unwrap();
+    let (before, after) = keras_files::run(6000, dir.path()).unwrap();
+    // Keras' own model.evaluate gave 0.8776 (crates/rill-keras/tests/fixtures/tutorial.json).
+    assert_eq!(format!("{before:.4}"), "0.8776");
+    assert!(after > 0.85, "{after}");
+    let back = rill::load_model(dir.path().join("tutorial-tuned.keras")).unwrap();
+    assert_eq!(back.count_params(), 101_770);
 }
 
 #[test]
