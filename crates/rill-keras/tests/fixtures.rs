@@ -165,12 +165,6 @@ fn error(bytes: &[u8]) -> String {
 
 #[test]
 fn what_rill_cannot_honour_is_refused_by_layer_and_argument() {
-    let conv = |c: &mut Value| {
-        c["config"]["layers"][1]["config"]
-            .as_object_mut()
-            .unwrap()
-            .clone()
-    };
     let e = error(&with_config(|c| {
         c["config"]["layers"][1]["config"]["groups"] = 2.into()
     }));
@@ -203,7 +197,6 @@ fn what_rill_cannot_honour_is_refused_by_layer_and_argument() {
         c["config"]["layers"][1]["config"]["dtype"] = "mixed_float16".into()
     }));
     assert!(e.contains("dtype"), "{e}");
-    let _ = conv;
 }
 
 #[test]

@@ -23,7 +23,10 @@ fn main() {
     set_seed(1);
     let native = rill::zoo::fashion_mnist_cnn().expect("builds");
     // In the workspace's out/, where tools/bench_onnxruntime.py is pointed at it.
-    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../out/bench/tutorial_cnn.onnx"));
+    let path = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../out/bench/tutorial_cnn.onnx"
+    ));
     std::fs::create_dir_all(path.parent().expect("a folder")).expect("writable out/bench");
     rill::onnx::export(&native, path, &Default::default()).expect("exports");
     let import_start = Instant::now();

@@ -12,7 +12,10 @@ use std::error::Error;
 use std::path::Path;
 
 /// The Keras tutorial's model, trained by TensorFlow/Keras 3 (tools/make_keras_fixtures.py).
-const TUTORIAL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../rill-keras/tests/fixtures/tutorial.keras");
+const TUTORIAL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../rill-keras/tests/fixtures/tutorial.keras"
+);
 
 /// Returns the test accuracy as loaded and after fine-tuning on `n` training images.
 pub fn run(n: usize, out: &Path) -> Result<(f64, f64), Box<dyn Error>> {
@@ -23,7 +26,11 @@ pub fn run(n: usize, out: &Path) -> Result<(f64, f64), Box<dyn Error>> {
 
     let mut model = rill::keras::load_model(TUTORIAL)?;
     println!("{}", model.summary());
-    model.compile(Adam::new(1e-4), SparseCategoricalCrossentropy::from_logits(), &["accuracy"])?;
+    model.compile(
+        Adam::new(1e-4),
+        SparseCategoricalCrossentropy::from_logits(),
+        &["accuracy"],
+    )?;
     let before = model.evaluate((&test_x, test_y), 256)?["accuracy"];
     println!("Trained by Keras, evaluated by Rill: test accuracy {before:.4}");
 
@@ -35,7 +42,10 @@ pub fn run(n: usize, out: &Path) -> Result<(f64, f64), Box<dyn Error>> {
 
     let path = out.join("tutorial-tuned.keras");
     rill::keras::save_model(&model, &path)?;
-    println!("Saved {} — keras.saving.load_model opens it", path.display());
+    println!(
+        "Saved {} — keras.saving.load_model opens it",
+        path.display()
+    );
     Ok((before, after))
 }
 
