@@ -403,7 +403,7 @@ pub(crate) fn model(config: &Value, weights: Weights) -> Result<Model> {
 }
 
 /// Gives every layer its variables from the file, by name or by Keras' key.
-fn assign_weights(
+pub(crate) fn assign_weights(
     model: &Model,
     order: &[(String, String)],
     mut weights: Weights,

@@ -6,6 +6,8 @@
 //!   computes checked, weights read from `model.weights.h5` with a pure-Rust HDF5 reader.
 //! - [`save_model`] writes a Rill model as a `.keras` file that `keras.saving.load_model`
 //!   opens.
+//! - [`load_weights`] and [`save_weights`] read and write Keras 3 `.weights.h5` files
+//!   (`model.save_weights` / `model.load_weights`) for a model of the same architecture.
 
 mod archive;
 mod config_in;
@@ -41,4 +43,51 @@ pub fn save_model(model: &rill_nn::Model, path: impl AsRef<Path>) -> Result<()> 
         &config.to_string(),
         &weights,
     )
+}
+
+/// The model's layers in Keras' order — (class, name), inputs included — and whether it is a
+/// Sequential model: what Keras' weight keys are counted over.
+fn layer_order(model: &rill_nn::Model) -> Result<(Vec<(String, String)>, bool)> {
+    let view = model.graph_view()?;
+    let order = view
+        .nodes
+        .iter()
+        .map(|n| {
+            let class = match &n.op {
+                rill_nn::NodeOp::Input => "InputLayer",
+                rill_nn::NodeOp::Layer(l) => l.kind(),
+                rill_nn::NodeOp::Merge(m) => m.kind(),
+            };
+            (class.to_string(), n.name.to_string())
+        })
+        .collect();
+    let sequential = model.get_config()?["class_name"] == "Sequential";
+    Ok((order, sequential))
+}
+
+/// Loads a Keras 3 `.weights.h5` file (Keras' `model.save_weights`, or the `model.weights.h5`
+/// inside a `.keras` file) into a model of the same architecture, layer by layer, every shape
+/// checked.
+pub fn load_weights(model: &rill_nn::Model, path: impl AsRef<Path>) -> Result<()> {
+    let weights = h5::read(archive::read_file(path.as_ref())?)?;
+    let (order, sequential) = layer_order(model)?;
+    config_in::assign_weights(model, &order, weights, sequential)
+}
+
+/// Writes the model's weights as a Keras 3 `.weights.h5` file, which Keras'
+/// `model.load_weights` reads into the same architecture.
+pub fn save_weights(model: &rill_nn::Model, path: impl AsRef<Path>) -> Result<()> {
+    let (_, layers) = config_out::model(model)?;
+    let bytes = h5::write(model.name(), &layers)?;
+    let path = path.as_ref();
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let tmp = path.with_extension("h5.tmp");
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
 }

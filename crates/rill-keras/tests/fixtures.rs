@@ -226,3 +226,68 @@ fn broken_files_give_clear_errors() {
         let _ = rill_keras::load_bytes(&bytes);
     }
 }
+
+#[test]
+fn weights_files_load_into_the_same_architecture_and_round_trip() {
+    // The weights inside tutorial.keras are a Keras 3 `.weights.h5` file.
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(fixture("tutorial.keras")).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let weights_path = dir.path().join("tutorial.weights.h5");
+    std::io::copy(
+        &mut zip.by_name("model.weights.h5").unwrap(),
+        &mut std::fs::File::create(&weights_path).unwrap(),
+    )
+    .unwrap();
+    let fresh = Sequential::new(vec![
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(128).activation(Activation::Relu)),
+        Box::new(Dense::new(10)),
+    ])
+    .with_input_shape(&[28, 28])
+    .unwrap();
+    rill_keras::load_weights(&fresh, &weights_path).unwrap();
+    let loaded = rill_keras::load_model(fixture("tutorial.keras")).unwrap();
+    let x = rill_core::Generator::new(3)
+        .uniform(&[4, 28, 28], 0.0, 1.0, DType::F32)
+        .unwrap();
+    assert_eq!(
+        fresh.predict(&x, 4).unwrap().to_vec::<f32>().unwrap(),
+        loaded.predict(&x, 4).unwrap().to_vec::<f32>().unwrap()
+    );
+    // Written by Rill, read back into yet another copy.
+    let again = dir.path().join("again.weights.h5");
+    rill_keras::save_weights(&fresh, &again).unwrap();
+    let third = Sequential::new(vec![
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(128).activation(Activation::Relu)),
+        Box::new(Dense::new(10)),
+    ])
+    .with_input_shape(&[28, 28])
+    .unwrap();
+    rill_keras::load_weights(&third, &again).unwrap();
+    assert_eq!(
+        third
+            .get_weights()
+            .iter()
+            .map(|t| t.to_vec::<f32>().unwrap())
+            .collect::<Vec<_>>(),
+        fresh
+            .get_weights()
+            .iter()
+            .map(|t| t.to_vec::<f32>().unwrap())
+            .collect::<Vec<_>>()
+    );
+    // A different architecture is refused by layer.
+    let other = Sequential::new(vec![
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(64)),
+        Box::new(Dense::new(10)),
+    ])
+    .with_input_shape(&[28, 28])
+    .unwrap();
+    let e = rill_keras::load_weights(&other, &weights_path)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("[784, 128]") && e.contains("[784, 64]"), "{e}");
+}
