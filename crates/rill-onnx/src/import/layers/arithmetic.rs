@@ -1,0 +1,242 @@
+//! ONNX arithmetic with numpy broadcasting: with a constant (a layer holding it as a
+//! variable) or between two computed values (a merge), and `Concat` on any axis.
+
+use super::*;
+
+/// The arithmetic operators of ONNX, each with numpy broadcasting.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arithmetic {
+    /// a + b
+    Add,
+    /// a − b
+    Sub,
+    /// a · b
+    Mul,
+    /// a / b
+    Div,
+    /// aᵇ
+    Pow,
+}
+
+impl Arithmetic {
+    fn apply(self, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Arithmetic::Add => a.add(b)?,
+            Arithmetic::Sub => a.sub(b)?,
+            Arithmetic::Mul => a.mul(b)?,
+            Arithmetic::Div => a.div(b)?,
+            Arithmetic::Pow => a.pow(b)?,
+        })
+    }
+}
+
+/// Numpy's broadcast of two full shapes, or `None` when they do not broadcast.
+pub(crate) fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let r = a.len().max(b.len());
+    let at = |s: &[usize], i: usize| {
+        if i + s.len() < r {
+            1
+        } else {
+            s[i + s.len() - r]
+        }
+    };
+    (0..r)
+        .map(|i| match (at(a, i), at(b, i)) {
+            (x, y) if x == y => Some(x),
+            (1, y) => Some(y),
+            (x, 1) => Some(x),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The per-sample shape of `x op c` for per-sample `s` and a constant of shape `c`, or an error
+/// when the constant would change the batch axis.
+fn with_constant(kind: &str, s: &[usize], c: &[usize]) -> Result<Vec<usize>> {
+    let mut x = vec![2usize];
+    x.extend(s);
+    match broadcast(&x, c) {
+        Some(out) if out.len() == x.len() && out[0] == 2 => Ok(out[1..].to_vec()),
+        _ => Err(config_error(
+            kind,
+            format!(
+                "a constant of shape {c:?} does not broadcast against inputs {}",
+                full(s)
+            ),
+        )),
+    }
+}
+
+/// [`OnnxConstantOp`]'s attributes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConstantOpConfig {
+    /// The operator.
+    pub op: Arithmetic,
+    /// The constant's shape.
+    pub shape: Vec<usize>,
+    /// `constant op x` rather than `x op constant`.
+    pub constant_first: bool,
+    /// Whether `fit` trains the constant (true for weights, false for literal constants).
+    pub trainable: bool,
+}
+
+/// Arithmetic between the input and a constant held as a variable (a bias added after a
+/// MatMul, a normalisation's mean and scale, GELU's ½).
+#[derive(Debug)]
+pub struct OnnxConstantOp {
+    config: ConstantOpConfig,
+    constant: Option<Variable>,
+}
+
+impl Configurable for OnnxConstantOp {
+    const KIND: &'static str = "OnnxConstantOp";
+    type Config = ConstantOpConfig;
+    fn get_config(&self) -> ConstantOpConfig {
+        self.config.clone()
+    }
+    fn from_config(config: ConstantOpConfig) -> Result<Self> {
+        if !config.shape.is_empty() {
+            rill_nn::layers::check_sizes(Self::KIND, "shape", &config.shape)?;
+        }
+        Ok(OnnxConstantOp {
+            config,
+            constant: None,
+        })
+    }
+}
+
+impl Layer for OnnxConstantOp {
+    rill_nn::configurable_layer!();
+    fn compute_output_shape(&self, s: &[usize]) -> Result<Vec<usize>> {
+        with_constant(Self::KIND, s, &self.config.shape)
+    }
+    fn build(&mut self, s: &[usize]) -> Result<()> {
+        self.compute_output_shape(s)?;
+        let zeros = Tensor::zeros(&self.config.shape, rill_core::DType::F32);
+        self.constant = Some(if self.config.trainable {
+            Variable::trainable("constant", zeros)?
+        } else {
+            Variable::fixed("constant", zeros)
+        });
+        Ok(())
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        let c = self
+            .constant
+            .as_ref()
+            .ok_or_else(|| not_built(Self::KIND))?
+            .value();
+        if self.config.constant_first {
+            self.config.op.apply(&c, x)
+        } else {
+            self.config.op.apply(x, &c)
+        }
+    }
+    fn variables(&self) -> Vec<Variable> {
+        self.constant.iter().cloned().collect()
+    }
+}
+/// ONNX's binary arithmetic between two computed values, with broadcasting.
+#[derive(Debug, Clone, Copy)]
+pub struct OnnxBinary(pub Arithmetic);
+
+impl OnnxBinary {
+    const KIND: &'static str = "OnnxBinary";
+    /// Rebuilds one from its stored config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Box<dyn Merge>> {
+        let op: Arithmetic = serde_json::from_value(config["op"].clone())
+            .map_err(|e| config_error(Self::KIND, e))?;
+        Ok(Box::new(OnnxBinary(op)))
+    }
+}
+
+impl Merge for OnnxBinary {
+    fn kind(&self) -> &'static str {
+        Self::KIND
+    }
+    fn output_shape(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
+        match shapes {
+            // Both carry the batch axis first; ONNX aligns axes from the right, so the ranks
+            // must agree for batch to meet batch.
+            [a, b] if a.len() == b.len() => broadcast(a, b).ok_or_else(|| {
+                config_error(Self::KIND, format!("inputs {} and {} do not broadcast", full(a), full(b)))
+            }),
+            [a, b] => Err(config_error(
+                Self::KIND,
+                format!("inputs {} and {} differ in rank, which would align the batch axis with another", full(a), full(b)),
+            )),
+            _ => Err(config_error(Self::KIND, "takes two inputs")),
+        }
+    }
+    fn call(&self, inputs: &[Tensor]) -> Result<Tensor> {
+        self.0.apply(&inputs[0], &inputs[1])
+    }
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({ "op": self.0 })
+    }
+}
+
+/// ONNX `Concat` along any axis but the batch's.
+#[derive(Debug, Clone, Copy)]
+pub struct OnnxConcat {
+    /// The axis (batch axis = 0).
+    pub axis: usize,
+}
+
+impl OnnxConcat {
+    const KIND: &'static str = "OnnxConcat";
+    /// Rebuilds one from its stored config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Box<dyn Merge>> {
+        match config["axis"].as_u64() {
+            Some(a) if a > 0 => Ok(Box::new(OnnxConcat { axis: a as usize })),
+            _ => Err(config_error(
+                Self::KIND,
+                "needs an axis after the batch axis",
+            )),
+        }
+    }
+}
+
+impl Merge for OnnxConcat {
+    fn kind(&self) -> &'static str {
+        Self::KIND
+    }
+    fn output_shape(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
+        let a = self.axis - 1;
+        let first = shapes
+            .first()
+            .ok_or_else(|| config_error(Self::KIND, "takes at least one input"))?;
+        let agree = shapes.iter().all(|s| {
+            s.len() == first.len()
+                && a < s.len()
+                && s.iter()
+                    .zip(first)
+                    .enumerate()
+                    .all(|(i, (x, y))| i == a || x == y)
+        });
+        if !agree {
+            return Err(config_error(
+                Self::KIND,
+                format!(
+                    "inputs {} differ off axis {}",
+                    shapes
+                        .iter()
+                        .map(|s| full(s))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    self.axis
+                ),
+            ));
+        }
+        let mut out = first.clone();
+        out[a] = shapes.iter().map(|s| s[a]).sum();
+        Ok(out)
+    }
+    fn call(&self, inputs: &[Tensor]) -> Result<Tensor> {
+        Ok(Tensor::concat(inputs, self.axis as isize)?)
+    }
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({ "axis": self.axis })
+    }
+}

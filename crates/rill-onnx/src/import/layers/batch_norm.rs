@@ -1,0 +1,89 @@
+//! ONNX `BatchNormalization` over axis 1.
+
+use super::*;
+
+/// [`OnnxBatchNorm`]'s attributes.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct BatchNormConfig {
+    /// Added to the variance.
+    pub epsilon: f64,
+    /// How much of the running statistics each training batch keeps.
+    pub momentum: f64,
+}
+
+/// ONNX `BatchNormalization`: normalises over axis 1 (channels-first). Inference uses the
+/// running statistics; training (in `fit`) uses the batch's and updates the running ones.
+#[derive(Debug)]
+pub struct OnnxBatchNorm {
+    config: BatchNormConfig,
+    weights: Vec<Variable>,
+}
+
+impl Configurable for OnnxBatchNorm {
+    const KIND: &'static str = "OnnxBatchNorm";
+    type Config = BatchNormConfig;
+    fn get_config(&self) -> BatchNormConfig {
+        self.config
+    }
+    fn from_config(config: BatchNormConfig) -> Result<Self> {
+        Ok(OnnxBatchNorm {
+            config,
+            weights: Vec::new(),
+        })
+    }
+}
+
+impl Layer for OnnxBatchNorm {
+    rill_nn::configurable_layer!();
+    fn compute_output_shape(&self, s: &[usize]) -> Result<Vec<usize>> {
+        if s.is_empty() {
+            return Err(config_error(Self::KIND, "needs inputs with a channel axis"));
+        }
+        Ok(s.to_vec())
+    }
+    fn build(&mut self, s: &[usize]) -> Result<()> {
+        let c = s[0];
+        let t = |v: f32| Tensor::full(&[c], v as f64, rill_core::DType::F32);
+        self.weights = vec![
+            Variable::trainable("scale", t(1.0))?,
+            Variable::trainable("bias", t(0.0))?,
+            Variable::fixed("mean", t(0.0)),
+            Variable::fixed("variance", t(1.0)),
+        ];
+        Ok(())
+    }
+    fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        let [scale, bias, mean, var] = &self.weights[..] else {
+            return Err(not_built(Self::KIND));
+        };
+        // Per-channel values broadcast as (C, 1, 1, …) against (N, C, …).
+        let mut param_shape = vec![x.shape()[1]];
+        param_shape.extend(std::iter::repeat_n(1, x.rank() - 2));
+        let p = |t: Tensor| t.reshape(&param_shape);
+        let (m, v) = if training && scale.is_trainable() {
+            let axes: Vec<isize> = (0..x.rank() as isize).filter(|&a| a != 1).collect();
+            let bm = x.mean(&axes, false)?;
+            let bv = x.variance(&axes, false)?;
+            let k = self.config.momentum;
+            no_grad(|| -> Result<()> {
+                for (running, batch) in [(mean, &bm), (var, &bv)] {
+                    let new = running
+                        .value()
+                        .mul_scalar(k)?
+                        .add(&batch.detach().mul_scalar(1.0 - k)?)?;
+                    running.assign(&new)?;
+                }
+                Ok(())
+            })?;
+            (bm, bv)
+        } else {
+            (mean.value(), var.value())
+        };
+        let inv = p(v.add_scalar(self.config.epsilon)?.sqrt()?)?;
+        let normed = x.sub(&p(m)?)?.div(&inv)?;
+        Ok(normed.mul(&p(scale.value())?)?.add(&p(bias.value())?)?)
+    }
+    fn variables(&self) -> Vec<Variable> {
+        self.weights.clone()
+    }
+}

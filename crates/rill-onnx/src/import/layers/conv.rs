@@ -1,0 +1,159 @@
+//! ONNX `Conv` (2-D, NCHW, OIHW kernel, explicit pads, groups).
+
+use super::*;
+
+/// [`OnnxConv`]'s attributes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConvConfig {
+    /// Output channels.
+    pub filters: usize,
+    /// Window height and width.
+    pub kernel_shape: [usize; 2],
+    /// Steps.
+    pub strides: [usize; 2],
+    /// Zero padding, `[top, left, bottom, right]`.
+    pub pads: [usize; 4],
+    /// Gaps between window taps.
+    pub dilations: [usize; 2],
+    /// Channel groups (the input channels for a depthwise convolution).
+    pub group: usize,
+    /// Whether a bias is added.
+    pub use_bias: bool,
+}
+
+/// ONNX `Conv` in two dimensions over NCHW batches, with an OIHW kernel.
+#[derive(Debug)]
+pub struct OnnxConv {
+    config: ConvConfig,
+    kernel: Option<Variable>,
+    bias: Option<Variable>,
+}
+
+impl Configurable for OnnxConv {
+    const KIND: &'static str = "OnnxConv";
+    type Config = ConvConfig;
+    fn get_config(&self) -> ConvConfig {
+        self.config.clone()
+    }
+    fn from_config(config: ConvConfig) -> Result<Self> {
+        let c = &config;
+        if c.group == 0 || c.filters == 0 || !c.filters.is_multiple_of(c.group) {
+            return Err(config_error(
+                Self::KIND,
+                format!(
+                    "{} filters cannot be split into {} groups",
+                    c.filters, c.group
+                ),
+            ));
+        }
+        rill_nn::layers::check_sizes(Self::KIND, "filters", &[c.filters])?;
+        rill_nn::layers::check_sizes(Self::KIND, "kernel_shape", &c.kernel_shape)?;
+        Ok(OnnxConv {
+            config,
+            kernel: None,
+            bias: None,
+        })
+    }
+}
+
+impl Layer for OnnxConv {
+    rill_nn::configurable_layer!();
+    fn compute_output_shape(&self, s: &[usize]) -> Result<Vec<usize>> {
+        let c = &self.config;
+        if s.len() != 3 || !s[0].is_multiple_of(c.group) {
+            return Err(config_error(
+                Self::KIND,
+                format!("expects (channels, height, width) inputs with channels divisible by {}, found {}", c.group, full(s)),
+            ));
+        }
+        let oh = window_out(
+            Self::KIND,
+            s[1],
+            c.pads[0] + c.pads[2],
+            c.kernel_shape[0],
+            c.strides[0],
+            c.dilations[0],
+        )?;
+        let ow = window_out(
+            Self::KIND,
+            s[2],
+            c.pads[1] + c.pads[3],
+            c.kernel_shape[1],
+            c.strides[1],
+            c.dilations[1],
+        )?;
+        let padded = [
+            s[0],
+            s[1] + c.pads[0] + c.pads[2],
+            s[2] + c.pads[1] + c.pads[3],
+        ];
+        bounded(Self::KIND, "a padded input", &padded)?;
+        let [kh, kw] = c.kernel_shape;
+        bounded(
+            Self::KIND,
+            "a patch matrix",
+            &[oh, ow, kh, kw, s[0] / c.group],
+        )?;
+        bounded(Self::KIND, "an output", &[c.filters, oh, ow])?;
+        Ok(vec![c.filters, oh, ow])
+    }
+    fn build(&mut self, s: &[usize]) -> Result<()> {
+        self.compute_output_shape(s)?;
+        let c = &self.config;
+        let [kh, kw] = c.kernel_shape;
+        self.kernel = Some(Variable::trainable(
+            "kernel",
+            Tensor::zeros(&[c.filters, s[0] / c.group, kh, kw], rill_core::DType::F32),
+        )?);
+        self.bias = if c.use_bias {
+            Some(Variable::trainable(
+                "bias",
+                Tensor::zeros(&[c.filters], rill_core::DType::F32),
+            )?)
+        } else {
+            None
+        };
+        Ok(())
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        let c = &self.config;
+        let kernel = self
+            .kernel
+            .as_ref()
+            .ok_or_else(|| not_built(Self::KIND))?
+            .value();
+        let x = pad_hw(&nhwc(x)?, &c.pads, 0.0)?;
+        let options = Conv2dOptions {
+            strides: (c.strides[0], c.strides[1]),
+            padding: Padding::Valid,
+            dilation: (c.dilations[0], c.dilations[1]),
+        };
+        // OIHW → HWIO, Rill's kernel layout.
+        let hwio = kernel.permute(&[2, 3, 1, 0])?;
+        let y = if c.group == 1 {
+            x.conv2d(&hwio, &options)?
+        } else {
+            let (cin, cout) = (x.shape()[3] / c.group, c.filters / c.group);
+            let parts = (0..c.group)
+                .map(|g| {
+                    let xg = x.slice(3, g * cin, (g + 1) * cin)?;
+                    let kg = hwio.slice(3, g * cout, (g + 1) * cout)?;
+                    xg.conv2d(&kg, &options)
+                })
+                .collect::<rill_core::Result<Vec<_>>>()?;
+            Tensor::concat(&parts, 3)?
+        };
+        let y = match &self.bias {
+            Some(b) => y.add(&b.value())?,
+            None => y,
+        };
+        nchw(&y)
+    }
+    fn variables(&self) -> Vec<Variable> {
+        self.kernel
+            .iter()
+            .chain(self.bias.iter())
+            .cloned()
+            .collect()
+    }
+}

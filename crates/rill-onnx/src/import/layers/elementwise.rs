@@ -1,0 +1,152 @@
+//! ONNX's elementwise operators that are not Keras activations, and softmaxes on any axis.
+
+use super::*;
+
+/// [`OnnxUnary`]'s attributes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UnaryConfig {
+    /// `erf`, `neg`, `sqrt`, `exp`, `log`, `abs`, `reciprocal`, `leaky_relu` or `clip`.
+    pub op: String,
+    /// LeakyRelu's slope.
+    #[serde(default)]
+    pub alpha: f64,
+    /// Clip's bounds.
+    #[serde(default)]
+    pub min: f64,
+    /// Clip's bounds.
+    #[serde(default)]
+    pub max: f64,
+}
+
+/// The elementwise ONNX operators that are not Keras activations.
+#[derive(Debug)]
+pub struct OnnxUnary(UnaryConfig);
+
+/// The `op` names [`OnnxUnary`] takes.
+pub const UNARY_OPS: [&str; 9] = [
+    "erf",
+    "neg",
+    "sqrt",
+    "exp",
+    "log",
+    "abs",
+    "reciprocal",
+    "leaky_relu",
+    "clip",
+];
+
+impl OnnxUnary {
+    /// An elementwise op with no parameters.
+    pub fn new(op: &str) -> Self {
+        OnnxUnary(UnaryConfig {
+            op: op.into(),
+            alpha: 0.0,
+            min: 0.0,
+            max: 0.0,
+        })
+    }
+    /// LeakyRelu with slope `alpha`.
+    pub fn leaky_relu(alpha: f64) -> Self {
+        OnnxUnary(UnaryConfig {
+            op: "leaky_relu".into(),
+            alpha,
+            min: 0.0,
+            max: 0.0,
+        })
+    }
+    /// Clip to `[min, max]`.
+    pub fn clip(min: f64, max: f64) -> Self {
+        OnnxUnary(UnaryConfig {
+            op: "clip".into(),
+            alpha: 0.0,
+            min,
+            max,
+        })
+    }
+}
+
+impl Configurable for OnnxUnary {
+    const KIND: &'static str = "OnnxUnary";
+    type Config = UnaryConfig;
+    fn get_config(&self) -> UnaryConfig {
+        self.0.clone()
+    }
+    fn from_config(c: UnaryConfig) -> Result<Self> {
+        if !UNARY_OPS.contains(&c.op.as_str()) {
+            return Err(config_error(Self::KIND, format!("unknown op '{}'", c.op)));
+        }
+        Ok(OnnxUnary(c))
+    }
+}
+
+impl Layer for OnnxUnary {
+    rill_nn::configurable_layer!();
+    fn compute_output_shape(&self, s: &[usize]) -> Result<Vec<usize>> {
+        Ok(s.to_vec())
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        let c = &self.0;
+        Ok(match c.op.as_str() {
+            "erf" => x.erf()?,
+            "neg" => x.neg()?,
+            "sqrt" => x.sqrt()?,
+            "exp" => x.exp()?,
+            "log" => x.log()?,
+            "abs" => x.abs()?,
+            "reciprocal" => x.pow_scalar(-1.0)?,
+            "leaky_relu" => x.leaky_relu(c.alpha)?,
+            "clip" => x.clip(c.min, c.max)?,
+            other => return Err(config_error(Self::KIND, format!("unknown op '{other}'"))),
+        })
+    }
+}
+/// [`OnnxSoftmax`]'s attributes.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct SoftmaxConfig {
+    /// The axis (batch axis = 0).
+    pub axis: usize,
+    /// LogSoftmax rather than Softmax.
+    pub log: bool,
+}
+
+/// ONNX `Softmax` and `LogSoftmax` along any axis but the batch's.
+#[derive(Debug)]
+pub struct OnnxSoftmax(SoftmaxConfig);
+
+impl Configurable for OnnxSoftmax {
+    const KIND: &'static str = "OnnxSoftmax";
+    type Config = SoftmaxConfig;
+    fn get_config(&self) -> SoftmaxConfig {
+        self.0
+    }
+    fn from_config(c: SoftmaxConfig) -> Result<Self> {
+        if c.axis == 0 {
+            return Err(config_error(
+                Self::KIND,
+                "a softmax over the batch axis mixes samples",
+            ));
+        }
+        Ok(OnnxSoftmax(c))
+    }
+}
+
+impl Layer for OnnxSoftmax {
+    rill_nn::configurable_layer!();
+    fn compute_output_shape(&self, s: &[usize]) -> Result<Vec<usize>> {
+        if self.0.axis > s.len() {
+            return Err(config_error(
+                Self::KIND,
+                format!("axis {} does not fit inputs {}", self.0.axis, full(s)),
+            ));
+        }
+        Ok(s.to_vec())
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        let a = self.0.axis as isize;
+        Ok(if self.0.log {
+            x.log_softmax(a)?
+        } else {
+            x.softmax(a)?
+        })
+    }
+}

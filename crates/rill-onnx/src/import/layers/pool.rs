@@ -1,0 +1,122 @@
+//! ONNX `MaxPool` and `AveragePool` (2-D, NCHW, explicit pads).
+
+use super::*;
+
+/// [`OnnxPool`]'s attributes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PoolConfig {
+    /// `max` or `average`.
+    pub mode: String,
+    /// Window height and width.
+    pub kernel_shape: [usize; 2],
+    /// Steps.
+    pub strides: [usize; 2],
+    /// Padding, `[top, left, bottom, right]`.
+    pub pads: [usize; 4],
+    /// Average pooling: whether padded positions count in each average.
+    pub count_include_pad: bool,
+}
+
+/// ONNX `MaxPool` and `AveragePool` in two dimensions over NCHW batches.
+#[derive(Debug)]
+pub struct OnnxPool(PoolConfig);
+
+impl OnnxPool {
+    /// Average pooling that leaves pads out, with pads other than TensorFlow's `same` split,
+    /// has no Rill kernel.
+    fn excluded_pads_are_same(&self, s: &[usize]) -> bool {
+        let c = &self.0;
+        (0..2).all(|a| {
+            let input = s[a + 1];
+            let out = input.div_ceil(c.strides[a]);
+            let total = ((out.max(1) - 1) * c.strides[a] + c.kernel_shape[a]).saturating_sub(input);
+            c.pads[a] == total / 2 && c.pads[a + 2] == total - total / 2
+        })
+    }
+}
+
+impl Configurable for OnnxPool {
+    const KIND: &'static str = "OnnxPool";
+    type Config = PoolConfig;
+    fn get_config(&self) -> PoolConfig {
+        self.0.clone()
+    }
+    fn from_config(c: PoolConfig) -> Result<Self> {
+        if c.mode != "max" && c.mode != "average" {
+            return Err(config_error(
+                Self::KIND,
+                format!("mode must be 'max' or 'average', found '{}'", c.mode),
+            ));
+        }
+        rill_nn::layers::check_sizes(Self::KIND, "kernel_shape", &c.kernel_shape)?;
+        rill_nn::layers::check_sizes(Self::KIND, "strides", &c.strides)?;
+        Ok(OnnxPool(c))
+    }
+}
+
+impl Layer for OnnxPool {
+    rill_nn::configurable_layer!();
+    fn compute_output_shape(&self, s: &[usize]) -> Result<Vec<usize>> {
+        let c = &self.0;
+        if s.len() != 3 {
+            return Err(config_error(
+                Self::KIND,
+                format!(
+                    "expects (channels, height, width) inputs, found {}",
+                    full(s)
+                ),
+            ));
+        }
+        let padded = c.pads.iter().any(|&p| p > 0);
+        if c.mode == "average" && padded && !c.count_include_pad && !self.excluded_pads_are_same(s)
+        {
+            return Err(config_error(
+                Self::KIND,
+                format!("average pooling that leaves out pads {:?} is supported only for TensorFlow's 'same' padding", c.pads),
+            ));
+        }
+        let oh = window_out(
+            Self::KIND,
+            s[1],
+            c.pads[0] + c.pads[2],
+            c.kernel_shape[0],
+            c.strides[0],
+            1,
+        )?;
+        let ow = window_out(
+            Self::KIND,
+            s[2],
+            c.pads[1] + c.pads[3],
+            c.kernel_shape[1],
+            c.strides[1],
+            1,
+        )?;
+        let padded = [
+            s[0],
+            s[1] + c.pads[0] + c.pads[2],
+            s[2] + c.pads[1] + c.pads[3],
+        ];
+        bounded(Self::KIND, "a padded input", &padded)?;
+        bounded(
+            Self::KIND,
+            "a window matrix",
+            &[s[0], oh, ow, c.kernel_shape[0], c.kernel_shape[1]],
+        )?;
+        Ok(vec![s[0], oh, ow])
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        let c = &self.0;
+        let pool = (c.kernel_shape[0], c.kernel_shape[1]);
+        let strides = (c.strides[0], c.strides[1]);
+        let x = nhwc(x)?;
+        let y = if c.mode == "max" {
+            // Pads never win a max: pad with −∞.
+            pad_hw(&x, &c.pads, f64::NEG_INFINITY)?.max_pool2d(pool, strides, Padding::Valid)?
+        } else if c.count_include_pad || c.pads.iter().all(|&p| p == 0) {
+            pad_hw(&x, &c.pads, 0.0)?.avg_pool2d(pool, strides, Padding::Valid)?
+        } else {
+            x.avg_pool2d(pool, strides, Padding::Same)?
+        };
+        nchw(&y)
+    }
+}

@@ -1,0 +1,164 @@
+//! ONNX operators that move or pad values: `Transpose`, `Pad`, and `ReduceMean`.
+
+use super::*;
+
+/// [`OnnxTranspose`]'s attribute.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TransposeConfig {
+    /// The permutation, batch axis included (it stays first).
+    pub perm: Vec<usize>,
+}
+
+/// ONNX `Transpose` (the batch axis stays where it is).
+#[derive(Debug)]
+pub struct OnnxTranspose(TransposeConfig);
+
+impl Configurable for OnnxTranspose {
+    const KIND: &'static str = "OnnxTranspose";
+    type Config = TransposeConfig;
+    fn get_config(&self) -> TransposeConfig {
+        self.0.clone()
+    }
+    fn from_config(c: TransposeConfig) -> Result<Self> {
+        let mut sorted = c.perm.clone();
+        sorted.sort_unstable();
+        if c.perm.first() != Some(&0) || sorted != (0..c.perm.len()).collect::<Vec<_>>() {
+            return Err(config_error(
+                Self::KIND,
+                format!(
+                    "perm {:?} must be a permutation that keeps the batch axis first",
+                    c.perm
+                ),
+            ));
+        }
+        Ok(OnnxTranspose(c))
+    }
+}
+
+impl Layer for OnnxTranspose {
+    rill_nn::configurable_layer!();
+    fn compute_output_shape(&self, s: &[usize]) -> Result<Vec<usize>> {
+        if s.len() + 1 != self.0.perm.len() {
+            return Err(config_error(
+                Self::KIND,
+                format!("perm {:?} does not fit inputs {}", self.0.perm, full(s)),
+            ));
+        }
+        Ok(self.0.perm[1..].iter().map(|&a| s[a - 1]).collect())
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        Ok(x.permute(&self.0.perm)?)
+    }
+}
+/// [`OnnxPad`]'s attributes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PadConfig {
+    /// (before, after) for each axis after the batch axis.
+    pub pads: Vec<(usize, usize)>,
+    /// The value written into the border.
+    pub value: f64,
+}
+
+/// ONNX `Pad` in `constant` mode.
+#[derive(Debug)]
+pub struct OnnxPad(PadConfig);
+
+impl Configurable for OnnxPad {
+    const KIND: &'static str = "OnnxPad";
+    type Config = PadConfig;
+    fn get_config(&self) -> PadConfig {
+        self.0.clone()
+    }
+    fn from_config(c: PadConfig) -> Result<Self> {
+        let flat: Vec<usize> = c.pads.iter().flat_map(|&(a, b)| [a, b]).collect();
+        if flat.iter().any(|&p| p > rill_nn::layers::MAX_DIM) {
+            return Err(config_error(
+                Self::KIND,
+                format!("pads {flat:?} are too large"),
+            ));
+        }
+        Ok(OnnxPad(c))
+    }
+}
+
+impl Layer for OnnxPad {
+    rill_nn::configurable_layer!();
+    fn compute_output_shape(&self, s: &[usize]) -> Result<Vec<usize>> {
+        if s.len() != self.0.pads.len() {
+            return Err(config_error(
+                Self::KIND,
+                format!("{} pads for inputs {}", self.0.pads.len(), full(s)),
+            ));
+        }
+        let out: Vec<usize> = s
+            .iter()
+            .zip(&self.0.pads)
+            .map(|(&d, &(a, b))| d.saturating_add(a).saturating_add(b))
+            .collect();
+        bounded(Self::KIND, "an output", &out)?;
+        Ok(out)
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        let mut pads = vec![(0, 0)];
+        pads.extend(&self.0.pads);
+        Ok(x.pad(&pads, self.0.value)?)
+    }
+}
+/// [`OnnxReduceMean`]'s attributes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReduceMeanConfig {
+    /// Axes averaged over (batch axis = 0, never among them).
+    pub axes: Vec<usize>,
+    /// Whether reduced axes stay as size 1.
+    pub keepdims: bool,
+}
+
+/// ONNX `ReduceMean` (and `GlobalAveragePool`, which is its mean over the spatial axes).
+#[derive(Debug)]
+pub struct OnnxReduceMean(ReduceMeanConfig);
+
+impl Configurable for OnnxReduceMean {
+    const KIND: &'static str = "OnnxReduceMean";
+    type Config = ReduceMeanConfig;
+    fn get_config(&self) -> ReduceMeanConfig {
+        self.0.clone()
+    }
+    fn from_config(c: ReduceMeanConfig) -> Result<Self> {
+        if c.axes.is_empty() || c.axes.contains(&0) {
+            return Err(config_error(
+                Self::KIND,
+                format!(
+                    "axes {:?} must be given and leave the batch axis alone",
+                    c.axes
+                ),
+            ));
+        }
+        Ok(OnnxReduceMean(c))
+    }
+}
+
+impl Layer for OnnxReduceMean {
+    rill_nn::configurable_layer!();
+    fn compute_output_shape(&self, s: &[usize]) -> Result<Vec<usize>> {
+        if self.0.axes.iter().any(|&a| a > s.len()) {
+            return Err(config_error(
+                Self::KIND,
+                format!("axes {:?} do not fit inputs {}", self.0.axes, full(s)),
+            ));
+        }
+        Ok(s.iter()
+            .enumerate()
+            .filter_map(
+                |(i, &d)| match (self.0.axes.contains(&(i + 1)), self.0.keepdims) {
+                    (false, _) => Some(d),
+                    (true, true) => Some(1),
+                    (true, false) => None,
+                },
+            )
+            .collect())
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
+        let axes: Vec<isize> = self.0.axes.iter().map(|&a| a as isize).collect();
+        Ok(x.mean(&axes, self.0.keepdims)?)
+    }
+}
