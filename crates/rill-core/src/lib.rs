@@ -58,7 +58,7 @@ pub use dtype::{DType, Element, FloatElement};
 pub use error::{Error, Result};
 pub use float_mode::FlushDenormals;
 pub use layout::{broadcast_shapes, contiguous_strides, Layout};
-pub use ops::{window_output_size, Conv2dOptions, Padding, UnaryOp};
+pub use ops::{same_padding, window_output_size, Conv2dOptions, Padding, UnaryOp};
 pub use random::{set_seed, Generator};
 pub use storage::Storage;
 pub use tensor::{Tensor, TensorId};

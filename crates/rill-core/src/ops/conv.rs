@@ -54,13 +54,23 @@ fn out_and_pad(
             },
             0,
         ),
-        Padding::Same => {
-            let out = input.div_ceil(stride);
-            let total = ((out.max(1) - 1).saturating_mul(stride).saturating_add(span))
-                .saturating_sub(input);
-            (out, total / 2)
-        }
+        Padding::Same => (
+            input.div_ceil(stride),
+            same_padding(input, k, stride, dilation).0,
+        ),
     }
+}
+
+/// The padding `same` adds along one spatial dimension of size `input` for a window of `k` taps
+/// `dilation` apart moving by `stride`, as (before, after): TensorFlow's split, the odd pixel
+/// after. Exporters that write explicit pads (ONNX) use it to say what `same` means.
+pub fn same_padding(input: usize, k: usize, stride: usize, dilation: usize) -> (usize, usize) {
+    // Saturating: a window size read from a file must give an error, not an overflow.
+    let span = (k.max(1) - 1).saturating_mul(dilation).saturating_add(1);
+    let out = input.div_ceil(stride.max(1));
+    let total =
+        ((out.max(1) - 1).saturating_mul(stride).saturating_add(span)).saturating_sub(input);
+    (total / 2, total - total / 2)
 }
 
 /// The per-sample output height and width of a `window` sliding over per-sample inputs of

@@ -31,7 +31,7 @@ mod softmax;
 mod unary;
 mod view;
 
-pub use conv::{window_output_size, Conv2dOptions, Padding};
+pub use conv::{same_padding, window_output_size, Conv2dOptions, Padding};
 pub use unary::UnaryOp;
 
 use crate::error::Result;

@@ -328,15 +328,7 @@ fn pads(
     if !same {
         return vec![0; 4];
     }
-    let mut begin = [0i64; 2];
-    let mut end = [0i64; 2];
-    for a in 0..2 {
-        let input = hwc[a];
-        let span = (k[a] - 1) * dilation[a] + 1;
-        let out = input.div_ceil(stride[a]);
-        let total = ((out.max(1) - 1) * stride[a] + span).saturating_sub(input);
-        begin[a] = (total / 2) as i64;
-        end[a] = (total - total / 2) as i64;
-    }
-    vec![begin[0], begin[1], end[0], end[1]]
+    let [(top, bottom), (left, right)] =
+        [0, 1].map(|a| rill_core::same_padding(hwc[a], k[a], stride[a], dilation[a]));
+    [top, left, bottom, right].map(|p| p as i64).to_vec()
 }

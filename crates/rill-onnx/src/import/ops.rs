@@ -59,15 +59,12 @@ fn window_pads(
         "SAME_UPPER" | "SAME_LOWER" => {
             let mut pads = [0; 4];
             for ax in 0..2 {
-                let input = s[ax + 1];
-                let span = (k[ax] - 1) * dilations[ax] + 1;
-                let out = input.div_ceil(strides[ax]);
-                let total = ((out.max(1) - 1) * strides[ax] + span).saturating_sub(input);
-                let small = total / 2;
+                let (small, large) =
+                    rill_core::same_padding(s[ax + 1], k[ax], strides[ax], dilations[ax]);
                 let (begin, end) = if auto == "SAME_UPPER" {
-                    (small, total - small)
+                    (small, large)
                 } else {
-                    (total - small, small)
+                    (large, small)
                 };
                 pads[ax] = begin;
                 pads[ax + 2] = end;

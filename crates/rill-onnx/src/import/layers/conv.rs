@@ -66,28 +66,14 @@ impl Layer for OnnxConv {
                 format!("expects (channels, height, width) inputs with channels divisible by {}, found {}", c.group, full(s)),
             ));
         }
-        let oh = window_out(
+        let (oh, ow) = window_hw(
             Self::KIND,
-            s[1],
-            c.pads[0] + c.pads[2],
-            c.kernel_shape[0],
-            c.strides[0],
-            c.dilations[0],
+            s,
+            &c.pads,
+            c.kernel_shape,
+            c.strides,
+            c.dilations,
         )?;
-        let ow = window_out(
-            Self::KIND,
-            s[2],
-            c.pads[1] + c.pads[3],
-            c.kernel_shape[1],
-            c.strides[1],
-            c.dilations[1],
-        )?;
-        let padded = [
-            s[0],
-            s[1] + c.pads[0] + c.pads[2],
-            s[2] + c.pads[1] + c.pads[3],
-        ];
-        bounded(Self::KIND, "a padded input", &padded)?;
         let [kh, kw] = c.kernel_shape;
         bounded(
             Self::KIND,

@@ -76,6 +76,32 @@ fn window_out(
     Ok((padded - span) / stride + 1)
 }
 
+/// The output height and width of a 2-D window over (C, H, W) samples with ONNX `pads`
+/// (top, left, bottom, right), the padded input bounded by [`MAX_SAMPLE_VALUES`].
+fn window_hw(
+    kind: &str,
+    s: &[usize],
+    pads: &[usize; 4],
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    dilations: [usize; 2],
+) -> Result<(usize, usize)> {
+    let out = |a: usize| {
+        window_out(
+            kind,
+            s[a + 1],
+            pads[a] + pads[a + 2],
+            kernel[a],
+            strides[a],
+            dilations[a],
+        )
+    };
+    let (oh, ow) = (out(0)?, out(1)?);
+    let padded = [s[0], s[1] + pads[0] + pads[2], s[2] + pads[1] + pads[3]];
+    bounded(kind, "a padded input", &padded)?;
+    Ok((oh, ow))
+}
+
 fn nhwc(x: &Tensor) -> Result<Tensor> {
     Ok(x.permute(&[0, 2, 3, 1])?)
 }

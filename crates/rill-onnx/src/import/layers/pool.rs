@@ -27,10 +27,9 @@ impl OnnxPool {
     fn excluded_pads_are_same(&self, s: &[usize]) -> bool {
         let c = &self.0;
         (0..2).all(|a| {
-            let input = s[a + 1];
-            let out = input.div_ceil(c.strides[a]);
-            let total = ((out.max(1) - 1) * c.strides[a] + c.kernel_shape[a]).saturating_sub(input);
-            c.pads[a] == total / 2 && c.pads[a + 2] == total - total / 2
+            let (before, after) =
+                rill_core::same_padding(s[a + 1], c.kernel_shape[a], c.strides[a], 1);
+            (c.pads[a], c.pads[a + 2]) == (before, after)
         })
     }
 }
@@ -75,28 +74,7 @@ impl Layer for OnnxPool {
                 format!("average pooling that leaves out pads {:?} is supported only for TensorFlow's 'same' padding", c.pads),
             ));
         }
-        let oh = window_out(
-            Self::KIND,
-            s[1],
-            c.pads[0] + c.pads[2],
-            c.kernel_shape[0],
-            c.strides[0],
-            1,
-        )?;
-        let ow = window_out(
-            Self::KIND,
-            s[2],
-            c.pads[1] + c.pads[3],
-            c.kernel_shape[1],
-            c.strides[1],
-            1,
-        )?;
-        let padded = [
-            s[0],
-            s[1] + c.pads[0] + c.pads[2],
-            s[2] + c.pads[1] + c.pads[3],
-        ];
-        bounded(Self::KIND, "a padded input", &padded)?;
+        let (oh, ow) = window_hw(Self::KIND, s, &c.pads, c.kernel_shape, c.strides, [1, 1])?;
         bounded(
             Self::KIND,
             "a window matrix",
