@@ -4,7 +4,7 @@
 //! naming the layer and the argument — never a silently different model.
 
 use crate::error::{format, unsupported, Result};
-use crate::h5::{snake_case, Weights};
+use crate::h5::{Keys, Weights};
 use rill_nn::layers::{from_config, merge_from_kind, Layer};
 use rill_nn::{FunctionalBuilder, Model, Node, Sequential};
 use serde_json::{json, Map, Value};
@@ -409,19 +409,12 @@ pub(crate) fn assign_weights(
     mut weights: Weights,
     sequential: bool,
 ) -> Result<()> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut keys = Keys::default();
     for (class, name) in order {
         if sequential && class == "InputLayer" {
             continue;
         }
-        let base = snake_case(class);
-        let count = seen.entry(base.clone()).or_insert(0);
-        let key = if *count == 0 {
-            base.clone()
-        } else {
-            format!("{base}_{count}")
-        };
-        *count += 1;
+        let key = keys.next(class);
         if class == "InputLayer" {
             continue;
         }

@@ -3,10 +3,9 @@
 //! before reading its weights).
 
 use crate::error::{unsupported, Result};
-use crate::h5::{snake_case, LayerWeights};
+use crate::h5::{Keys, LayerWeights};
 use rill_nn::{Model, NodeOp};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 
 /// The Keras release whose `.keras` format Rill writes (and tests against).
 pub(crate) const KERAS_VERSION: &str = "3.15.1";
@@ -62,18 +61,7 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
         && view.outputs.len() == 1;
     let mut layers = Vec::new();
     let mut weights = Vec::new();
-    let mut keys: HashMap<String, usize> = HashMap::new();
-    let mut key_for = |kind: &str| {
-        let base = snake_case(kind);
-        let n = keys.entry(base.clone()).or_insert(0);
-        let key = if *n == 0 {
-            base.clone()
-        } else {
-            format!("{base}_{n}")
-        };
-        *n += 1;
-        key
-    };
+    let mut keys = Keys::default();
     for node in &view.nodes {
         let parents: Vec<Value> = node
             .parents
@@ -83,7 +71,7 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
         let (class, mut config, build) = match &node.op {
             NodeOp::Input => {
                 if !sequential {
-                    key_for("InputLayer");
+                    keys.next("InputLayer");
                 }
                 let c = json!({"batch_shape": batch(node.shape), "dtype": "float32", "sparse": false, "name": node.name});
                 (String::from("InputLayer"), c, Value::Null)
@@ -107,7 +95,7 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
                     .map(|v| v.value())
                     .collect();
                 weights.push(LayerWeights {
-                    key: key_for(l.kind()),
+                    key: keys.next(l.kind()),
                     name: node.name.to_string(),
                     values,
                 });
@@ -134,7 +122,7 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
                 c["trainable"] = json!(true);
                 c["dtype"] = json!("float32");
                 weights.push(LayerWeights {
-                    key: key_for(kind),
+                    key: keys.next(kind),
                     name: node.name.to_string(),
                     values: Vec::new(),
                 });

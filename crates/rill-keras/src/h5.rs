@@ -29,6 +29,22 @@ pub(crate) fn snake_case(name: &str) -> String {
     out.to_lowercase()
 }
 
+/// Keras' group keys for a model's layers, handed out in model order: the snake-cased class,
+/// numbered from the second of a kind (`dense`, `dense_1`, …).
+#[derive(Default)]
+pub(crate) struct Keys(HashMap<String, usize>);
+
+impl Keys {
+    /// The key of the next layer of `class`.
+    pub fn next(&mut self, class: &str) -> String {
+        let base = snake_case(class);
+        let n = self.0.entry(base.clone()).or_insert(0);
+        let key = if *n == 0 { base } else { format!("{base}_{n}") };
+        *n += 1;
+        key
+    }
+}
+
 /// The weights of one layer, keyed both ways Keras marks them.
 pub(crate) struct Weights {
     /// By the layer name stored in each `vars` group's `name` attribute.
