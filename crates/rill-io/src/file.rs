@@ -152,15 +152,13 @@ fn file_checksum<'a>(
     checksum(entries)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |e: std::io::Error| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    };
+/// Writes `bytes` to `path` through a temporary file in the same folder, synced, then renamed
+/// over `path`: a crash or a full disk leaves the old file whole and no temporary behind. For
+/// every file format Rill writes (model files here, ONNX and Keras files beside).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let file_name = path
         .file_name()
-        .ok_or_else(|| format_err(path, "not a file path"))?;
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"))?;
     let tmp = path.with_file_name(format!(
         ".{}.tmp-{}",
         file_name.to_string_lossy(),
@@ -175,7 +173,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(io)
+    result
 }
 
 fn write(
@@ -219,7 +217,13 @@ fn write(
         .collect::<Result<Vec<_>>>()?;
     let bytes = safetensors::serialize(views, Some(meta))
         .map_err(|e| format_err(path, format!("cannot encode: {e}")))?;
-    write_atomically(path, &bytes)
+    if path.file_name().is_none() {
+        return Err(format_err(path, "not a file path"));
+    }
+    write_atomically(path, &bytes).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// A parsed file: its metadata and weights, after the format, version and checksum checks.

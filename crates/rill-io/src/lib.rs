@@ -24,7 +24,7 @@ mod file;
 pub use callbacks::{BackupAndRestore, ModelCheckpoint};
 pub use file::{
     load_class_names, load_model, load_weights, save_model, save_model_with,
-    save_model_with_classes, save_weights, SaveOptions, FORMAT_VERSION,
+    save_model_with_classes, save_weights, write_atomically, SaveOptions, FORMAT_VERSION,
 };
 
 use std::path::PathBuf;

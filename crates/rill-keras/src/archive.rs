@@ -64,36 +64,25 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Writes the parts as a `.keras` zip (stored, as Keras writes them) through a temporary file.
+/// Writes the parts as a `.keras` zip (stored, as Keras writes them), atomically.
 pub(crate) fn write(path: &Path, metadata: &str, config: &str, weights: &[u8]) -> Result<()> {
-    let io = |source| Error::Io {
+    let zip_error = |e: zip::result::ZipError| format(format!("writing the archive: {e}"));
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(weights.len() as u64 >= u32::MAX as u64);
+    for (name, bytes) in [
+        ("metadata.json", metadata.as_bytes()),
+        ("config.json", config.as_bytes()),
+        ("model.weights.h5", weights),
+    ] {
+        zip.start_file(name, options).map_err(zip_error)?;
+        zip.write_all(bytes)
+            .map_err(|e| format(format!("writing the archive: {e}")))?;
+    }
+    let bytes = zip.finish().map_err(zip_error)?.into_inner();
+    rill_io::write_atomically(path, &bytes).map_err(|source| Error::Io {
         path: path.display().to_string(),
         source,
-    };
-    let tmp = path.with_extension("keras.tmp");
-    let result = (|| -> std::result::Result<(), Box<dyn std::error::Error>> {
-        let file = std::fs::File::create(&tmp)?;
-        let mut zip = zip::ZipWriter::new(file);
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored)
-            .large_file(weights.len() as u64 >= u32::MAX as u64);
-        for (name, bytes) in [
-            ("metadata.json", metadata.as_bytes()),
-            ("config.json", config.as_bytes()),
-            ("model.weights.h5", weights),
-        ] {
-            zip.start_file(name, options)?;
-            zip.write_all(bytes)?;
-        }
-        zip.finish()?.sync_all()?;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(std::io::Error::other(e.to_string())));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
     })
 }

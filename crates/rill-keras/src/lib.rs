@@ -80,14 +80,8 @@ pub fn save_weights(model: &rill_nn::Model, path: impl AsRef<Path>) -> Result<()
     let (_, layers) = config_out::model(model)?;
     let bytes = h5::write(model.name(), &layers)?;
     let path = path.as_ref();
-    let io = |source| Error::Io {
+    rill_io::write_atomically(path, &bytes).map_err(|source| Error::Io {
         path: path.display().to_string(),
         source,
-    };
-    let tmp = path.with_extension("h5.tmp");
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
     })
 }

@@ -81,21 +81,15 @@ pub fn to_onnx(model: &Model, options: &ExportOptions) -> Result<ModelProto> {
     })
 }
 
-/// Writes the model as an ONNX file (through a temporary file, so a failed write never leaves
+/// Writes the model as an ONNX file ([`rill_io::write_atomically`]: a failed write never leaves
 /// half a file under `path`).
 pub fn export(model: &Model, path: impl AsRef<Path>, options: &ExportOptions) -> Result<()> {
     use prost::Message;
     let path = path.as_ref();
     let bytes = to_onnx(model, options)?.encode_to_vec();
-    let io = |source| Error::Io {
+    rill_io::write_atomically(path, &bytes).map_err(|source| Error::Io {
         path: path.display().to_string(),
         source,
-    };
-    let tmp = path.with_extension("onnx.tmp");
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
     })
 }
 
