@@ -233,7 +233,8 @@ struct Contents {
 }
 
 fn read(path: &Path, expected_format: &str) -> Result<Contents> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+    // Safetensors addresses tensors with 64-bit offsets; 1 TiB is far beyond any model.
+    let bytes = crate::read_bounded(path, 1 << 40).map_err(|e| Error::Io {
         path: path.to_path_buf(),
         source: e,
     })?;
@@ -478,7 +479,13 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<Model> {
         .ok_or_else(|| format_err(path, "missing model_config"))?;
     let config: serde_json::Value = serde_json::from_str(config)
         .map_err(|e| format_err(path, format!("model_config is not valid JSON: {e}")))?;
-    let mut model = Model::from_config(&config).map_err(|e| format_err(path, e.to_string()))?;
+    // Building may allocate little more than the file stores: an architecture that asks for
+    // far more is refused before anything that size is allocated.
+    let stored = contents.weights.values().map(Tensor::numel).sum();
+    let budget = rill_nn::initializers::file_budget(stored);
+    let mut model =
+        rill_nn::initializers::with_weight_budget(budget, || Model::from_config(&config))
+            .map_err(|e| format_err(path, e.to_string()))?;
     let mut weights = contents.weights;
     if config["training_config"].is_object() {
         model

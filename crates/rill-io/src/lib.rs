@@ -18,9 +18,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod bounded_read;
 mod callbacks;
 mod file;
 
+pub use bounded_read::read_bounded;
 pub use callbacks::{BackupAndRestore, ModelCheckpoint};
 pub use file::{
     load_class_names, load_model, load_weights, save_model, save_model_with,

@@ -9,6 +9,8 @@ use std::path::Path;
 const MAX_JSON: u64 = 64 << 20;
 /// The largest weights file read.
 const MAX_WEIGHTS: u64 = 4 << 30;
+/// Room for the zip's own headers and directory around the three parts.
+const ZIP_OVERHEAD: u64 = 1 << 20;
 
 /// The three parts of a `.keras` file.
 pub(crate) struct Parts {
@@ -56,12 +58,8 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
         path: path.display().to_string(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_WEIGHTS + MAX_JSON + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    Ok(bytes)
+    // Only a regular file, and no more than its parts may hold.
+    rill_io::read_bounded(path, MAX_WEIGHTS + 2 * MAX_JSON + ZIP_OVERHEAD).map_err(io)
 }
 
 /// Writes the parts as a `.keras` zip (stored, as Keras writes them), atomically.

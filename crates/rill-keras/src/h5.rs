@@ -54,6 +54,11 @@ pub(crate) struct Weights {
 }
 
 impl Weights {
+    /// Values stored in the file: what building the model it belongs to may allocate.
+    pub fn total_values(&self) -> usize {
+        self.by_key.values().flatten().map(Tensor::numel).sum()
+    }
+
     /// The variables of a layer: by its name when the file records names, else by its key.
     pub fn take(&mut self, name: &str, key: &str) -> Option<Vec<Tensor>> {
         self.by_name

@@ -28,7 +28,9 @@ pub fn load_model(path: impl AsRef<Path>) -> Result<rill_nn::Model> {
 pub fn load_bytes(bytes: &[u8]) -> Result<rill_nn::Model> {
     let parts = archive::read(bytes)?;
     let weights = h5::read(parts.weights)?;
-    config_in::model(&parts.config, weights)
+    // The layers the config describes may allocate no more than the file holds.
+    let budget = rill_nn::initializers::file_budget(weights.total_values());
+    rill_nn::initializers::with_weight_budget(budget, || config_in::model(&parts.config, weights))
 }
 
 /// Writes a Rill model as a Keras 3 `.keras` file (architecture and weights; the optimizer

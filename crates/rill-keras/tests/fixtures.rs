@@ -212,6 +212,17 @@ fn broken_files_give_clear_errors() {
         c["config"]["layers"][1]["config"]["filters"] = 9.into()
     }));
     assert!(e.contains("conv2d") && e.contains("[3, 3, 1, 8]"), "{e}");
+    // A size within bounds that would allocate far more than the file holds (4·2^24·… values):
+    // refused before building, never attempted.
+    let e = error(&with_config(|c| {
+        let layers = c["config"]["layers"].as_array_mut().unwrap();
+        let dense = layers
+            .iter_mut()
+            .find(|l| l["class_name"] == "Dense")
+            .unwrap();
+        dense["config"]["units"] = (1u64 << 24).into();
+    }));
+    assert!(e.contains("more than the file could fill"), "{e}");
     // Mutated bytes: errors or models, never panics.
     let mut state = 0x2545_f491_4f6c_dd1du64;
     for _ in 0..300 {

@@ -1,7 +1,70 @@
 //! Weight initializers, with Keras' definitions (fan-in and fan-out of a dense or convolution
 //! kernel: the last dimension is fan-out, the rest multiply into fan-in).
 
-use rill_core::{random::with_global, DType, Result, Tensor};
+use rill_core::{random::with_global, DType, Error, Result, Tensor};
+use std::cell::Cell;
+
+thread_local! {
+    /// Weight values this thread may still create, while [`with_weight_budget`] runs.
+    static BUDGET: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Restores the budget in force before [`with_weight_budget`], even when `f` panics.
+struct RestoreBudget(Option<usize>);
+
+impl Drop for RestoreBudget {
+    fn drop(&mut self) {
+        BUDGET.with(|b| b.set(self.0));
+    }
+}
+
+/// Runs `f` allowing it to create at most `values` weight values on this thread (through
+/// [`Initializer::init`] or [`reserve`]); one more is an error, raised before allocating.
+///
+/// Loaders use it with [`file_budget`] of the values their file stores: a model file's
+/// architecture cannot then make building its layers allocate much more than the file could
+/// fill, however large the sizes written in it (`"units": 1e12` is refused, not attempted).
+pub fn with_weight_budget<R>(values: usize, f: impl FnOnce() -> R) -> R {
+    let _restore = RestoreBudget(BUDGET.with(|b| b.replace(Some(values))));
+    f()
+}
+
+/// The weight budget for loading a file that stores `values` weight values: twice as many and
+/// a mebivalue besides, so that an architecture a little off its weights still builds and the
+/// loader's exact per-weight check names the weight that differs, while one that asks for
+/// far more than the file holds is refused before allocating.
+pub fn file_budget(values: usize) -> usize {
+    values.saturating_mul(2).saturating_add(1 << 20)
+}
+
+/// Accounts for a new weight of `shape` before it is allocated: an error when its size
+/// overflows, exceeds what memory could address, or exceeds the budget of
+/// [`with_weight_budget`].
+pub fn reserve(shape: &[usize]) -> Result<()> {
+    let n = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as usize / 8)
+        .ok_or_else(|| {
+            Error::invalid(
+                "weight",
+                format!("a weight of shape {shape:?} is too large to allocate"),
+            )
+        })?;
+    BUDGET.with(|b| match b.get() {
+        Some(left) if n > left => Err(Error::invalid(
+            "weight",
+            format!(
+                "a weight of shape {shape:?} ({n} values) is more than the file could fill ({left} values left to build): the architecture does not match the stored weights"
+            ),
+        )),
+        Some(left) => {
+            b.set(Some(left - n));
+            Ok(())
+        }
+        None => Ok(()),
+    })
+}
 
 /// How a layer fills a new weight.
 #[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -44,6 +107,7 @@ pub fn fans(shape: &[usize]) -> (f64, f64) {
 impl Initializer {
     /// A new f32 weight of `shape`, drawing from the global seeded generator.
     pub fn init(&self, shape: &[usize]) -> Result<Tensor> {
+        reserve(shape)?;
         let (fan_in, fan_out) = fans(shape);
         let f = DType::F32;
         // TensorFlow's truncated normal is scaled so its standard deviation is the target σ.

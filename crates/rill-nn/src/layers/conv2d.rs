@@ -1,5 +1,5 @@
 use super::kernel_bias::{KernelBias, KernelBiasConfig};
-use super::serde_helpers::{check_sizes, padding};
+use super::serde_helpers::{check_sample_values, check_sizes, padding};
 use super::{Configurable, Layer, Regularizer};
 use crate::{Activation, Error, Initializer, Result, Variable};
 use rill_core::{Conv2dOptions, Padding, Tensor};
@@ -135,6 +135,13 @@ impl Layer for Conv2D {
             input_shape,
             self.config.kernel_size,
             &self.options(),
+        )?;
+        let (kh, kw) = self.config.kernel_size;
+        // The patch matrix one sample is multiplied through.
+        check_sample_values(
+            Self::KIND,
+            "the patch matrix",
+            &[oh, ow, kh, kw, input_shape[2]],
         )?;
         Ok(vec![oh, ow, self.config.filters])
     }

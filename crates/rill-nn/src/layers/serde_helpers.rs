@@ -39,3 +39,19 @@ pub fn check_sizes(kind: &str, field: &str, sizes: &[usize]) -> crate::Result<()
     }
     Ok(())
 }
+
+/// The most values one sample may hold in any layer's output (or in a convolution's patch
+/// matrix): 64 Mi, 256 MB of f32 — far above real models, far below what a crafted file's
+/// shapes could otherwise make each call allocate.
+pub const MAX_SAMPLE_VALUES: usize = 1 << 26;
+
+/// Refuses a per-sample shape (or work size) above [`MAX_SAMPLE_VALUES`], naming the layer
+/// kind and what the shape is.
+pub fn check_sample_values(kind: &str, what: &str, dims: &[usize]) -> crate::Result<()> {
+    match dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) {
+        Some(n) if n <= MAX_SAMPLE_VALUES => Ok(()),
+        _ => Err(crate::Error::Config(format!(
+            "{kind}: {what} of {dims:?} per sample is more than {MAX_SAMPLE_VALUES} values"
+        ))),
+    }
+}

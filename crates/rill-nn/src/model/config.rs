@@ -123,7 +123,9 @@ impl Model {
                     let out = layer
                         .compute_output_shape(input)
                         .map_err(|e| bad(format!("layer '{name}': {e}")))?;
-                    layer.build(input)?;
+                    layer
+                        .build(input)
+                        .map_err(|e| bad(format!("layer '{name}': {e}")))?;
                     if n["trainable"] == json!(false) {
                         layer.set_trainable(false);
                     }
@@ -136,6 +138,10 @@ impl Model {
                 }
                 other => return Err(bad(format!("unknown node kind {other:?}"))),
             };
+            // Every value a sample makes is bounded before a request can make the model allocate
+            // it: a shape written in a file is not trusted.
+            crate::layers::check_sample_values(kind, &format!("the output of '{name}'"), &shape)
+                .map_err(|e| bad(e.to_string()))?;
             nodes.push(GraphNode {
                 name,
                 op,

@@ -105,12 +105,11 @@ fn append_layer(
     let current = nodes[parent].shape.clone();
     let name = free_name(nodes.iter().map(|n| n.name.as_str()), name, layer.kind())?;
     let kind = layer.kind();
-    let context = |e: Error| match e {
-        Error::Config(m) | Error::Input(m) => Error::Config(format!(
-            "layer '{name}' ({kind}) on input {}: {m}",
+    let context = |e: Error| {
+        Error::Config(format!(
+            "layer '{name}' ({kind}) on input {}: {e}",
             crate::batch_shape(&current)
-        )),
-        other => other,
+        ))
     };
     let out = layer.compute_output_shape(&current).map_err(context)?;
     layer.build(&current).map_err(context)?;

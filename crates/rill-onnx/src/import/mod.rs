@@ -18,7 +18,6 @@ use rill_core::Tensor;
 use rill_nn::layers::{register_layer, register_merge, Layer, Merge};
 use rill_nn::{FunctionalBuilder, Model, Node};
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::path::Path;
 
 /// The oldest default-domain opset imported.
@@ -104,19 +103,8 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
         path: path.display().to_string(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
     // Bounded: a path to an endless stream (`/dev/zero`) must not eat all memory.
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(invalid(format!(
-            "{} is larger than 2 GiB, the most an ONNX file can hold",
-            path.display()
-        )));
-    }
-    Ok(bytes)
+    rill_io::read_bounded(path, MAX_FILE_BYTES).map_err(io)
 }
 
 /// Reads an ONNX file as a Rill model.

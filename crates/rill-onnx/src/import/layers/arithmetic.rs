@@ -113,7 +113,7 @@ impl Layer for OnnxConstantOp {
     }
     fn build(&mut self, s: &[usize]) -> Result<()> {
         self.compute_output_shape(s)?;
-        let zeros = Tensor::zeros(&self.config.shape, rill_core::DType::F32);
+        let zeros = rill_nn::Initializer::Zeros.init(&self.config.shape)?;
         self.constant = Some(if self.config.trainable {
             Variable::trainable("constant", zeros)?
         } else {

@@ -43,12 +43,12 @@ impl Layer for OnnxBatchNorm {
     }
     fn build(&mut self, s: &[usize]) -> Result<()> {
         let c = s[0];
-        let t = |v: f32| Tensor::full(&[c], v as f64, rill_core::DType::F32);
+        let (zeros, ones) = (rill_nn::Initializer::Zeros, rill_nn::Initializer::Ones);
         self.weights = vec![
-            Variable::trainable("scale", t(1.0))?,
-            Variable::trainable("bias", t(0.0))?,
-            Variable::fixed("mean", t(0.0)),
-            Variable::fixed("variance", t(1.0)),
+            Variable::trainable("scale", ones.init(&[c])?)?,
+            Variable::trainable("bias", zeros.init(&[c])?)?,
+            Variable::fixed("mean", zeros.init(&[c])?),
+            Variable::fixed("variance", ones.init(&[c])?),
         ];
         Ok(())
     }

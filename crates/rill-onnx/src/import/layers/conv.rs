@@ -89,12 +89,12 @@ impl Layer for OnnxConv {
         let [kh, kw] = c.kernel_shape;
         self.kernel = Some(Variable::trainable(
             "kernel",
-            Tensor::zeros(&[c.filters, s[0] / c.group, kh, kw], rill_core::DType::F32),
+            rill_nn::Initializer::Zeros.init(&[c.filters, s[0] / c.group, kh, kw])?,
         )?);
         self.bias = if c.use_bias {
             Some(Variable::trainable(
                 "bias",
-                Tensor::zeros(&[c.filters], rill_core::DType::F32),
+                rill_nn::Initializer::Zeros.init(&[c.filters])?,
             )?)
         } else {
             None

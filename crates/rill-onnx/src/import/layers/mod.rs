@@ -34,21 +34,9 @@ fn not_built(kind: &str) -> Error {
     Error::not_built(kind)
 }
 
-/// The most values one sample may hold in any layer's output (or in a convolution's patch
-/// matrix): 64 Mi, 256 MB of f32 — far above real models, far below what a crafted file's
-/// pads, windows or reshapes could otherwise make each call allocate.
-pub const MAX_SAMPLE_VALUES: usize = 1 << 26;
-
-/// Refuses a per-sample shape (or work size) above [`MAX_SAMPLE_VALUES`].
+/// Refuses a per-sample shape (or work size) above [`MAX_SAMPLE_VALUES`](rill_nn::layers::MAX_SAMPLE_VALUES).
 pub(crate) fn bounded(kind: &str, what: &str, dims: &[usize]) -> Result<()> {
-    let n = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-    match n {
-        Some(n) if n <= MAX_SAMPLE_VALUES => Ok(()),
-        _ => Err(config_error(
-            kind,
-            format!("{what} of {dims:?} per sample is more than {MAX_SAMPLE_VALUES} values"),
-        )),
-    }
+    rill_nn::layers::check_sample_values(kind, what, dims)
 }
 
 /// The batch shape with the batch axis at the front, for messages.
@@ -77,7 +65,7 @@ fn window_out(
 }
 
 /// The output height and width of a 2-D window over (C, H, W) samples with ONNX `pads`
-/// (top, left, bottom, right), the padded input bounded by [`MAX_SAMPLE_VALUES`].
+/// (top, left, bottom, right), the padded input bounded by [`MAX_SAMPLE_VALUES`](rill_nn::layers::MAX_SAMPLE_VALUES).
 fn window_hw(
     kind: &str,
     s: &[usize],
