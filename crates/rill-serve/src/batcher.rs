@@ -1,20 +1,35 @@
-//! Request batching: each of `inference_threads` workers takes the requests waiting in the
-//! shared queue — up to a maximum number of samples, waiting at most a few milliseconds for
-//! more — runs them as one batch on the shared model (no lock: layers run through `&self`) and
+//! Request batching: each of `inference_threads` workers takes the jobs waiting in the shared
+//! queue — up to a maximum number of samples of one model version, waiting at most a few
+//! milliseconds for more — runs them as one batch (no lock: layers run through `&self`) and
 //! sends each its rows back. Under load, batches grow and the cost per request falls.
+//!
+//! Work is bounded: a request is split into jobs of at most `max_batch_size` samples, the
+//! queue holds at most `max_queued_samples` (a request that does not fit is refused whole, for
+//! a 503), a job whose client has gone is dropped unrun, and a panic in a model is caught and
+//! answered as an internal error while the worker goes on.
 
-use crate::store::{ModelStore, Servable};
+use crate::store::{panic_message, Servable};
 use rill_core::Tensor;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// What a request gets back: a batch per model output and the version that computed them
-/// (whose output names label them), or an error message.
-pub type Answer = Result<(Vec<Tensor>, Arc<Servable>), String>;
+/// Why a job got no outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The samples do not fit the model (answered 400).
+    BadInput(String),
+    /// The model failed in a way no input should cause (answered 500, and logged).
+    Internal(String),
+}
 
-/// One request's samples and where to send its outputs.
+/// What a job gets back: a batch per model output, or why not.
+pub type Answer = Result<Vec<Tensor>, Failure>;
+
+/// Some samples of one request for one model version, and where to send their outputs.
 pub struct Job {
+    /// The version the request was routed to, which runs it even if a newer one appears.
+    pub servable: Arc<Servable>,
     /// `[k, ...input shape]` per model input, f32, in the model's input order.
     pub inputs: Vec<Tensor>,
     /// Receives `[k, ...output shape]` per model output.
@@ -22,21 +37,23 @@ pub struct Job {
 }
 
 impl Job {
-    /// The samples in this request.
+    /// The samples in this job.
     fn rows(&self) -> usize {
         self.inputs.first().map_or(0, |t| t.shape()[0])
     }
 }
 
-/// How batches are formed.
+/// How batches are formed and how much work may wait.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchConfig {
-    /// The most samples run together.
+    /// The most samples run together; larger requests are split into jobs of this size.
     pub max_batch_size: usize,
-    /// The longest the first request of a batch waits for company.
+    /// The longest the first job of a batch waits for company.
     pub max_wait: Duration,
-    /// Workers running batches at once on the one shared model.
+    /// Workers running batches at once.
     pub inference_threads: usize,
+    /// The most samples waiting in the queue; a request that would pass it is refused.
+    pub max_queued_samples: usize,
 }
 
 impl Default for BatchConfig {
@@ -45,49 +62,148 @@ impl Default for BatchConfig {
             max_batch_size: 64,
             max_wait: Duration::from_millis(2),
             inference_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_queued_samples: 16_384,
         }
     }
 }
 
-/// Starts the inference workers; jobs sent to the returned queue are batched and answered.
-pub fn start(store: Arc<ModelStore>, config: BatchConfig) -> std::io::Result<Sender<Job>> {
-    let (tx, rx) = mpsc::channel::<Job>();
-    let rx = Arc::new(Mutex::new(rx));
+/// The queue is full: the request was not taken (answered 503, to be retried later).
+#[derive(Debug)]
+pub struct Busy;
+
+#[derive(Default)]
+struct Waiting {
+    jobs: VecDeque<Job>,
+    samples: usize,
+}
+
+/// The jobs waiting for a worker, bounded by samples.
+pub struct Queue {
+    waiting: Mutex<Waiting>,
+    arrived: Condvar,
+    config: BatchConfig,
+    /// Jobs dropped because their client had gone.
+    abandoned: std::sync::atomic::AtomicU64,
+}
+
+impl Queue {
+    /// Queues all of a request's jobs, or none when they would pass the bound.
+    pub fn push(&self, jobs: Vec<Job>) -> Result<(), Busy> {
+        let samples: usize = jobs.iter().map(Job::rows).sum();
+        let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        // An empty queue takes any one request, so that no single request is refused forever.
+        if w.samples > 0 && w.samples + samples > self.config.max_queued_samples {
+            return Err(Busy);
+        }
+        w.samples += samples;
+        w.jobs.extend(jobs);
+        drop(w);
+        self.arrived.notify_all();
+        Ok(())
+    }
+
+    /// Samples waiting now.
+    pub fn queued_samples(&self) -> usize {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .samples
+    }
+
+    /// Jobs dropped unrun because their client had disconnected.
+    pub fn abandoned_jobs(&self) -> u64 {
+        self.abandoned.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Removes the job at `at`; `None` (counted) when its client has gone.
+    fn take(&self, w: &mut Waiting, at: usize) -> Option<Job> {
+        let job = w.jobs.remove(at)?;
+        w.samples -= job.rows();
+        if job.reply.is_closed() {
+            self.abandoned
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return None;
+        }
+        Some(job)
+    }
+
+    /// Takes the next batch: the first job waits as long as it must, then jobs of the same
+    /// version join while they fit, until the batch is full or the wait is over.
+    fn next_batch(&self) -> Vec<Job> {
+        let mut w = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        let first = loop {
+            if w.jobs.is_empty() {
+                w = self.arrived.wait(w).unwrap_or_else(|e| e.into_inner());
+            } else if let Some(j) = self.take(&mut w, 0) {
+                break j;
+            }
+        };
+        let servable = first.servable.clone();
+        let max = self.config.max_batch_size;
+        let mut rows = first.rows();
+        let mut jobs = vec![first];
+        let deadline = Instant::now() + self.config.max_wait;
+        while rows < max {
+            let fits = w
+                .jobs
+                .iter()
+                .position(|j| Arc::ptr_eq(&j.servable, &servable) && rows + j.rows() <= max);
+            if let Some(at) = fits {
+                if let Some(j) = self.take(&mut w, at) {
+                    rows += j.rows();
+                    jobs.push(j);
+                }
+                continue;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            w = self
+                .arrived
+                .wait_timeout(w, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        jobs
+    }
+}
+
+/// Starts the inference workers; jobs pushed to the returned queue are batched and answered.
+pub fn start(config: BatchConfig) -> std::io::Result<Arc<Queue>> {
+    let queue = Arc::new(Queue {
+        waiting: Mutex::new(Waiting::default()),
+        arrived: Condvar::new(),
+        config,
+        abandoned: Default::default(),
+    });
     for i in 0..config.inference_threads.max(1) {
-        let (store, rx) = (store.clone(), rx.clone());
+        let q = queue.clone();
         std::thread::Builder::new()
             .name(format!("rill-inference-{i}"))
-            .spawn(move || run(store, config, rx))?;
+            .spawn(move || run(&q))?;
     }
-    Ok(tx)
+    Ok(queue)
 }
 
-/// Takes the next batch of jobs: the first waits as long as it must, the rest until the batch
-/// is full or the wait is over. The queue is held only while gathering, never while running.
-fn next_batch(config: &BatchConfig, rx: &Mutex<Receiver<Job>>) -> Option<Vec<Job>> {
-    let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
-    let first = rx.recv().ok()?;
-    let mut rows = first.rows();
-    let mut jobs = vec![first];
-    let deadline = Instant::now() + config.max_wait;
-    while rows < config.max_batch_size {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(j) => {
-                rows += j.rows();
-                jobs.push(j);
-            }
-            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    Some(jobs)
-}
-
-fn run(store: Arc<ModelStore>, config: BatchConfig, rx: Arc<Mutex<Receiver<Job>>>) {
+fn run(queue: &Queue) {
     let _ftz = rill_core::FlushDenormals::everywhere();
-    while let Some(jobs) = next_batch(&config, &rx) {
-        let servable = store.current();
-        let result = run_batch(&servable.model, &jobs);
+    loop {
+        let jobs = queue.next_batch();
+        let servable = jobs[0].servable.clone();
+        // A model that panics fails this batch, not the worker.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_batch(&servable.model, &jobs)
+        }))
+        .unwrap_or_else(|p| {
+            let m = panic_message(p.as_ref());
+            eprintln!(
+                "rill serve: version {} panicked on a batch of {} requests: {m}",
+                servable.version,
+                jobs.len()
+            );
+            Err(Failure::Internal(format!("the model failed: {m}")))
+        });
         let mut start = 0;
         for job in jobs {
             let k = job.rows();
@@ -96,8 +212,7 @@ fn run(store: Arc<ModelStore>, config: BatchConfig, rx: Arc<Mutex<Receiver<Job>>
                     .iter()
                     .map(|out| out.slice(0, start, start + k).map(|t| t.contiguous()))
                     .collect::<rill_core::Result<Vec<_>>>()
-                    .map(|outs| (outs, servable.clone()))
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| Failure::Internal(e.to_string())),
                 Err(e) => Err(e.clone()),
             };
             start += k;
@@ -108,15 +223,12 @@ fn run(store: Arc<ModelStore>, config: BatchConfig, rx: Arc<Mutex<Receiver<Job>>
 }
 
 /// Every job's samples joined per input and run as one batch; one tensor per model output.
-fn run_batch(model: &rill_nn::Model, jobs: &[Job]) -> Result<Vec<Tensor>, String> {
+fn run_batch(model: &rill_nn::Model, jobs: &[Job]) -> Result<Vec<Tensor>, Failure> {
     let n_inputs = jobs.first().map_or(0, |j| j.inputs.len());
     let mut inputs = Vec::with_capacity(n_inputs);
     for i in 0..n_inputs {
-        let parts = jobs
-            .iter()
-            .map(|j| j.inputs.get(i).cloned().ok_or("a request lacks an input"))
-            .collect::<Result<Vec<_>, _>>()?;
-        inputs.push(Tensor::concat(&parts, 0).map_err(|e| e.to_string())?);
+        let parts = jobs.iter().map(|j| j.inputs[i].clone()).collect::<Vec<_>>();
+        inputs.push(Tensor::concat(&parts, 0).map_err(|e| Failure::Internal(e.to_string()))?);
     }
     let data = match inputs.len() {
         1 => rill_core::Data::One(inputs.remove(0)),
@@ -124,5 +236,5 @@ fn run_batch(model: &rill_nn::Model, jobs: &[Job]) -> Result<Vec<Tensor>, String
     };
     model
         .predict_on_batch_outputs(data)
-        .map_err(|e| e.to_string())
+        .map_err(|e| Failure::BadInput(e.to_string()))
 }

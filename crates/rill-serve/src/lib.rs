@@ -3,28 +3,43 @@
 //! Serves Rill models over TensorFlow Serving's REST API, so that clients written for TF
 //! Serving work unchanged:
 //!
-//! - `GET /v1/models/{name}` and `/v1/models/{name}/versions/{v}`: version status;
-//! - `GET /v1/models/{name}/metadata`: the signature (input and output names, dtypes, shapes);
-//! - `POST /v1/models/{name}:predict` (and `/versions/{v}:predict`): `{"instances": [...]}` →
-//!   `{"predictions": [...]}`, or `{"inputs": ...}` → `{"outputs": ...}`. A model with several
-//!   inputs takes them by name (`{"instances": [{"image": ..., "meta": ...}]}` or
-//!   `{"inputs": {"image": [...], "meta": [...]}}`); one with several outputs answers each
-//!   sample (or the whole batch) as an object keyed by output name, as TF Serving does;
-//! - `GET /monitoring/prometheus/metrics`: request counts and a latency histogram.
+//! - `GET /v1/models/{name}`: the status of every version (`AVAILABLE`, or `END` with the
+//!   reason it failed to load); `/versions/{v}` and `/labels/{label}` one version's;
+//! - `GET /v1/models/{name}/metadata` (and under `/versions/{v}` or `/labels/{label}`): the
+//!   signature (input and output names, dtypes, shapes);
+//! - `POST /v1/models/{name}:predict` (and `/versions/{v}:predict`, `/labels/{label}:predict`):
+//!   `{"instances": [...]}` → `{"predictions": [...]}`, or `{"inputs": ...}` →
+//!   `{"outputs": ...}`. A model with several inputs takes them by name
+//!   (`{"instances": [{"image": ..., "meta": ...}]}` or `{"inputs": {"image": [...], "meta":
+//!   [...]}}`); one with several outputs answers each sample (or the whole batch) as an object
+//!   keyed by output name, as TF Serving does. `NaN`, `Infinity` and `-Infinity` are read and
+//!   written as TF Serving does. Samples that differ from the model's input only by axes of
+//!   size 1 are taken (a 28×28×1 image for a 28×28 input);
+//! - `GET /monitoring/prometheus/metrics`: request counts, a latency histogram, the queue.
 //!
-//! Errors are `{"error": "..."}` with 400 for a bad request and 404 for an unknown model or
-//! version. Requests that arrive together are run as one batch by one of the inference workers
-//! ([`batcher`]), and a newer numbered version folder under the base path replaces the served
-//! model without a restart ([`store`]); requests in flight finish on the version they started on.
+//! Errors are `{"error": "..."}`: 400 for a bad request, 404 for an unknown model, version or
+//! label, 408 for a body that does not arrive in time, 413 for one too large, 503 when the
+//! queue is full, 500 when a model fails.
+//!
+//! Requests that arrive together are run as one batch by one of the inference workers
+//! ([`batcher`]); a large request is split into batches and the queue is bounded. Numbered
+//! version folders under a base path are rescanned while serving ([`store`]): a version policy
+//! picks which are served, a version that fails to load is logged and never takes the server
+//! down, and each request finishes on the version it was routed to. Connections are bounded
+//! in number and in time ([`ServerConfig`]).
 
+mod answer;
 pub mod batcher;
-mod http;
+mod listener;
 mod metrics;
+mod models;
 mod request;
+mod routes;
 pub mod store;
 
-pub use http::{router, serve, ServerConfig};
-pub use store::{ModelSource, ModelStore, TensorSpec};
+pub use listener::{serve, ServerConfig};
+pub use models::ModelSet;
+pub use store::{ModelSource, ModelStore, TensorSpec, VersionPolicy, VersionStatus};
 
 /// What went wrong starting or running the server.
 #[derive(Debug, thiserror::Error)]

@@ -40,8 +40,8 @@ impl Metrics {
         m.sum += s;
     }
 
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition, with the state of the inference queue.
+    pub fn render(&self, queue: &crate::batcher::Queue) -> String {
         let m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut s = String::from("# HELP rill_requests_total Requests by endpoint and HTTP status.\n# TYPE rill_requests_total counter\n");
         for ((endpoint, status), n) in &m.requests {
@@ -60,6 +60,14 @@ impl Metrics {
         s += &format!(
             "rill_request_latency_seconds_sum {}\nrill_request_latency_seconds_count {}\n",
             m.sum, m.count
+        );
+        s += &format!(
+            "# HELP rill_queued_samples Samples waiting for an inference worker.\n# TYPE rill_queued_samples gauge\nrill_queued_samples {}\n",
+            queue.queued_samples()
+        );
+        s += &format!(
+            "# HELP rill_abandoned_jobs_total Jobs dropped unrun because their client had gone.\n# TYPE rill_abandoned_jobs_total counter\nrill_abandoned_jobs_total {}\n",
+            queue.abandoned_jobs()
         );
         s
     }

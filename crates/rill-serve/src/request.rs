@@ -35,9 +35,19 @@ pub(crate) struct Parsed {
 }
 
 /// Reads `{"instances": [...]}` or `{"inputs": ...}` for a model with inputs `specs`.
+///
+/// Samples are read against the model's input shapes; a request whose samples differ from
+/// them only by axes of size 1 (a 28×28×1 image for a 28×28 input, as TF Serving's own
+/// tutorial client sends) is read again learning its shape, and taken when that fits.
 pub(crate) fn parse(body: &[u8], specs: &[TensorSpec]) -> Result<Parsed, String> {
     let text = std::str::from_utf8(body).map_err(|e| format!("invalid JSON: not UTF-8 ({e})"))?;
-    let b: Body = serde_json::from_str(text).map_err(|e| {
+    if !text.trim_start().starts_with('{') {
+        return Err(
+            "the request body must be a JSON object with \"instances\" or \"inputs\"".into(),
+        );
+    }
+    let text = quote_special_numbers(text);
+    let b: Body = serde_json::from_str(&text).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             format!("invalid JSON: {e}")
         } else {
@@ -64,8 +74,42 @@ pub(crate) fn parse(body: &[u8], specs: &[TensorSpec]) -> Result<Parsed, String>
         (Some(r), None) => (r, true),
         (None, Some(r)) => (r, false),
     };
+    let strict = read(raw.get(), specs, row_format, false);
+    let state = match strict {
+        Ok(s) => s,
+        // A list where a number goes, or a list of another length: maybe size-1 axes.
+        Err(e) if e.starts_with("wrong shape") || e.ends_with("found a list") => {
+            let Ok(learned) = read(raw.get(), specs, row_format, true) else {
+                return Err(e);
+            };
+            if !learned.fits_up_to_size_one_axes() {
+                return Err(e);
+            }
+            learned
+        }
+        Err(e) => return Err(e),
+    };
+    let rows = state.check_rows()?;
+    if rows == 0 {
+        return Err("no samples in the request".into());
+    }
+    Ok(Parsed {
+        data: state.data,
+        rows,
+        row_format,
+    })
+}
+
+/// One pass over the samples: against the model's shapes, or learning them from the request.
+fn read<'s>(
+    raw: &str,
+    specs: &'s [TensorSpec],
+    row_format: bool,
+    learn: bool,
+) -> Result<State<'s>, String> {
     let mut state = State {
         specs,
+        learned: learn.then(|| vec![Learned::default(); specs.len()]),
         // The sizes come from the model, not the request: one sample each is a safe guess.
         data: specs
             .iter()
@@ -77,7 +121,7 @@ pub(crate) fn parse(body: &[u8], specs: &[TensorSpec]) -> Result<Parsed, String>
         root: if row_format { "instances" } else { "inputs" },
         row_format,
     };
-    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let mut de = serde_json::Deserializer::from_str(raw);
     Level {
         state: &mut state,
         depth: 0,
@@ -91,15 +135,56 @@ pub(crate) fn parse(body: &[u8], specs: &[TensorSpec]) -> Result<Parsed, String>
             .map(|(a, _)| a.to_string())
             .unwrap_or(m)
     })?;
-    let rows = state.check_rows()?;
-    if rows == 0 {
-        return Err("no samples in the request".into());
+    Ok(state)
+}
+
+/// The bare tokens `NaN`, `Infinity` and `-Infinity` (TF Serving's JSON, not standard JSON)
+/// quoted, so that the standard reader takes them as strings the sample reader turns back
+/// into numbers. Text inside strings is left alone; a body without them is not copied.
+fn quote_special_numbers(text: &str) -> std::borrow::Cow<'_, str> {
+    let b = text.as_bytes();
+    if !b.iter().any(|&c| c == b'N' || c == b'I') {
+        return text.into();
     }
-    Ok(Parsed {
-        data: state.data,
-        rows,
-        row_format,
-    })
+    let mut out = String::with_capacity(text.len() + 16);
+    let (mut in_string, mut escaped, mut copied) = (false, false, 0);
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if c == b'"' {
+            in_string = true;
+            i += 1;
+            continue;
+        }
+        let token = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|t| b[i..].starts_with(t.as_bytes()));
+        if let Some(t) = token {
+            out.push_str(&text[copied..i]);
+            out.push('"');
+            out.push_str(t);
+            out.push('"');
+            i += t.len();
+            copied = i;
+            continue;
+        }
+        i += 1;
+    }
+    if copied == 0 {
+        return text.into();
+    }
+    out.push_str(&text[copied..]);
+    out.into()
 }
 
 /// One step of the path to the element being read, for error messages.
@@ -108,8 +193,34 @@ enum Step {
     Key(String),
 }
 
+/// What the value at some depth must be.
+enum Expect {
+    /// The list of samples (of instances, or of one input's samples).
+    Batch,
+    /// A list inside a sample, of this length when known.
+    List(Option<usize>),
+    /// A number.
+    Number,
+}
+
+/// The sample shape of one input as the request shows it, for a model whose input differs
+/// from it only by size-1 axes (a 28×28×1 image for a 28×28 input).
+#[derive(Clone, Default)]
+struct Learned {
+    /// The length of the lists at each depth below the sample, once one has ended.
+    dims: Vec<Option<usize>>,
+    /// The depth at which numbers are, once one has been read.
+    leaf: Option<usize>,
+}
+
+/// The deepest a sample may nest when its shape is being learned.
+const MAX_LEARNED_RANK: usize = 32;
+
 struct State<'s> {
     specs: &'s [TensorSpec],
+    /// `Some` when sample shapes are learned from the request rather than taken from the
+    /// model: one per input.
+    learned: Option<Vec<Learned>>,
     data: Vec<Vec<f32>>,
     /// Samples read per input: the instance count (row format) or each batch's length.
     rows: Vec<Option<usize>>,
@@ -132,11 +243,23 @@ impl State<'_> {
         s
     }
 
-    /// The list length expected at `depth`: `Some(None)` for the batch, `None` below the sample.
-    fn dim(&self, depth: usize) -> Option<Option<usize>> {
-        match depth {
-            0 => Some(None),
-            d => self.specs[self.current].shape.get(d - 1).map(|&n| Some(n)),
+    /// What the value at `depth` must be.
+    fn expect(&self, depth: usize) -> Expect {
+        if depth == 0 {
+            return Expect::Batch;
+        }
+        match &self.learned {
+            None => match self.specs[self.current].shape.get(depth - 1) {
+                Some(&n) => Expect::List(Some(n)),
+                None => Expect::Number,
+            },
+            Some(l) => {
+                let l = &l[self.current];
+                match l.leaf {
+                    Some(leaf) if depth >= leaf => Expect::Number,
+                    _ => Expect::List(l.dims.get(depth - 1).copied().flatten()),
+                }
+            }
         }
     }
 
@@ -152,6 +275,21 @@ impl State<'_> {
             .map(|s| format!("'{}'", s.name))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// Whether every input's learned sample shape is the model's but for axes of size 1.
+    fn fits_up_to_size_one_axes(&self) -> bool {
+        let Some(learned) = &self.learned else {
+            return true;
+        };
+        let squeeze = |d: &[usize]| d.iter().copied().filter(|&n| n != 1).collect::<Vec<_>>();
+        self.specs.iter().zip(learned).all(|(spec, l)| {
+            let Some(leaf) = l.leaf else { return false };
+            let dims: Option<Vec<usize>> = (1..leaf)
+                .map(|d| l.dims.get(d - 1).copied().flatten())
+                .collect();
+            dims.is_some_and(|d| squeeze(&d) == squeeze(&spec.shape))
+        })
     }
 
     /// The samples in the request, once every input has been read the same number of times.
@@ -196,16 +334,20 @@ impl<'de> DeserializeSeed<'de> for Level<'_, '_> {
 impl Level<'_, '_> {
     fn wrong<E: de::Error>(&self, found: &str) -> E {
         let s = &self.state;
-        match s.dim(self.depth) {
-            Some(Some(d)) => E::custom(format!(
+        match s.expect(self.depth) {
+            Expect::List(Some(d)) => E::custom(format!(
                 "wrong shape at {}: expected a list of {d}, found {found}",
                 s.at()
             )),
-            Some(None) => E::custom(format!(
+            Expect::List(None) => E::custom(format!(
+                "wrong shape at {}: expected a list, found {found}",
+                s.at()
+            )),
+            Expect::Batch => E::custom(format!(
                 "\"{}\" must be a list of samples, found {found}",
                 s.at()
             )),
-            None => E::custom(format!(
+            Expect::Number => E::custom(format!(
                 "wrong dtype at {}: expected a number (DT_FLOAT), found {found}",
                 s.at()
             )),
@@ -232,10 +374,23 @@ impl Level<'_, '_> {
 
     fn number<E: de::Error>(self, v: f64) -> Result<(), E> {
         self.check_named()?;
-        if self.state.dim(self.depth).is_some() {
-            return Err(self.wrong("a number"));
-        }
         let current = self.state.current;
+        match self.state.expect(self.depth) {
+            Expect::Number => {}
+            // Learning: the first number fixes the depth of every number.
+            Expect::List(_)
+                if self
+                    .state
+                    .learned
+                    .as_ref()
+                    .is_some_and(|l| l[current].leaf.is_none()) =>
+            {
+                if let Some(l) = &mut self.state.learned {
+                    l[current].leaf = Some(self.depth);
+                }
+            }
+            _ => return Err(self.wrong("a number")),
+        }
         self.state.data[current].push(v as f32);
         Ok(())
     }
@@ -260,8 +415,15 @@ impl<'de> Visitor<'de> for Level<'_, '_> {
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
         self.number(v as f64)
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        self.scalar("a string")
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        // TF Serving's JSON has the bare tokens NaN, Infinity and -Infinity, which the reader
+        // is handed quoted (see `quote_special_numbers`).
+        match v {
+            "NaN" => self.number(f64::NAN),
+            "Infinity" => self.number(f64::INFINITY),
+            "-Infinity" => self.number(f64::NEG_INFINITY),
+            _ => self.scalar("a string"),
+        }
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
         self.scalar("a boolean")
@@ -271,8 +433,11 @@ impl<'de> Visitor<'de> for Level<'_, '_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         self.check_named()?;
-        let Some(expected) = self.state.dim(self.depth) else {
-            return Err(self.wrong("a list"));
+        let expected = match self.state.expect(self.depth) {
+            Expect::Number => return Err(self.wrong("a list")),
+            Expect::Batch => None,
+            Expect::List(_) if self.depth > MAX_LEARNED_RANK => return Err(self.wrong("a list")),
+            Expect::List(n) => Some(n),
         };
         let mut n = 0;
         loop {
@@ -287,20 +452,42 @@ impl<'de> Visitor<'de> for Level<'_, '_> {
                 break;
             }
             n += 1;
-            if expected.is_some_and(|d| n > d) {
-                return Err(de::Error::custom(format!(
-                    "wrong shape at {}: expected a list of {}, found a longer one",
-                    self.state.at(),
-                    expected.unwrap_or(0)
-                )));
+            if let Some(Some(d)) = expected {
+                if n > d {
+                    return Err(de::Error::custom(format!(
+                        "wrong shape at {}: expected a list of {d}, found a longer one",
+                        self.state.at()
+                    )));
+                }
             }
         }
         match expected {
-            Some(d) if n != d => Err(de::Error::custom(format!(
+            Some(Some(d)) if n != d => Err(de::Error::custom(format!(
                 "wrong shape at {}: expected a list of {d}, found a list of {n}",
                 self.state.at()
             ))),
-            Some(_) => Ok(()),
+            Some(Some(_)) => Ok(()),
+            Some(None) => {
+                // Learning: the first list to end at a depth fixes that depth's length (the
+                // expectation above was re-read after the elements, which may have set it).
+                let (current, depth) = (self.state.current, self.depth);
+                if let Some(l) = &mut self.state.learned {
+                    let dims = &mut l[current].dims;
+                    if dims.len() < depth {
+                        dims.resize(depth, None);
+                    }
+                    match dims[depth - 1] {
+                        Some(d) if d != n => {
+                            return Err(de::Error::custom(format!(
+                                "wrong shape at {}: expected a list of {d}, found a list of {n}",
+                                self.state.at()
+                            )))
+                        }
+                        _ => dims[depth - 1] = Some(n),
+                    }
+                }
+                Ok(())
+            }
             None => {
                 // The batch list: of instances (row format) or of one input's samples.
                 let i = if self.state.row_format {

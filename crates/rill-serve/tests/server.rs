@@ -47,7 +47,8 @@ impl Server {
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 ready_tx.send(listener.local_addr().unwrap()).unwrap();
-                rill_serve::serve(listener, store, config, async {
+                let models = Arc::new(rill_serve::ModelSet::single(store));
+                rill_serve::serve(listener, models, config, async {
                     let _ = stopped.await;
                 })
                 .await
@@ -362,8 +363,24 @@ fn every_bad_request_gets_a_clear_error() {
         ),
         (
             json!({"instances": vec![sample(1.0); 200]}).to_string(),
-            400,
+            413,
             "larger than 4096 bytes",
+        ),
+        // Size-1 axes are taken, other shapes are not, and the first error is the model's.
+        (
+            json!({"instances": [[[[1], [2], [3]], [[4], [5]]]]}).to_string(),
+            400,
+            "wrong dtype at instances[0][0][0]: expected a number (DT_FLOAT), found a list",
+        ),
+        (
+            "{\"instances\": [[[1, NaN, 3], [4, 5, Infinity]], [[1, 2], [3, 4]]]}".into(),
+            400,
+            "wrong shape at instances[1][0]",
+        ),
+        (
+            "{\"instances\": [[[1, Nope, 3]]]}".into(),
+            400,
+            "invalid JSON",
         ),
     ];
     for (body, code, want) in cases {
@@ -391,7 +408,17 @@ fn every_bad_request_gets_a_clear_error() {
             json!({"error": "Servable not found for request: Specific(demo, 7)"})
         )
     );
+    let (code, r) = post(&format!("{}/v1/models/demo:classify", s.url), "{}");
+    assert_eq!(code, 404);
+    assert_eq!(
+        r["error"],
+        "unknown method ':classify'; this server answers ':predict'"
+    );
     assert_eq!(get(&format!("{}/v1/models/demo/versions/1", s.url)).0, 404);
+    assert_eq!(
+        get(&format!("{}/v1/models/demo/labels/stable", s.url)).0,
+        404
+    );
     assert_eq!(get(&format!("{}/v1/models/other", s.url)).0, 404);
     assert_eq!(get(&format!("{}/v2/anything", s.url)).0, 404);
 }
@@ -405,6 +432,7 @@ fn concurrent_requests_are_batched_correctly_and_hot_reload_drops_nothing() {
             max_batch_size: 16,
             max_wait: Duration::from_millis(5),
             inference_threads: 2,
+            ..BatchConfig::default()
         },
         poll_interval: Duration::from_millis(50),
         ..ServerConfig::default()

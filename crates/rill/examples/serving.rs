@@ -7,7 +7,7 @@
 //! The same server from the command line: `rill serve --model-base-path out/serving/fashion`.
 
 use rill::prelude::*;
-use rill::serve::{ModelSource, ModelStore, ServerConfig};
+use rill::serve::{ModelSet, ModelSource, ModelStore, ServerConfig};
 use serde_json::{json, Value};
 use std::error::Error;
 use std::path::Path;
@@ -45,7 +45,7 @@ pub fn run(epochs: usize, k: usize, out: &Path) -> Result<(Rows, Rows), Box<dyn 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = runtime.spawn(rill::serve::serve(
         listener,
-        store,
+        Arc::new(ModelSet::single(store)),
         ServerConfig::default(),
         async {
             let _ = stopped.await;

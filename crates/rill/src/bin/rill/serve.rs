@@ -1,6 +1,6 @@
 use clap::Args;
 use rill_serve::batcher::BatchConfig;
-use rill_serve::{ModelSource, ModelStore, ServerConfig};
+use rill_serve::{ModelSet, ModelSource, ModelStore, ServerConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +37,21 @@ pub struct ServeArgs {
     /// Threads running inference at once on the one shared model (default: the cores).
     #[arg(long)]
     inference_threads: Option<usize>,
+    /// The most samples waiting for inference; requests beyond get 503 (retry later).
+    #[arg(long, default_value_t = 16_384)]
+    max_queued_samples: usize,
+    /// The most connections open at once; further ones are closed at once.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Seconds a connection may take to send a request's headers, or sit idle between requests.
+    #[arg(long, default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds a request's body may take to arrive (408 after).
+    #[arg(long, default_value_t = 30)]
+    body_timeout_secs: u64,
+    /// Seconds requests in flight may take to finish after Ctrl-C or SIGTERM.
+    #[arg(long, default_value_t = 10)]
+    shutdown_deadline_secs: u64,
 }
 
 async fn shutdown_signal() {
@@ -73,8 +88,13 @@ pub fn run(a: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
                 .inference_threads
                 .unwrap_or_else(|| BatchConfig::default().inference_threads)
                 .max(1),
+            max_queued_samples: a.max_queued_samples.max(1),
         },
         max_body_bytes: a.max_body_bytes,
+        header_timeout: Duration::from_secs(a.header_timeout_secs.max(1)),
+        body_timeout: Duration::from_secs(a.body_timeout_secs.max(1)),
+        max_connections: a.max_connections.max(1),
+        shutdown_deadline: Duration::from_secs(a.shutdown_deadline_secs),
         ..ServerConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -89,10 +109,16 @@ pub fn run(a: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "Serving '{}' version {} on http://{addr}/v1/models/{}",
             a.model_name,
-            store.current().version,
+            store
+                .served_versions()
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
             a.model_name
         );
-        rill_serve::serve(listener, store, config, shutdown_signal()).await?;
+        let models = Arc::new(ModelSet::single(store));
+        rill_serve::serve(listener, models, config, shutdown_signal()).await?;
         Ok::<(), Box<dyn std::error::Error>>(())
     })
 }

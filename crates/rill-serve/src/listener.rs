@@ -1,0 +1,149 @@
+//! Accepting connections without trusting clients: a limit on open connections, a deadline
+//! for each request's headers (which also bounds how long a kept-alive connection may sit
+//! idle), a deadline for its body (in the routes), and a deadline for the graceful shutdown.
+//! A rescan of the models' version folders runs beside it.
+
+use crate::batcher::BatchConfig;
+use crate::models::ModelSet;
+use crate::routes::{router, RouteConfig};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Request batching and the bound on queued work.
+    pub batch: BatchConfig,
+    /// The largest request body accepted, in bytes (larger ones get 413).
+    pub max_body_bytes: usize,
+    /// How often the base paths are rescanned for versions.
+    pub poll_interval: Duration,
+    /// The longest a connection may take to send a request's headers, counted from when the
+    /// server starts waiting for them — so also the longest a kept-alive connection sits idle.
+    pub header_timeout: Duration,
+    /// The longest a request's body may take to arrive once its headers have (408 after).
+    pub body_timeout: Duration,
+    /// The most connections open at once; further ones are closed at once, so that clients
+    /// that hold connections open cannot use up the process's file descriptors.
+    pub max_connections: usize,
+    /// After the shutdown signal, how long requests in flight may take to finish before the
+    /// server stops regardless.
+    pub shutdown_deadline: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            batch: BatchConfig::default(),
+            max_body_bytes: 16 << 20,
+            poll_interval: Duration::from_secs(1),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            shutdown_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Rescans the models every `interval`, logging what changed.
+fn watch_versions(models: Arc<ModelSet>, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let m = models.clone();
+            match tokio::task::spawn_blocking(move || m.refresh()).await {
+                Ok(events) => events.iter().for_each(|e| eprintln!("rill serve: {e}")),
+                Err(e) => eprintln!("rill serve: rescanning the models failed: {e}"),
+            }
+        }
+    })
+}
+
+/// Serves `models` on `listener` until `shutdown` completes, then lets requests in flight
+/// finish for at most `config.shutdown_deadline`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    models: Arc<ModelSet>,
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(
+        models.clone(),
+        RouteConfig {
+            batch: config.batch,
+            max_body_bytes: config.max_body_bytes,
+            body_timeout: config.body_timeout,
+        },
+    )?;
+    let watcher = watch_versions(models, config.poll_interval);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(config.header_timeout);
+    let builder = Arc::new(builder);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let mut refused_logged = false;
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors or similar: wait for connections to close
+                    // rather than spin.
+                    eprintln!("rill serve: cannot accept a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            if !refused_logged {
+                eprintln!(
+                    "rill serve: {} connections open, the limit; closing new ones until some end",
+                    config.max_connections
+                );
+                refused_logged = true;
+            }
+            drop(stream);
+            continue;
+        };
+        refused_logged = false;
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // Errors here are clients that misbehaved or left: nothing to report.
+            let _ = conn.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    watcher.abort();
+    if tokio::time::timeout(config.shutdown_deadline, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "rill serve: connections still open after {} s; stopping anyway",
+            config.shutdown_deadline.as_secs_f64()
+        );
+    }
+    Ok(())
+}
