@@ -169,14 +169,20 @@ impl Queue {
     }
 }
 
+impl Queue {
+    fn new(config: BatchConfig) -> Queue {
+        Queue {
+            waiting: Mutex::new(Waiting::default()),
+            arrived: Condvar::new(),
+            config,
+            abandoned: Default::default(),
+        }
+    }
+}
+
 /// Starts the inference workers; jobs pushed to the returned queue are batched and answered.
 pub fn start(config: BatchConfig) -> std::io::Result<Arc<Queue>> {
-    let queue = Arc::new(Queue {
-        waiting: Mutex::new(Waiting::default()),
-        arrived: Condvar::new(),
-        config,
-        abandoned: Default::default(),
-    });
+    let queue = Arc::new(Queue::new(config));
     for i in 0..config.inference_threads.max(1) {
         let q = queue.clone();
         std::thread::Builder::new()
@@ -237,4 +243,124 @@ fn run_batch(model: &rill_nn::Model, jobs: &[Job]) -> Result<Vec<Tensor>, Failur
     model
         .predict_on_batch_outputs(data)
         .map_err(|e| Failure::BadInput(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::TensorSpec;
+    use rill_nn::prelude::*;
+
+    fn servable(version: u64) -> Arc<Servable> {
+        let model = Sequential::new(vec![Box::new(Dense::new(2)) as Box<dyn Layer>])
+            .with_input_shape(&[3])
+            .unwrap();
+        let spec = |shape: Vec<usize>| TensorSpec {
+            name: "x".into(),
+            shape,
+        };
+        Arc::new(Servable {
+            version,
+            model,
+            inputs: vec![spec(vec![3])],
+            outputs: vec![spec(vec![2])],
+        })
+    }
+
+    fn job(s: &Arc<Servable>, rows: usize) -> (Job, tokio::sync::oneshot::Receiver<Answer>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let x = Tensor::zeros(&[rows, 3], rill_core::DType::F32);
+        let j = Job {
+            servable: s.clone(),
+            inputs: vec![x],
+            reply: tx,
+        };
+        (j, rx)
+    }
+
+    fn config(max_batch_size: usize, max_queued_samples: usize) -> BatchConfig {
+        BatchConfig {
+            max_batch_size,
+            max_wait: Duration::ZERO,
+            inference_threads: 1,
+            max_queued_samples,
+        }
+    }
+
+    #[test]
+    fn a_full_queue_refuses_whole_requests_but_an_empty_one_takes_any() {
+        let q = Queue::new(config(8, 10));
+        let s = servable(1);
+        let (big, _r1) = job(&s, 25);
+        assert!(
+            q.push(vec![big]).is_ok(),
+            "an empty queue takes a request of any size"
+        );
+        let (small, _r2) = job(&s, 1);
+        assert!(q.push(vec![small]).is_err());
+        assert_eq!(q.queued_samples(), 25);
+        q.next_batch();
+        let (a, _ra) = job(&s, 6);
+        let (b, _rb) = job(&s, 3);
+        let (c, _rc) = job(&s, 3);
+        q.push(vec![a]).unwrap();
+        assert!(
+            q.push(vec![b, c]).is_err(),
+            "6 more samples do not fit: none is taken"
+        );
+        assert_eq!(q.queued_samples(), 6);
+    }
+
+    #[test]
+    fn jobs_whose_client_left_are_dropped_unrun() {
+        let q = Queue::new(config(8, 100));
+        let s = servable(1);
+        let (gone, rx) = job(&s, 2);
+        let (live, _keep) = job(&s, 3);
+        q.push(vec![gone, live]).unwrap();
+        drop(rx);
+        let batch = q.next_batch();
+        assert_eq!(batch.iter().map(Job::rows).collect::<Vec<_>>(), [3]);
+        assert_eq!(q.abandoned_jobs(), 1);
+    }
+
+    #[test]
+    fn a_batch_holds_one_version_and_at_most_max_batch_size_samples() {
+        let q = Queue::new(config(8, 100));
+        let (v1, v2) = (servable(1), servable(2));
+        let mut keep = Vec::new();
+        for (s, rows) in [(&v1, 3), (&v2, 4), (&v1, 4), (&v1, 6), (&v1, 1)] {
+            let (j, rx) = job(s, rows);
+            keep.push(rx);
+            q.push(vec![j]).unwrap();
+        }
+        let batch = |q: &Queue| -> (u64, Vec<usize>) {
+            let b = q.next_batch();
+            (b[0].servable.version, b.iter().map(Job::rows).collect())
+        };
+        assert_eq!(batch(&q), (1, vec![3, 4, 1]));
+        assert_eq!(batch(&q), (2, vec![4]));
+        assert_eq!(batch(&q), (1, vec![6]));
+    }
+
+    #[test]
+    fn a_job_that_does_not_fit_its_model_fails_alone_and_the_worker_goes_on() {
+        let q = start(config(8, 100)).unwrap();
+        let s = servable(1);
+        // A job whose input does not match its model: a clean error, 400.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let bad = Job {
+            servable: s.clone(),
+            inputs: vec![Tensor::zeros(&[1, 5], rill_core::DType::F32)],
+            reply: tx,
+        };
+        q.push(vec![bad]).unwrap();
+        assert!(matches!(
+            rx.blocking_recv().unwrap(),
+            Err(Failure::BadInput(_))
+        ));
+        let (good, rx) = job(&s, 2);
+        q.push(vec![good]).unwrap();
+        assert_eq!(rx.blocking_recv().unwrap().unwrap()[0].shape(), [2, 2]);
+    }
 }

@@ -6,8 +6,8 @@
 use crate::batcher::BatchConfig;
 use crate::models::ModelSet;
 use crate::routes::{router, RouteConfig};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,16 +82,13 @@ pub async fn serve(
         },
     )?;
     let watcher = watch_versions(models, config.poll_interval);
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // HTTP/1 only, as TF Serving's REST API: a connection is read as HTTP/1 from its first
+    // byte, so the header timeout holds from the moment it opens (protocol detection would
+    // wait for a first byte with no deadline).
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(config.header_timeout);
-    let builder = Arc::new(builder);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut refused_logged = false;
@@ -124,10 +121,7 @@ pub async fn serve(
         refused_logged = false;
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             // Errors here are clients that misbehaved or left: nothing to report.
             let _ = conn.await;
