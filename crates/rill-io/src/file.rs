@@ -152,6 +152,36 @@ fn file_checksum<'a>(
     checksum(entries)
 }
 
+/// Removes temporaries (`prefix` + process id) that a save of the same file left when its
+/// process died: only those whose process no longer runs, so a save under way elsewhere is
+/// never disturbed. Where the system cannot tell (no `/proc`), nothing is removed.
+fn remove_stale_temporaries(path: &Path, prefix: &str) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !proc.join(pid.to_string()).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder, synced, then renamed
 /// over `path`: a crash or a full disk leaves the old file whole and no temporary behind. For
 /// every file format Rill writes (model files here, ONNX and Keras files beside).
@@ -159,11 +189,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"))?;
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
+    let prefix = format!(".{}.tmp-", file_name.to_string_lossy());
+    remove_stale_temporaries(path, &prefix);
+    let tmp = path.with_file_name(format!("{prefix}{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

@@ -284,6 +284,26 @@ fn custom_layers_save_when_they_describe_themselves_and_load_when_registered() {
 }
 
 #[test]
+fn a_save_clears_the_temporary_a_crashed_save_left_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.rill");
+    // A pid above any pid_max: that process is gone. Process 1 always runs.
+    let dead = dir.path().join(".model.rill.tmp-4000000000");
+    let live = dir.path().join(".model.rill.tmp-1");
+    let other = dir.path().join(".other.rill.tmp-4000000000");
+    for p in [&dead, &live, &other] {
+        std::fs::write(p, b"half a model").unwrap();
+    }
+    save_model(&every_layer(), &path).unwrap();
+    assert!(!dead.exists(), "the dead save's temporary is removed");
+    assert!(live.exists(), "a save under way elsewhere is left alone");
+    assert!(
+        other.exists(),
+        "another file's temporary is not this save's business"
+    );
+}
+
+#[test]
 fn functional_models_round_trip_too() {
     set_seed(21);
     let mut g = FunctionalBuilder::new();

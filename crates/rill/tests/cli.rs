@@ -197,6 +197,26 @@ fn errors_are_one_line_with_a_non_zero_exit() {
         !ok && err.contains("notes.txt: not a readable PNG or JPEG image"),
         "{err}"
     );
+    // One unreadable image among good ones: reported, and the others still answered.
+    let boot = dir.path().join("boot.png");
+    let (ok, out, err) = rill(&[
+        "predict",
+        model.to_str().unwrap(),
+        not_image.to_str().unwrap(),
+        boot.to_str().unwrap(),
+    ]);
+    assert!(!ok && out.contains("Ankle boot (9)"), "{out}");
+    assert!(
+        err.contains("notes.txt: not a readable PNG or JPEG image")
+            && err.contains("1 of 2 images could not be read"),
+        "{err}"
+    );
+    // An output that cannot be written fails before any training, not after.
+    let nowhere = dir.path().join("no/such/folder/model.rill");
+    let started = std::time::Instant::now();
+    let (ok, _, err) = rill(&["train", "-o", nowhere.to_str().unwrap()]);
+    assert!(!ok && err.contains("cannot write in"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
     let (ok, _, err) = rill(&["train", "--dataset", "cifar"]);
     assert!(
         !ok && err.trim() == "rill: unknown dataset 'cifar' (known: fashion-mnist, mnist)",

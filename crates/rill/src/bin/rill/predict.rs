@@ -40,8 +40,17 @@ pub fn run(a: PredictArgs) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let mut results = Vec::new();
+    let mut failed = Vec::new();
     for path in &a.images {
-        let img = load_image(path, ColorMode::Grayscale, Some((h, w)))?;
+        // An image that cannot be read is reported and the others still get their answers.
+        let img = match load_image(path, ColorMode::Grayscale, Some((h, w))) {
+            Ok(img) => img,
+            Err(e) => {
+                eprintln!("rill predict: {e}");
+                failed.push((path, e.to_string()));
+                continue;
+            }
+        };
         let mut x = img.to_dtype(DType::F32)?.div_scalar(255.0)?;
         if a.invert {
             x = x.neg()?.add_scalar(1.0)?;
@@ -72,10 +81,15 @@ pub fn run(a: PredictArgs) -> Result<(), Box<dyn std::error::Error>> {
         ));
     }
     if a.json {
-        let v: Vec<_> = results
+        let mut v: Vec<_> = results
             .iter()
             .map(|(p, top)| serde_json::json!({"image": p.display().to_string(), "top": top.iter().map(|(i, n, p)| serde_json::json!({"class": i, "name": n, "probability": p})).collect::<Vec<_>>()}))
             .collect();
+        v.extend(
+            failed
+                .iter()
+                .map(|(p, e)| serde_json::json!({"image": p.display().to_string(), "error": e})),
+        );
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         for (p, top) in results {
@@ -85,5 +99,8 @@ pub fn run(a: PredictArgs) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    Ok(())
+    match failed.len() {
+        0 => Ok(()),
+        n => Err(format!("{n} of {} images could not be read", a.images.len()).into()),
+    }
 }

@@ -51,7 +51,31 @@ fn scaled(images: &Tensor) -> rill::core::Result<Tensor> {
     images.to_dtype(DType::F32)?.div_scalar(255.0)
 }
 
+/// Fails now, not after an hour of training, when `path` cannot be written: its folder must
+/// exist and take a new file.
+fn check_writable(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(format!("--output {}: is a folder; give a file name", path.display()).into());
+    }
+    let probe = folder.join(format!(".rill-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            format!(
+                "--output {}: cannot write in {}: {e}",
+                path.display(),
+                folder.display()
+            )
+        })?;
+    Ok(())
+}
+
 pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
+    check_writable(&a.output)?;
     set_seed(a.seed);
     let data = load(&a.dataset)?;
     let mut model = match a.model {
