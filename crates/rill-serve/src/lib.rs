@@ -30,6 +30,7 @@
 
 mod answer;
 pub mod batcher;
+pub mod config_file;
 mod listener;
 mod metrics;
 mod models;

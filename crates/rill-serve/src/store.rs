@@ -249,6 +249,16 @@ impl ModelStore {
         Ok(store)
     }
 
+    /// Where the versions come from.
+    pub fn source(&self) -> &ModelSource {
+        &self.source
+    }
+
+    /// Which versions are served.
+    pub fn policy(&self) -> &VersionPolicy {
+        &self.policy
+    }
+
     fn loaded(&self) -> BTreeMap<u64, Arc<Servable>> {
         self.loaded
             .read()

@@ -92,7 +92,10 @@ struct Server {
 
 impl Server {
     fn start(store: ModelStore, config: ServerConfig) -> Server {
-        let models = Arc::new(ModelSet::single(Arc::new(store)));
+        Server::start_set(ModelSet::single(Arc::new(store)), config)
+    }
+    fn start_set(models: ModelSet, config: ServerConfig) -> Server {
+        let models = Arc::new(models);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -591,4 +594,78 @@ fn work_for_clients_that_left_is_dropped_unrun() {
         .read_to_string()
         .unwrap();
     assert!(metrics.contains("rill_abandoned_jobs_total 5"), "{metrics}");
+}
+
+#[test]
+fn a_model_config_file_serves_several_models_and_is_reread_when_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let a_models: Vec<Sequential> = (1..=2).map(|v| model(20 + v, "plain")).collect();
+    save(&a, 1, &a_models[0]);
+    save(&a, 2, &a_models[1]);
+    let b1 = model(30, "plain");
+    save(&b, 1, &b1);
+    let config = dir.path().join("models.config");
+    let write_config = |extra: &str| {
+        let text = format!(
+            "model_config_list {{\n  config {{ name: 'a' base_path: '{}' model_platform: 'tensorflow'\n    model_version_policy {{ all {{}} }}\n    version_labels {{ key: 'stable' value: 1 }} {extra} }}\n  config {{ name: 'b' base_path: '{}' }}\n}}\n",
+            a.display(),
+            b.display()
+        );
+        std::fs::write(&config, text).unwrap();
+    };
+    write_config("");
+    let set = ModelSet::from_config_file(&config).unwrap();
+    let s = Server::start_set(set, quick(ServerConfig::default()));
+    let body = json!({"instances": [instance(0.25)]}).to_string();
+    let answer = |path: &str| {
+        let (code, text) = post(&s.url(path), &body);
+        (code == 200).then(|| predictions(&text)[0].clone())
+    };
+    let want = |m: &Sequential| Some(predict_local(m, 0.25));
+    let same = |got: Option<Vec<f32>>, want: Option<Vec<f32>>| match (got, want) {
+        (Some(g), Some(w)) => close(&g, &w),
+        (g, w) => g.is_none() && w.is_none(),
+    };
+    assert!(same(answer("/v1/models/a:predict"), want(&a_models[1])));
+    assert!(same(
+        answer("/v1/models/a/labels/stable:predict"),
+        want(&a_models[0])
+    ));
+    assert!(same(answer("/v1/models/b:predict"), want(&b1)));
+    assert!(answer("/v1/models/a/labels/canary:predict").is_none());
+
+    // A new label appears without a restart.
+    write_config("version_labels { key: 'canary' value: 2 }");
+    let t = Instant::now();
+    while answer("/v1/models/a/labels/canary:predict").is_none() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the label never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(same(
+        answer("/v1/models/a/labels/canary:predict"),
+        want(&a_models[1])
+    ));
+    // A broken file changes nothing.
+    std::fs::write(&config, "model_config_list { config { name: 'a' }").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(same(answer("/v1/models/b:predict"), want(&b1)));
+    // Removing a model from the file stops serving it.
+    let only_b = format!(
+        "model_config_list {{ config {{ name: 'b' base_path: '{}' }} }}",
+        b.display()
+    );
+    std::fs::write(&config, only_b).unwrap();
+    let t = Instant::now();
+    while answer("/v1/models/a:predict").is_some() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "model a is still served"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(same(answer("/v1/models/b:predict"), want(&b1)));
 }

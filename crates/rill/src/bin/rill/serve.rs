@@ -16,6 +16,11 @@ pub struct ServeArgs {
     /// newest is served and a newer one is picked up without a restart.
     #[arg(long)]
     model_base_path: Option<PathBuf>,
+    /// A TF Serving model config file (protobuf text: model_config_list { config { name,
+    /// base_path, model_version_policy, version_labels } }) serving several models; reread
+    /// when it changes.
+    #[arg(long, conflicts_with_all = ["model", "model_base_path"])]
+    model_config_file: Option<PathBuf>,
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -74,12 +79,20 @@ async fn shutdown_signal() {
 }
 
 pub fn run(a: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let source = match (a.model, a.model_base_path) {
-        (Some(f), None) => ModelSource::File(f),
-        (None, Some(b)) => ModelSource::BasePath(b),
-        _ => return Err("give either a model file or --model-base-path".into()),
+    let models = match (a.model, a.model_base_path, &a.model_config_file) {
+        (None, None, Some(file)) => ModelSet::from_config_file(file)?,
+        (Some(f), None, None) => ModelSet::single(Arc::new(ModelStore::open(
+            &a.model_name,
+            ModelSource::File(f),
+        )?)),
+        (None, Some(b), None) => ModelSet::single(Arc::new(ModelStore::open(
+            &a.model_name,
+            ModelSource::BasePath(b),
+        )?)),
+        _ => {
+            return Err("give one of: a model file, --model-base-path, --model-config-file".into())
+        }
     };
-    let store = Arc::new(ModelStore::open(&a.model_name, source)?);
     let config = ServerConfig {
         batch: BatchConfig {
             max_batch_size: a.max_batch_size.max(1),
@@ -106,19 +119,20 @@ pub fn run(a: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             .await
             .map_err(|e| format!("cannot listen on {}:{}: {e}", a.host, a.port))?;
         let addr = listener.local_addr()?;
-        println!(
-            "Serving '{}' version {} on http://{addr}/v1/models/{}",
-            a.model_name,
-            store
-                .served_versions()
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            a.model_name
-        );
-        let models = Arc::new(ModelSet::single(store));
-        rill_serve::serve(listener, models, config, shutdown_signal()).await?;
+        for store in models.all() {
+            println!(
+                "Serving '{}' version {} on http://{addr}/v1/models/{}",
+                store.name,
+                store
+                    .served_versions()
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                store.name
+            );
+        }
+        rill_serve::serve(listener, Arc::new(models), config, shutdown_signal()).await?;
         Ok::<(), Box<dyn std::error::Error>>(())
     })
 }
