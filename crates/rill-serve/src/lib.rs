@@ -31,6 +31,8 @@
 mod answer;
 pub mod batcher;
 pub mod config_file;
+pub mod grpc;
+mod inference;
 mod listener;
 mod metrics;
 mod models;
@@ -38,7 +40,7 @@ mod request;
 mod routes;
 pub mod store;
 
-pub use listener::{serve, ServerConfig};
+pub use listener::{serve, serve_with_grpc, ServerConfig};
 pub use models::ModelSet;
 pub use store::{ModelSource, ModelStore, TensorSpec, VersionPolicy, VersionStatus};
 

@@ -5,7 +5,7 @@
 
 use crate::batcher::BatchConfig;
 use crate::models::ModelSet;
-use crate::routes::{router, RouteConfig};
+use crate::routes::{router, AppState, RouteConfig};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -65,15 +65,27 @@ fn watch_versions(models: Arc<ModelSet>, interval: Duration) -> tokio::task::Joi
     })
 }
 
-/// Serves `models` on `listener` until `shutdown` completes, then lets requests in flight
-/// finish for at most `config.shutdown_deadline`.
+/// Serves `models` over REST on `listener` until `shutdown` completes, then lets requests in
+/// flight finish for at most `config.shutdown_deadline`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     models: Arc<ModelSet>,
     config: ServerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(
+    serve_with_grpc(listener, None, models, config, shutdown).await
+}
+
+/// [`serve`], with TF Serving's gRPC API on `grpc` too when given: the same models, queue and
+/// workers behind both.
+pub async fn serve_with_grpc(
+    listener: tokio::net::TcpListener,
+    grpc: Option<tokio::net::TcpListener>,
+    models: Arc<ModelSet>,
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let state = AppState::start(
         models.clone(),
         RouteConfig {
             batch: config.batch,
@@ -81,6 +93,44 @@ pub async fn serve(
             body_timeout: config.body_timeout,
         },
     )?;
+    let app = router(state.clone());
+    // One shutdown signal, seen by both front ends.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|&s| s).await;
+    };
+    let grpc_task = grpc.map(|l| {
+        let stop = stopped(stop_rx.clone());
+        let served = crate::grpc::serve(
+            l,
+            state.clone(),
+            config.max_connections,
+            config.body_timeout,
+            stop,
+        );
+        let task = tokio::spawn(async move {
+            if let Err(e) = served.await {
+                eprintln!("rill serve: gRPC: {e}");
+            }
+        });
+        // Calls in flight get the same deadline as REST's, counted from the signal.
+        let (abort, stop, deadline) = (
+            task.abort_handle(),
+            stopped(stop_rx.clone()),
+            config.shutdown_deadline,
+        );
+        tokio::spawn(async move {
+            stop.await;
+            tokio::time::sleep(deadline).await;
+            abort.abort();
+        });
+        task
+    });
+    let shutdown = stopped(stop_rx);
     let watcher = watch_versions(models, config.poll_interval);
     // HTTP/1 only, as TF Serving's REST API: a connection is read as HTTP/1 from its first
     // byte, so the header timeout holds from the moment it opens (protocol detection would
@@ -130,6 +180,9 @@ pub async fn serve(
     }
     drop(listener);
     watcher.abort();
+    if let Some(task) = grpc_task {
+        let _ = task.await;
+    }
     if tokio::time::timeout(config.shutdown_deadline, graceful.shutdown())
         .await
         .is_err()

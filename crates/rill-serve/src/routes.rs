@@ -1,7 +1,8 @@
 //! The REST routes: TF Serving's status, metadata and predict endpoints for the latest
 //! version, a numbered version or a labelled one, and Prometheus metrics.
 
-use crate::batcher::{self, BatchConfig, Failure, Job, Queue};
+use crate::batcher::{self, BatchConfig, Queue};
+use crate::inference::{self, Refusal};
 use crate::metrics::Metrics;
 use crate::models::ModelSet;
 use crate::store::{ModelStore, Servable, TensorSpec};
@@ -11,7 +12,6 @@ use axum::http::{header, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use rill_core::Tensor;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -194,47 +194,6 @@ async fn read_body(state: &AppState, body: Body) -> Result<axum::body::Bytes, Re
     }
 }
 
-/// The request's samples as jobs of at most `max_batch_size` rows, each with its receiver.
-#[allow(clippy::type_complexity)]
-fn jobs(
-    servable: &Arc<Servable>,
-    data: Vec<Vec<f32>>,
-    rows: usize,
-    max_batch_size: usize,
-) -> Result<
-    (
-        Vec<Job>,
-        Vec<tokio::sync::oneshot::Receiver<batcher::Answer>>,
-    ),
-    Reply,
-> {
-    let chunk = max_batch_size.max(1);
-    let (mut jobs, mut replies) = (Vec::new(), Vec::new());
-    for start in (0..rows).step_by(chunk) {
-        let k = chunk.min(rows - start);
-        let mut inputs = Vec::with_capacity(data.len());
-        for (values, spec) in data.iter().zip(&servable.inputs) {
-            let per: usize = values.len() / rows;
-            let mut shape = vec![k];
-            shape.extend_from_slice(&spec.shape);
-            let part = values[start * per..(start + k) * per].to_vec();
-            // The parser checked every sample against the input, up to size-1 axes.
-            let t = Tensor::from_vec(part, &[k, per])
-                .and_then(|t| t.reshape(&shape))
-                .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-            inputs.push(t);
-        }
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        jobs.push(Job {
-            servable: servable.clone(),
-            inputs,
-            reply: tx,
-        });
-        replies.push(rx);
-    }
-    Ok((jobs, replies))
-}
-
 async fn predict(state: &AppState, name: &str, target: Target<'_>, body: Body) -> Reply {
     let servable = match resolve(state, name, &target) {
         Ok(s) => s,
@@ -249,57 +208,27 @@ async fn predict(state: &AppState, name: &str, target: Target<'_>, body: Body) -
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     drop(bytes);
-    let row_format = parsed.row_format;
-    let (jobs, replies) = match jobs(
+    let max_batch_size = state.config.batch.max_batch_size;
+    let run = inference::run(
+        &state.queue,
         &servable,
         parsed.data,
         parsed.rows,
-        state.config.batch.max_batch_size,
-    ) {
-        Ok(j) => j,
-        Err(r) => return r,
-    };
-    if state.queue.push(jobs).is_err() {
-        return error(
+        max_batch_size,
+    );
+    // If the client goes away, this future is dropped, and the workers skip its queued jobs.
+    match run.await {
+        Ok(outputs) => Reply(
+            StatusCode::OK,
+            crate::answer::write(&servable.outputs, &outputs, parsed.row_format),
+        ),
+        Err(Refusal::BadInput(e)) => error(StatusCode::BAD_REQUEST, e),
+        Err(Refusal::Busy) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the server is busy: too many samples are waiting; retry later",
-        );
+        ),
+        Err(Refusal::Internal(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
-    // If the client goes away, this future is dropped with the receivers, and the workers
-    // skip the jobs still queued.
-    let mut parts: Vec<Vec<Tensor>> = Vec::with_capacity(replies.len());
-    for rx in replies {
-        match rx.await {
-            Ok(Ok(outs)) => parts.push(outs),
-            Ok(Err(Failure::BadInput(e))) => return error(StatusCode::BAD_REQUEST, e),
-            Ok(Err(Failure::Internal(e))) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
-            Err(_) => {
-                return error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the inference worker dropped the request",
-                )
-            }
-        }
-    }
-    let outputs = if parts.len() == 1 {
-        parts.remove(0)
-    } else {
-        let n = parts[0].len();
-        let joined = (0..n)
-            .map(|k| {
-                let pieces: Vec<Tensor> = parts.iter().map(|p| p[k].clone()).collect();
-                Tensor::concat(&pieces, 0)
-            })
-            .collect::<rill_core::Result<Vec<_>>>();
-        match joined {
-            Ok(j) => j,
-            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        }
-    };
-    Reply(
-        StatusCode::OK,
-        crate::answer::write(&servable.outputs, &outputs, row_format),
-    )
 }
 
 fn unknown_method(method: Option<&str>) -> Reply {
@@ -424,17 +353,22 @@ async fn track(
     response
 }
 
-/// The HTTP routes for `models`, with the batching inference workers started (an error only
-/// when the system refuses a thread).
-pub(crate) fn router(models: Arc<ModelSet>, config: RouteConfig) -> std::io::Result<Router> {
-    let queue = batcher::start(config.batch)?;
-    let state: Shared = Arc::new(AppState {
-        models,
-        queue,
-        metrics: Metrics::default(),
-        config,
-    });
-    Ok(Router::new()
+impl AppState {
+    /// The state both front ends share, with the batching inference workers started (an error
+    /// only when the system refuses a thread).
+    pub(crate) fn start(models: Arc<ModelSet>, config: RouteConfig) -> std::io::Result<Arc<Self>> {
+        Ok(Arc::new(AppState {
+            models,
+            queue: batcher::start(config.batch)?,
+            metrics: Metrics::default(),
+            config,
+        }))
+    }
+}
+
+/// The HTTP routes.
+pub(crate) fn router(state: Shared) -> Router {
+    Router::new()
         .route("/v1/models/{segment}", get(model_get).post(model_post))
         .route("/v1/models/{name}/metadata", get(latest_metadata))
         .route(
@@ -448,5 +382,5 @@ pub(crate) fn router(models: Arc<ModelSet>, config: RouteConfig) -> std::io::Res
         .route("/monitoring/prometheus/metrics", get(prometheus))
         .fallback(no_route)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
-        .with_state(state))
+        .with_state(state)
 }

@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// The port (TF Serving's REST default).
     #[arg(long, default_value_t = 8501)]
     port: u16,
+    /// Also serve TF Serving's gRPC API (Predict, GetModelMetadata, GetModelStatus) on this
+    /// port; `--grpc-port` alone takes TF Serving's 8500.
+    #[arg(long, num_args = 0..=1, default_missing_value = "8500")]
+    grpc_port: Option<u16>,
     /// The most samples run as one batch.
     #[arg(long, default_value_t = 64)]
     max_batch_size: usize,
@@ -119,6 +123,19 @@ pub fn run(a: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             .await
             .map_err(|e| format!("cannot listen on {}:{}: {e}", a.host, a.port))?;
         let addr = listener.local_addr()?;
+        let grpc = match a.grpc_port {
+            Some(port) => {
+                let l = tokio::net::TcpListener::bind((a.host.as_str(), port))
+                    .await
+                    .map_err(|e| format!("cannot listen on {}:{port} for gRPC: {e}", a.host))?;
+                println!(
+                    "gRPC (TF Serving's PredictionService and ModelService) on {}",
+                    l.local_addr()?
+                );
+                Some(l)
+            }
+            None => None,
+        };
         for store in models.all() {
             println!(
                 "Serving '{}' version {} on http://{addr}/v1/models/{}",
@@ -132,7 +149,8 @@ pub fn run(a: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
                 store.name
             );
         }
-        rill_serve::serve(listener, Arc::new(models), config, shutdown_signal()).await?;
+        rill_serve::serve_with_grpc(listener, grpc, Arc::new(models), config, shutdown_signal())
+            .await?;
         Ok::<(), Box<dyn std::error::Error>>(())
     })
 }
