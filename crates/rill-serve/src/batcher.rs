@@ -264,6 +264,7 @@ mod tests {
             model,
             inputs: vec![spec(vec![3])],
             outputs: vec![spec(vec![2])],
+            class_names: None,
         })
     }
 

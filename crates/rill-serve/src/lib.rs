@@ -15,7 +15,8 @@
 //!   keyed by output name, as TF Serving does. `NaN`, `Infinity` and `-Infinity` are read and
 //!   written as TF Serving does. Samples that differ from the model's input only by axes of
 //!   size 1 are taken (a 28×28×1 image for a 28×28 input);
-//! - `GET /monitoring/prometheus/metrics`: request counts, a latency histogram, the queue.
+//! - `GET /monitoring/prometheus/metrics`: request counts, a latency histogram, the queue;
+//! - `GET /`: a demo page — draw or drop an image, see the top classes.
 //!
 //! Errors are `{"error": "..."}`: 400 for a bad request, 404 for an unknown model, version or
 //! label, 408 for a body that does not arrive in time, 413 for one too large, 503 when the
@@ -31,6 +32,7 @@
 mod answer;
 pub mod batcher;
 pub mod config_file;
+mod demo;
 pub mod grpc;
 mod inference;
 mod listener;

@@ -323,6 +323,21 @@ async fn prometheus(State(s): State<Shared>) -> Response {
         .into_response()
 }
 
+async fn demo_page(State(s): State<Shared>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            // Everything the page needs is inline or from this server.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' blob: data:",
+            ),
+        ],
+        crate::demo::page(&s.models),
+    )
+        .into_response()
+}
+
 async fn no_route() -> Reply {
     error(
         StatusCode::NOT_FOUND,
@@ -344,6 +359,8 @@ async fn track(
         "metadata"
     } else if path.starts_with("/monitoring") {
         "metrics"
+    } else if path == "/" {
+        "demo"
     } else {
         "status"
     };
@@ -369,6 +386,7 @@ impl AppState {
 /// The HTTP routes.
 pub(crate) fn router(state: Shared) -> Router {
     Router::new()
+        .route("/", get(demo_page))
         .route("/v1/models/{segment}", get(model_get).post(model_post))
         .route("/v1/models/{name}/metadata", get(latest_metadata))
         .route(

@@ -62,6 +62,8 @@ pub struct Servable {
     pub inputs: Vec<TensorSpec>,
     /// The model's outputs, in order: the names answers use.
     pub outputs: Vec<TensorSpec>,
+    /// The name of each output class, when the file records them (for the demo page).
+    pub class_names: Option<Vec<String>>,
 }
 
 /// What the status endpoint reports of one version (TF Serving's `ModelVersionStatus`).
@@ -140,6 +142,21 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic with no message".into())
 }
 
+/// The class names a model file records: in a Rill file's or an ONNX file's metadata.
+fn class_names(path: &Path) -> Option<Vec<String>> {
+    let is = |ext: &str| {
+        path.extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case(ext))
+    };
+    if is("onnx") {
+        rill_onnx::class_names(path).ok().flatten()
+    } else if is("keras") {
+        None
+    } else {
+        rill_io::load_class_names(path).ok().flatten()
+    }
+}
+
 fn load_unguarded(path: &Path, version: u64) -> std::result::Result<Servable, String> {
     let model = load_model_file(path)?;
     let specs = |names: Vec<String>, shapes: Vec<Vec<usize>>| {
@@ -162,6 +179,7 @@ fn load_unguarded(path: &Path, version: u64) -> std::result::Result<Servable, St
         model,
         inputs,
         outputs,
+        class_names: class_names(path),
     })
 }
 
