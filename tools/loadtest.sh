@@ -7,6 +7,8 @@
 #     CONNECTIONS=64 DURATION=10 tools/loadtest.sh
 #     INFERENCE_THREADS=2 tools/loadtest.sh   # rill serve --inference-threads (default: cores)
 #     MODEL=cnn tools/loadtest.sh              # the tutorial's CNN instead of its MLP
+#     SLOW_CLIENTS=200 tools/loadtest.sh       # with a slow-client attack running beside it
+#     RILL=/path/to/rill tools/loadtest.sh     # another build (e.g. an older commit's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "loadtest: needs wrk (apt-get install wrk)" >&2; exit 1; }
@@ -16,10 +18,12 @@ PORT=${PORT:-8502}
 INFERENCE_THREADS=${INFERENCE_THREADS:-$(nproc)}
 MODEL=${MODEL:-mlp}
 BASE=out/loadtest-$MODEL
-cargo build --release -q -p rill --bin rill
+SLOW_CLIENTS=${SLOW_CLIENTS:-0}
+RILL=${RILL:-./target/release/rill}
+[ "$RILL" = ./target/release/rill ] && cargo build --release -q -p rill --bin rill
 if [ ! -f "$BASE/1/model.rill" ]; then
   mkdir -p "$BASE/1"
-  ./target/release/rill train --model "$MODEL" --epochs 1 --output "$BASE/1/model.rill"
+  "$RILL" train --model "$MODEL" --epochs 1 --output "$BASE/1/model.rill"
 fi
 # One test image, scaled to [0, 1], as a row-format request body.
 python3 - "$BASE/request.json" <<'PY'
@@ -43,10 +47,18 @@ if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
   echo "loadtest: port $PORT is already in use; stop that server or set PORT" >&2
   exit 1
 fi
-./target/release/rill serve --model-base-path "$BASE" --model-name fashion --port "$PORT" \
+"$RILL" serve --model-base-path "$BASE" --model-name fashion --port "$PORT" \
   --inference-threads "$INFERENCE_THREADS" > "$BASE/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/v1/models/fashion" >/dev/null && break; sleep 0.1; done
 kill -0 $SERVER 2>/dev/null || { echo "loadtest: the server did not start:" >&2; cat "$BASE/serve.log" >&2; exit 1; }
+if [ "$SLOW_CLIENTS" -gt 0 ]; then
+  python3 tools/slow_clients.py "$PORT" "$SLOW_CLIENTS" "$((DURATION + 2))" &
+  ATTACK=$!
+  trap 'kill $SERVER $ATTACK 2>/dev/null || true' EXIT
+  sleep 1
+fi
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$BASE/post.lua" "http://127.0.0.1:$PORT/v1/models/fashion:predict" | tail -4
+[ "$SLOW_CLIENTS" -gt 0 ] && wait "$ATTACK"
+true

@@ -266,6 +266,11 @@ fn read(path: &Path, expected_format: &str) -> Result<Contents> {
         path: path.to_path_buf(),
         source: e,
     })?;
+    parse(path, &bytes, expected_format)
+}
+
+/// A file's bytes, checked as [`read`] checks them; `path` names it in errors.
+fn parse(path: &Path, bytes: &[u8], expected_format: &str) -> Result<Contents> {
     let st = SafeTensors::deserialize(&bytes).map_err(|e| {
         format_err(
             path,
@@ -500,7 +505,18 @@ pub fn load_class_names(path: impl AsRef<Path>) -> Result<Option<Vec<String>>> {
 /// predicts bit for bit as the saved one did.
 pub fn load_model(path: impl AsRef<Path>) -> Result<Model> {
     let path = path.as_ref();
-    let contents = read(path, MODEL_FORMAT)?;
+    build(path, read(path, MODEL_FORMAT)?)
+}
+
+/// [`load_model`] from a model file's bytes (received over a network, or embedded with
+/// `include_bytes!`), checked just as a file is; errors name it `<bytes>`.
+pub fn load_model_bytes(bytes: &[u8]) -> Result<Model> {
+    let path = Path::new("<bytes>");
+    build(path, parse(path, bytes, MODEL_FORMAT)?)
+}
+
+/// The model a file's checked contents describe, with its weights and training state.
+fn build(path: &Path, contents: Contents) -> Result<Model> {
     let config = contents
         .meta
         .get("model_config")

@@ -46,6 +46,17 @@ pub use listener::{serve, serve_with_grpc, ServerConfig};
 pub use models::ModelSet;
 pub use store::{ModelSource, ModelStore, TensorSpec, VersionPolicy, VersionStatus};
 
+/// Reads a REST predict body as the server does, for a model with `inputs`: the number of
+/// samples and, per input, their values row-major — or the error a client would get. For the
+/// request parser's fuzz target and for checking requests offline.
+#[doc(hidden)]
+pub fn parse_predict_request(
+    body: &[u8],
+    inputs: &[TensorSpec],
+) -> std::result::Result<(usize, Vec<Vec<f32>>), String> {
+    request::parse(body, inputs).map(|p| (p.rows, p.data))
+}
+
 /// What went wrong starting or running the server.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

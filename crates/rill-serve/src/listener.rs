@@ -49,6 +49,30 @@ impl Default for ServerConfig {
     }
 }
 
+/// The process's limit on open files, where the system says (Linux's `/proc/self/limits`).
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// `wanted` connections, or fewer when the process could not open that many files: past that,
+/// accepting fails and new clients wait in the backlog instead of being told at once.
+fn connection_limit(wanted: usize) -> usize {
+    // Model files, the listeners and the runtime need descriptors too.
+    const RESERVED: usize = 64;
+    match open_file_limit() {
+        Some(files) if wanted + RESERVED > files => {
+            let limit = files.saturating_sub(RESERVED).max(1);
+            eprintln!(
+                "rill serve: at most {limit} connections, not {wanted}: the process may open {files} files (ulimit -n)"
+            );
+            limit
+        }
+        _ => wanted.max(1),
+    }
+}
+
 /// Rescans the models every `interval`, logging what changed.
 fn watch_versions(models: Arc<ModelSet>, interval: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -103,15 +127,13 @@ pub async fn serve_with_grpc(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|&s| s).await;
     };
+    // Each API may hold `max_connections`, within what the process may open.
+    let share = if grpc.is_some() { 2 } else { 1 };
+    let max_connections = connection_limit(config.max_connections.saturating_mul(share)) / share;
     let grpc_task = grpc.map(|l| {
         let stop = stopped(stop_rx.clone());
-        let served = crate::grpc::serve(
-            l,
-            state.clone(),
-            config.max_connections,
-            config.body_timeout,
-            stop,
-        );
+        let served =
+            crate::grpc::serve(l, state.clone(), max_connections, config.body_timeout, stop);
         let task = tokio::spawn(async move {
             if let Err(e) = served.await {
                 eprintln!("rill serve: gRPC: {e}");
@@ -140,7 +162,7 @@ pub async fn serve_with_grpc(
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let slots = Arc::new(Semaphore::new(max_connections.max(1)));
     let mut refused_logged = false;
     tokio::pin!(shutdown);
     loop {
@@ -160,8 +182,7 @@ pub async fn serve_with_grpc(
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             if !refused_logged {
                 eprintln!(
-                    "rill serve: {} connections open, the limit; closing new ones until some end",
-                    config.max_connections
+                    "rill serve: {max_connections} connections open, the limit; closing new ones until some end"
                 );
                 refused_logged = true;
             }
