@@ -271,13 +271,13 @@ fn read(path: &Path, expected_format: &str) -> Result<Contents> {
 
 /// A file's bytes, checked as [`read`] checks them; `path` names it in errors.
 fn parse(path: &Path, bytes: &[u8], expected_format: &str) -> Result<Contents> {
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| {
         format_err(
             path,
             format!("not a Rill model file (unreadable safetensors: {e})"),
         )
     })?;
-    let (_, header) = SafeTensors::read_metadata(&bytes)
+    let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| format_err(path, format!("unreadable header: {e}")))?;
     let meta = header.metadata().clone().unwrap_or_default();
     match meta.get("format").map(String::as_str) {
