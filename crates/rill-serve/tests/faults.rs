@@ -490,32 +490,22 @@ fn held_connections_cannot_lock_clients_out_for_longer_than_the_header_timeout()
             ..ServerConfig::default()
         }),
     );
-    // 20 attackers open connections and send nothing; only 8 are kept.
+    // 20 attackers open connections and send nothing: 8 are accepted, the rest wait.
     let mut held: Vec<TcpStream> = (0..20)
         .map(|_| TcpStream::connect(s.addr).unwrap())
         .collect();
     std::thread::sleep(Duration::from_millis(100));
-    let refused = held
-        .iter_mut()
-        .map(|c| closed_within(c, Duration::from_millis(50)))
-        .filter(|&closed| closed)
-        .count();
-    assert!(refused >= 12, "only {refused} of 20 refused");
-    // Within the header timeout the held ones are dropped and a real client gets through.
+    // A real client queues behind them and is served once the header timeout has cleared the
+    // stalled ones ahead of it: within a few timeouts, never locked out.
     let t = Instant::now();
     let body = json!({"instances": [instance(1.0)]}).to_string();
-    loop {
-        let ok = agent()
-            .post(s.url("/v1/models/m:predict"))
-            .send(body.as_str())
-            .is_ok_and(|r| r.status() == 200);
-        if ok {
-            break;
-        }
-        assert!(t.elapsed() < Duration::from_secs(5), "locked out");
-        std::thread::sleep(Duration::from_millis(50));
+    let (code, _) = post(&s.url("/v1/models/m:predict"), &body);
+    assert_eq!(code, 200);
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    // And every stalled connection was closed by the server, none held for good.
+    for c in held.iter_mut() {
+        assert!(closed_within(c, Duration::from_secs(5)));
     }
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
 }
 
 #[test]

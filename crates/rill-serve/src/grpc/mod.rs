@@ -53,7 +53,7 @@ impl tonic::transport::server::Connected for Limited {
 }
 
 /// Serves the gRPC API on `listener` until `shutdown` completes, with at most
-/// `max_connections` connections (further ones are closed at once) and every call bounded
+/// `max_connections` connections (further clients wait to be accepted) and every call bounded
 /// by `timeout`.
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
@@ -80,7 +80,7 @@ pub(crate) async fn serve(
     served
 }
 
-/// Accepted connections within the limit; those beyond it are closed as they arrive.
+/// Accepted connections within the limit; beyond it, clients wait in the listen backlog.
 fn accept_within_limit(
     listener: tokio::net::TcpListener,
     slots: Arc<Semaphore>,
@@ -91,6 +91,10 @@ fn accept_within_limit(
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Limited>>(16);
     let acceptor = tokio::spawn(async move {
         loop {
+            // At the limit, new clients wait in the listen backlog (see the REST listener).
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
             let stream = match listener.accept().await {
                 Ok((s, _)) => s,
                 Err(e) => {
@@ -98,10 +102,6 @@ fn accept_within_limit(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
-            };
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                drop(stream);
-                continue;
             };
             let _ = stream.set_nodelay(true);
             if tx
