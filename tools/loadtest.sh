@@ -9,6 +9,7 @@
 #     MODEL=cnn tools/loadtest.sh              # the tutorial's CNN instead of its MLP
 #     SLOW_CLIENTS=200 tools/loadtest.sh       # with a slow-client attack running beside it
 #     RILL=/path/to/rill tools/loadtest.sh     # another build (e.g. an older commit's)
+#     NOFILE=64 tools/loadtest.sh              # the server may open only 64 files (prlimit)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "loadtest: needs wrk (apt-get install wrk)" >&2; exit 1; }
@@ -47,7 +48,7 @@ if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then
   echo "loadtest: port $PORT is already in use; stop that server or set PORT" >&2
   exit 1
 fi
-"$RILL" serve --model-base-path "$BASE" --model-name fashion --port "$PORT" \
+${NOFILE:+prlimit --nofile="$NOFILE" --} "$RILL" serve --model-base-path "$BASE" --model-name fashion --port "$PORT" \
   --inference-threads "$INFERENCE_THREADS" > "$BASE/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT

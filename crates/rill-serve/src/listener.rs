@@ -61,7 +61,7 @@ fn open_file_limit() -> Option<usize> {
 /// accepting fails and new clients wait in the backlog instead of being told at once.
 fn connection_limit(wanted: usize) -> usize {
     // Model files, the listeners and the runtime need descriptors too.
-    const RESERVED: usize = 64;
+    const RESERVED: usize = 32;
     match open_file_limit() {
         Some(files) if wanted + RESERVED > files => {
             let limit = files.saturating_sub(RESERVED).max(1);
