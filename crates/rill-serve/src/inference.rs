@@ -28,6 +28,11 @@ pub(crate) async fn run(
     rows: usize,
     max_batch_size: usize,
 ) -> Result<Vec<Tensor>, Refusal> {
+    if rows == 0 || data.len() != servable.inputs.len() {
+        return Err(Refusal::BadInput(
+            "no samples, or not one tensor per model input".into(),
+        ));
+    }
     let chunk = max_batch_size.max(1);
     let (mut jobs, mut replies) = (Vec::new(), Vec::new());
     for start in (0..rows).step_by(chunk) {
