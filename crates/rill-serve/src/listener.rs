@@ -214,13 +214,15 @@ pub async fn serve_with_grpc(
     }
     drop(listener);
     watcher.abort();
-    if let Some(task) = grpc_task {
-        let _ = task.await;
-    }
-    if tokio::time::timeout(config.shutdown_deadline, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    // REST and gRPC drain at once, so the deadline holds for the whole server.
+    let rest = tokio::time::timeout(config.shutdown_deadline, graceful.shutdown());
+    let grpc = async {
+        if let Some(task) = grpc_task {
+            let _ = task.await;
+        }
+    };
+    let (rest, ()) = tokio::join!(rest, grpc);
+    if rest.is_err() {
         eprintln!(
             "rill serve: connections still open after {} s; stopping anyway",
             config.shutdown_deadline.as_secs_f64()
