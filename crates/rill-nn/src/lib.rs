@@ -35,8 +35,8 @@ pub use activations::Activation;
 pub use error::{batch_shape, Error, Result};
 pub use initializers::Initializer;
 pub use model::{
-    FitConfig, FunctionalBuilder, GraphView, History, Logs, Losses, Metrics, Model, Node, NodeOp,
-    NodeView, PredictData, Sequential, TrainingData, Verbosity,
+    fits, FitConfig, FunctionalBuilder, GraphView, History, Logs, Losses, Metrics, Model, Node,
+    NodeOp, NodeView, PredictData, Sequential, TrainingData, Verbosity,
 };
 pub use rill_core::{Batches, Data, InputBatches};
 /// The serde crate Rill's configs derive with, for custom layers' configs.

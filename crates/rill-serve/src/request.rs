@@ -282,13 +282,12 @@ impl State<'_> {
         let Some(learned) = &self.learned else {
             return true;
         };
-        let squeeze = |d: &[usize]| d.iter().copied().filter(|&n| n != 1).collect::<Vec<_>>();
         self.specs.iter().zip(learned).all(|(spec, l)| {
             let Some(leaf) = l.leaf else { return false };
             let dims: Option<Vec<usize>> = (1..leaf)
                 .map(|d| l.dims.get(d - 1).copied().flatten())
                 .collect();
-            dims.is_some_and(|d| squeeze(&d) == squeeze(&spec.shape))
+            dims.is_some_and(|d| rill_nn::fits(&d, &spec.shape))
         })
     }
 

@@ -104,7 +104,7 @@ pub(crate) fn unique_name<'a>(kind: &str, taken: impl Iterator<Item = &'a str> +
 /// one that differs only by axes of size 1 (28×28 images into a model that takes 28×28×1, as
 /// Keras' channels-last CNNs and PyTorch's 1×28×28 ones do). Such samples are reshaped, which
 /// keeps every value in place.
-pub(crate) fn fits(have: &[usize], want: &[usize]) -> bool {
+pub fn fits(have: &[usize], want: &[usize]) -> bool {
     let squeezed = |s: &[usize]| s.iter().copied().filter(|&d| d != 1).collect::<Vec<_>>();
     have == want || squeezed(have) == squeezed(want)
 }

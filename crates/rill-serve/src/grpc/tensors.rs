@@ -54,8 +54,7 @@ pub(super) fn read_input(t: &TensorProto, spec: &TensorSpec) -> Result<(usize, V
                 .map_err(|_| format!("input '{name}': a dimension of {}", d.size))
         })
         .collect::<Result<_, _>>()?;
-    let squeeze = |d: &[usize]| d.iter().copied().filter(|&n| n != 1).collect::<Vec<_>>();
-    if squeeze(&sizes[1..]) != squeeze(&spec.shape) {
+    if !rill_nn::fits(&sizes[1..], &spec.shape) {
         return Err(format!(
             "input '{name}': each sample has shape {:?}; the model takes {:?}",
             &sizes[1..],
