@@ -486,7 +486,18 @@ fn restore_optimizer(
 /// The class names recorded by [`save_model_with_classes`], if any.
 pub fn load_class_names(path: impl AsRef<Path>) -> Result<Option<Vec<String>>> {
     let path = path.as_ref();
+    class_names_in(path, &read(path, MODEL_FORMAT)?)
+}
+
+/// [`load_model`] and [`load_class_names`] from one read (and one checksum) of the file.
+pub fn load_model_with_class_names(path: impl AsRef<Path>) -> Result<(Model, Option<Vec<String>>)> {
+    let path = path.as_ref();
     let contents = read(path, MODEL_FORMAT)?;
+    let names = class_names_in(path, &contents)?;
+    Ok((build(path, contents)?, names))
+}
+
+fn class_names_in(path: &Path, contents: &Contents) -> Result<Option<Vec<String>>> {
     contents
         .meta
         .get("class_names")

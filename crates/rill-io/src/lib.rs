@@ -25,8 +25,9 @@ mod file;
 pub use bounded_read::read_bounded;
 pub use callbacks::{BackupAndRestore, ModelCheckpoint};
 pub use file::{
-    load_class_names, load_model, load_model_bytes, load_weights, save_model, save_model_with,
-    save_model_with_classes, save_weights, write_atomically, SaveOptions, FORMAT_VERSION,
+    load_class_names, load_model, load_model_bytes, load_model_with_class_names, load_weights,
+    save_model, save_model_with, save_model_with_classes, save_weights, write_atomically,
+    SaveOptions, FORMAT_VERSION,
 };
 
 use std::path::PathBuf;

@@ -117,20 +117,23 @@ pub struct ModelStore {
 }
 
 /// A `.onnx` file through the ONNX importer, a `.keras` file through the Keras reader, anything
-/// else as a Rill model file (whose layers may include the ONNX importer's).
-fn load_model_file(path: &Path) -> std::result::Result<Model, String> {
+/// else as a Rill model file (whose layers may include the ONNX importer's); with the class
+/// names the file records (Keras files record none), from one read of it.
+fn load_model_file(path: &Path) -> std::result::Result<(Model, Option<Vec<String>>), String> {
     let is = |ext: &str| {
         path.extension()
             .is_some_and(|x| x.eq_ignore_ascii_case(ext))
     };
     if is("onnx") {
-        return rill_onnx::load(path).map_err(|e| e.to_string());
+        return rill_onnx::load_with_class_names(path).map_err(|e| e.to_string());
     }
     if is("keras") {
-        return rill_keras::load_model(path).map_err(|e| e.to_string());
+        return rill_keras::load_model(path)
+            .map(|m| (m, None))
+            .map_err(|e| e.to_string());
     }
     rill_onnx::register_layers();
-    rill_io::load_model(path).map_err(|e| e.to_string())
+    rill_io::load_model_with_class_names(path).map_err(|e| e.to_string())
 }
 
 /// The text of a caught panic.
@@ -142,23 +145,8 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic with no message".into())
 }
 
-/// The class names a model file records: in a Rill file's or an ONNX file's metadata.
-fn class_names(path: &Path) -> Option<Vec<String>> {
-    let is = |ext: &str| {
-        path.extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case(ext))
-    };
-    if is("onnx") {
-        rill_onnx::class_names(path).ok().flatten()
-    } else if is("keras") {
-        None
-    } else {
-        rill_io::load_class_names(path).ok().flatten()
-    }
-}
-
 fn load_unguarded(path: &Path, version: u64) -> std::result::Result<Servable, String> {
-    let model = load_model_file(path)?;
+    let (model, class_names) = load_model_file(path)?;
     let specs = |names: Vec<String>, shapes: Vec<Vec<usize>>| {
         names
             .into_iter()
@@ -179,7 +167,7 @@ fn load_unguarded(path: &Path, version: u64) -> std::result::Result<Servable, St
         model,
         inputs,
         outputs,
-        class_names: class_names(path),
+        class_names,
     })
 }
 

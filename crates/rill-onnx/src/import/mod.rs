@@ -114,12 +114,22 @@ pub fn load(path: impl AsRef<Path>) -> Result<Model> {
 
 /// The class names an exported file carries in its metadata (`class_names`, a JSON list).
 pub fn class_names(path: impl AsRef<Path>) -> Result<Option<Vec<String>>> {
+    Ok(names_in(&decode(&read_file(path.as_ref())?)?))
+}
+
+/// [`load`] and [`class_names`] from one read and one decode of the file.
+pub fn load_with_class_names(path: impl AsRef<Path>) -> Result<(Model, Option<Vec<String>>)> {
     let model = decode(&read_file(path.as_ref())?)?;
-    Ok(model
+    let names = names_in(&model);
+    Ok((import(&model)?, names))
+}
+
+fn names_in(model: &ModelProto) -> Option<Vec<String>> {
+    model
         .metadata_props
         .iter()
         .find(|p| p.key == "class_names")
-        .and_then(|p| serde_json::from_str(&p.value).ok()))
+        .and_then(|p| serde_json::from_str(&p.value).ok())
 }
 
 fn decode(bytes: &[u8]) -> Result<ModelProto> {
@@ -128,8 +138,12 @@ fn decode(bytes: &[u8]) -> Result<ModelProto> {
 
 /// Reads ONNX bytes as a Rill model.
 pub fn load_bytes(bytes: &[u8]) -> Result<Model> {
+    import(&decode(bytes)?)
+}
+
+/// The Rill model a decoded ONNX file describes.
+fn import(model: &ModelProto) -> Result<Model> {
     register_layers();
-    let model = decode(bytes)?;
     let graph = model
         .graph
         .as_ref()
