@@ -20,20 +20,32 @@ fn number(out: &mut String, v: f64, single: bool) {
     }
 }
 
+/// `open`, then `n` items written by `item` and separated by commas, then `close`.
+fn separated(
+    out: &mut String,
+    (open, close): (char, char),
+    n: usize,
+    mut item: impl FnMut(&mut String, usize),
+) {
+    out.push(open);
+    for i in 0..n {
+        if i > 0 {
+            out.push(',');
+        }
+        item(out, i);
+    }
+    out.push(close);
+}
+
 /// One sample's values nested by `shape`.
 fn nest(out: &mut String, values: &[f64], shape: &[usize], single: bool) {
     match shape.split_first() {
         None => number(out, values[0], single),
         Some((&d, rest)) => {
             let step = rest.iter().product::<usize>();
-            out.push('[');
-            for i in 0..d {
-                if i > 0 {
-                    out.push(',');
-                }
-                nest(out, &values[i * step..(i + 1) * step], rest, single);
-            }
-            out.push(']');
+            separated(out, ('[', ']'), d, |out, i| {
+                nest(out, &values[i * step..(i + 1) * step], rest, single)
+            });
         }
     }
 }
@@ -66,48 +78,27 @@ pub(crate) fn write(outputs: &[TensorSpec], tensors: &[Tensor], row_format: bool
         "{\"outputs\":"
     });
     let list = |out: &mut String, k: usize| {
-        out.push('[');
-        for i in 0..rows {
-            if i > 0 {
-                out.push(',');
-            }
-            sample(out, &tensors[k], &values[k], i);
-        }
-        out.push(']');
+        separated(out, ('[', ']'), rows, |out, i| {
+            sample(out, &tensors[k], &values[k], i)
+        })
     };
+    let named = |out: &mut String, k: usize| {
+        string(out, &outputs[k].name);
+        out.push(':');
+    };
+    let n = tensors.len().min(outputs.len());
     match (tensors.len(), row_format) {
         (1, _) => list(&mut out, 0),
-        (_, true) => {
-            out.push('[');
-            for i in 0..rows {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push('{');
-                for (k, spec) in outputs.iter().enumerate().take(tensors.len()) {
-                    if k > 0 {
-                        out.push(',');
-                    }
-                    string(&mut out, &spec.name);
-                    out.push(':');
-                    sample(&mut out, &tensors[k], &values[k], i);
-                }
-                out.push('}');
-            }
-            out.push(']');
-        }
-        (_, false) => {
-            out.push('{');
-            for (k, spec) in outputs.iter().enumerate().take(tensors.len()) {
-                if k > 0 {
-                    out.push(',');
-                }
-                string(&mut out, &spec.name);
-                out.push(':');
-                list(&mut out, k);
-            }
-            out.push('}');
-        }
+        (_, true) => separated(&mut out, ('[', ']'), rows, |out, i| {
+            separated(out, ('{', '}'), n, |out, k| {
+                named(out, k);
+                sample(out, &tensors[k], &values[k], i);
+            })
+        }),
+        (_, false) => separated(&mut out, ('{', '}'), n, |out, k| {
+            named(out, k);
+            list(out, k);
+        }),
     }
     out.push('}');
     out

@@ -24,7 +24,7 @@ pub(crate) enum Refusal {
 pub(crate) async fn run(
     queue: &Queue,
     servable: &Arc<Servable>,
-    data: Vec<Vec<f32>>,
+    mut data: Vec<Vec<f32>>,
     rows: usize,
     max_batch_size: usize,
 ) -> Result<Vec<Tensor>, Refusal> {
@@ -38,11 +38,16 @@ pub(crate) async fn run(
     for start in (0..rows).step_by(chunk) {
         let k = chunk.min(rows - start);
         let mut inputs = Vec::with_capacity(data.len());
-        for (values, spec) in data.iter().zip(&servable.inputs) {
-            let per = values.len() / rows.max(1);
+        for (values, spec) in data.iter_mut().zip(&servable.inputs) {
+            let per = values.len() / rows;
             let mut shape = vec![k];
             shape.extend_from_slice(&spec.shape);
-            let part = values[start * per..(start + k) * per].to_vec();
+            // A request that is one job (most are) hands its values over without a copy.
+            let part = if k == rows {
+                std::mem::take(values)
+            } else {
+                values[start * per..(start + k) * per].to_vec()
+            };
             let t = Tensor::from_vec(part, &[k, per])
                 .and_then(|t| t.reshape(&shape))
                 .map_err(|e| Refusal::BadInput(e.to_string()))?;

@@ -305,13 +305,11 @@ impl Exporter {
 }
 
 fn pair(v: &Value) -> Result<[usize; 2]> {
-    match v
+    let sizes: Option<Vec<u64>> = v
         .as_array()
-        .map(|a| a.iter().map(Value::as_u64).collect::<Vec<_>>())
-    {
-        Some(a) if a.len() == 2 && a.iter().all(Option::is_some) => {
-            Ok([a[0].unwrap() as usize, a[1].unwrap() as usize])
-        }
+        .and_then(|a| a.iter().map(Value::as_u64).collect());
+    match sizes.as_deref() {
+        Some(&[a, b]) => Ok([a as usize, b as usize]),
         _ => Err(invalid(format!("expected a pair of sizes, found {v}"))),
     }
 }
