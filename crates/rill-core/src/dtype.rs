@@ -78,6 +78,8 @@ pub trait Element: Copy + Send + Sync + PartialOrd + fmt::Debug + Default + 'sta
     fn slice(storage: &Storage) -> Option<&[Self]>;
     /// The storage's elements, mutably, if it holds this type.
     fn slice_mut(storage: &mut Storage) -> Option<&mut [Self]>;
+    /// The storage's buffer, if it holds this type.
+    fn from_storage(storage: Storage) -> Option<Vec<Self>>;
     /// Converts to f64 (exact for every type but large i64).
     fn to_f64(self) -> f64;
     /// Converts from f64 the way `as` does (saturating, truncating toward zero).
@@ -98,6 +100,12 @@ macro_rules! element {
                 }
             }
             fn slice_mut(storage: &mut Storage) -> Option<&mut [Self]> {
+                match storage {
+                    Storage::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn from_storage(storage: Storage) -> Option<Vec<Self>> {
                 match storage {
                     Storage::$variant(v) => Some(v),
                     _ => None,

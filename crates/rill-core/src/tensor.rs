@@ -177,6 +177,23 @@ impl Tensor {
         Ok(self.data::<T>()?.into_owned())
     }
 
+    /// The elements in row-major order, taking the buffer without a copy when this tensor is
+    /// its only holder and covers all of it (a fresh op result, say), copying otherwise.
+    pub fn into_vec<T: Element>(self) -> Result<Vec<T>> {
+        let whole = {
+            let l = &self.inner.layout;
+            l.is_contiguous() && l.offset() == 0 && self.inner.storage.len() == l.numel()
+        };
+        if T::DTYPE == self.dtype() && whole {
+            let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| (*shared).clone());
+            return match Arc::try_unwrap(inner.storage) {
+                Ok(storage) => Ok(T::from_storage(storage).expect("dtype checked above")),
+                Err(shared) => Ok(T::slice(&shared).expect("dtype checked above").to_vec()),
+            };
+        }
+        self.to_vec()
+    }
+
     /// The single element of a one-element tensor.
     pub fn item<T: Element>(&self) -> Result<T> {
         if self.numel() != 1 {

@@ -20,13 +20,28 @@ fn io_err(e: crate::Error) -> Error {
 ///     .monitor("val_accuracy")
 ///     .save_best_only(true);
 /// ```
-#[derive(Debug, Clone)]
 pub struct ModelCheckpoint {
     path: String,
     monitor: String,
     mode: Mode,
     save_best_only: bool,
     best: Option<f64>,
+    saver: Option<Saver>,
+}
+
+/// How a checkpoint writes the model, when not as a Rill file.
+type Saver = Box<dyn Fn(&Model, &str) -> Result<()> + Send>;
+
+impl std::fmt::Debug for ModelCheckpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelCheckpoint")
+            .field("path", &self.path)
+            .field("monitor", &self.monitor)
+            .field("mode", &self.mode)
+            .field("save_best_only", &self.save_best_only)
+            .field("best", &self.best)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ModelCheckpoint {
@@ -38,7 +53,14 @@ impl ModelCheckpoint {
             mode: Mode::Auto,
             save_best_only: false,
             best: None,
+            saver: None,
         }
+    }
+    /// Writes each checkpoint with `save` instead of as a Rill file (a Keras `.keras` file,
+    /// say, from a crate that writes one), given the model and the formatted path.
+    pub fn with_saver(mut self, save: impl Fn(&Model, &str) -> Result<()> + Send + 'static) -> Self {
+        self.saver = Some(Box::new(save));
+        self
     }
     /// Watches `monitor` instead of `val_loss`.
     pub fn monitor(mut self, m: &str) -> Self {
@@ -76,7 +98,10 @@ impl Callback for ModelCheckpoint {
             }
             self.best = Some(v);
         }
-        save_model_with(model, path, &SaveOptions::default()).map_err(io_err)
+        match &self.saver {
+            Some(save) => save(model, &path),
+            None => save_model_with(model, path, &SaveOptions::default()).map_err(io_err),
+        }
     }
 }
 

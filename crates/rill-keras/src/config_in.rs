@@ -119,6 +119,64 @@ fn dtype_is_float32(v: &Value) -> bool {
     v.is_null() || v == "float32" || v["config"]["name"] == "float32"
 }
 
+/// Rill's initializer for a Keras initializer, as a string (`"he_normal"`) or as Keras writes
+/// one in a config (`{"class_name": "HeNormal", "config": {"seed": null}}`).
+fn initializer(v: &Value) -> Option<Value> {
+    let (class, cfg) = match v {
+        Value::String(s) => (s.as_str(), &Value::Null),
+        Value::Object(o) => (o.get("class_name")?.as_str()?, &v["config"]),
+        _ => return None,
+    };
+    let num = |k: &str, default: f64| cfg[k].as_f64().unwrap_or(default);
+    Some(match class {
+        "zeros" | "Zeros" => json!("zeros"),
+        "ones" | "Ones" => json!("ones"),
+        "glorot_uniform" | "GlorotUniform" => json!("glorot_uniform"),
+        "glorot_normal" | "GlorotNormal" => json!("glorot_normal"),
+        "he_uniform" | "HeUniform" => json!("he_uniform"),
+        "he_normal" | "HeNormal" => json!("he_normal"),
+        "random_uniform" | "RandomUniform" => {
+            json!({"random_uniform": [num("minval", -0.05), num("maxval", 0.05)]})
+        }
+        "random_normal" | "RandomNormal" => {
+            json!({"random_normal": [num("mean", 0.0), num("stddev", 0.05)]})
+        }
+        _ => return None,
+    })
+}
+
+/// A new Rill layer from a Keras layer's class name and arguments, as Keras' `get_config`
+/// writes them (what the Python package's `rill.keras.layers` hand over), for an input of
+/// per-sample rank `rank`. Unlike a layer read from a file, whose weights come with it, a new
+/// layer starts from its initializers: Dense's and Conv2D's are honoured and any other
+/// is an error, never silently replaced.
+pub fn new_layer(class: &str, config: &Map<String, Value>, rank: usize) -> Result<Box<dyn Layer>> {
+    let name = config.get("name").and_then(Value::as_str).unwrap_or(class);
+    let mut rill_config = config.clone();
+    for key in ["kernel_initializer", "bias_initializer"] {
+        if let Some(v) = config.get(key) {
+            let init = initializer(v)
+                .filter(|_| matches!(class, "Dense" | "Conv2D"))
+                .ok_or_else(|| {
+                    unsupported(format!(
+                        "layer '{name}' ({class}): {key}={v} is not supported: Rill starts                          Dense and Conv2D kernels and biases from zeros, ones, glorot_uniform,                          glorot_normal, he_uniform, he_normal, random_uniform or random_normal"
+                    ))
+                })?;
+            rill_config.insert(format!("rill_{key}"), init);
+        }
+    }
+    for key in IGNORED.iter().filter(|k| k.ends_with("_initializer")) {
+        if !key.starts_with("kernel") && !key.starts_with("bias") {
+            if let Some(v) = config.get(*key) {
+                return Err(unsupported(format!(
+                    "layer '{name}' ({class}): {key}={v} is not supported: this layer starts                      from Keras' default"
+                )));
+            }
+        }
+    }
+    layer(class, name, &rill_config, rank)
+}
+
 /// The Rill layer for a Keras layer, given its input's per-sample rank.
 fn layer(
     class: &str,
@@ -206,6 +264,17 @@ fn layer(
             )))
         }
     };
+    let mut rill = rill;
+    for key in ["kernel_initializer", "bias_initializer"] {
+        let chosen = a.get(if key == "kernel_initializer" {
+            "rill_kernel_initializer"
+        } else {
+            "rill_bias_initializer"
+        });
+        if !chosen.is_null() {
+            rill[key] = chosen.clone();
+        }
+    }
     a.finish()?;
     let built = from_config(kind, &rill)
         .map_err(|e| unsupported(format!("layer '{name}' ({class}): {e}")))?;

@@ -15,6 +15,7 @@ mod config_out;
 mod error;
 mod h5;
 
+pub use config_in::new_layer;
 pub use error::{Error, Result};
 
 use std::path::Path;

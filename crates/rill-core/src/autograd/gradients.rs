@@ -11,6 +11,11 @@ impl Gradients {
     pub(crate) fn insert(&mut self, id: TensorId, grad: Tensor) {
         self.by_id.insert(id, grad);
     }
+    /// Sets the gradient of `variable` (for gradients computed elsewhere, such as a custom
+    /// training loop's, handed to an optimizer).
+    pub fn set(&mut self, variable: &Tensor, grad: Tensor) {
+        self.by_id.insert(variable.id(), grad);
+    }
     /// The gradient of `variable`, or `None` if the result does not depend on it.
     pub fn get(&self, variable: &Tensor) -> Option<&Tensor> {
         self.by_id.get(&variable.id())

@@ -59,3 +59,34 @@ impl Layer for Model {
         Some(self)
     }
 }
+
+impl Model {
+    /// A second handle on this model: the same layers and weights (training either trains
+    /// both), its own compile state. What Keras does when a built model is reused inside
+    /// another, as in `Sequential([model, Softmax()])`.
+    pub fn share(&self) -> Result<Model> {
+        use super::graph::{Graph, GraphNode, Op};
+        let g = self.graph("share")?;
+        let nodes = g
+            .nodes
+            .iter()
+            .map(|n| {
+                let op = match &n.op {
+                    Op::Input => Op::Input,
+                    Op::Layer(l) => Op::Layer(l.clone()),
+                    Op::Merge(m) => {
+                        Op::Merge(crate::layers::merge_from_config(m.kind(), &m.config())?)
+                    }
+                };
+                Ok(GraphNode {
+                    name: n.name.clone(),
+                    op,
+                    parents: n.parents.clone(),
+                    shape: n.shape.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let graph = Graph::new(nodes, g.inputs.clone(), g.outputs.clone())?;
+        Ok(Model::from_graph(&self.name, self.sequential, graph))
+    }
+}

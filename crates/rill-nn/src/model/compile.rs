@@ -47,6 +47,16 @@ impl Losses {
         self.per_output.push((name.to_string(), Box::new(loss)));
         self
     }
+    /// One boxed loss for every output (a loss chosen at run time, e.g. from a config).
+    pub fn every_output(mut self, loss: Box<dyn Loss>) -> Self {
+        self.all = Some(loss);
+        self
+    }
+    /// [`Losses::output`] with a boxed loss.
+    pub fn output_boxed(mut self, name: &str, loss: Box<dyn Loss>) -> Self {
+        self.per_output.push((name.to_string(), loss));
+        self
+    }
     /// Weighs the loss of output `name` by `w` in the total (1 unless set).
     pub fn weight(mut self, name: &str, w: f64) -> Self {
         self.weights.push((name.to_string(), w));

@@ -213,6 +213,16 @@ impl FunctionalBuilder {
         Node(self.nodes.len() - 1)
     }
 
+    /// The name of the node `n` (its layer's or input's).
+    pub fn name(&self, n: Node) -> Result<&str> {
+        Ok(&self.check(n)?.name)
+    }
+
+    /// The per-sample shape of the value at `n`.
+    pub fn shape(&self, n: Node) -> Result<&[usize]> {
+        Ok(&self.check(n)?.shape)
+    }
+
     /// Declares an input whose samples have `shape`, named `input_layer`, `input_layer_1`, …
     pub fn input(&mut self, shape: &[usize]) -> Node {
         let name = unique_name("InputLayer", self.nodes.iter().map(|n| n.name.as_str()));

@@ -27,7 +27,7 @@ pub use compile::{Losses, Metrics};
 pub use fit_config::FitConfig;
 pub use graph::{FunctionalBuilder, Node};
 pub use history::{History, Logs};
-pub use progress::Verbosity;
+pub use progress::{set_progress_output, ProgressOutput, Verbosity};
 pub use training::PredictData;
 pub use view::{GraphView, NodeOp, NodeView};
 

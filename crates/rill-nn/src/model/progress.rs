@@ -1,5 +1,6 @@
 use super::history::Logs;
 use std::io::{IsTerminal, Write};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// How much `fit`, `evaluate` and `predict` print.
@@ -14,6 +15,37 @@ pub enum Verbosity {
     ProgressBar,
     /// One line per epoch.
     OneLine,
+}
+
+/// Where `fit` writes its progress: standard output unless a host — the Python package, whose
+/// users read `sys.stdout` in a terminal or a notebook — directs it elsewhere with
+/// [`set_progress_output`].
+pub trait ProgressOutput: Send + Sync {
+    /// Whether a live bar can be redrawn in place (a terminal, a notebook).
+    fn is_live(&self) -> bool;
+    /// Replaces the current line with `line` (a live bar's redraw).
+    fn redraw(&self, line: &str);
+    /// Ends the current line with `line` and starts a new one.
+    fn print_line(&self, line: &str);
+}
+
+static OUTPUT: RwLock<Option<Arc<dyn ProgressOutput>>> = RwLock::new(None);
+
+/// Sends every later progress line to `output` (`None`: back to standard output).
+pub fn set_progress_output(output: Option<Arc<dyn ProgressOutput>>) {
+    *OUTPUT.write().unwrap_or_else(|e| e.into_inner()) = output;
+}
+
+fn output() -> Option<Arc<dyn ProgressOutput>> {
+    OUTPUT.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Prints a line of progress where [`set_progress_output`] says.
+pub(crate) fn print_line(line: &str) {
+    match output() {
+        Some(out) => out.print_line(line),
+        None => println!("{line}"),
+    }
 }
 
 const BAR_WIDTH: usize = 20;
@@ -46,7 +78,10 @@ pub(crate) fn format_logs(logs: &Logs) -> String {
 
 impl Progress {
     pub(crate) fn new(total: Option<usize>, verbose: Verbosity) -> Self {
-        let tty = std::io::stdout().is_terminal();
+        let tty = match output() {
+            Some(out) => out.is_live(),
+            None => std::io::stdout().is_terminal(),
+        };
         let live = matches!(verbose, Verbosity::ProgressBar) || (verbose == Verbosity::Auto && tty);
         let print_end = verbose != Verbosity::Silent;
         Progress {
@@ -86,8 +121,12 @@ impl Progress {
             return;
         }
         self.last_draw = Some(Instant::now());
+        let line = self.line(step, &logs());
+        if let Some(out) = output() {
+            return out.redraw(&line);
+        }
         let mut out = std::io::stdout().lock();
-        let _ = write!(out, "\r{}\x1b[K", self.line(step, &logs()));
+        let _ = write!(out, "\r{line}\x1b[K");
         let _ = out.flush();
     }
 
@@ -98,7 +137,9 @@ impl Progress {
         }
         self.total.get_or_insert(steps_done);
         let line = self.line(steps_done, logs);
-        if self.live {
+        if let Some(out) = output() {
+            out.print_line(&line);
+        } else if self.live {
             println!("\r{line}\x1b[K");
         } else {
             println!("{line}");

@@ -349,7 +349,7 @@ impl Model {
         let first = self.resume_epoch.take().unwrap_or(config.initial_epoch);
         for epoch in first..config.epochs {
             if config.verbose != Verbosity::Silent {
-                println!("Epoch {}/{}", epoch + 1, config.epochs);
+                super::progress::print_line(&format!("Epoch {}/{}", epoch + 1, config.epochs));
             }
             for cb in &mut callbacks {
                 cb.on_epoch_begin(epoch, self)?;

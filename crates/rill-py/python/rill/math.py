@@ -1,0 +1,27 @@
+"""`tf.math`: elementwise math and reductions."""
+
+from ._ops import (  # noqa: F401
+    abs,
+    add,
+    argmax,
+    argmin,
+    divide,
+    equal,
+    exp,
+    greater,
+    less,
+    log,
+    maximum,
+    minimum,
+    multiply,
+    reduce_logsumexp,
+    reduce_max,
+    reduce_mean,
+    reduce_min,
+    reduce_sum,
+    sigmoid,
+    sqrt,
+    square,
+    subtract,
+    tanh,
+)
