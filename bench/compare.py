@@ -30,6 +30,8 @@ FRAMEWORKS = {
     "candle": [os.path.join(BENCH, "peers", "target", "release", "candle_worker")],
     "pytorch": [VENV_PY, os.path.join(BENCH, "workers", "torch_worker.py")],
     "tensorflow": [VENV_PY, os.path.join(BENCH, "workers", "tensorflow_worker.py")],
+    # The same Keras code on Rill's Python package (`import rill as tf`), installed in the venv.
+    "rill-python": [VENV_PY, os.path.join(BENCH, "workers", "tensorflow_worker.py"), "--keras", "rill"],
 }
 
 TRAIN_EXAMPLES = 60_000

@@ -17,6 +17,8 @@ def options():
     p.add_argument("--steps", type=int, default=0, help="CNN: steps per epoch (0 = all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeats", type=int, default=1000)
+    p.add_argument("--keras", choices=["tensorflow", "rill"], default="tensorflow",
+                   help="the Keras worker's framework: TensorFlow, or Rill's Python package")
     return p.parse_args()
 
 

@@ -1,21 +1,33 @@
-"""The benchmark workloads in TensorFlow/Keras, written as the Keras tutorial does."""
+"""The benchmark workloads in Keras, written as the Keras tutorial does: on TensorFlow, or with
+`--keras rill` the very same code on Rill's Python package (`import rill as tf`)."""
 
 import os
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import keras  # noqa: E402
 
 import common  # noqa: E402
 
+ON_RILL = "--keras" in sys.argv and sys.argv[sys.argv.index("--keras") + 1] == "rill"
+if ON_RILL:
+    import rill as tf  # noqa: E402
+    from rill import keras  # noqa: E402
+
+    FRAMEWORK, VERSION = "rill-python", f"rill {tf.__version__} (Python package)"
+else:
+    import tensorflow as tf  # noqa: E402
+    import keras  # noqa: E402
+
+    FRAMEWORK, VERSION = "tensorflow", f"tensorflow-cpu {tf.__version__}, keras {keras.__version__}"
+
 o = common.options()
-tf.config.threading.set_intra_op_parallelism_threads(common.threads())
-tf.config.threading.set_inter_op_parallelism_threads(common.threads())
+if not ON_RILL:
+    tf.config.threading.set_intra_op_parallelism_threads(common.threads())
+    tf.config.threading.set_inter_op_parallelism_threads(common.threads())
 keras.utils.set_random_seed(o.seed)
-VERSION = f"tensorflow-cpu {tf.__version__}, keras {keras.__version__}"
 
 
 def mlp():
@@ -67,7 +79,7 @@ if o.workload in ("mlp", "cnn"):
     timer = EpochTimer()
     model.fit(x, y, epochs=o.epochs, batch_size=batch, shuffle=True, verbose=0, callbacks=[timer])
     _, acc = model.evaluate(test_x, test_y, batch_size=1000, verbose=0)
-    common.report("tensorflow", VERSION, o.workload, epoch_seconds=timer.seconds,
+    common.report(FRAMEWORK, VERSION, o.workload, epoch_seconds=timer.seconds,
                   steps_per_epoch=-(-len(y) // batch), test_accuracy=float(acc))
 else:
     model = mlp()
@@ -75,7 +87,7 @@ else:
     if o.workload == "predict":
         times = common.time_calls(o.repeats, lambda: model.predict_on_batch(rows))
     else:
-        serve = tf.function(lambda x: model(x, training=False))
+        serve = model if ON_RILL else tf.function(lambda x: model(x, training=False))
         one = tf.constant(rows)
         times = common.time_calls(o.repeats, lambda: serve(one).numpy())
-    common.report("tensorflow", VERSION, o.workload, seconds=times)
+    common.report(FRAMEWORK, VERSION, o.workload, seconds=times)
