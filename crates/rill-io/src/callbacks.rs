@@ -58,7 +58,10 @@ impl ModelCheckpoint {
     }
     /// Writes each checkpoint with `save` instead of as a Rill file (a Keras `.keras` file,
     /// say, from a crate that writes one), given the model and the formatted path.
-    pub fn with_saver(mut self, save: impl Fn(&Model, &str) -> Result<()> + Send + 'static) -> Self {
+    pub fn with_saver(
+        mut self,
+        save: impl Fn(&Model, &str) -> Result<()> + Send + 'static,
+    ) -> Self {
         self.saver = Some(Box::new(save));
         self
     }

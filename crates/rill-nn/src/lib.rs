@@ -35,8 +35,9 @@ pub use activations::Activation;
 pub use error::{batch_shape, Error, Result};
 pub use initializers::Initializer;
 pub use model::{
-    fits, set_progress_output, FitConfig, FunctionalBuilder, GraphView, History, Logs, Losses, Metrics, Model, Node,
-    NodeOp, NodeView, PredictData, ProgressOutput, Sequential, TrainingData, Verbosity,
+    fits, set_progress_output, FitConfig, FunctionalBuilder, GraphView, History, Logs, Losses,
+    Metrics, Model, Node, NodeOp, NodeView, PredictData, ProgressOutput, Sequential, TrainingData,
+    Verbosity,
 };
 pub use rill_core::{Batches, Data, InputBatches};
 /// The serde crate Rill's configs derive with, for custom layers' configs.

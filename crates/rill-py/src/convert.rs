@@ -19,7 +19,9 @@ pub(crate) enum Source {
     Typed,
 }
 
-fn from_array<T: rill_core::Element + numpy::Element>(a: PyReadonlyArrayDyn<'_, T>) -> PyResult<Tensor> {
+fn from_array<T: rill_core::Element + numpy::Element>(
+    a: PyReadonlyArrayDyn<'_, T>,
+) -> PyResult<Tensor> {
     let shape = a.shape().to_vec();
     let data = match a.as_slice() {
         Ok(s) => s.to_vec(),
@@ -115,9 +117,18 @@ pub(crate) fn tensor_and_source(obj: &Bound<'_, PyAny>) -> PyResult<(Tensor, Sou
     } else if let Ok(a) = arr.extract::<PyReadonlyArrayDyn<bool>>() {
         from_array(a)?
     } else {
-        return Err(PyTypeError::new_err(format!("cannot read an array of dtype {name}")));
+        return Err(PyTypeError::new_err(format!(
+            "cannot read an array of dtype {name}"
+        )));
     };
-    Ok((t, if is_array { Source::Typed } else { Source::Python }))
+    Ok((
+        t,
+        if is_array {
+            Source::Typed
+        } else {
+            Source::Python
+        },
+    ))
 }
 
 /// Any array-like as a tensor; Python scalars and lists take TensorFlow's default dtypes

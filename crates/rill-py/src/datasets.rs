@@ -21,7 +21,13 @@ pub(crate) fn load_dataset<'py>(py: Python<'py>, name: &str) -> PyResult<(Pair<'
     let train_labels = labels(splits.train.labels)?;
     let test_labels = labels(splits.test.labels)?;
     Ok((
-        (convert::to_numpy(py, splits.train.images)?, convert::to_numpy(py, train_labels)?),
-        (convert::to_numpy(py, splits.test.images)?, convert::to_numpy(py, test_labels)?),
+        (
+            convert::to_numpy(py, splits.train.images)?,
+            convert::to_numpy(py, train_labels)?,
+        ),
+        (
+            convert::to_numpy(py, splits.test.images)?,
+            convert::to_numpy(py, test_labels)?,
+        ),
     ))
 }

@@ -82,10 +82,20 @@ impl InterruptCheck {
 }
 
 impl Callback for InterruptCheck {
-    fn on_batch_end(&mut self, _step: usize, _loss: f64, _model: &mut Model) -> rill_nn::Result<()> {
+    fn on_batch_end(
+        &mut self,
+        _step: usize,
+        _loss: f64,
+        _model: &mut Model,
+    ) -> rill_nn::Result<()> {
         self.check()
     }
-    fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs, _model: &mut Model) -> rill_nn::Result<()> {
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        _logs: &Logs,
+        _model: &mut Model,
+    ) -> rill_nn::Result<()> {
         self.last = Instant::now() - Duration::from_secs(1);
         self.check()
     }
@@ -109,7 +119,12 @@ struct PythonCallback {
 
 impl PythonCallback {
     /// Calls `method` with `args`, then applies `self.model.stop_training`.
-    fn call(&self, model: &mut Model, method: &str, args: impl FnOnce(Python<'_>) -> PyResult<Vec<Py<PyAny>>>) -> rill_nn::Result<()> {
+    fn call(
+        &self,
+        model: &mut Model,
+        method: &str,
+        args: impl FnOnce(Python<'_>) -> PyResult<Vec<Py<PyAny>>>,
+    ) -> rill_nn::Result<()> {
         Python::attach(|py| -> PyResult<()> {
             let args = args(py)?;
             let args = pyo3::types::PyTuple::new(py, args)?;
@@ -126,28 +141,51 @@ impl PythonCallback {
 
 impl Callback for PythonCallback {
     fn on_train_begin(&mut self, model: &mut Model) -> rill_nn::Result<()> {
-        self.call(model, "on_train_begin", |py| Ok(vec![PyDict::new(py).into_any().unbind()]))
+        self.call(model, "on_train_begin", |py| {
+            Ok(vec![PyDict::new(py).into_any().unbind()])
+        })
     }
     fn on_epoch_begin(&mut self, epoch: usize, model: &mut Model) -> rill_nn::Result<()> {
         self.call(model, "on_epoch_begin", |py| {
-            Ok(vec![epoch.into_pyobject(py)?.into_any().unbind(), PyDict::new(py).into_any().unbind()])
+            Ok(vec![
+                epoch.into_pyobject(py)?.into_any().unbind(),
+                PyDict::new(py).into_any().unbind(),
+            ])
         })
     }
     fn wants_batch_logs(&self) -> bool {
         self.batch_hooks
     }
-    fn on_train_batch_end(&mut self, step: usize, logs: &Logs, model: &mut Model) -> rill_nn::Result<()> {
+    fn on_train_batch_end(
+        &mut self,
+        step: usize,
+        logs: &Logs,
+        model: &mut Model,
+    ) -> rill_nn::Result<()> {
         self.call(model, "on_train_batch_end", |py| {
-            Ok(vec![step.into_pyobject(py)?.into_any().unbind(), logs_dict(py, logs)?.into_any().unbind()])
+            Ok(vec![
+                step.into_pyobject(py)?.into_any().unbind(),
+                logs_dict(py, logs)?.into_any().unbind(),
+            ])
         })
     }
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, model: &mut Model) -> rill_nn::Result<()> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &Logs,
+        model: &mut Model,
+    ) -> rill_nn::Result<()> {
         self.call(model, "on_epoch_end", |py| {
-            Ok(vec![epoch.into_pyobject(py)?.into_any().unbind(), logs_dict(py, logs)?.into_any().unbind()])
+            Ok(vec![
+                epoch.into_pyobject(py)?.into_any().unbind(),
+                logs_dict(py, logs)?.into_any().unbind(),
+            ])
         })
     }
     fn on_train_end(&mut self, model: &mut Model) -> rill_nn::Result<()> {
-        self.call(model, "on_train_end", |py| Ok(vec![PyDict::new(py).into_any().unbind()]))
+        self.call(model, "on_train_end", |py| {
+            Ok(vec![PyDict::new(py).into_any().unbind()])
+        })
     }
 }
 
@@ -174,7 +212,11 @@ fn mode(c: &Bound<'_, PyDict>) -> PyResult<Mode> {
     }
 }
 
-fn get<'py, T: pyo3::conversion::FromPyObjectOwned<'py>>(c: &Bound<'py, PyDict>, key: &str, default: T) -> PyResult<T> {
+fn get<'py, T: pyo3::conversion::FromPyObjectOwned<'py>>(
+    c: &Bound<'py, PyDict>,
+    key: &str,
+    default: T,
+) -> PyResult<T> {
     match c.get_item(key)? {
         Some(v) if !v.is_none() => v.extract::<T>().map_err(Into::into),
         _ => Ok(default),
@@ -197,30 +239,43 @@ pub(crate) fn callback(spec: &Bound<'_, PyAny>, run: &Run) -> PyResult<Box<dyn C
     let c = item.cast::<PyDict>()?;
     Ok(match kind.as_str() {
         "EarlyStopping" => {
-            let mut e = rill_nn::callbacks::EarlyStopping::new(&get(c, "monitor", "val_loss".to_string())?, get(c, "patience", 0)?)
-                .min_delta(get(c, "min_delta", 0.0)?)
-                .mode(mode(c)?)
-                .restore_best_weights(get(c, "restore_best_weights", false)?)
-                .start_from_epoch(get(c, "start_from_epoch", 0)?);
+            let mut e = rill_nn::callbacks::EarlyStopping::new(
+                &get(c, "monitor", "val_loss".to_string())?,
+                get(c, "patience", 0)?,
+            )
+            .min_delta(get(c, "min_delta", 0.0)?)
+            .mode(mode(c)?)
+            .restore_best_weights(get(c, "restore_best_weights", false)?)
+            .start_from_epoch(get(c, "start_from_epoch", 0)?);
             if let Some(b) = get::<Option<f64>>(c, "baseline", None)? {
                 e = e.baseline(b);
             }
             Box::new(e)
         }
         "ReduceLROnPlateau" => Box::new(
-            rill_nn::callbacks::ReduceLROnPlateau::new(&get(c, "monitor", "val_loss".to_string())?, get(c, "factor", 0.1)?, get(c, "patience", 10)?)
-                .min_lr(get(c, "min_lr", 0.0)?)
-                .cooldown(get(c, "cooldown", 0)?)
-                .mode(mode(c)?),
+            rill_nn::callbacks::ReduceLROnPlateau::new(
+                &get(c, "monitor", "val_loss".to_string())?,
+                get(c, "factor", 0.1)?,
+                get(c, "patience", 10)?,
+            )
+            .min_lr(get(c, "min_lr", 0.0)?)
+            .cooldown(get(c, "cooldown", 0)?)
+            .mode(mode(c)?),
         ),
-        "CSVLogger" => Box::new(rill_nn::callbacks::CsvLogger::new(get(c, "filename", String::new())?)),
+        "CSVLogger" => Box::new(rill_nn::callbacks::CsvLogger::new(get(
+            c,
+            "filename",
+            String::new(),
+        )?)),
         "TerminateOnNaN" => Box::new(rill_nn::callbacks::TerminateOnNaN),
         "ModelCheckpoint" => {
             let path: String = get(c, "filepath", String::new())?;
             let weights_only: bool = get(c, "save_weights_only", false)?;
             let lower = path.to_ascii_lowercase();
             let keras_file = lower.ends_with(".keras");
-            if weights_only != lower.ends_with(".weights.h5") || !(keras_file || weights_only || lower.ends_with(".rill")) {
+            if weights_only != lower.ends_with(".weights.h5")
+                || !(keras_file || weights_only || lower.ends_with(".rill"))
+            {
                 return Err(PyValueError::new_err(format!(
                     "ModelCheckpoint: filepath '{path}' must end in .keras, or .rill (Rill's own file), or .weights.h5 with save_weights_only=True, as Keras asks"
                 )));
@@ -230,9 +285,15 @@ pub(crate) fn callback(spec: &Bound<'_, PyAny>, run: &Run) -> PyResult<Box<dyn C
                 .mode(mode(c)?)
                 .save_best_only(get(c, "save_best_only", false)?);
             if keras_file {
-                m = m.with_saver(|model, p| rill_keras::save_model(model, p).map_err(|e| rill_nn::Error::Config(e.to_string())));
+                m = m.with_saver(|model, p| {
+                    rill_keras::save_model(model, p)
+                        .map_err(|e| rill_nn::Error::Config(e.to_string()))
+                });
             } else if weights_only {
-                m = m.with_saver(|model, p| rill_keras::save_weights(model, p).map_err(|e| rill_nn::Error::Config(e.to_string())));
+                m = m.with_saver(|model, p| {
+                    rill_keras::save_weights(model, p)
+                        .map_err(|e| rill_nn::Error::Config(e.to_string()))
+                });
             }
             Box::new(m)
         }
@@ -254,10 +315,15 @@ pub(crate) fn callback(spec: &Bound<'_, PyAny>, run: &Run) -> PyResult<Box<dyn C
         }
         "LearningRateScheduler" => {
             let schedule = PythonSchedule {
-                schedule: c.get_item("schedule")?.ok_or_else(|| PyValueError::new_err("LearningRateScheduler needs a schedule"))?.unbind(),
+                schedule: c
+                    .get_item("schedule")?
+                    .ok_or_else(|| PyValueError::new_err("LearningRateScheduler needs a schedule"))?
+                    .unbind(),
                 raised: run.raised.clone(),
             };
-            Box::new(rill_nn::callbacks::LearningRateScheduler::new(move |epoch, lr| schedule.call(epoch, lr)))
+            Box::new(rill_nn::callbacks::LearningRateScheduler::new(
+                move |epoch, lr| schedule.call(epoch, lr),
+            ))
         }
         other => return Err(PyValueError::new_err(format!("unknown callback '{other}'"))),
     })
@@ -272,7 +338,9 @@ pub(crate) struct PythonStdout {
 
 impl PythonStdout {
     pub(crate) fn new() -> Self {
-        PythonStdout { drawn: Mutex::new(0) }
+        PythonStdout {
+            drawn: Mutex::new(0),
+        }
     }
     fn write(&self, text: &str) {
         Python::attach(|py| -> PyResult<()> {
@@ -310,7 +378,10 @@ impl rill_nn::ProgressOutput for PythonStdout {
     fn print_line(&self, line: &str) {
         let drawn = std::mem::take(&mut *self.drawn.lock().unwrap_or_else(|p| p.into_inner()));
         let text = if drawn > 0 {
-            format!("\r{line}{}\n", " ".repeat(drawn.saturating_sub(line.chars().count())))
+            format!(
+                "\r{line}{}\n",
+                " ".repeat(drawn.saturating_sub(line.chars().count()))
+            )
         } else {
             format!("{line}\n")
         };

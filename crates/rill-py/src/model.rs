@@ -93,7 +93,11 @@ impl PyModel {
     /// models to nest (sharing their weights). `input_shape` builds it at once.
     #[staticmethod]
     #[pyo3(signature = (layers, input_shape=None, name=None))]
-    fn sequential(layers: Vec<Bound<'_, PyAny>>, input_shape: Option<Vec<usize>>, name: Option<String>) -> PyResult<Self> {
+    fn sequential(
+        layers: Vec<Bound<'_, PyAny>>,
+        input_shape: Option<Vec<usize>>,
+        name: Option<String>,
+    ) -> PyResult<Self> {
         let mut model = rill_nn::Sequential::new(Vec::new());
         if let Some(n) = name {
             model = model.with_name(&n);
@@ -120,7 +124,11 @@ impl PyModel {
     #[staticmethod]
     fn load(py: Python<'_>, path: &str) -> PyResult<Self> {
         let p = Path::new(path);
-        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let ext = p
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let model = py.detach(|| -> PyResult<Model> {
             match ext.as_str() {
                 "keras" => rill_keras::load_model(p).map_err(errors::keras),
@@ -171,17 +179,29 @@ impl PyModel {
 
     /// Writes the model as ONNX (opset 17) with optional class names.
     #[pyo3(signature = (path, class_names=None))]
-    fn export_onnx(&self, py: Python<'_>, path: &str, class_names: Option<Vec<String>>) -> PyResult<()> {
+    fn export_onnx(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        class_names: Option<Vec<String>>,
+    ) -> PyResult<()> {
         let guard = self.lock()?;
         let model: &Model = &guard;
         let options = rill_onnx::ExportOptions { class_names };
-        py.detach(|| rill_onnx::export(model, path, &options)).map_err(errors::onnx)
+        py.detach(|| rill_onnx::export(model, path, &options))
+            .map_err(errors::onnx)
     }
 
     /// Sets the optimizer (Rill's config of it), the loss (one for every output, or a dict by
     /// output name), the metrics (names, or a dict of lists by output) and loss weights.
     #[pyo3(signature = (optimizer, loss, metrics, loss_weights=None))]
-    fn compile(&self, optimizer: &str, loss: &Bound<'_, PyAny>, metrics: &Bound<'_, PyAny>, loss_weights: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    fn compile(
+        &self,
+        optimizer: &str,
+        loss: &Bound<'_, PyAny>,
+        metrics: &Bound<'_, PyAny>,
+        loss_weights: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
         let opt = rill_nn::optimizers::from_config(&json(optimizer)?).map_err(errors::nn)?;
         let boxed = |c: serde_json::Value| rill_nn::losses::from_config(&c).map_err(errors::nn);
         let mut losses = Losses::new();
@@ -211,7 +231,9 @@ impl PyModel {
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
             Metrics::from(refs.as_slice())
         };
-        self.lock()?.compile_boxed(opt, losses, metrics).map_err(errors::nn)
+        self.lock()?
+            .compile_boxed(opt, losses, metrics)
+            .map_err(errors::nn)
     }
 
     /// Trains; see `rill.keras.Model.fit`. Returns the history as a dict of lists.
@@ -263,22 +285,37 @@ impl PyModel {
     }
 
     /// The loss and metrics over `(x, y)`, in the model's order (loss first).
-    fn evaluate(&self, py: Python<'_>, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>, batch_size: usize) -> PyResult<Vec<(String, f64)>> {
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        x: &Bound<'_, PyAny>,
+        y: &Bound<'_, PyAny>,
+        batch_size: usize,
+    ) -> PyResult<Vec<(String, f64)>> {
         let (x, y) = (data(x)?, data(y)?);
         let mut guard = self.lock()?;
         let model: &mut Model = &mut guard;
-        let logs = py.detach(|| model.evaluate((x, y), batch_size)).map_err(errors::nn)?;
+        let logs = py
+            .detach(|| model.evaluate((x, y), batch_size))
+            .map_err(errors::nn)?;
         let mut out: Vec<(String, f64)> = logs.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         out.sort_by_key(|(k, _)| k != "loss");
         Ok(out)
     }
 
     /// The outputs for `x`: one NumPy array, or a list for several outputs.
-    fn predict(&self, py: Python<'_>, x: &Bound<'_, PyAny>, batch_size: usize) -> PyResult<Py<PyAny>> {
+    fn predict(
+        &self,
+        py: Python<'_>,
+        x: &Bound<'_, PyAny>,
+        batch_size: usize,
+    ) -> PyResult<Py<PyAny>> {
         let x = data(x)?;
         let guard = self.lock()?;
         let model: &Model = &guard;
-        let outs = py.detach(|| model.predict_outputs(x, batch_size)).map_err(errors::nn)?;
+        let outs = py
+            .detach(|| model.predict_outputs(x, batch_size))
+            .map_err(errors::nn)?;
         outputs_to_python(py, outs)
     }
 
@@ -305,7 +342,9 @@ impl PyModel {
         };
         let outs = record(|| model.call_many(&xs, training)).map_err(errors::nn)?;
         if outs.len() == 1 {
-            return Ok(Py::new(py, PyTensor::new(outs.into_iter().next().expect("one")))?.into_any());
+            return Ok(
+                Py::new(py, PyTensor::new(outs.into_iter().next().expect("one")))?.into_any(),
+            );
         }
         let list = outs
             .into_iter()
@@ -329,13 +368,20 @@ impl PyModel {
     }
     /// Sets every weight, in layer order (shapes checked).
     fn set_weights(&self, weights: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
-        let ts = weights.iter().map(convert::model_data).collect::<PyResult<Vec<_>>>()?;
+        let ts = weights
+            .iter()
+            .map(convert::model_data)
+            .collect::<PyResult<Vec<_>>>()?;
         self.lock()?.set_weights(&ts).map_err(errors::nn)
     }
     /// The model's variables (shared with it), trainable ones only if asked.
     fn variables(&self, trainable_only: bool) -> PyResult<Vec<PyVariable>> {
         let m = self.lock()?;
-        let vars = if trainable_only { m.trainable_variables() } else { m.variables() };
+        let vars = if trainable_only {
+            m.trainable_variables()
+        } else {
+            m.variables()
+        };
         Ok(vars.into_iter().map(PyVariable::new).collect())
     }
     /// Parameters in all layers.
@@ -345,7 +391,10 @@ impl PyModel {
     /// `(name, class)` of each layer, in order.
     fn layers(&self) -> PyResult<Vec<(String, String)>> {
         let m = self.lock()?;
-        Ok(m.layers().iter().map(|(n, l)| (n.to_string(), l.kind().to_string())).collect())
+        Ok(m.layers()
+            .iter()
+            .map(|(n, l)| (n.to_string(), l.kind().to_string()))
+            .collect())
     }
     /// A layer's variables, shared with the model.
     fn layer_variables(&self, name: &str) -> PyResult<Vec<PyVariable>> {
@@ -354,7 +403,10 @@ impl PyModel {
     }
     /// Freezes or unfreezes a layer (a nested model freezes as one).
     fn set_layer_trainable(&self, name: &str, on: bool) -> PyResult<()> {
-        self.lock()?.layer(name).map_err(errors::nn)?.set_trainable(on);
+        self.lock()?
+            .layer(name)
+            .map_err(errors::nn)?
+            .set_trainable(on);
         Ok(())
     }
     /// Whether a layer's weights train.
@@ -409,7 +461,9 @@ fn add_to(model: &mut Model, layer: &Bound<'_, PyAny>) -> PyResult<()> {
     if let Ok(inner) = layer.cast::<PyModel>() {
         let shared = inner.get().lock()?.share().map_err(errors::nn)?;
         let name = shared.name().to_string();
-        return model.add_boxed(Some(&name), Box::new(shared)).map_err(errors::nn);
+        return model
+            .add_boxed(Some(&name), Box::new(shared))
+            .map_err(errors::nn);
     }
     let (class, config): (String, String) = layer.extract()?;
     let rank = model.output_shape().map_or(0, |s| s.len());
@@ -455,7 +509,10 @@ impl GraphBuilder {
     }
     /// Declares an input; returns its node.
     fn input(&mut self, name: &str, shape: Vec<usize>) -> PyResult<usize> {
-        let n = self.builder()?.input_named(name, &shape).map_err(errors::nn)?;
+        let n = self
+            .builder()?
+            .input_named(name, &shape)
+            .map_err(errors::nn)?;
         Ok(self.push(n))
     }
     /// Applies a new layer to a node; `rank` is the node's per-sample rank.
@@ -463,7 +520,10 @@ impl GraphBuilder {
         let x = self.node(x)?;
         let built = new_layer(class, config, rank)?;
         let name = json(config)?["name"].as_str().map(String::from);
-        let n = self.builder()?.layer_boxed(name.as_deref(), built, x).map_err(errors::nn)?;
+        let n = self
+            .builder()?
+            .layer_boxed(name.as_deref(), built, x)
+            .map_err(errors::nn)?;
         Ok(self.push(n))
     }
     /// Applies a built model to a node, sharing its weights.
@@ -482,13 +542,19 @@ impl GraphBuilder {
     fn reuse(&mut self, model: &Bound<'_, PyModel>, layer: &str, x: usize) -> PyResult<usize> {
         let x = self.node(x)?;
         let shared = model.get().lock()?.layer(layer).map_err(errors::nn)?;
-        let n = self.builder()?.shared(layer, shared, x).map_err(errors::nn)?;
+        let n = self
+            .builder()?
+            .shared(layer, shared, x)
+            .map_err(errors::nn)?;
         Ok(self.push(n))
     }
     /// Combines nodes with `Add`, `Multiply` or `Concatenate`.
     #[pyo3(signature = (class, xs, name=None))]
     fn merge(&mut self, class: &str, xs: Vec<usize>, name: Option<String>) -> PyResult<usize> {
-        let xs = xs.iter().map(|&i| self.node(i)).collect::<PyResult<Vec<_>>>()?;
+        let xs = xs
+            .iter()
+            .map(|&i| self.node(i))
+            .collect::<PyResult<Vec<_>>>()?;
         let merge = rill_nn::layers::merge_from_kind(class).map_err(errors::nn)?;
         let n = self
             .builder()?
@@ -508,8 +574,14 @@ impl GraphBuilder {
     }
     /// The model from `inputs` to `outputs`.
     fn build(&mut self, inputs: Vec<usize>, outputs: Vec<usize>, name: &str) -> PyResult<PyModel> {
-        let ins = inputs.iter().map(|&i| self.node(i)).collect::<PyResult<Vec<_>>>()?;
-        let outs = outputs.iter().map(|&i| self.node(i)).collect::<PyResult<Vec<_>>>()?;
+        let ins = inputs
+            .iter()
+            .map(|&i| self.node(i))
+            .collect::<PyResult<Vec<_>>>()?;
+        let outs = outputs
+            .iter()
+            .map(|&i| self.node(i))
+            .collect::<PyResult<Vec<_>>>()?;
         let b = self
             .builder
             .take()

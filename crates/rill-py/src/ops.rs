@@ -26,7 +26,10 @@ pub(crate) fn unary(py: Python<'_>, name: &str, x: &Bound<'_, PyAny>) -> PyResul
         "gelu" => x.gelu(),
         "softplus" => x.softplus(),
         "erf" => x.erf(),
-        other => Err(rill_core::Error::invalid("unary", format!("unknown op '{other}'"))),
+        other => Err(rill_core::Error::invalid(
+            "unary",
+            format!("unknown op '{other}'"),
+        )),
     });
     wrap(py, r)
 }
@@ -49,10 +52,9 @@ pub(crate) fn binary(
             let d = ta.dtype();
             (ta, tb.to_dtype(d).map_err(errors::core)?)
         }
-        (convert::Source::Python, convert::Source::Python) => (
-            convert::tensor(a)?,
-            convert::tensor(b)?,
-        ),
+        (convert::Source::Python, convert::Source::Python) => {
+            (convert::tensor(a)?, convert::tensor(b)?)
+        }
         _ => (ta, tb),
     };
     wrap(py, binary_op(name, &ta, &tb))
@@ -89,7 +91,10 @@ pub(crate) fn reduce(
         "min" => x.min(&ax, keepdims),
         "variance" => x.variance(&ax, keepdims),
         "logsumexp" => x.logsumexp(&ax, keepdims),
-        other => Err(rill_core::Error::invalid("reduce", format!("unknown reduction '{other}'"))),
+        other => Err(rill_core::Error::invalid(
+            "reduce",
+            format!("unknown reduction '{other}'"),
+        )),
     });
     wrap(py, r)
 }
@@ -97,7 +102,12 @@ pub(crate) fn reduce(
 /// The index of the largest (`argmax`) or smallest (`argmin`) value along `axis`, as int64.
 #[pyfunction]
 #[pyo3(signature = (name, x, axis=0))]
-pub(crate) fn arg(py: Python<'_>, name: &str, x: &Bound<'_, PyAny>, axis: isize) -> PyResult<Py<PyTensor>> {
+pub(crate) fn arg(
+    py: Python<'_>,
+    name: &str,
+    x: &Bound<'_, PyAny>,
+    axis: isize,
+) -> PyResult<Py<PyTensor>> {
     let x = convert::tensor(x)?;
     let r = match name {
         "argmax" => x.argmax(axis, false),
@@ -109,17 +119,29 @@ pub(crate) fn arg(py: Python<'_>, name: &str, x: &Bound<'_, PyAny>, axis: isize)
 /// `softmax` or `log_softmax` along `axis`.
 #[pyfunction]
 #[pyo3(signature = (name, x, axis=-1))]
-pub(crate) fn softmax(py: Python<'_>, name: &str, x: &Bound<'_, PyAny>, axis: isize) -> PyResult<Py<PyTensor>> {
+pub(crate) fn softmax(
+    py: Python<'_>,
+    name: &str,
+    x: &Bound<'_, PyAny>,
+    axis: isize,
+) -> PyResult<Py<PyTensor>> {
     let x = convert::tensor(x)?;
-    wrap(py, record(|| match name {
-        "log_softmax" => x.log_softmax(axis),
-        _ => x.softmax(axis),
-    }))
+    wrap(
+        py,
+        record(|| match name {
+            "log_softmax" => x.log_softmax(axis),
+            _ => x.softmax(axis),
+        }),
+    )
 }
 
 /// The same values with another shape (one axis may be -1).
 #[pyfunction]
-pub(crate) fn reshape(py: Python<'_>, x: &Bound<'_, PyAny>, shape: Vec<isize>) -> PyResult<Py<PyTensor>> {
+pub(crate) fn reshape(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    shape: Vec<isize>,
+) -> PyResult<Py<PyTensor>> {
     let x = convert::tensor(x)?;
     wrap(py, record(|| x.reshape_infer(&shape)))
 }
@@ -127,7 +149,11 @@ pub(crate) fn reshape(py: Python<'_>, x: &Bound<'_, PyAny>, shape: Vec<isize>) -
 /// The axes permuted (reversed when `perm` is `None`, as TensorFlow's `transpose`).
 #[pyfunction]
 #[pyo3(signature = (x, perm=None))]
-pub(crate) fn transpose(py: Python<'_>, x: &Bound<'_, PyAny>, perm: Option<Vec<usize>>) -> PyResult<Py<PyTensor>> {
+pub(crate) fn transpose(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    perm: Option<Vec<usize>>,
+) -> PyResult<Py<PyTensor>> {
     let x = convert::tensor(x)?;
     let perm = perm.unwrap_or_else(|| (0..x.rank()).rev().collect());
     wrap(py, record(|| x.permute(&perm)))
@@ -135,7 +161,11 @@ pub(crate) fn transpose(py: Python<'_>, x: &Bound<'_, PyAny>, perm: Option<Vec<u
 
 /// The values converted to `dtype`.
 #[pyfunction]
-pub(crate) fn cast(py: Python<'_>, x: &Bound<'_, PyAny>, dtype: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+pub(crate) fn cast(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    dtype: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyTensor>> {
     let x = convert::tensor(x)?;
     let d = convert::dtype_from(dtype)?;
     wrap(py, record(|| x.to_dtype(d)))
@@ -143,24 +173,44 @@ pub(crate) fn cast(py: Python<'_>, x: &Bound<'_, PyAny>, dtype: &Bound<'_, PyAny
 
 /// `concat` or `stack` of tensors along `axis`.
 #[pyfunction]
-pub(crate) fn join(py: Python<'_>, name: &str, values: Vec<Bound<'_, PyAny>>, axis: isize) -> PyResult<Py<PyTensor>> {
-    let ts = values.iter().map(convert::tensor).collect::<PyResult<Vec<_>>>()?;
-    wrap(py, record(|| match name {
-        "stack" => Tensor::stack(&ts, axis),
-        _ => Tensor::concat(&ts, axis),
-    }))
+pub(crate) fn join(
+    py: Python<'_>,
+    name: &str,
+    values: Vec<Bound<'_, PyAny>>,
+    axis: isize,
+) -> PyResult<Py<PyTensor>> {
+    let ts = values
+        .iter()
+        .map(convert::tensor)
+        .collect::<PyResult<Vec<_>>>()?;
+    wrap(
+        py,
+        record(|| match name {
+            "stack" => Tensor::stack(&ts, axis),
+            _ => Tensor::concat(&ts, axis),
+        }),
+    )
 }
 
 /// Integer labels as one-hot float32 rows of `depth`.
 #[pyfunction]
-pub(crate) fn one_hot(py: Python<'_>, indices: &Bound<'_, PyAny>, depth: usize) -> PyResult<Py<PyTensor>> {
+pub(crate) fn one_hot(
+    py: Python<'_>,
+    indices: &Bound<'_, PyAny>,
+    depth: usize,
+) -> PyResult<Py<PyTensor>> {
     let x = convert::tensor(indices)?;
     wrap(py, x.one_hot(depth))
 }
 
 /// Elements of `x` where `condition` holds, else of `y`.
 #[pyfunction]
-pub(crate) fn where_(py: Python<'_>, condition: &Bound<'_, PyAny>, x: &Bound<'_, PyAny>, y: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+pub(crate) fn where_(
+    py: Python<'_>,
+    condition: &Bound<'_, PyAny>,
+    x: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyTensor>> {
     let c = convert::tensor(condition)?;
     let (x, y) = (convert::tensor(x)?, convert::tensor(y)?);
     wrap(py, record(|| Tensor::where_cond(&c, &x, &y)))
@@ -168,7 +218,12 @@ pub(crate) fn where_(py: Python<'_>, condition: &Bound<'_, PyAny>, x: &Bound<'_,
 
 /// Values clipped to `[lo, hi]`.
 #[pyfunction]
-pub(crate) fn clip(py: Python<'_>, x: &Bound<'_, PyAny>, lo: f64, hi: f64) -> PyResult<Py<PyTensor>> {
+pub(crate) fn clip(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    lo: f64,
+    hi: f64,
+) -> PyResult<Py<PyTensor>> {
     let x = convert::tensor(x)?;
     wrap(py, record(|| x.clip(lo, hi)))
 }
@@ -176,8 +231,16 @@ pub(crate) fn clip(py: Python<'_>, x: &Bound<'_, PyAny>, lo: f64, hi: f64) -> Py
 /// A tensor filled with `value` (`zeros`, `ones`, `fill`).
 #[pyfunction]
 #[pyo3(signature = (shape, value, dtype=None))]
-pub(crate) fn full(py: Python<'_>, shape: Vec<usize>, value: f64, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
-    let d = dtype.map(convert::dtype_from).transpose()?.unwrap_or(DType::F32);
+pub(crate) fn full(
+    py: Python<'_>,
+    shape: Vec<usize>,
+    value: f64,
+    dtype: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyTensor>> {
+    let d = dtype
+        .map(convert::dtype_from)
+        .transpose()?
+        .unwrap_or(DType::F32);
     check_size(&shape)?;
     Py::new(py, PyTensor::new(Tensor::full(&shape, value, d)))
 }
@@ -197,14 +260,27 @@ fn check_size(shape: &[usize]) -> PyResult<()> {
 /// (minval, maxval) or `truncated_normal` (mean, stddev).
 #[pyfunction]
 #[pyo3(signature = (name, shape, a, b, dtype=None))]
-pub(crate) fn random(py: Python<'_>, name: &str, shape: Vec<usize>, a: f64, b: f64, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
-    let d = dtype.map(convert::dtype_from).transpose()?.unwrap_or(DType::F32);
+pub(crate) fn random(
+    py: Python<'_>,
+    name: &str,
+    shape: Vec<usize>,
+    a: f64,
+    b: f64,
+    dtype: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyTensor>> {
+    let d = dtype
+        .map(convert::dtype_from)
+        .transpose()?
+        .unwrap_or(DType::F32);
     check_size(&shape)?;
-    wrap(py, match name {
-        "uniform" => Tensor::rand_uniform(&shape, a, b, d),
-        "truncated_normal" => Tensor::truncated_normal(&shape, a, b, d),
-        _ => Tensor::randn(&shape, a, b, d),
-    })
+    wrap(
+        py,
+        match name {
+            "uniform" => Tensor::rand_uniform(&shape, a, b, d),
+            "truncated_normal" => Tensor::truncated_normal(&shape, a, b, d),
+            _ => Tensor::randn(&shape, a, b, d),
+        },
+    )
 }
 
 /// Seeds Rill's global generator (`rill.random.set_seed`, `keras.utils.set_random_seed`).
@@ -215,7 +291,13 @@ pub(crate) fn set_seed(seed: u64) {
 
 /// A slice `[start, end)` along `axis`.
 #[pyfunction]
-pub(crate) fn slice(py: Python<'_>, x: &Bound<'_, PyAny>, axis: isize, start: usize, end: usize) -> PyResult<Py<PyTensor>> {
+pub(crate) fn slice(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    axis: isize,
+    start: usize,
+    end: usize,
+) -> PyResult<Py<PyTensor>> {
     let x = convert::tensor(x)?;
     wrap(py, record(|| x.slice(axis, start, end)))
 }
@@ -223,7 +305,12 @@ pub(crate) fn slice(py: Python<'_>, x: &Bound<'_, PyAny>, axis: isize, start: us
 /// Rows of `x` at `indices` along `axis`.
 #[pyfunction]
 #[pyo3(signature = (x, indices, axis=0))]
-pub(crate) fn gather(py: Python<'_>, x: &Bound<'_, PyAny>, indices: &Bound<'_, PyAny>, axis: isize) -> PyResult<Py<PyTensor>> {
+pub(crate) fn gather(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    indices: &Bound<'_, PyAny>,
+    axis: isize,
+) -> PyResult<Py<PyTensor>> {
     let x = convert::tensor(x)?;
     let i = convert::tensor(indices)?;
     wrap(py, record(|| x.gather(axis, &i)))

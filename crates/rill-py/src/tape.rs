@@ -84,10 +84,15 @@ impl GradientTape {
                 continue; // variables are always watched
             }
             let t = t.cast::<PyTensor>().map_err(|_| {
-                PyTypeError::new_err("GradientTape.watch takes rill.Tensor or rill.Variable objects")
+                PyTypeError::new_err(
+                    "GradientTape.watch takes rill.Tensor or rill.Variable objects",
+                )
             })?;
             let watched = t.get().watch()?;
-            self.watched.lock().unwrap_or_else(|e| e.into_inner()).push(watched);
+            self.watched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(watched);
         }
         Ok(())
     }
@@ -96,7 +101,12 @@ impl GradientTape {
     /// does) with respect to each of `sources`: a list in the same order, `None` where the
     /// target does not depend on a source. A single source gives a single gradient.
     #[pyo3(signature = (target, sources))]
-    fn gradient<'py>(&self, py: Python<'py>, target: &Bound<'py, PyAny>, sources: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
+    fn gradient<'py>(
+        &self,
+        py: Python<'py>,
+        target: &Bound<'py, PyAny>,
+        sources: &Bound<'py, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
         if self.used.swap(true, Ordering::SeqCst) && !self.persistent {
             return Err(PyRuntimeError::new_err(
                 "a non-persistent GradientTape can only be used to compute one set of gradients; use GradientTape(persistent=True)",
@@ -134,7 +144,10 @@ impl GradientTape {
             });
         }
         if single {
-            return Ok(out.pop().flatten().map_or_else(|| py.None(), |t| t.into_any()));
+            return Ok(out
+                .pop()
+                .flatten()
+                .map_or_else(|| py.None(), |t| t.into_any()));
         }
         Ok(pyo3::types::PyList::new(py, out)?.into_any().unbind())
     }

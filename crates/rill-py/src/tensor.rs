@@ -77,7 +77,10 @@ pub(crate) fn binary(name: &str, a: &Tensor, b: &Tensor) -> rill_core::Result<Te
         "less_equal" => a.le(b),
         "greater" => a.gt(b),
         "greater_equal" => a.ge(b),
-        other => Err(rill_core::Error::invalid("binary", format!("unknown op '{other}'"))),
+        other => Err(rill_core::Error::invalid(
+            "binary",
+            format!("unknown op '{other}'"),
+        )),
     })
 }
 

@@ -42,7 +42,12 @@ impl PyOptimizer {
     }
     /// One step: each variable moves by its gradient (`None` gradients are skipped, as Keras
     /// skips them).
-    fn apply(&self, py: Python<'_>, grads: Vec<Option<Py<PyTensor>>>, variables: Vec<Py<PyVariable>>) -> PyResult<()> {
+    fn apply(
+        &self,
+        py: Python<'_>,
+        grads: Vec<Option<Py<PyTensor>>>,
+        variables: Vec<Py<PyVariable>>,
+    ) -> PyResult<()> {
         if grads.len() != variables.len() {
             return Err(PyValueError::new_err(format!(
                 "apply_gradients: {} gradients for {} variables",
@@ -76,11 +81,15 @@ impl PyOptimizer {
         }
         let mut guard = lock(&self.optimizer);
         let opt: &mut dyn Optimizer = guard.as_mut();
-        py.detach(|| rill_core::no_grad(|| opt.apply(&vars, &set))).map_err(errors::nn)
+        py.detach(|| rill_core::no_grad(|| opt.apply(&vars, &set)))
+            .map_err(errors::nn)
     }
     /// Rill's config of this optimizer, as JSON.
     fn config(&self) -> PyResult<String> {
-        Ok(lock(&self.optimizer).config().map_err(errors::nn)?.to_string())
+        Ok(lock(&self.optimizer)
+            .config()
+            .map_err(errors::nn)?
+            .to_string())
     }
     /// The current learning rate.
     #[getter]
@@ -112,7 +121,12 @@ impl PyLoss {
         let loss = rill_nn::losses::from_config(&json(config)?).map_err(errors::nn)?;
         Ok(PyLoss { loss })
     }
-    fn __call__(&self, py: Python<'_>, y_true: &Bound<'_, PyAny>, y_pred: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        y_true: &Bound<'_, PyAny>,
+        y_pred: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyTensor>> {
         let (t, p) = (convert::model_data(y_true)?, convert::model_data(y_pred)?);
         let r = record(|| self.loss.compute(&t, &p)).map_err(errors::nn)?;
         wrap(py, Ok(r))
@@ -141,7 +155,11 @@ impl PyMetric {
             "sparse_categorical" => AccuracyKind::SparseCategorical,
             "categorical" => AccuracyKind::Categorical,
             "binary" => AccuracyKind::Binary,
-            other => return Err(PyValueError::new_err(format!("unknown accuracy kind '{other}'"))),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown accuracy kind '{other}'"
+                )))
+            }
         };
         let metric = rill_nn::metrics::from_name(name, kind).map_err(errors::nn)?;
         Ok(PyMetric {

@@ -84,20 +84,26 @@ impl PyVariable {
     /// Sets the value (same shape and dtype).
     fn assign(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let t = convert::tensor(value)?;
-        let t = t.to_dtype(self.variable.value().dtype()).map_err(errors::core)?;
+        let t = t
+            .to_dtype(self.variable.value().dtype())
+            .map_err(errors::core)?;
         self.variable.assign(&t).map_err(errors::core)
     }
     /// Adds to the value.
     fn assign_add(&self, delta: &Bound<'_, PyAny>) -> PyResult<()> {
         let v = self.variable.value().detach();
-        let d = convert::tensor(delta)?.to_dtype(v.dtype()).map_err(errors::core)?;
+        let d = convert::tensor(delta)?
+            .to_dtype(v.dtype())
+            .map_err(errors::core)?;
         let new = rill_core::no_grad(|| v.add(&d)).map_err(errors::core)?;
         self.variable.assign(&new).map_err(errors::core)
     }
     /// Subtracts from the value.
     fn assign_sub(&self, delta: &Bound<'_, PyAny>) -> PyResult<()> {
         let v = self.variable.value().detach();
-        let d = convert::tensor(delta)?.to_dtype(v.dtype()).map_err(errors::core)?;
+        let d = convert::tensor(delta)?
+            .to_dtype(v.dtype())
+            .map_err(errors::core)?;
         let new = rill_core::no_grad(|| v.sub(&d)).map_err(errors::core)?;
         self.variable.assign(&new).map_err(errors::core)
     }
@@ -110,21 +116,39 @@ impl PyVariable {
         )
     }
     fn __add__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        wrap(py, binary("add", &self.variable.value(), &convert::tensor(o)?))
+        wrap(
+            py,
+            binary("add", &self.variable.value(), &convert::tensor(o)?),
+        )
     }
     fn __sub__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        wrap(py, binary("subtract", &self.variable.value(), &convert::tensor(o)?))
+        wrap(
+            py,
+            binary("subtract", &self.variable.value(), &convert::tensor(o)?),
+        )
     }
     fn __mul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        wrap(py, binary("multiply", &self.variable.value(), &convert::tensor(o)?))
+        wrap(
+            py,
+            binary("multiply", &self.variable.value(), &convert::tensor(o)?),
+        )
     }
     fn __rmul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        wrap(py, binary("multiply", &convert::tensor(o)?, &self.variable.value()))
+        wrap(
+            py,
+            binary("multiply", &convert::tensor(o)?, &self.variable.value()),
+        )
     }
     fn __matmul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        wrap(py, binary("matmul", &self.variable.value(), &convert::tensor(o)?))
+        wrap(
+            py,
+            binary("matmul", &self.variable.value(), &convert::tensor(o)?),
+        )
     }
     fn __rmatmul__(&self, py: Python<'_>, o: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        wrap(py, binary("matmul", &convert::tensor(o)?, &self.variable.value()))
+        wrap(
+            py,
+            binary("matmul", &convert::tensor(o)?, &self.variable.value()),
+        )
     }
 }
