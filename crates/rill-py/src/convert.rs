@@ -1,8 +1,9 @@
 //! NumPy arrays (and anything `numpy.asarray` takes) in and out of Rill tensors.
 //!
 //! In: an array of a dtype Rill has keeps it (uint8 images stay uint8) and its values are
-//! read once; other integer and float widths widen to the nearest Rill dtype. Out: the
-//! tensor's buffer is handed to NumPy without a copy when the tensor is its only holder.
+//! read once, in parallel when large; other integer and float widths widen to the nearest
+//! Rill dtype. Out: the tensor's buffer is handed to NumPy without a copy when the tensor is
+//! its only holder.
 
 use crate::errors;
 use crate::tensor::PyTensor;
@@ -19,12 +20,28 @@ pub(crate) enum Source {
     Typed,
 }
 
+/// Below this many elements a copy is not worth splitting across threads.
+const PARALLEL_COPY: usize = 1 << 20;
+
+/// `src` converted element by element, on every core for large arrays.
+fn convert_slice<S: Copy + Sync, T: Send>(src: &[S], f: impl Fn(S) -> T + Sync + Send) -> Vec<T> {
+    use rayon::prelude::*;
+    if src.len() < PARALLEL_COPY {
+        src.iter().map(|&v| f(v)).collect()
+    } else {
+        src.par_iter().map(|&v| f(v)).collect()
+    }
+}
+
+// Arrays are read into Rill's own buffer rather than borrowed: Rill reads its tensors with the
+// GIL released (fit runs for minutes) while any Python thread may write to an array it holds —
+// a data race, which Rust does not allow — so the values cross once, in one (parallel) pass.
 fn from_array<T: rill_core::Element + numpy::Element>(
     a: PyReadonlyArrayDyn<'_, T>,
 ) -> PyResult<Tensor> {
     let shape = a.shape().to_vec();
     let data = match a.as_slice() {
-        Ok(s) => s.to_vec(),
+        Ok(s) => convert_slice(s, |v| v),
         Err(_) => a.as_array().iter().copied().collect(),
     };
     Tensor::from_vec(data, &shape).map_err(errors::core)
@@ -35,7 +52,7 @@ fn from_array<T: rill_core::Element + numpy::Element>(
 fn f64_array_as_f32(a: PyReadonlyArrayDyn<'_, f64>) -> PyResult<Tensor> {
     let shape = a.shape().to_vec();
     let data: Vec<f32> = match a.as_slice() {
-        Ok(s) => s.iter().map(|&v| v as f32).collect(),
+        Ok(s) => convert_slice(s, |v| v as f32),
         Err(_) => a.as_array().iter().map(|&v| v as f32).collect(),
     };
     Tensor::from_vec(data, &shape).map_err(errors::core)
