@@ -23,6 +23,28 @@ use std::sync::{Mutex, MutexGuard};
 #[pyclass(name = "Model", module = "rill._rill", frozen)]
 pub struct PyModel {
     model: Mutex<Model>,
+    /// While `fit` holds the model: its variables (shared handles), so that a callback can
+    /// still read the weights, as Keras callbacks do with `self.model.get_weights()`.
+    training: Mutex<Option<Weights>>,
+}
+
+/// A model's variables, all and by layer.
+struct Weights {
+    all: Vec<rill_nn::Variable>,
+    by_layer: Vec<(String, String, Vec<rill_nn::Variable>)>,
+}
+
+impl Weights {
+    fn of(model: &Model) -> Self {
+        Weights {
+            all: model.variables(),
+            by_layer: model
+                .layers()
+                .iter()
+                .map(|(n, l)| (n.to_string(), l.kind().to_string(), l.variables()))
+                .collect(),
+        }
+    }
 }
 
 fn json(config: &str) -> PyResult<serde_json::Value> {
@@ -73,6 +95,7 @@ impl PyModel {
     pub(crate) fn new(model: Model) -> Self {
         PyModel {
             model: Mutex::new(model),
+            training: Mutex::new(None),
         }
     }
     /// The model, or an error if another thread is training or running it.
@@ -81,9 +104,17 @@ impl PyModel {
             Ok(m) => Ok(m),
             Err(std::sync::TryLockError::Poisoned(p)) => Ok(p.into_inner()),
             Err(std::sync::TryLockError::WouldBlock) => Err(PyRuntimeError::new_err(
-                "the model is busy (being trained or run by fit, evaluate or predict, perhaps from a callback or another thread)",
+                "the model is busy (being trained or run by fit, evaluate or predict, perhaps from a callback or another thread); during fit a callback can read its weights, and ModelCheckpoint saves it",
             )),
         }
+    }
+    /// The weights of the model being trained, when `fit` holds it.
+    fn training_weights<R>(&self, f: impl FnOnce(&Weights) -> R) -> Option<R> {
+        self.training
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(f)
     }
 }
 
@@ -274,7 +305,11 @@ impl PyModel {
         config.callbacks.push(Box::new(run.interrupt_check()));
         let mut guard = self.lock()?;
         let model: &mut Model = &mut guard;
+        // Built before fit when the model is; a model built by fit has no weights to read yet.
+        *self.training.lock().unwrap_or_else(|e| e.into_inner()) =
+            model.is_built().then(|| Weights::of(model));
         let result = py.detach(|| model.fit((x, y), config));
+        *self.training.lock().unwrap_or_else(|e| e.into_inner()) = None;
         drop(guard);
         let history = run.finish(result.map_err(errors::nn))?;
         let out = PyDict::new(py);
@@ -363,8 +398,13 @@ impl PyModel {
     }
     /// Every weight, as NumPy arrays in layer order.
     fn get_weights<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
-        let w = self.lock()?.get_weights();
-        w.into_iter().map(|t| convert::to_numpy(py, t)).collect()
+        let w = match self.training_weights(|w| w.all.iter().map(|v| v.value()).collect()) {
+            Some(w) => w,
+            None => self.lock()?.get_weights(),
+        };
+        w.into_iter()
+            .map(|t: Tensor| convert::to_numpy(py, t.detach()))
+            .collect()
     }
     /// Sets every weight, in layer order (shapes checked).
     fn set_weights(&self, weights: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
@@ -376,6 +416,13 @@ impl PyModel {
     }
     /// The model's variables (shared with it), trainable ones only if asked.
     fn variables(&self, trainable_only: bool) -> PyResult<Vec<PyVariable>> {
+        if let Some(vars) = self.training_weights(|w| w.all.clone()) {
+            return Ok(vars
+                .into_iter()
+                .filter(|v| !trainable_only || v.is_trainable())
+                .map(PyVariable::new)
+                .collect());
+        }
         let m = self.lock()?;
         let vars = if trainable_only {
             m.trainable_variables()
@@ -390,6 +437,15 @@ impl PyModel {
     }
     /// `(name, class)` of each layer, in order.
     fn layers(&self) -> PyResult<Vec<(String, String)>> {
+        let during_fit = self.training_weights(|w| {
+            w.by_layer
+                .iter()
+                .map(|(n, k, _)| (n.clone(), k.clone()))
+                .collect()
+        });
+        if let Some(layers) = during_fit {
+            return Ok(layers);
+        }
         let m = self.lock()?;
         Ok(m.layers()
             .iter()
@@ -398,6 +454,15 @@ impl PyModel {
     }
     /// A layer's variables, shared with the model.
     fn layer_variables(&self, name: &str) -> PyResult<Vec<PyVariable>> {
+        let during_fit = self.training_weights(|w| {
+            w.by_layer
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, _, vars)| vars.clone())
+        });
+        if let Some(Some(vars)) = during_fit {
+            return Ok(vars.into_iter().map(PyVariable::new).collect());
+        }
         let l = self.lock()?.layer(name).map_err(errors::nn)?;
         Ok(l.variables().into_iter().map(PyVariable::new).collect())
     }

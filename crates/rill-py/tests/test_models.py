@@ -237,3 +237,33 @@ def test_progress_bar_goes_to_sys_stdout_live_in_a_notebook(monkeypatch, capsys)
     small_model().fit(x, y, epochs=1, batch_size=8, verbose=1)
     out = capsys.readouterr().out
     assert "\r" not in out and out.count("\n") == 2
+
+
+def test_a_callback_reads_the_weights_during_fit_and_other_uses_say_the_model_is_busy(tmp_path):
+    x, y = toy()
+
+    class Snapshot(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.kernels, self.busy = [], None
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.kernels.append(self.model.get_weights()[0].copy())
+            assert self.model.layers[0].get_weights()[0].shape == (4, 16)
+            try:
+                self.model.save(tmp_path / "during.keras")
+            except RuntimeError as e:
+                self.busy = str(e)
+
+    snap = Snapshot()
+    model = small_model()
+    model.fit(x, y, epochs=2, callbacks=[snap], verbose=0)
+    assert len(snap.kernels) == 2 and not np.array_equal(snap.kernels[0], snap.kernels[1])
+    np.testing.assert_array_equal(snap.kernels[1], model.get_weights()[0])
+    assert "busy" in snap.busy and "ModelCheckpoint" in snap.busy
+
+
+def test_validation_data_is_evaluated_each_epoch():
+    x, y = toy()
+    history = small_model().fit(x[:192], y[:192], validation_data=(x[192:], y[192:]), epochs=3, verbose=0)
+    assert len(history.history["val_accuracy"]) == 3
