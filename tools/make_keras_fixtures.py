@@ -9,6 +9,7 @@
 - cnn.keras: a CNN of the tutorial's shape (channels-last 28×28×1).
 - residual.keras: a functional model with a skip connection, BatchNormalization, Dropout,
   LayerNormalization, a frozen layer, two inputs and two outputs.
+- nested.keras: a functional model holding a frozen Sequential base and a Functional tower.
 Each NAME.json holds the inputs and Keras' outputs. Fashion-MNIST comes from Keras' cache
 (~/.keras/datasets/fashion-mnist), which holds the same files as data/fashion-mnist/.
 """
@@ -106,8 +107,32 @@ def residual():
     record("residual", model, [rng.random((3, 12), dtype=np.float32), rng.random((3, 6, 6, 2), dtype=np.float32)])
 
 
+def nested():
+    """Models inside a model: a frozen Sequential base and a small Functional tower, joined."""
+    keras.utils.set_random_seed(3)
+    base = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        layers.Conv2D(4, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Flatten(),
+        layers.Dense(6, activation="relu"),
+    ], name="base")
+    tower_in = keras.Input((4,))
+    tower = keras.Model(tower_in, layers.Dense(3, activation="tanh")(tower_in), name="tower")
+    image = keras.Input((8, 8, 1), name="image")
+    meta = keras.Input((4,), name="meta")
+    joined = layers.Concatenate()([base(image), tower(meta)])
+    model = keras.Model([image, meta], layers.Dense(2, name="head")(joined), name="nested")
+    base.trainable = False
+    randomise_biases(model, 3)
+    model.save(os.path.join(OUT, "nested.keras"))
+    rng = np.random.default_rng(3)
+    record("nested", model, [rng.random((3, 8, 8, 1), dtype=np.float32), rng.random((3, 4), dtype=np.float32)])
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     cnn()
     residual()
+    nested()
     tutorial()

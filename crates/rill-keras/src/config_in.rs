@@ -362,6 +362,41 @@ fn class_and_config(l: &Value) -> Result<(&str, String, &Map<String, Value>)> {
 
 /// The Rill model for a Keras model config, with the file's weights.
 pub(crate) fn model(config: &Value, weights: Weights) -> Result<Model> {
+    let (model, order) = build(config, 0)?;
+    let sequential = config["class_name"] == "Sequential";
+    assign_weights(&model, &order, weights, sequential)?;
+    Ok(model)
+}
+
+/// How deep models may nest in a config.
+const MAX_NESTING: usize = 16;
+
+/// Whether a layer entry of a config is itself a model (a nested Sequential or Functional).
+fn is_model(class: &str) -> bool {
+    matches!(class, "Sequential" | "Functional" | "Model")
+}
+
+/// The model a Keras config describes, its layers frozen as the config says, and its layers'
+/// (class, name) in the order Keras numbers their weight groups. `depth` counts nesting.
+fn build(config: &Value, depth: usize) -> Result<(Model, Vec<(String, String)>)> {
+    if depth > MAX_NESTING {
+        return Err(unsupported(format!(
+            "models nested more than {MAX_NESTING} deep"
+        )));
+    }
+    // A nested model is built like the top one; its weights are assigned with the rest.
+    let make_layer = |c: &str,
+                      name: &str,
+                      cfg: &Map<String, Value>,
+                      l: &Value,
+                      rank: usize|
+     -> Result<Box<dyn Layer>> {
+        if is_model(c) {
+            let (inner, _) = build(l, depth + 1)?;
+            return Ok(Box::new(inner.with_name(name)));
+        }
+        layer(c, name, cfg, rank)
+    };
     let class = config["class_name"].as_str().unwrap_or("");
     let inner = &config["config"];
     let layers = inner["layers"]
@@ -390,7 +425,7 @@ pub(crate) fn model(config: &Value, weights: Weights) -> Result<Model> {
                     shape = Some(s);
                 }
                 rank = current.as_ref().map_or(0, Vec::len);
-                let built = layer(c, &name, cfg, rank)?;
+                let built = make_layer(c, &name, cfg, l, rank)?;
                 current = Some(built.compute_output_shape(current.as_ref().expect("set above"))?);
                 if cfg.get("trainable") == Some(&json!(false)) {
                     trainable_off.push(name.clone());
@@ -437,7 +472,7 @@ pub(crate) fn model(config: &Value, weights: Weights) -> Result<Model> {
                             return Err(unsupported(format!("layer '{name}' ({c}) takes {} inputs; Rill's layers take one", args.len())));
                         }
                         let (x, s) = args[0].clone();
-                        let built = layer(c, &name, cfg, s.len())?;
+                        let built = make_layer(c, &name, cfg, l, s.len())?;
                         let shape = built.compute_output_shape(&s)?;
                         if cfg.get("trainable") == Some(&json!(false)) {
                             trainable_off.push(name.clone());
@@ -464,11 +499,10 @@ pub(crate) fn model(config: &Value, weights: Weights) -> Result<Model> {
             )))
         }
     };
-    assign_weights(&model, &order, weights, class == "Sequential")?;
     for name in trainable_off {
         model.layer(&name)?.set_trainable(false);
     }
-    Ok(model)
+    Ok((model, order))
 }
 
 /// Gives every layer its variables from the file, by name or by Keras' key.
@@ -487,14 +521,25 @@ pub(crate) fn assign_weights(
         if class == "InputLayer" {
             continue;
         }
-        let vars: Vec<rill_nn::Variable> = match model.layer(name) {
-            Ok(l) => l
-                .variables()
-                .into_iter()
-                .filter(|v| !v.is_state())
-                .collect(),
-            Err(_) => continue, // a merge
+        let Ok(layer) = model.layer(name) else {
+            continue; // a merge
         };
+        if let Some(inner) = layer.as_model() {
+            // A nested model's layers have their groups under `layers/<key>/layers/`.
+            let (inner_order, inner_sequential) = crate::layer_order(inner)?;
+            assign_weights(
+                inner,
+                &inner_order,
+                weights.take_nested(&key),
+                inner_sequential,
+            )?;
+            continue;
+        }
+        let vars: Vec<rill_nn::Variable> = layer
+            .variables()
+            .into_iter()
+            .filter(|v| !v.is_state())
+            .collect();
         let values = weights.take(name, &key).unwrap_or_default();
         if values.len() != vars.len() {
             return Err(format(format!(

@@ -76,13 +76,33 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
                 let c = json!({"batch_shape": batch(node.shape), "dtype": "float32", "sparse": false, "name": node.name});
                 (String::from("InputLayer"), c, Value::Null)
             }
-            NodeOp::Layer(l) => {
-                if l.as_model().is_some() {
-                    return Err(unsupported(format!(
-                        "layer '{}': nested models are not written to .keras files yet",
-                        node.name
-                    )));
+            NodeOp::Layer(l) if l.as_model().is_some() => {
+                // A nested model is written as Keras writes one: its whole config as the
+                // layer's, its layers' weights under its own group.
+                let inner = l.as_model().expect("checked by the guard");
+                let (mut inner_config, inner_weights) = self::model(inner)?;
+                let key = keys.next(l.kind());
+                weights.push(LayerWeights {
+                    key: key.clone(),
+                    name: node.name.to_string(),
+                    values: Vec::new(),
+                });
+                weights.extend(inner_weights.into_iter().map(|w| LayerWeights {
+                    key: format!("{key}/layers/{}", w.key),
+                    ..w
+                }));
+                inner_config["config"]["name"] = json!(node.name);
+                inner_config["config"]["trainable"] = json!(l.is_trainable());
+                let input = view.nodes[node.parents[0]].shape;
+                inner_config["build_config"] = json!({"input_shape": batch(input)});
+                if !sequential {
+                    inner_config["name"] = json!(node.name);
+                    inner_config["inbound_nodes"] = json!([{"args": [parents[0]], "kwargs": {}}]);
                 }
+                layers.push(inner_config);
+                continue;
+            }
+            NodeOp::Layer(l) => {
                 let config = l.config().unwrap_or(Value::Null);
                 let mut c = keras_args(node.name, l.kind(), &config)?;
                 c["name"] = json!(node.name);
@@ -152,12 +172,18 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
         }
         layers.push(layer);
     }
+    // One input or output is written bare, as Keras writes it: a model used inside another
+    // then passes a tensor on, not a list of one.
     let io = |list: &[usize]| -> Value {
-        Value::Array(
-            list.iter()
-                .map(|&i| json!([view.nodes[i].name, 0, 0]))
-                .collect(),
-        )
+        let mut all: Vec<Value> = list
+            .iter()
+            .map(|&i| json!([view.nodes[i].name, 0, 0]))
+            .collect();
+        if all.len() == 1 {
+            all.remove(0)
+        } else {
+            Value::Array(all)
+        }
     };
     let first_input = view.nodes[view.inputs[0]].shape;
     let config = if sequential {

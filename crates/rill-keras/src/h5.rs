@@ -4,9 +4,9 @@
 //! attribute. Read and written with the pure-Rust `hdf5-pure`.
 
 use crate::error::{format, Result};
-use hdf5_pure::{AttrValue, File, FileBuilder};
+use hdf5_pure::{AttrValue, File, FileBuilder, GroupBuilder};
 use rill_core::Tensor;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The most values one weight may hold (1 Gi): a crafted shape cannot ask for more.
 const MAX_VALUES: u64 = 1 << 30;
@@ -46,17 +46,30 @@ impl Keys {
 }
 
 /// The weights of one layer, keyed both ways Keras marks them.
+#[derive(Default)]
 pub(crate) struct Weights {
     /// By the layer name stored in each `vars` group's `name` attribute.
     by_name: HashMap<String, Vec<Tensor>>,
     /// By group key (`dense_1`).
     by_key: HashMap<String, Vec<Tensor>>,
+    /// The weights of nested models' layers (`layers/<key>/layers/…`), by the model's key.
+    nested: HashMap<String, Weights>,
 }
 
 impl Weights {
     /// Values stored in the file: what building the model it belongs to may allocate.
     pub fn total_values(&self) -> usize {
-        self.by_key.values().flatten().map(Tensor::numel).sum()
+        let own: usize = self.by_key.values().flatten().map(Tensor::numel).sum();
+        own + self
+            .nested
+            .values()
+            .map(Weights::total_values)
+            .sum::<usize>()
+    }
+
+    /// The weights of the layers of the nested model stored under `key`.
+    pub fn take_nested(&mut self, key: &str) -> Weights {
+        self.nested.remove(key).unwrap_or_default()
     }
 
     /// The variables of a layer: by its name when the file records names, else by its key.
@@ -76,20 +89,38 @@ fn attr_string(v: &AttrValue) -> Option<String> {
     }
 }
 
+fn h5(e: hdf5_pure::Error) -> crate::Error {
+    format(format!("model.weights.h5: {e}"))
+}
+
 /// Reads every layer's variables.
 pub(crate) fn read(bytes: Vec<u8>) -> Result<Weights> {
-    let h5 = |e: hdf5_pure::Error| format(format!("model.weights.h5: {e}"));
     let file = File::from_bytes(bytes).map_err(h5)?;
-    let mut weights = Weights {
-        by_name: HashMap::new(),
-        by_key: HashMap::new(),
-    };
-    let layers = match file.group("layers") {
+    read_layers(&file, "layers", 0)
+}
+
+/// How deep models may nest in a file (a crafted file cannot recurse without end).
+const MAX_NESTING: usize = 16;
+
+/// The variables of the layers under the group `prefix`, and of nested models' layers.
+fn read_layers(file: &File, prefix: &str, depth: usize) -> Result<Weights> {
+    let mut weights = Weights::default();
+    let layers = match file.group(prefix) {
         Ok(g) => g.groups().map_err(h5)?,
         Err(_) => return Ok(weights), // a model without layers holding weights
     };
+    if depth > MAX_NESTING {
+        return Err(format(format!(
+            "{prefix}: models nested more than {MAX_NESTING} deep"
+        )));
+    }
     for key in layers {
-        let vars_path = format!("layers/{key}/vars");
+        let inner = format!("{prefix}/{key}/layers");
+        if file.group(&inner).is_ok() {
+            let nested = read_layers(file, &inner, depth + 1)?;
+            weights.nested.insert(key.clone(), nested);
+        }
+        let vars_path = format!("{prefix}/{key}/vars");
         let Ok(vars) = file.group(&vars_path) else {
             continue;
         };
@@ -133,30 +164,71 @@ pub(crate) fn read(bytes: Vec<u8>) -> Result<Weights> {
 
 /// One layer's variables to write.
 pub(crate) struct LayerWeights {
+    /// The group under `layers/`: `dense_1`, or `sequential/layers/dense` for a layer of a
+    /// nested model (whose own, empty, entry is `sequential`).
     pub key: String,
     pub name: String,
     pub values: Vec<Tensor>,
 }
 
-/// Writes the weights file: `layers/<key>/vars/<i>` for every layer (an empty `vars` group
-/// for layers without weights, as Keras writes), and the model's own empty `vars`.
+/// The groups to write under one `layers` group: each layer's variables and, for a nested
+/// model, its own layers.
+#[derive(Default)]
+struct LayerTree<'a> {
+    vars: Option<&'a LayerWeights>,
+    layers: BTreeMap<String, LayerTree<'a>>,
+}
+
+impl<'a> LayerTree<'a> {
+    fn insert(&mut self, path: &str, weights: &'a LayerWeights) {
+        match path.split_once("/layers/") {
+            Some((first, rest)) => self
+                .layers
+                .entry(first.to_string())
+                .or_default()
+                .insert(rest, weights),
+            None => self.layers.entry(path.to_string()).or_default().vars = Some(weights),
+        }
+    }
+
+    /// Writes `<key>/vars/<i>` for each layer here (an empty `vars` group for layers without
+    /// weights, as Keras writes) and `<key>/layers/…` for a nested model's layers.
+    fn write(&self, parent: &mut GroupBuilder) -> Result<()> {
+        for (key, node) in &self.layers {
+            let mut layer = parent.create_group(key);
+            let mut vars = layer.create_group("vars");
+            if let Some(l) = node.vars {
+                vars.set_attr("name", AttrValue::String(l.name.clone()));
+                for (i, t) in l.values.iter().enumerate() {
+                    let values: Vec<f32> = t.to_dtype(rill_core::DType::F32)?.to_vec()?;
+                    let shape: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
+                    vars.create_dataset(&i.to_string())
+                        .with_f32_data(&values)
+                        .with_shape(&shape);
+                }
+            }
+            layer.add_group(vars.finish());
+            if !node.layers.is_empty() {
+                let mut inner = layer.create_group("layers");
+                node.write(&mut inner)?;
+                layer.add_group(inner.finish());
+            }
+            parent.add_group(layer.finish());
+        }
+        Ok(())
+    }
+}
+
+/// Writes the weights file: every layer's group under `layers`, and the model's own empty
+/// `vars`.
 pub(crate) fn write(model_name: &str, layers: &[LayerWeights]) -> Result<Vec<u8>> {
+    let mut tree = LayerTree::default();
+    for l in layers {
+        tree.insert(&l.key, l);
+    }
     let mut file = FileBuilder::new();
     let mut all = file.create_group("layers");
-    for l in layers {
-        let mut layer = all.create_group(&l.key);
-        let mut vars = layer.create_group("vars");
-        vars.set_attr("name", AttrValue::String(l.name.clone()));
-        for (i, t) in l.values.iter().enumerate() {
-            let values: Vec<f32> = t.to_dtype(rill_core::DType::F32)?.to_vec()?;
-            let shape: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
-            vars.create_dataset(&i.to_string())
-                .with_f32_data(&values)
-                .with_shape(&shape);
-        }
-        layer.add_group(vars.finish());
-        all.add_group(layer.finish());
-    }
+    tree.write(&mut all)?;
     file.add_group(all.finish());
     let mut vars = file.create_group("vars");
     vars.set_attr("name", AttrValue::String(model_name.to_string()));

@@ -50,7 +50,7 @@ pub fn save_model(model: &rill_nn::Model, path: impl AsRef<Path>) -> Result<()> 
 
 /// The model's layers in Keras' order — (class, name), inputs included — and whether it is a
 /// Sequential model: what Keras' weight keys are counted over.
-fn layer_order(model: &rill_nn::Model) -> Result<(Vec<(String, String)>, bool)> {
+pub(crate) fn layer_order(model: &rill_nn::Model) -> Result<(Vec<(String, String)>, bool)> {
     let view = model.graph_view()?;
     let order = view
         .nodes

@@ -85,6 +85,31 @@ fn a_functional_model_with_two_inputs_two_outputs_a_skip_and_batchnorm_gives_ker
 }
 
 #[test]
+fn models_nested_in_a_model_give_keras_outputs_and_keep_the_frozen_base() {
+    let model = outputs_match("nested");
+    assert_eq!(model.layer_names(), vec!["base", "tower", "head"]);
+    assert!(!model.layer("base").unwrap().is_trainable());
+    assert!(model.layer("tower").unwrap().is_trainable());
+    // Written again, read again: the same outputs (the writer nests groups as Keras does).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("again.keras");
+    rill_keras::save_model(&model, &path).unwrap();
+    let again = rill_keras::load_model(&path).unwrap();
+    assert!(!again.layer("base").unwrap().is_trainable());
+    let rec = record("nested");
+    let inputs: Vec<Tensor> = model
+        .input_names()
+        .iter()
+        .map(|n| tensor(&rec["inputs"][n]))
+        .collect();
+    let (a, b) = (
+        model.call_many(&inputs, false).unwrap(),
+        again.call_many(&inputs, false).unwrap(),
+    );
+    assert_eq!(a[0].to_vec::<f32>().unwrap(), b[0].to_vec::<f32>().unwrap());
+}
+
+#[test]
 fn a_loaded_model_fine_tunes_and_frozen_layers_stay() {
     let mut model = rill_keras::load_model(fixture("residual.keras")).unwrap();
     let mut g = rill_core::Generator::new(1);

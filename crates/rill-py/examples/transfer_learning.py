@@ -1,7 +1,7 @@
 """Keras guides "The Functional API" and "Transfer learning & fine-tuning" with Rill's Python
 package: a convolutional base trained on five kinds of clothing, frozen, reused under a new head
 for the five kinds of shoes and bags from a sixth of their samples, then fine-tuned at a low
-rate; finally saved and exported to ONNX.
+rate; finally saved as a Keras file and exported to ONNX.
 
     python crates/rill-py/examples/transfer_learning.py
 """
@@ -54,8 +54,6 @@ model.compile(optimizer=keras.optimizers.Adam(1e-4),
 model.fit(xb, yb, epochs=2, batch_size=64, verbose=2)
 print("fine-tuned:", model.evaluate(xb_test, yb_test, verbose=0)[1])
 
-# A model that nests another is saved as a Rill file (Rill's .keras writer takes flat models)
-# and exported to ONNX, where the base is inlined.
-model.save("shoes_and_bags.rill")  # keras.models.load_model reads it back, as `rill serve` does
+model.save("shoes_and_bags.keras")  # Keras 3 opens it too (keras.saving.load_model)
 model.export("shoes_and_bags.onnx", format="onnx")  # for onnxruntime, or `rill serve`
-print("saved shoes_and_bags.rill and shoes_and_bags.onnx")
+print("saved shoes_and_bags.keras and shoes_and_bags.onnx")

@@ -30,6 +30,15 @@ def small_model():
     return model
 
 
+def transfer_model():
+    base = keras.Sequential([keras.layers.Dense(8, activation="relu", input_shape=(4,))], name="base")
+    inputs = keras.Input(shape=(4,))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="head")(base(inputs)))
+    base.trainable = False
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
 def test_fit_returns_keras_history_and_learns():
     x, y = toy()
     model = small_model()
@@ -177,9 +186,10 @@ def test_keras_file_from_keras_predicts_keras_reference(keras_fixture):
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".rill"])
-def test_save_and_load_round_trip(tmp_path, suffix):
+@pytest.mark.parametrize("build", [small_model, transfer_model])
+def test_save_and_load_round_trip(tmp_path, suffix, build):
     x, y = toy()
-    model = small_model()
+    model = build()
     model.fit(x, y, epochs=1, verbose=0)
     path = tmp_path / f"m{suffix}"
     model.save(path)
@@ -187,12 +197,13 @@ def test_save_and_load_round_trip(tmp_path, suffix):
     np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
-def test_saved_keras_file_opens_in_keras(tmp_path):
+@pytest.mark.parametrize("build", [small_model, transfer_model])
+def test_saved_keras_file_opens_in_keras(tmp_path, build):
     python = os.environ.get("RILL_TEST_PYTHON")
     if not python:
         pytest.skip("RILL_TEST_PYTHON (a Python with Keras) is set by tools/test")
     x, y = toy(16)
-    model = small_model()
+    model = build()
     model.fit(x, y, epochs=1, verbose=0)
     model.save(tmp_path / "m.keras")
     np.save(tmp_path / "x.npy", x)

@@ -6,6 +6,7 @@ use rill::prelude::*;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 
 fn python() -> String {
     std::env::var("RILL_TEST_PYTHON").unwrap_or_else(|_| {
@@ -94,6 +95,32 @@ fn models() -> Vec<(&'static str, Model)> {
     .with_input_shape(&[6])
     .unwrap();
     out.push(("embedding_sequence", seq));
+    // Models inside models: a frozen convolutional base under a new head (transfer learning),
+    // and a trained model followed by a Softmax (the tutorial's probability model).
+    let base = Sequential::new(vec![
+        Box::new(Conv2D::new(4, (3, 3)).activation(Activation::Relu)),
+        Box::new(MaxPooling2D::new((2, 2))),
+        Box::new(Flatten::new()),
+        Box::new(Dense::new(6).activation(Activation::Relu)),
+    ])
+    .with_input_shape(&[8, 8, 1])
+    .unwrap()
+    .with_name("base");
+    randomise(&base, &mut g);
+    base.set_trainable(false);
+    let mut b = FunctionalBuilder::new();
+    let image = b.input_named("image", &[8, 8, 1]).unwrap();
+    let features = b.shared("base", Arc::new(base), image).unwrap();
+    let head = b.layer_named("head", Dense::new(3), features).unwrap();
+    let transfer = b.build(&[image], &[head]).unwrap();
+    let probabilities = Sequential::new(vec![
+        Box::new(transfer.share().unwrap()),
+        Box::new(Softmax::new()),
+    ])
+    .with_input_shape(&[8, 8, 1])
+    .unwrap();
+    out.push(("nested_transfer", transfer));
+    out.push(("nested_probability_model", probabilities));
     for (_, m) in &out {
         randomise(m, &mut g);
     }
