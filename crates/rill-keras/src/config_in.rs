@@ -152,7 +152,7 @@ fn initializer(v: &Value) -> Option<Value> {
 /// is an error, never silently replaced.
 pub fn new_layer(class: &str, config: &Map<String, Value>, rank: usize) -> Result<Box<dyn Layer>> {
     let name = config.get("name").and_then(Value::as_str).unwrap_or(class);
-    let mut rill_config = config.clone();
+    let mut initializers = Vec::new();
     for key in ["kernel_initializer", "bias_initializer"] {
         if let Some(v) = config.get(key) {
             let init = initializer(v)
@@ -162,7 +162,7 @@ pub fn new_layer(class: &str, config: &Map<String, Value>, rank: usize) -> Resul
                         "layer '{name}' ({class}): {key}={v} is not supported: Rill starts                          Dense and Conv2D kernels and biases from zeros, ones, glorot_uniform,                          glorot_normal, he_uniform, he_normal, random_uniform or random_normal"
                     ))
                 })?;
-            rill_config.insert(format!("rill_{key}"), init);
+            initializers.push((key, init));
         }
     }
     for key in IGNORED.iter().filter(|k| k.ends_with("_initializer")) {
@@ -174,15 +174,27 @@ pub fn new_layer(class: &str, config: &Map<String, Value>, rank: usize) -> Resul
             }
         }
     }
-    layer(class, name, &rill_config, rank)
+    layer_with(class, name, config, rank, &initializers)
 }
 
-/// The Rill layer for a Keras layer, given its input's per-sample rank.
+/// The Rill layer for a Keras layer read from a file, given its input's per-sample rank (its
+/// initializers do not matter: the file's weights replace what they make).
 fn layer(
     class: &str,
     name: &str,
     config: &Map<String, Value>,
     rank: usize,
+) -> Result<Box<dyn Layer>> {
+    layer_with(class, name, config, rank, &[])
+}
+
+/// [`layer`] whose weights start from `initializers` (Rill's config key and value).
+fn layer_with(
+    class: &str,
+    name: &str,
+    config: &Map<String, Value>,
+    rank: usize,
+    initializers: &[(&str, Value)],
 ) -> Result<Box<dyn Layer>> {
     let mut a = Args {
         class,
@@ -265,15 +277,8 @@ fn layer(
         }
     };
     let mut rill = rill;
-    for key in ["kernel_initializer", "bias_initializer"] {
-        let chosen = a.get(if key == "kernel_initializer" {
-            "rill_kernel_initializer"
-        } else {
-            "rill_bias_initializer"
-        });
-        if !chosen.is_null() {
-            rill[key] = chosen.clone();
-        }
+    for (key, init) in initializers {
+        rill[*key] = init.clone();
     }
     a.finish()?;
     let built = from_config(kind, &rill)

@@ -73,6 +73,15 @@ pub(crate) struct InterruptCheck {
 
 impl InterruptCheck {
     fn check(&mut self) -> rill_nn::Result<()> {
+        // An exception kept by a hook that cannot return one (a schedule) ends the run here.
+        if self
+            .raised
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+        {
+            return Err(stopped());
+        }
         if self.last.elapsed() < Duration::from_millis(50) {
             return Ok(());
         }

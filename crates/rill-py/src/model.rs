@@ -268,7 +268,7 @@ impl PyModel {
     }
 
     /// Trains; see `rill.keras.Model.fit`. Returns the history as a dict of lists.
-    #[pyo3(signature = (x, y, epochs, batch_size, validation_split, validation_data, shuffle, verbose, callbacks, initial_epoch, seed, owner))]
+    #[pyo3(signature = (x, y, epochs, batch_size, validation_split, validation_data, shuffle, verbose, callbacks, initial_epoch, owner))]
     #[allow(clippy::too_many_arguments)]
     fn fit<'py>(
         &self,
@@ -283,10 +283,12 @@ impl PyModel {
         verbose: u8,
         callbacks: Vec<Bound<'py, PyAny>>,
         initial_epoch: usize,
-        seed: u64,
         owner: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let (x, y) = (data(x)?, data(y)?);
+        // The shuffle follows Rill's seeded generator, as Keras' follows set_random_seed: each
+        // fit shuffles differently, and a seeded script the same way every run.
+        let seed = rill_core::random::with_global(|g| g.next_seed());
         let mut config = rill_nn::FitConfig::default()
             .epochs(epochs)
             .batch_size(batch_size)

@@ -278,3 +278,31 @@ def test_validation_data_is_evaluated_each_epoch():
     x, y = toy()
     history = small_model().fit(x[:192], y[:192], validation_data=(x[192:], y[192:]), epochs=3, verbose=0)
     assert len(history.history["val_accuracy"]) == 3
+
+
+def test_an_exception_in_a_schedule_stops_fit_at_once():
+    x, y = toy()
+    epochs_seen = []
+
+    def schedule(epoch, lr):
+        epochs_seen.append(epoch)
+        raise ArithmeticError("bad schedule")
+
+    with pytest.raises(ArithmeticError, match="bad schedule"):
+        small_model().fit(x, y, epochs=50, callbacks=[keras.callbacks.LearningRateScheduler(schedule)], verbose=0)
+    assert epochs_seen == [0]
+
+
+def test_shuffling_follows_the_global_seed():
+    x, y = toy()
+    start = small_model().get_weights()
+
+    def trained(seed):
+        model = small_model()  # a fresh optimizer, the same starting weights
+        model.set_weights(start)
+        rill.random.set_seed(seed)  # the shuffle order is drawn from the seeded generator
+        model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+        return model.get_weights()[0]
+
+    np.testing.assert_array_equal(trained(100), trained(100))
+    assert not np.array_equal(trained(100), trained(101))

@@ -122,7 +122,6 @@ class Model:
         self.optimizer = None
         self.loss = None
         self.compiled_metrics = []
-        self._single_output = True
         self.history = None
         self._bind(layer_objects)
 
@@ -296,7 +295,7 @@ class Model:
         self.stop_training = False
         was_built = self._core.built
         history = self._core.fit(x, y, int(epochs), int(batch_size or 32), float(validation_split), validation_data,
-                                 bool(shuffle), _verbose(verbose), specs, int(initial_epoch), 0, self)
+                                 bool(shuffle), _verbose(verbose), specs, int(initial_epoch), self)
         if not was_built:
             self._bind(self._pending)
         epochs_run = len(next(iter(history.values()), []))
