@@ -179,6 +179,18 @@ impl Tensor {
 
     /// The elements in row-major order, taking the buffer without a copy when this tensor is
     /// its only holder and covers all of it (a fresh op result, say), copying otherwise.
+    ///
+    /// ```
+    /// use rill_core::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// let view = t.transpose(0, 1)?; // shares the buffer: copied out in its own order
+    /// assert_eq!(view.into_vec::<f32>()?, vec![1.0, 3.0, 2.0, 4.0]);
+    /// let fresh = t.mul_scalar(2.0)?;
+    /// let at = fresh.data::<f32>()?.as_ptr();
+    /// let v = fresh.into_vec::<f32>()?; // the sole holder: the same buffer, moved
+    /// assert_eq!((v.as_ptr(), v), (at, vec![2.0, 4.0, 6.0, 8.0]));
+    /// # Ok::<(), rill_core::Error>(())
+    /// ```
     pub fn into_vec<T: Element>(self) -> Result<Vec<T>> {
         let whole = {
             let l = &self.inner.layout;

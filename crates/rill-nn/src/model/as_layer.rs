@@ -64,6 +64,18 @@ impl Model {
     /// A second handle on this model: the same layers and weights (training either trains
     /// both), its own compile state. What Keras does when a built model is reused inside
     /// another, as in `Sequential([model, Softmax()])`.
+    ///
+    /// ```
+    /// use rill_nn::prelude::*;
+    /// let model = Sequential::new(vec![Box::new(Dense::new(3))]).with_input_shape(&[2])?;
+    /// let probabilities = Sequential::new(vec![Box::new(model.share()?), Box::new(Softmax::new())])
+    ///     .with_input_shape(&[2])?;
+    /// model.set_weights(&[Tensor::ones(&[2, 3], DType::F32), Tensor::zeros(&[3], DType::F32)])?;
+    /// // The nested handle sees the new weights: equal logits, a uniform softmax.
+    /// let p = probabilities.predict(&Tensor::ones(&[1, 2], DType::F32), 1)?;
+    /// assert!(p.to_vec::<f32>()?.iter().all(|&v| (v - 1.0 / 3.0).abs() < 1e-6));
+    /// # Ok::<(), rill_nn::Error>(())
+    /// ```
     pub fn share(&self) -> Result<Model> {
         use super::graph::{Graph, GraphNode, Op};
         let g = self.graph("share")?;
