@@ -105,6 +105,7 @@ def test_transfer_learning_freezes_the_base():
     base.trainable = False
     before = base.get_weights()
     assert len(model.trainable_variables) == 2
+    assert len(model.non_trainable_weights) == 2
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, y, epochs=2, verbose=0)
     for a, b in zip(before, base.get_weights()):

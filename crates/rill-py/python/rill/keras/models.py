@@ -214,9 +214,7 @@ class Model:
 
     @property
     def non_trainable_weights(self):
-        ids = {id(v) for v in self.trainable_variables}
-        trainable = {v.name for v in self.trainable_variables}
-        return [v for v in self.weights if v.name not in trainable and id(v) not in ids]
+        return [v for v in self.weights if not v.trainable]
 
     @property
     def trainable(self):
