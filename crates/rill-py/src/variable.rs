@@ -6,6 +6,7 @@ use crate::errors;
 use crate::tensor::{binary, wrap, PyTensor};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
+use rill_core::Tensor;
 use rill_nn::Variable;
 
 /// A mutable tensor that training updates; `model.trainable_variables` holds these.
@@ -17,6 +18,19 @@ pub struct PyVariable {
 impl PyVariable {
     pub(crate) fn new(variable: Variable) -> Self {
         PyVariable { variable }
+    }
+    /// Sets the value to `op(value, delta)`, `delta` in the variable's dtype, unrecorded.
+    fn update(
+        &self,
+        delta: &Bound<'_, PyAny>,
+        op: fn(&Tensor, &Tensor) -> rill_core::Result<Tensor>,
+    ) -> PyResult<()> {
+        let v = self.variable.value().detach();
+        let d = convert::tensor(delta)?
+            .to_dtype(v.dtype())
+            .map_err(errors::core)?;
+        let new = rill_core::no_grad(|| op(&v, &d)).map_err(errors::core)?;
+        self.variable.assign(&new).map_err(errors::core)
     }
 }
 
@@ -91,21 +105,11 @@ impl PyVariable {
     }
     /// Adds to the value.
     fn assign_add(&self, delta: &Bound<'_, PyAny>) -> PyResult<()> {
-        let v = self.variable.value().detach();
-        let d = convert::tensor(delta)?
-            .to_dtype(v.dtype())
-            .map_err(errors::core)?;
-        let new = rill_core::no_grad(|| v.add(&d)).map_err(errors::core)?;
-        self.variable.assign(&new).map_err(errors::core)
+        self.update(delta, Tensor::add)
     }
     /// Subtracts from the value.
     fn assign_sub(&self, delta: &Bound<'_, PyAny>) -> PyResult<()> {
-        let v = self.variable.value().detach();
-        let d = convert::tensor(delta)?
-            .to_dtype(v.dtype())
-            .map_err(errors::core)?;
-        let new = rill_core::no_grad(|| v.sub(&d)).map_err(errors::core)?;
-        self.variable.assign(&new).map_err(errors::core)
+        self.update(delta, Tensor::sub)
     }
     fn __repr__(&self) -> String {
         format!(
