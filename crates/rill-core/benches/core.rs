@@ -1,7 +1,7 @@
 //! `cargo bench -p rill-core`: kernel throughput on this machine, printed as a table.
 //! Each row: the median and minimum over repeated runs after a warm-up.
 
-use rill_core::{Conv2dOptions, DType, Generator, Padding};
+use rill_core::{Conv2dOptions, DType, Generator, Padding, Tensor};
 use std::time::{Duration, Instant};
 
 /// Runs `f` repeatedly for about `budget` and returns (min, median) seconds per call.
@@ -20,6 +20,25 @@ fn time(budget: Duration, mut f: impl FnMut()) -> (f64, f64) {
     (samples[0], samples[samples.len() / 2])
 }
 
+/// A `rows`×`cols` operand, stored transposed (as `cols`×`rows`) when `transposed`.
+fn stored(g: &mut Generator, rows: usize, cols: usize, transposed: bool) -> Tensor {
+    let shape = if transposed {
+        [cols, rows]
+    } else {
+        [rows, cols]
+    };
+    g.normal(&shape, 0.0, 1.0, DType::F32).unwrap()
+}
+
+/// The operand as the product sees it: a transposed view of a transposed store.
+fn view(t: &Tensor, transposed: bool) -> Tensor {
+    if transposed {
+        t.transpose(0, 1).unwrap()
+    } else {
+        t.clone()
+    }
+}
+
 fn main() {
     let budget = Duration::from_millis(if std::env::args().any(|a| a == "--quick") {
         100
@@ -28,20 +47,40 @@ fn main() {
     });
     let mut g = Generator::new(0);
     println!(
-        "rill-core kernels ({} rayon threads)\n",
-        rayon::current_num_threads()
+        "rill-core kernels ({} rayon threads, {} kernels; `RILL_ISA` caps them)\n",
+        rayon::current_num_threads(),
+        rill_core::backend::cpu::isa()
     );
     println!("| benchmark | median | min | rate (at median) |");
     println!("|---|---|---|---|");
-    for (m, k, n) in [(32, 784, 128), (784, 32, 128), (1024, 1024, 1024)] {
-        let a = g.normal(&[m, k], 0.0, 1.0, DType::F32).unwrap();
-        let b = g.normal(&[k, n], 0.0, 1.0, DType::F32).unwrap();
+    // The tutorial MLP's products (forward, the weight gradient xᵀ·g, the input gradient g·Wᵀ),
+    // one image through its first layer, the CNN's second convolution as patches × kernel
+    // (forward, weight gradient, input gradient) and the machine's peak at 2048³.
+    // `t` marks an operand used as a transposed view, as the gradient rules pass it.
+    for (m, k, n, ta, tb) in [
+        (1, 784, 128, false, false),
+        (32, 784, 128, false, false),
+        (784, 32, 128, true, false),
+        (32, 128, 784, false, true),
+        (12544, 288, 64, false, false),
+        (288, 12544, 64, true, false),
+        (12544, 64, 288, false, true),
+        (2048, 2048, 2048, false, false),
+    ] {
+        let a = stored(&mut g, m, k, ta);
+        let b = stored(&mut g, k, n, tb);
+        let (a, b) = (view(&a, ta), view(&b, tb));
         let (min, med) = time(budget, || {
             std::hint::black_box(a.matmul(&b).unwrap());
         });
         let flop = 2.0 * (m * n * k) as f64;
+        let name = format!(
+            "{m}x{k}{}x{n}{}",
+            if ta { "ᵀ" } else { "" },
+            if tb { "ᵀ" } else { "" }
+        );
         println!(
-            "| GEMM {m}x{k}x{n} f32 | {:.1} µs | {:.1} µs | {:.1} GFLOP/s |",
+            "| GEMM {name} f32 | {:.1} µs | {:.1} µs | {:.1} GFLOP/s |",
             med * 1e6,
             min * 1e6,
             flop / med / 1e9

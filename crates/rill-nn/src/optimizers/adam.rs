@@ -3,6 +3,8 @@ use super::{
     Slots,
 };
 use crate::{Result, Variable};
+#[cfg(target_arch = "x86_64")]
+use rill_core::backend::cpu::Isa;
 use rill_core::Gradients;
 
 /// Adam (Kingma & Ba) with Keras' defaults: lr 1e-3, β₁ 0.9, β₂ 0.999, ε 1e-7, and Keras' form
@@ -48,15 +50,17 @@ impl Adam {
 
 option_builders!(Adam);
 
-/// One fused pass over a variable, using AVX-512 when the CPU has it: the square root and
-/// division per element dominate, and 16 lanes do them in half the time of 8.
+/// One fused pass over a variable, on the widest vectors the CPU has (`rill_core::backend::cpu::isa`,
+/// which `RILL_ISA` can cap): the square root and division per element dominate, and 16 lanes do
+/// them in half the time of 8, 8 in half the time of the baseline's 4.
 fn update(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 4]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: `update_avx512` only differs from `update_portable` in being compiled with
-        // AVX-512 enabled; the check above proves this CPU executes those instructions.
-        unsafe { update_avx512(w, g, m, v, k) };
-        return;
+    match rill_core::backend::cpu::isa() {
+        // SAFETY (both arms): each variant only differs from `update_portable` in being compiled
+        // with wider vectors enabled, and `isa()` reports only extensions this CPU executes.
+        Isa::Avx512 => return unsafe { update_avx512(w, g, m, v, k) },
+        Isa::Avx2 => return unsafe { update_avx2(w, g, m, v, k) },
+        Isa::Baseline => {}
     }
     update_portable(w, g, m, v, k)
 }
@@ -64,6 +68,12 @@ fn update(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 4]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn update_avx512(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 4]) {
+    update_portable(w, g, m, v, k)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn update_avx2(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 4]) {
     update_portable(w, g, m, v, k)
 }
 

@@ -1,4 +1,5 @@
 use crate::dtype::FloatElement;
+use std::any::TypeId;
 use std::mem::MaybeUninit;
 
 /// A read-only strided matrix: `data[offset + i * row_stride + j * col_stride]` is element (i, j).
@@ -85,6 +86,11 @@ fn gemm_into<T: FloatElement>(
         last(&a, m, k) < a.data.len() && last(&b, k, n) < b.data.len(),
         "gemm: operand out of bounds"
     );
+    if let Some((a, b, out)) = as_f32(a, b, out) {
+        if super::few_rows::sgemm_few_rows(m, n, k, &a, &b, out, accumulate) {
+            return;
+        }
+    }
     let parallelism = if m * n * k >= THREADED_MIN_MACS {
         gemm::Parallelism::Rayon(rayon::current_num_threads())
     } else {
@@ -118,4 +124,26 @@ fn gemm_into<T: FloatElement>(
             parallelism,
         );
     }
+}
+
+/// The same operands typed as `f32`, when `T` is `f32`: Rill's own kernels are for that type.
+#[allow(clippy::type_complexity)]
+fn as_f32<'a, 'o, T: 'static>(
+    a: MatRef<'a, T>,
+    b: MatRef<'a, T>,
+    out: &'o mut [MaybeUninit<T>],
+) -> Option<(MatRef<'a, f32>, MatRef<'a, f32>, &'o mut [MaybeUninit<f32>])> {
+    if TypeId::of::<T>() != TypeId::of::<f32>() {
+        return None;
+    }
+    let cast = |r: MatRef<'a, T>| MatRef {
+        // SAFETY: `T` is `f32` (same `TypeId`), so this is the same slice with its own type.
+        data: unsafe { &*(r.data as *const [T] as *const [f32]) },
+        offset: r.offset,
+        row_stride: r.row_stride,
+        col_stride: r.col_stride,
+    };
+    // SAFETY: as above, `MaybeUninit<T>` is `MaybeUninit<f32>`; the borrow is moved, not copied.
+    let out = unsafe { &mut *(out as *mut [MaybeUninit<T>] as *mut [MaybeUninit<f32>]) };
+    Some((cast(a), cast(b), out))
 }

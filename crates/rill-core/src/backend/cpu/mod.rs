@@ -2,7 +2,9 @@
 //! size threshold, GEMM from the `gemm` crate.
 
 mod elementwise;
+mod few_rows;
 mod fused;
+mod isa;
 mod matmul;
 mod parallel;
 mod patches;
@@ -12,6 +14,7 @@ mod strided;
 
 pub use elementwise::{map, map2_broadcast, map3_same};
 pub use fused::{bias_relu_backward, bias_relu_forward};
+pub use isa::{isa, Isa};
 pub use matmul::{gemm, gemm_new, MatRef};
 pub use parallel::PARALLEL_MIN_ELEMENTS;
 pub use patches::{col2im, im2col, PatchGeometry};
