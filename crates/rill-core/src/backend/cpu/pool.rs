@@ -59,9 +59,8 @@ pub fn max_pool_backward<T: Float + Send + Sync>(
 ) -> Vec<T> {
     let per_in = g.h * g.w * g.c;
     let per_out = g.oh * g.ow * g.c;
-    let mut dx = vec![T::zero(); g.n * per_in];
     if per_in == 0 || per_out == 0 {
-        return dx;
+        return vec![T::zero(); g.n * per_in];
     }
     // When every window lies inside the input (no padding above or left, and the last window
     // ends inside: "same" may pad only below or right), its cells sit at fixed offsets from
@@ -73,6 +72,93 @@ pub fn max_pool_backward<T: Float + Send + Sync>(
     let rel: Vec<usize> = (0..g.kh)
         .flat_map(|ki| (0..g.kw).map(move |kj| (ki * g.dh * g.w + kj * g.dw) * g.c))
         .collect();
+    if unpadded && g.dh == 1 && g.dw == 1 && g.sh == g.kh && g.sw == g.kw {
+        return max_pool_backward_tiled(grad, x, out, g, &rel);
+    }
+    max_pool_backward_scatter(grad, x, out, g, &rel, unpadded)
+}
+
+/// Which cell of a window each channel's gradient goes to: the first cell (in row order) whose
+/// input equals the output, as [`max_pool_forward`] kept it. `cells` are the window's input
+/// offsets. Walking the window backwards, the last match kept is the first in row order; a NaN
+/// maximum matches nothing and stays with the first cell, as in the forward pass.
+fn pick_cells<T: Float>(
+    x: &[T],
+    out: &[T],
+    cells: impl DoubleEndedIterator<Item = (usize, usize)>,
+    pick: &mut [u32],
+) {
+    pick.fill(0);
+    for (k, s) in cells.rev() {
+        let k = k as u32;
+        for ((p, &v), &m) in pick.iter_mut().zip(&x[s..s + out.len()]).zip(out) {
+            *p = if v == m { k } else { *p };
+        }
+    }
+}
+
+/// The gradient of max pooling whose windows tile the input without overlap or padding (the
+/// usual 2×2 pool with stride 2): every input cell lies in at most one window, so each element
+/// of the result is written once — the gradient or a zero — with no zero-fill beforehand and no
+/// scatter afterwards.
+fn max_pool_backward_tiled<T: Float + Send + Sync>(
+    grad: &[T],
+    x: &[T],
+    out: &[T],
+    g: &PoolGeometry,
+    rel: &[usize],
+) -> Vec<T> {
+    let (per_in, per_out) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
+    let mut dx: Vec<T> = Vec::with_capacity(g.n * per_in);
+    dx.spare_capacity_mut()[..g.n * per_in]
+        .par_chunks_mut(per_in)
+        .zip(x.par_chunks(per_in))
+        .zip(grad.par_chunks(per_out).zip(out.par_chunks(per_out)))
+        .for_each(|((d, x), (grad, out))| {
+            let mut pick = vec![0u32; g.c];
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let at = (oy * g.ow + ox) * g.c;
+                    let (grad, out) = (&grad[at..at + g.c], &out[at..at + g.c]);
+                    let base = (oy * g.sh * g.w + ox * g.sw) * g.c;
+                    pick_cells(x, out, rel.iter().map(|r| base + r).enumerate(), &mut pick);
+                    for (k, r) in rel.iter().enumerate() {
+                        let k = k as u32;
+                        let cell = &mut d[base + r..base + r + g.c];
+                        for ((d, &p), &gv) in cell.iter_mut().zip(&pick).zip(grad) {
+                            d.write(if p == k { gv } else { T::zero() });
+                        }
+                    }
+                }
+            }
+            // Rows and columns past the last whole window belong to none: their gradient is 0.
+            for y in 0..g.h {
+                let first_x = if y < g.oh * g.kh { g.ow * g.kw } else { 0 };
+                for cell in &mut d[(y * g.w + first_x) * g.c..(y + 1) * g.w * g.c] {
+                    cell.write(T::zero());
+                }
+            }
+        });
+    // SAFETY: the chunks tile all `n * per_in` slots; in each image, the windows (oh·kh rows by
+    // ow·kw columns, non-overlapping because stride = window and dilation = 1, inside the input
+    // because `unpadded`) write every cell they cover, and the last loop writes every cell to
+    // the right of them and every row below them, so each slot is written.
+    unsafe { dx.set_len(g.n * per_in) };
+    dx
+}
+
+/// The gradient of max pooling in general (overlapping or padded windows): zeros, then each
+/// output's gradient added at its picked cell.
+fn max_pool_backward_scatter<T: Float + Send + Sync>(
+    grad: &[T],
+    x: &[T],
+    out: &[T],
+    g: &PoolGeometry,
+    rel: &[usize],
+    unpadded: bool,
+) -> Vec<T> {
+    let (per_in, per_out) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
+    let mut dx = vec![T::zero(); g.n * per_in];
     dx.par_chunks_mut(per_in)
         .zip(x.par_chunks(per_in))
         .zip(grad.par_chunks(per_out).zip(out.par_chunks(per_out)))
@@ -92,16 +178,7 @@ pub fn max_pool_backward<T: Float + Send + Sync>(
                     } else {
                         cells.extend(window(g, oy, ox).map(|(y, xx)| (y * g.w + xx) * g.c));
                     }
-                    // Walking the window backwards, the last match kept is the first in row
-                    // order; a NaN maximum matches nothing and stays with the first cell, as
-                    // in the forward pass.
-                    pick.fill(0);
-                    for (k, &s) in cells.iter().enumerate().rev() {
-                        let k = k as u32;
-                        for ((p, &v), &m) in pick.iter_mut().zip(&x[s..s + g.c]).zip(out) {
-                            *p = if v == m { k } else { *p };
-                        }
-                    }
+                    pick_cells(x, out, cells.iter().copied().enumerate(), &mut pick);
                     if cells.is_empty() {
                         continue;
                     }
@@ -186,4 +263,57 @@ pub fn avg_pool_backward<T: Float + Send + Sync>(grad: &[T], g: &PoolGeometry) -
         }
     });
     dx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pool over `n`×`h`×`w`×`c` with a `k`×`k` window and stride `k`, no padding.
+    fn tiling(n: usize, h: usize, w: usize, c: usize, kh: usize, kw: usize) -> PoolGeometry {
+        PoolGeometry {
+            n,
+            h,
+            w,
+            c,
+            kh,
+            kw,
+            sh: kh,
+            sw: kw,
+            dh: 1,
+            dw: 1,
+            pad_top: 0,
+            pad_left: 0,
+            oh: h / kh,
+            ow: w / kw,
+        }
+    }
+
+    #[test]
+    fn tiled_gradient_matches_the_scatter_path_with_ties_and_uncovered_edges() {
+        for (n, h, w, c, kh, kw) in [
+            (2, 5, 5, 3, 2, 2),
+            (3, 28, 28, 32, 2, 2),
+            (1, 7, 9, 5, 3, 3),
+            (2, 6, 5, 17, 2, 1),
+            (1, 4, 4, 1, 4, 4),
+        ] {
+            let g = tiling(n, h, w, c, kh, kw);
+            // Few distinct values, so windows hold ties; a NaN and an infinity among them.
+            let mut x: Vec<f32> = (0..n * h * w * c)
+                .map(|i| ((i * 7919) % 5) as f32)
+                .collect();
+            x[1] = f32::NAN;
+            x[c + 2] = f32::NEG_INFINITY;
+            let out = max_pool_forward(&x, &g);
+            let grad: Vec<f32> = (0..out.len()).map(|i| 1.0 + i as f32).collect();
+            let rel: Vec<usize> = (0..kh)
+                .flat_map(|ki| (0..kw).map(move |kj| (ki * w + kj) * c))
+                .collect();
+            let tiled = max_pool_backward_tiled(&grad, &x, &out, &g, &rel);
+            let scatter = max_pool_backward_scatter(&grad, &x, &out, &g, &rel, true);
+            assert_eq!(tiled, scatter, "{n}x{h}x{w}x{c} window {kh}x{kw}");
+            assert_eq!(max_pool_backward(&grad, &x, &out, &g), tiled);
+        }
+    }
 }
