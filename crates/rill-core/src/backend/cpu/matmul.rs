@@ -1,4 +1,5 @@
 use crate::dtype::FloatElement;
+use rayon::prelude::*;
 use std::any::TypeId;
 use std::mem::MaybeUninit;
 
@@ -79,28 +80,102 @@ fn gemm_into<T: FloatElement>(
         }
         return;
     }
-    let last = |r: &MatRef<T>, rows: usize, cols: usize| {
-        r.offset + (rows - 1) * r.row_stride + (cols - 1) * r.col_stride
-    };
-    assert!(
-        last(&a, m, k) < a.data.len() && last(&b, k, n) < b.data.len(),
-        "gemm: operand out of bounds"
-    );
+    assert_in_bounds(m, n, k, &a, &b);
     if let Some((a, b, out)) = as_f32(a, b, out) {
         if super::few_rows::sgemm_few_rows(m, n, k, &a, &b, out, accumulate) {
             return;
         }
     }
+    let threads = rayon::current_num_threads();
+    if m * n * k >= THREADED_MIN_MACS && threads > 1 && is_deep(m, n, k) {
+        return split_depth(m, n, k, a, b, out, accumulate, threads);
+    }
     let parallelism = if m * n * k >= THREADED_MIN_MACS {
-        gemm::Parallelism::Rayon(rayon::current_num_threads())
+        gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
     };
+    single_call(m, n, k, a, b, out, accumulate, parallelism)
+}
+
+/// Whether a product is deep and narrow, as a convolution's kernel gradient is (288 × 12544 ×
+/// 64 in the tutorial's CNN: k is the batch's pixel count): its output is too small to split
+/// well between threads, its depth is not.
+fn is_deep(m: usize, n: usize, k: usize) -> bool {
+    m * n <= 1 << 16 && k >= 8 * m.max(n)
+}
+
+/// A deep product split along k: each thread multiplies its own slice of the depth, the first
+/// into `out` and the others into buffers that are then added to it (m × n values each, small
+/// beside the product).
+#[allow(clippy::too_many_arguments)]
+fn split_depth<T: FloatElement>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<T>,
+    b: MatRef<T>,
+    out: &mut [MaybeUninit<T>],
+    accumulate: bool,
+    threads: usize,
+) {
+    let depth = k.div_ceil(threads);
+    let part = |first: usize| {
+        let rows = depth.min(k - first);
+        let a = MatRef {
+            offset: a.offset + first * a.col_stride,
+            ..a
+        };
+        let b = MatRef {
+            offset: b.offset + first * b.row_stride,
+            ..b
+        };
+        (rows, a, b)
+    };
+    let (rows, a0, b0) = part(0);
+    let (_, partials) = rayon::join(
+        || single_call(m, n, rows, a0, b0, out, accumulate, gemm::Parallelism::None),
+        || {
+            (depth..k)
+                .step_by(depth)
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|first| {
+                    let (rows, a, b) = part(first);
+                    gemm_new(m, n, rows, a, b)
+                })
+                .collect::<Vec<_>>()
+        },
+    );
+    // SAFETY: `single_call` with k > 0 wrote every element of `out` (or updated it when
+    // `accumulate`, which the caller only sets for initialised memory), so it is initialised.
+    let out = unsafe { &mut *(out as *mut [MaybeUninit<T>] as *mut [T]) };
+    for partial in partials {
+        out.iter_mut().zip(&partial).for_each(|(o, &p)| *o += p);
+    }
+}
+
+/// One call of the `gemm` crate (or of Rill's few-rows kernel) for the whole product.
+#[allow(clippy::too_many_arguments)]
+fn single_call<T: FloatElement>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<T>,
+    b: MatRef<T>,
+    out: &mut [MaybeUninit<T>],
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
+) {
+    assert_eq!(out.len(), m * n, "gemm: output buffer has the wrong length");
+    assert_in_bounds(m, n, k, &a, &b);
     // SAFETY: the asserts above prove that every element (i, j) the strides address, for i < m
-    // and j < k (a), j < n (b), lies inside its slice; `out` is a distinct, exclusively borrowed
-    // packed m×n buffer (row stride n, column stride 1), so it aliases neither operand. `gemm`
-    // reads `out` only when `read_dst` (`accumulate`) is set, and the only caller that sets it
-    // (`gemm` above) passes initialised memory; otherwise it only writes.
+    // and j < k (a), j < n (b), lies inside its slice (m, n and k are positive: `gemm_into`
+    // returned earlier otherwise, and `split_depth` gives each part at least one step of k);
+    // `out` is a distinct, exclusively borrowed packed m×n buffer (row stride n, column stride
+    // 1), so it aliases neither operand. `gemm` reads `out` only when `read_dst` (`accumulate`)
+    // is set, and the only caller that sets it (`gemm` above) passes initialised memory;
+    // otherwise it only writes.
     unsafe {
         gemm::gemm(
             m,
@@ -126,6 +201,18 @@ fn gemm_into<T: FloatElement>(
     }
 }
 
+/// Panics unless every element the strides address for an m×k `a` and a k×n `b` (all three
+/// positive) lies inside its slice: what the kernels' unchecked reads rely on.
+fn assert_in_bounds<T>(m: usize, n: usize, k: usize, a: &MatRef<T>, b: &MatRef<T>) {
+    let last = |r: &MatRef<T>, rows: usize, cols: usize| {
+        r.offset + (rows - 1) * r.row_stride + (cols - 1) * r.col_stride
+    };
+    assert!(
+        last(a, m, k) < a.data.len() && last(b, k, n) < b.data.len(),
+        "gemm: operand out of bounds"
+    );
+}
+
 /// The same operands typed as `f32`, when `T` is `f32`: Rill's own kernels are for that type.
 #[allow(clippy::type_complexity)]
 fn as_f32<'a, 'o, T: 'static>(
@@ -146,4 +233,67 @@ fn as_f32<'a, 'o, T: 'static>(
     // SAFETY: as above, `MaybeUninit<T>` is `MaybeUninit<f32>`; the borrow is moved, not copied.
     let out = unsafe { &mut *(out as *mut [MaybeUninit<T>] as *mut [MaybeUninit<f32>]) };
     Some((cast(a), cast(b), out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deep product (a kernel gradient's shape) takes the split along k; with `a` transposed as
+    /// the gradient rule passes it, overwriting and accumulating, it must equal the product
+    /// summed in f64 in one pass.
+    #[test]
+    fn deep_products_split_along_k_give_the_whole_sum() {
+        let (m, n, k) = (48, 40, 9001);
+        assert!(is_deep(m, n, k) && m * n * k >= THREADED_MIN_MACS);
+        // `a` stored k×m (a transposed view), `b` k×n row-major; values small integers / 8,
+        // so every partial sum is exact in f32 and only the summation order could differ.
+        let at: Vec<f32> = (0..k * m)
+            .map(|i| ((i * 13) % 7) as f32 / 8.0 - 0.375)
+            .collect();
+        let bv: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 5) % 9) as f32 / 8.0 - 0.5)
+            .collect();
+        let a = MatRef {
+            data: &at,
+            offset: 0,
+            row_stride: 1,
+            col_stride: m,
+        };
+        let b = MatRef {
+            data: &bv,
+            offset: 0,
+            row_stride: n,
+            col_stride: 1,
+        };
+        let want: Vec<f64> = (0..m * n)
+            .map(|ij| {
+                let (i, j) = (ij / n, ij % n);
+                (0..k)
+                    .map(|p| at[p * m + i] as f64 * bv[p * n + j] as f64)
+                    .sum()
+            })
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let got = gemm_new(m, n, k, a, b);
+            let mut acc = vec![1.0f32; m * n];
+            gemm(m, n, k, a, b, &mut acc, true);
+            for ij in 0..m * n {
+                assert!(
+                    (got[ij] as f64 - want[ij]).abs() < 1e-3,
+                    "{ij}: {} vs {}",
+                    got[ij],
+                    want[ij]
+                );
+                assert!(
+                    (acc[ij] as f64 - want[ij] - 1.0).abs() < 1e-3,
+                    "{ij}: accumulated"
+                );
+            }
+        });
+    }
 }
