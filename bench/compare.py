@@ -131,12 +131,25 @@ def machine():
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
     return {
         "cpu": cpu,
+        "vector_extensions": vector_extensions(),
         "cores": os.cpu_count(),
         "memory_gib": mem_gb,
         "os": f"{platform.system()} {platform.release()}",
         "rustc": rustc,
         "python": platform.python_version(),
     }
+
+
+def vector_extensions():
+    """What the CPU offers and what Rill's kernels were allowed to use (`--isa`, i.e. RILL_ISA)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(re.search(r"flags\s*:\s*(.*)", f.read()).group(1).split())
+    except (OSError, AttributeError):
+        flags = set()
+    has = "avx512" if "avx512f" in flags else "avx2" if {"avx2", "fma"} <= flags else "baseline"
+    cap = os.environ.get("RILL_ISA")
+    return f"{has} (Rill capped at {cap})" if cap else has
 
 
 def summarize(values):
@@ -227,7 +240,8 @@ def fmt_time(s):
 
 def markdown(report):
     rows, m = report["results"], report["machine"]
-    out = [f"Measured {report['date']} on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB), "
+    out = [f"Measured {report['date']} on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB, "
+           f"{m.get('vector_extensions', 'vector extensions not recorded')}), "
            f"{m['os']}; {report['rounds']} interleaved rounds, {THREADS} threads for every framework. "
            f"Medians (min in brackets); the ratio is the framework's median over Rill's.", ""]
     peak = report.get("peak_gflops", {})
@@ -345,6 +359,9 @@ def main():
     p.add_argument("--mlp-epochs", type=int, default=2)
     p.add_argument("--cnn-steps", type=int, default=200, help="steps timed per CNN run (0 = a whole epoch)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--isa", choices=["avx512", "avx2", "baseline"],
+                   help="cap Rill's kernels (RILL_ISA): --isa avx2 on an AVX-512 machine measures "
+                        "the path of AVX2-only CPUs")
     p.add_argument("--smoke", action="store_true", help="tiny workloads, Rill only: proves the code runs")
     p.add_argument("--out", default=os.path.join(BENCH, "results"))
     p.add_argument("--update-readme", action="store_true")
@@ -365,6 +382,8 @@ def main():
         raise SystemExit(f"unknown frameworks {unknown}; known: {', '.join(FRAMEWORKS)}")
     if opts.smoke:
         opts.rounds = 1
+    if opts.isa:
+        os.environ["RILL_ISA"] = opts.isa
     env = worker_env()
     runs = collect(opts, frameworks, env)
     report = {

@@ -105,6 +105,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut line = json!({
         "framework": "rill",
         "version": format!("rill {}", env!("CARGO_PKG_VERSION")),
+        // The vector extensions the kernels use here (what the CPU has, capped by RILL_ISA).
+        "isa": rill::core::backend::cpu::isa().to_string(),
         "workload": format!("{:?}", args.workload).to_lowercase(),
     });
     let fields = match args.workload {
