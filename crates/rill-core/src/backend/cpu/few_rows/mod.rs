@@ -52,22 +52,20 @@ pub(super) fn sgemm_few_rows(
 /// a second core for half the columns (measured) took longer than the whole row.
 fn row_times(a_row: &[f32], b: &MatRef<f32>, out: &mut [MaybeUninit<f32>], accumulate: bool) {
     let n = out.len();
-    {
-        let out = out.as_mut_ptr().cast::<f32>();
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `isa()` reported AVX2 and FMA on this CPU; the caller guarantees that B's k×n
-        // elements lie inside `b.data`, and `out` is one row of n elements of C, initialised
-        // when `accumulate`.
-        unsafe {
-            if b.col_stride == 1 {
-                gemv::row_times_rows(a_row, b, n, out, accumulate)
-            } else {
-                gemv::row_times_columns(a_row, b, n, out, accumulate)
-            }
+    let out = out.as_mut_ptr().cast::<f32>();
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `isa()` reported AVX2 and FMA on this CPU; the caller guarantees that B's k×n
+    // elements lie inside `b.data`, and `out` is one row of n elements of C, initialised when
+    // `accumulate`.
+    unsafe {
+        if b.col_stride == 1 {
+            gemv::row_times_rows(a_row, b, n, out, accumulate)
+        } else {
+            gemv::row_times_columns(a_row, b, n, out, accumulate)
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (a_row, out, accumulate);
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (a_row, b, n, out, accumulate);
 }
 
 #[cfg(test)]
