@@ -70,10 +70,11 @@ impl KernelBias {
             .ok_or_else(|| Error::not_built(kind))
     }
     /// `activation(y + bias)`. A ReLU after a bias, the common case, runs as one fused op
-    /// ([`Tensor::bias_relu`]): one pass over the output instead of two, each way.
+    /// ([`Tensor::into_bias_relu`]): one pass over the output instead of two, each way, and in
+    /// `y`'s own buffer when no gradient is recorded.
     pub fn bias_and_activation(&self, y: Tensor, activation: &Activation) -> Result<Tensor> {
         match (&self.bias, activation) {
-            (Some(b), Activation::Relu) => Ok(y.bias_relu(&b.value())?),
+            (Some(b), Activation::Relu) => Ok(y.into_bias_relu(&b.value())?),
             (Some(b), _) => activation.apply(&y.add(&b.value())?),
             (None, _) => activation.apply(&y),
         }

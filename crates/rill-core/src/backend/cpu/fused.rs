@@ -52,6 +52,23 @@ pub fn bias_relu_forward<T: Float + Send + Sync>(x: &[T], b: &[T], c: usize) -> 
     out
 }
 
+/// [`bias_relu_forward`] over `x` itself: `x = relu(x + b)`.
+pub fn bias_relu_in_place<T: Float + Send + Sync>(x: &mut [T], b: &[T], c: usize) {
+    assert!(
+        c > 0 && b.len() == c && x.len().is_multiple_of(c),
+        "bias_relu: rows of {c} values"
+    );
+    let piece = piece_len(x.len(), c);
+    x.par_chunks_mut(piece).for_each(|piece| {
+        for row in piece.chunks_mut(c) {
+            for (v, &b) in row.iter_mut().zip(b) {
+                let s = *v + b;
+                *v = if s > T::zero() { s } else { T::zero() };
+            }
+        }
+    });
+}
+
 /// The gradient of [`bias_relu_forward`] from its output `y` and the output gradient `g`:
 /// `dx = g · [y > 0]` and `db = Σ_rows dx`, in one pass.
 pub fn bias_relu_backward<T: Float + Send + Sync>(y: &[T], g: &[T], c: usize) -> (Vec<T>, Vec<T>) {
