@@ -314,6 +314,13 @@ impl Tensor {
         )
     }
 
+    /// Whether a float result computed from `inputs` gets a gradient node: gradients are on and
+    /// some input requires one. Ops with a cheaper path for results nothing will differentiate
+    /// (prediction) ask this first.
+    pub(crate) fn records_from(inputs: &[&Tensor]) -> bool {
+        autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad())
+    }
+
     /// Like [`Tensor::record`] for a result that is a view of existing storage.
     pub(crate) fn record_view(
         storage: Arc<Storage>,
@@ -323,9 +330,7 @@ impl Tensor {
         backward: impl Fn(&autograd::BackwardCtx) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
     ) -> Tensor {
         crate::profile::forward_done(op);
-        let track = autograd::is_grad_enabled()
-            && storage.dtype().is_float()
-            && inputs.iter().any(|t| t.requires_grad());
+        let track = storage.dtype().is_float() && Tensor::records_from(inputs);
         let node = track.then(|| {
             Arc::new(GradNode::new(
                 op,

@@ -1,4 +1,4 @@
-use crate::backend::cpu::{col2im, gemm, im2col, MatRef, PatchGeometry};
+use crate::backend::cpu::{col2im, gemm_uninit, im2col, MatRef, PatchGeometry};
 use crate::dtype::Element;
 use crate::error::{Error, Result, ShapeDisplay};
 use crate::tensor::Tensor;
@@ -197,8 +197,7 @@ impl Tensor {
                 ),
             ));
         }
-        let tracked =
-            crate::autograd::is_grad_enabled() && (self.requires_grad() || kernel.requires_grad());
+        let tracked = Tensor::records_from(&[self, kernel]);
         if !tracked && self.dtype() == kernel.dtype() && self.dtype().is_float() {
             return self.conv2d_in_groups(kernel, options);
         }
@@ -221,7 +220,8 @@ impl Tensor {
         let (per_input, pixels) = (g.h * g.w * g.c, g.oh * g.ow);
         let storage = crate::dispatch_float!(self.dtype(), OP, T => {
             let (x, k) = (self.data::<T>()?, kernel.data::<T>()?);
-            let mut out = vec![T::default(); g.n * pixels * co];
+            let len = g.n * pixels * co;
+            let mut out: Vec<T> = Vec::with_capacity(len);
             let per_image_bytes = (pixels * plen * std::mem::size_of::<T>()).max(1);
             let group = (PATCH_BUDGET_BYTES / per_image_bytes).clamp(1, g.n.max(1));
             let weights = MatRef { data: &k, offset: 0, row_stride: co, col_stride: 1 };
@@ -230,9 +230,12 @@ impl Tensor {
                 let part = PatchGeometry { n: images, ..g };
                 let patches = im2col(&x[first * per_input..(first + images) * per_input], &part);
                 let rows = MatRef { data: &patches, offset: 0, row_stride: plen, col_stride: 1 };
-                let out = &mut out[first * pixels * co..(first + images) * pixels * co];
-                gemm(images * pixels, co, plen, rows, weights, out, false);
+                let dst = &mut out.spare_capacity_mut()[first * pixels * co..][..images * pixels * co];
+                gemm_uninit(images * pixels, co, plen, rows, weights, dst);
             }
+            // SAFETY: the groups tile the images `0..n`, and `gemm_uninit` writes every element
+            // of its slice, so all `len` elements (capacity `len`) are set.
+            unsafe { out.set_len(len) };
             Ok(T::into_storage(out))
         })?;
         crate::profile::forward_done(OP);

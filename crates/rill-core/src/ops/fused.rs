@@ -57,8 +57,7 @@ impl Tensor {
     /// ```
     pub fn into_bias_relu(self, bias: &Tensor) -> Result<Tensor> {
         const OP: &str = "bias_relu";
-        let tracked =
-            crate::autograd::is_grad_enabled() && (self.requires_grad() || bias.requires_grad());
+        let tracked = Tensor::records_from(&[&self, bias]);
         if tracked {
             return self.bias_relu(bias);
         }

@@ -59,6 +59,21 @@ pub fn gemm_new<T: FloatElement>(
     out
 }
 
+/// `out = a · b` into a packed row-major m×n slice that may be uninitialised: afterwards every
+/// element is written (for results assembled piece by piece without zero-filling first).
+pub fn gemm_uninit<T: FloatElement>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<T>,
+    b: MatRef<T>,
+    out: &mut [MaybeUninit<T>],
+) {
+    gemm_into(m, n, k, a, b, out, false)
+}
+
+/// The product into `out`; `accumulate` (`out += a · b`) only for initialised `out`, which
+/// `gemm` alone passes.
 fn gemm_into<T: FloatElement>(
     m: usize,
     n: usize,
@@ -86,16 +101,45 @@ fn gemm_into<T: FloatElement>(
             return;
         }
     }
+    let product = Product { m, n, k, a, b };
     let threads = rayon::current_num_threads();
     if m * n * k >= THREADED_MIN_MACS && threads > 1 && is_deep(m, n, k) {
-        return split_depth(m, n, k, a, b, out, accumulate, threads);
+        return split_depth(product, out, accumulate, threads);
     }
     let parallelism = if m * n * k >= THREADED_MIN_MACS {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
     };
-    single_call(m, n, k, a, b, out, accumulate, parallelism)
+    single_call(product, out, accumulate, parallelism)
+}
+
+/// The operands of `a · b`, `a` m×k and `b` k×n, all three sizes positive.
+#[derive(Clone, Copy)]
+struct Product<'a, T> {
+    m: usize,
+    n: usize,
+    k: usize,
+    a: MatRef<'a, T>,
+    b: MatRef<'a, T>,
+}
+
+impl<'a, T> Product<'a, T> {
+    /// The product over steps `first..first + len` of k only.
+    fn depth_slice(self, first: usize, len: usize) -> Self {
+        Product {
+            k: len,
+            a: MatRef {
+                offset: self.a.offset + first * self.a.col_stride,
+                ..self.a
+            },
+            b: MatRef {
+                offset: self.b.offset + first * self.b.row_stride,
+                ..self.b
+            },
+            ..self
+        }
+    }
 }
 
 /// Whether a product is deep and narrow, as a convolution's kernel gradient is (288 × 12544 ×
@@ -108,41 +152,24 @@ fn is_deep(m: usize, n: usize, k: usize) -> bool {
 /// A deep product split along k: each thread multiplies its own slice of the depth, the first
 /// into `out` and the others into buffers that are then added to it (m × n values each, small
 /// beside the product).
-#[allow(clippy::too_many_arguments)]
 fn split_depth<T: FloatElement>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: MatRef<T>,
-    b: MatRef<T>,
+    p: Product<T>,
     out: &mut [MaybeUninit<T>],
     accumulate: bool,
     threads: usize,
 ) {
-    let depth = k.div_ceil(threads);
-    let part = |first: usize| {
-        let rows = depth.min(k - first);
-        let a = MatRef {
-            offset: a.offset + first * a.col_stride,
-            ..a
-        };
-        let b = MatRef {
-            offset: b.offset + first * b.row_stride,
-            ..b
-        };
-        (rows, a, b)
-    };
-    let (rows, a0, b0) = part(0);
+    let depth = p.k.div_ceil(threads);
+    let part = |first: usize| p.depth_slice(first, depth.min(p.k - first));
     let (_, partials) = rayon::join(
-        || single_call(m, n, rows, a0, b0, out, accumulate, gemm::Parallelism::None),
+        || single_call(part(0), out, accumulate, gemm::Parallelism::None),
         || {
-            (depth..k)
+            (depth..p.k)
                 .step_by(depth)
                 .collect::<Vec<_>>()
                 .into_par_iter()
                 .map(|first| {
-                    let (rows, a, b) = part(first);
-                    gemm_new(m, n, rows, a, b)
+                    let q = part(first);
+                    gemm_new(q.m, q.n, q.k, q.a, q.b)
                 })
                 .collect::<Vec<_>>()
         },
@@ -155,18 +182,14 @@ fn split_depth<T: FloatElement>(
     }
 }
 
-/// One call of the `gemm` crate (or of Rill's few-rows kernel) for the whole product.
-#[allow(clippy::too_many_arguments)]
+/// One call of the `gemm` crate for the whole product.
 fn single_call<T: FloatElement>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: MatRef<T>,
-    b: MatRef<T>,
+    p: Product<T>,
     out: &mut [MaybeUninit<T>],
     accumulate: bool,
     parallelism: gemm::Parallelism,
 ) {
+    let Product { m, n, k, a, b } = p;
     assert_eq!(out.len(), m * n, "gemm: output buffer has the wrong length");
     assert_in_bounds(m, n, k, &a, &b);
     // SAFETY: the asserts above prove that every element (i, j) the strides address, for i < m
@@ -174,7 +197,7 @@ fn single_call<T: FloatElement>(
     // returned earlier otherwise, and `split_depth` gives each part at least one step of k);
     // `out` is a distinct, exclusively borrowed packed m×n buffer (row stride n, column stride
     // 1), so it aliases neither operand. `gemm` reads `out` only when `read_dst` (`accumulate`)
-    // is set, and the only caller that sets it (`gemm` above) passes initialised memory;
+    // is set, and the only public entry that sets it (`gemm` above) passes initialised memory;
     // otherwise it only writes.
     unsafe {
         gemm::gemm(

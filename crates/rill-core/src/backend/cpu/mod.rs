@@ -15,7 +15,7 @@ mod strided;
 pub use elementwise::{map, map2_broadcast, map3_same};
 pub use fused::{bias_relu_backward, bias_relu_forward, bias_relu_in_place};
 pub use isa::{isa, Isa};
-pub use matmul::{gemm, gemm_new, MatRef};
+pub use matmul::{gemm, gemm_new, gemm_uninit, MatRef};
 pub use parallel::PARALLEL_MIN_ELEMENTS;
 pub use patches::{col2im, im2col, PatchGeometry};
 pub use pool::{
