@@ -1,4 +1,6 @@
+use super::gemm_kernel::{gemm_kernel, Strided};
 use crate::dtype::FloatElement;
+use gemm_common::Parallelism;
 use rayon::prelude::*;
 use std::any::TypeId;
 use std::mem::MaybeUninit;
@@ -53,7 +55,7 @@ pub fn gemm_new<T: FloatElement>(
     let mut out: Vec<T> = Vec::with_capacity(len);
     gemm_into(m, n, k, a, b, &mut out.spare_capacity_mut()[..len], false);
     // SAFETY: `gemm_into` with `accumulate = false` initialises all m·n elements: with k = 0 it
-    // writes zeros, otherwise `gemm::gemm` with `read_dst = false` stores every element of the
+    // writes zeros, otherwise the `gemm` kernel with `read_dst = false` stores every element of the
     // m×n destination (dst := a·b). The capacity is at least `len`.
     unsafe { out.set_len(len) };
     out
@@ -107,9 +109,9 @@ fn gemm_into<T: FloatElement>(
         return split_depth(product, out, accumulate, threads);
     }
     let parallelism = if m * n * k >= THREADED_MIN_MACS {
-        gemm::Parallelism::Rayon(threads)
+        Parallelism::Rayon(threads)
     } else {
-        gemm::Parallelism::None
+        Parallelism::None
     };
     single_call(product, out, accumulate, parallelism)
 }
@@ -161,7 +163,7 @@ fn split_depth<T: FloatElement>(
     let depth = p.k.div_ceil(threads);
     let part = |first: usize| p.depth_slice(first, depth.min(p.k - first));
     let (_, partials) = rayon::join(
-        || single_call(part(0), out, accumulate, gemm::Parallelism::None),
+        || single_call(part(0), out, accumulate, Parallelism::None),
         || {
             (depth..p.k)
                 .step_by(depth)
@@ -187,7 +189,7 @@ fn single_call<T: FloatElement>(
     p: Product<T>,
     out: &mut [MaybeUninit<T>],
     accumulate: bool,
-    parallelism: gemm::Parallelism,
+    parallelism: Parallelism,
 ) {
     let Product { m, n, k, a, b } = p;
     assert_eq!(out.len(), m * n, "gemm: output buffer has the wrong length");
@@ -200,25 +202,22 @@ fn single_call<T: FloatElement>(
     // is set, and the only public entry that sets it (`gemm` above) passes initialised memory;
     // otherwise it only writes.
     unsafe {
-        gemm::gemm(
+        let strided = |r: MatRef<T>| Strided {
+            ptr: r.data.as_ptr().add(r.offset),
+            row_stride: r.row_stride,
+            col_stride: r.col_stride,
+        };
+        gemm_kernel(
             m,
             n,
             k,
             out.as_mut_ptr() as *mut T,
+            n,
             1,
-            n as isize,
             accumulate,
-            a.data.as_ptr().add(a.offset),
-            a.col_stride as isize,
-            a.row_stride as isize,
-            b.data.as_ptr().add(b.offset),
-            b.col_stride as isize,
-            b.row_stride as isize,
+            strided(a),
+            strided(b),
             T::one(),
-            T::one(),
-            false,
-            false,
-            false,
             parallelism,
         );
     }

@@ -4,6 +4,7 @@
 mod elementwise;
 mod few_rows;
 mod fused;
+mod gemm_kernel;
 mod isa;
 mod matmul;
 mod parallel;
