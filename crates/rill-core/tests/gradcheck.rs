@@ -288,3 +288,81 @@ fn fused_bias_relu_matches_add_then_relu_on_the_parallel_path() {
     }
     assert!(x.bias_relu(&Tensor::zeros(&[3], DType::F64)).is_err());
 }
+
+#[test]
+fn batch_norm_gradients() {
+    let mut g = gen();
+    // Channels with different means and spreads; the variance is far above epsilon.
+    let x = randn(&mut g, &[3, 2, 4])
+        .mul(&uniform(&mut g, &[4], 0.5, 3.0))
+        .unwrap()
+        .add(&uniform(&mut g, &[4], -2.0, 2.0))
+        .unwrap();
+    let gamma = uniform(&mut g, &[4], 0.5, 1.5);
+    let beta = uniform(&mut g, &[4], -0.5, 0.5);
+    check_gradients("batch_norm", &[x, gamma, beta], |t| {
+        Ok(t[0].batch_norm(&t[1], &t[2], 1e-3)?.0)
+    });
+}
+
+/// The fused op against the same formula written with separate ops, on a batch large enough
+/// to be split between threads: values, statistics and all three gradients.
+#[test]
+fn batch_norm_matches_the_composed_formula_on_the_parallel_path() {
+    let mut g = gen();
+    let x = randn(&mut g, &[64, 9, 9, 16])
+        .add(&uniform(&mut g, &[16], -3.0, 3.0))
+        .unwrap()
+        .set_requires_grad(true)
+        .unwrap();
+    let gamma = uniform(&mut g, &[16], 0.5, 1.5)
+        .set_requires_grad(true)
+        .unwrap();
+    let beta = uniform(&mut g, &[16], -0.5, 0.5)
+        .set_requires_grad(true)
+        .unwrap();
+    let w = randn(&mut g, &[64, 9, 9, 16]);
+    let (fused, mean, variance) = x.batch_norm(&gamma, &beta, 1e-3).unwrap();
+    let axes = [0, 1, 2];
+    let (m, v) = (
+        x.mean(&axes, false).unwrap(),
+        x.variance(&axes, false).unwrap(),
+    );
+    let plain = x
+        .sub(&m)
+        .unwrap()
+        .div(&v.add_scalar(1e-3).unwrap().sqrt().unwrap())
+        .unwrap()
+        .mul(&gamma)
+        .unwrap()
+        .add(&beta)
+        .unwrap();
+    let close = |a: &Tensor, e: &Tensor| {
+        for (a, e) in a.to_f64_vec().iter().zip(e.to_f64_vec()) {
+            assert!((a - e).abs() <= 1e-9 * (1.0 + e.abs()), "{a} vs {e}");
+        }
+    };
+    close(&fused, &plain);
+    close(&mean, &m);
+    close(&variance, &v);
+    assert!(!mean.requires_grad() && !variance.requires_grad());
+    let loss = |y: &Tensor| y.mul(&w).unwrap().sum(&[], false).unwrap();
+    let (gf, gp) = (
+        loss(&fused).backward().unwrap(),
+        loss(&plain).backward().unwrap(),
+    );
+    for t in [&x, &gamma, &beta] {
+        close(gf.get(t).unwrap(), gp.get(t).unwrap());
+    }
+    // Wrong shapes, dtypes and epsilon are errors, not panics.
+    let c3 = Tensor::ones(&[3], DType::F64);
+    assert!(x.batch_norm(&c3, &beta, 1e-3).is_err());
+    assert!(x.batch_norm(&gamma, &c3, 1e-3).is_err());
+    assert!(x
+        .batch_norm(&gamma.to_dtype(DType::F32).unwrap(), &beta, 1e-3)
+        .is_err());
+    assert!(x.batch_norm(&gamma, &beta, f64::NAN).is_err());
+    assert!(Tensor::zeros(&[0, 16], DType::F64)
+        .batch_norm(&gamma, &beta, 1e-3)
+        .is_err());
+}

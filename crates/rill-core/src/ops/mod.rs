@@ -16,7 +16,9 @@
 //! | `pool` | max_pool2d, avg_pool2d |
 //! | `cast` | to_dtype |
 //! | `fused` | bias_relu (a layer's bias and ReLU in one pass) |
+//! | `batch_norm` | batch_norm (training-mode normalization, two passes each way) |
 
+mod batch_norm;
 mod binary;
 mod cast;
 mod compare;

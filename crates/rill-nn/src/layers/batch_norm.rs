@@ -100,10 +100,9 @@ impl Layer for BatchNormalization {
             .weights
             .as_ref()
             .ok_or_else(|| Error::not_built(Self::KIND))?;
-        let axes: Vec<isize> = (0..x.rank() as isize - 1).collect();
-        let (mean, var) = if training && w.gamma.is_trainable() {
-            let mean = x.mean(&axes, false)?;
-            let var = x.variance(&axes, false)?;
+        let (gamma, beta) = (w.gamma.value(), w.beta.value());
+        if training && w.gamma.is_trainable() {
+            let (y, mean, variance) = x.batch_norm(&gamma, &beta, self.config.epsilon)?;
             // The moving statistics are state, not part of the gradient.
             let m = self.config.momentum;
             no_grad(|| -> Result<()> {
@@ -111,20 +110,24 @@ impl Layer for BatchNormalization {
                     let new = old
                         .value()
                         .mul_scalar(m)?
-                        .add(&batch.detach().mul_scalar(1.0 - m)?)?;
+                        .add(&batch.mul_scalar(1.0 - m)?)?;
                     old.replace(new);
                     Ok(())
                 };
                 blend(&w.moving_mean, &mean)?;
-                blend(&w.moving_variance, &var)
+                blend(&w.moving_variance, &variance)
             })?;
-            (mean, var)
-        } else {
-            (w.moving_mean.value(), w.moving_variance.value())
-        };
-        let inv = var.add_scalar(self.config.epsilon)?.sqrt()?;
-        let normed = x.sub(&mean)?.div(&inv)?;
-        Ok(normed.mul(&w.gamma.value())?.add(&w.beta.value())?)
+            return Ok(y);
+        }
+        // Inference: one scale and one shift per channel, folded from the moving statistics.
+        let scale = gamma.div(
+            &w.moving_variance
+                .value()
+                .add_scalar(self.config.epsilon)?
+                .sqrt()?,
+        )?;
+        let shift = beta.sub(&w.moving_mean.value().mul(&scale)?)?;
+        Ok(x.mul(&scale)?.add(&shift)?)
     }
     fn variables(&self) -> Vec<Variable> {
         match &self.weights {

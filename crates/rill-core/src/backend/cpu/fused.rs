@@ -7,7 +7,7 @@ use std::mem::MaybeUninit;
 
 /// Whole rows of `c` values per parallel piece of work, about `chunk_len(n)` values in all
 /// (everything in one piece when `n` is too small to share).
-fn piece_len(n: usize, c: usize) -> usize {
+pub(super) fn piece_len(n: usize, c: usize) -> usize {
     if n < PARALLEL_MIN_ELEMENTS {
         return n.max(c).max(1);
     }
@@ -16,7 +16,7 @@ fn piece_len(n: usize, c: usize) -> usize {
 
 /// Fills a new buffer of `n` values piece by piece: `fill` gets each piece (whole rows of `c`,
 /// uninitialised) and its offset, and must write every value of it.
-fn build_rows<T: Send, R: Send>(
+pub(super) fn build_rows<T: Send, R: Send>(
     n: usize,
     c: usize,
     fill: impl Fn(&mut [MaybeUninit<T>], usize) -> R + Sync,

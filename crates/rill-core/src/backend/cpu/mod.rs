@@ -1,6 +1,7 @@
 //! The CPU backend: kernels on slices, vectorisable inner loops, rayon across both cores above a
 //! size threshold, GEMM from the `gemm` crate.
 
+mod batch_norm;
 mod elementwise;
 mod few_rows;
 mod fused;
@@ -13,6 +14,7 @@ mod pool;
 mod reduce;
 mod strided;
 
+pub use batch_norm::{batch_norm_backward, batch_norm_forward, BatchMoments};
 pub use elementwise::{map, map2_broadcast, map3_same};
 pub use fused::{bias_relu_backward, bias_relu_forward, bias_relu_in_place};
 pub use isa::{isa, Isa};
