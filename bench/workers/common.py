@@ -11,12 +11,14 @@ import numpy as np
 
 def options():
     p = argparse.ArgumentParser()
-    p.add_argument("--workload", choices=["mlp", "cnn", "predict", "latency", "gemm"], required=True)
+    p.add_argument("--workload", choices=["mlp", "cnn", "predict", "latency", "gemm", "tta"], required=True)
     p.add_argument("--data", default="data/fashion-mnist")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--steps", type=int, default=0, help="CNN: steps per epoch (0 = all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeats", type=int, default=1000)
+    p.add_argument("--target", type=float, default=0.93, help="tta: the test accuracy to reach")
+    p.add_argument("--recipe-epochs", type=int, default=None, help="tta: epochs instead of the recipe's")
     p.add_argument("--keras", choices=["tensorflow", "rill"], default="tensorflow",
                    help="the Keras worker's framework: TensorFlow, or Rill's Python package")
     return p.parse_args()

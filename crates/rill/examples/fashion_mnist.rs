@@ -18,6 +18,10 @@ enum ModelKind {
     /// Conv2D 32 → MaxPool → Conv2D 64 → MaxPool → Flatten → Dense 128 → Dropout(0.25) → Dense 10,
     /// trained with Adam whose learning rate follows a cosine from 1e-3 down to 0 over the run.
     Cnn,
+    /// A small residual network with BatchNormalization (`rill::zoo::fashion_mnist_resnet`),
+    /// trained by `rill::zoo::Recipe::fashion_mnist_fast`: shifted and mirrored images, label
+    /// smoothing, AdamW on a warm-up-then-cosine schedule. 93% test accuracy.
+    Resnet,
 }
 
 /// Train and check a Fashion-MNIST classifier, as the Keras tutorial does.
@@ -30,9 +34,9 @@ pub struct Args {
     /// Passes over the training data (the tutorial: 10 for the MLP).
     #[arg(long)]
     epochs: Option<usize>,
-    /// Samples per gradient step.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
+    /// Samples per gradient step (default: 32; the resnet recipe's 128).
+    #[arg(long)]
+    batch_size: Option<usize>,
     /// Seed for weights, shuffling and dropout: the same seed gives the same run.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -41,11 +45,12 @@ pub struct Args {
     out: PathBuf,
 }
 
-/// The two models, defined in `rill::zoo` (the MLP is `Flatten → Dense(128, relu) → Dense(10)`).
-fn build(kind: ModelKind) -> rill::nn::Result<Sequential> {
+/// The models, defined in `rill::zoo` (the MLP is `Flatten → Dense(128, relu) → Dense(10)`).
+fn build(kind: ModelKind) -> rill::nn::Result<Model> {
     match kind {
         ModelKind::Mlp => rill::zoo::fashion_mnist_mlp(),
         ModelKind::Cnn => rill::zoo::fashion_mnist_cnn(),
+        ModelKind::Resnet => rill::zoo::fashion_mnist_resnet(),
     }
 }
 
@@ -115,52 +120,68 @@ pub fn run(args: Args) -> Result<Report, Box<dyn std::error::Error>> {
     // 3. Build and compile the model.
     let mut model = build(args.model)?;
     println!("{}", model.summary());
+    let mut recipe = rill::zoo::Recipe::fashion_mnist_fast();
     let epochs = args.epochs.unwrap_or(match args.model {
         ModelKind::Mlp => 10,
         ModelKind::Cnn => 5,
+        ModelKind::Resnet => recipe.epochs,
     });
-    let optimizer = match args.model {
-        // The tutorial's choice: Adam at Keras' default rate.
-        ModelKind::Mlp => Adam::default(),
-        // A rate that decays to 0 by the last step lets the short 5-epoch run settle in a
-        // minimum instead of bouncing around it: 0.914 → 0.917 test accuracy at seed 42.
-        ModelKind::Cnn => {
-            let steps = train_images.shape()[0].div_ceil(args.batch_size.max(1)) * epochs;
-            Adam::default().schedule(CosineDecay::new(1e-3, steps as u64))
-        }
-    };
-    model.compile(
-        optimizer,
-        SparseCategoricalCrossentropy::from_logits(),
-        &["accuracy"],
-    )?;
+    let batch_size = args.batch_size.unwrap_or(match args.model {
+        ModelKind::Resnet => recipe.batch_size,
+        _ => 32,
+    });
+    // Curves, weight histograms and the graph: `tensorboard --logdir <out>/logs`.
+    let fit = FitConfig::default()
+        .seed(args.seed)
+        .callback(TensorBoard::new(args.out.join("logs")).histogram_freq(1));
 
     // 4. Train on all 60,000 images, watching the test set after each epoch (as validation
     //    data it only draws the curves: nothing is chosen by it).
     let fit_started = Instant::now();
-    let history = model.fit(
-        (&train_x, train_labels),
-        FitConfig::default()
+    let history = if let ModelKind::Resnet = args.model {
+        // The recipe compiles the model and brings its own data pipeline (augmentation,
+        // one-hot targets for label smoothing).
+        (recipe.epochs, recipe.batch_size) = (epochs, batch_size);
+        recipe.fit(&mut model, &data.train, Some(&data.test), fit)?
+    } else {
+        let optimizer = match args.model {
+            // A rate that decays to 0 by the last step lets the short 5-epoch run settle in
+            // a minimum instead of bouncing around it: 0.914 → 0.917 test accuracy at seed 42.
+            ModelKind::Cnn => {
+                let steps = train_images.shape()[0].div_ceil(batch_size.max(1)) * epochs;
+                Adam::default().schedule(CosineDecay::new(1e-3, steps as u64))
+            }
+            // The tutorial's choice: Adam at Keras' default rate.
+            _ => Adam::default(),
+        };
+        model.compile(
+            optimizer,
+            SparseCategoricalCrossentropy::from_logits(),
+            &["accuracy"],
+        )?;
+        let fit = fit
             .epochs(epochs)
-            .batch_size(args.batch_size)
-            .validation_data(test_x.clone(), test_labels.clone())
-            .seed(args.seed)
-            // Curves, weight histograms and the graph: `tensorboard --logdir <out>/logs`.
-            .callback(TensorBoard::new(args.out.join("logs")).histogram_freq(1)),
-    )?;
+            .batch_size(batch_size)
+            .validation_data(test_x.clone(), test_labels.clone());
+        model.fit((&train_x, train_labels), fit)?
+    };
     let fit_seconds = fit_started.elapsed().as_secs_f64();
     viz::training_curves(out("training_curves.png"), &history.history)?;
 
-    // 5. Evaluate accuracy on the test set.
-    let test = model.evaluate((&test_x, test_labels), 256)?;
+    // 5. Evaluate accuracy on the test set (with the targets the model was compiled for).
+    let test = match args.model {
+        ModelKind::Resnet => model.evaluate(recipe.evaluation_data(&data.test)?, 256)?,
+        _ => model.evaluate((&test_x, test_labels), 256)?,
+    };
     println!(
         "\nTest accuracy: {:.4} (loss {:.4})",
         test["accuracy"], test["loss"]
     );
 
     // 6. Make predictions: attach a softmax to turn logits into probabilities.
-    model.add(Softmax::new())?;
-    let predictions = model.predict(&test_x, 1024)?;
+    let probability_model = Sequential::new(vec![Box::new(model), Box::new(Softmax::new())])
+        .with_input_shape(&[28, 28])?;
+    let predictions = probability_model.predict(&test_x, 1024)?;
     let probs = |i: usize| -> rill::core::Result<Vec<f64>> {
         Ok(predictions.slice(0, i, i + 1)?.to_f64_vec())
     };
@@ -228,7 +249,7 @@ pub fn run(args: Args) -> Result<Report, Box<dyn std::error::Error>> {
     // 8. Use the trained model on a single image: a batch of one.
     let img = test_x.slice(0, 1, 2)?;
     println!("Single image shape: {:?}", img.shape());
-    let single = model.predict(&img, 1)?.to_f64_vec();
+    let single = probability_model.predict(&img, 1)?.to_f64_vec();
     let class = single
         .iter()
         .enumerate()

@@ -138,10 +138,19 @@ impl Recipe {
         let seed = fit.seed;
         let mut fit = fit.epochs(self.epochs).batch_size(self.batch_size);
         if let Some(v) = validation {
-            let (x, y) = scaled_one_hot(v)?;
+            let (x, y) = self.evaluation_data(v)?;
             fit = fit.validation_data(x, y);
         }
         model.fit(&self.training_data(train, seed)?, fit)
+    }
+
+    /// A split as `evaluate` takes it for a model compiled by this recipe: the images scaled to
+    /// [0, 1], the labels one-hot.
+    pub fn evaluation_data(&self, split: &Split) -> Result<(Tensor, Tensor)> {
+        Ok((
+            split.images.to_dtype(DType::F32)?.div_scalar(255.0)?,
+            one_hot(&split.labels)?,
+        ))
     }
 
     fn check(&self) -> Result<()> {
@@ -165,12 +174,4 @@ impl Recipe {
 /// Integer labels as one-hot f32 rows, one column per class (Fashion-MNIST's 10).
 fn one_hot(labels: &Tensor) -> Result<Tensor> {
     Ok(labels.one_hot(10)?.to_dtype(DType::F32)?)
-}
-
-/// A split's images scaled to [0, 1] and its labels one-hot, as the recipe's model sees them.
-pub(crate) fn scaled_one_hot(split: &Split) -> Result<(Tensor, Tensor)> {
-    Ok((
-        split.images.to_dtype(DType::F32)?.div_scalar(255.0)?,
-        one_hot(&split.labels)?,
-    ))
 }

@@ -8,6 +8,9 @@ pub enum ModelKind {
     Mlp,
     /// Two convolution blocks, then Dense(128) → Dropout → Dense(10).
     Cnn,
+    /// A small residual network with BatchNormalization, trained by its recipe (augmentation,
+    /// label smoothing, AdamW warming up then decaying on a cosine): 93% on Fashion-MNIST.
+    Resnet,
 }
 
 #[derive(Debug, Args)]
@@ -18,12 +21,12 @@ pub struct TrainArgs {
     /// Which model to train.
     #[arg(long, value_enum, default_value = "mlp")]
     model: ModelKind,
-    /// Passes over the training data.
-    #[arg(long, default_value_t = 10)]
-    epochs: usize,
-    /// Samples per gradient step.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
+    /// Passes over the training data (default: 10; the resnet recipe's 6).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Samples per gradient step (default: 32; the resnet recipe's 128).
+    #[arg(long)]
+    batch_size: Option<usize>,
     /// Seed for weights and shuffling.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -78,29 +81,48 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
     check_writable(&a.output)?;
     set_seed(a.seed);
     let data = load(&a.dataset)?;
-    let mut model = match a.model {
-        ModelKind::Mlp => rill::zoo::fashion_mnist_mlp()?,
-        ModelKind::Cnn => rill::zoo::fashion_mnist_cnn()?,
-    };
-    model.compile(
-        Adam::default(),
-        SparseCategoricalCrossentropy::from_logits(),
-        &["accuracy"],
-    )?;
-    let (test_x, test_y) = (scaled(&data.test.images)?, data.test.labels.clone());
-    let mut fit = FitConfig::default()
-        .epochs(a.epochs)
-        .batch_size(a.batch_size)
-        .seed(a.seed)
-        .validation_data(test_x.clone(), test_y.clone());
+    let mut fit = FitConfig::default().seed(a.seed);
     if let Some(dir) = &a.logdir {
         fit = fit.callback(TensorBoard::new(dir).histogram_freq(1));
     }
-    model.fit((&scaled(&data.train.images)?, &data.train.labels), fit)?;
-    let logs = model.evaluate((&test_x, &test_y), 256)?;
+    let (model, logs) = if let ModelKind::Resnet = a.model {
+        let mut recipe = rill::zoo::Recipe::fashion_mnist_fast();
+        recipe.epochs = a.epochs.unwrap_or(recipe.epochs);
+        recipe.batch_size = a.batch_size.unwrap_or(recipe.batch_size);
+        let mut model = rill::zoo::fashion_mnist_resnet()?;
+        recipe.fit(&mut model, &data.train, Some(&data.test), fit)?;
+        let logs = model.evaluate(recipe.evaluation_data(&data.test)?, 256)?;
+        (model, logs)
+    } else {
+        let mut model = match a.model {
+            ModelKind::Cnn => rill::zoo::fashion_mnist_cnn()?,
+            _ => rill::zoo::fashion_mnist_mlp()?,
+        };
+        model.compile(
+            Adam::default(),
+            SparseCategoricalCrossentropy::from_logits(),
+            &["accuracy"],
+        )?;
+        let (test_x, test_y) = (scaled(&data.test.images)?, data.test.labels.clone());
+        let fit = fit
+            .epochs(a.epochs.unwrap_or(10))
+            .batch_size(a.batch_size.unwrap_or(32))
+            .validation_data(test_x.clone(), test_y.clone());
+        model.fit((&scaled(&data.train.images)?, &data.train.labels), fit)?;
+        let logs = model.evaluate((&test_x, &test_y), 256)?;
+        (model, logs)
+    };
     println!("Test accuracy: {:.4}", logs["accuracy"]);
-    // Saved as the tutorial's probability model: a softmax on the logits.
-    model.add(Softmax::new())?;
+    // Saved as the tutorial's probability model: a softmax on the logits, appended to a
+    // sequential model, around a functional one.
+    let model = if model.kind() == "Sequential" {
+        let mut model = model;
+        model.add(Softmax::new())?;
+        model
+    } else {
+        Sequential::new(vec![Box::new(model), Box::new(Softmax::new())])
+            .with_input_shape(&[28, 28])?
+    };
     rill::io::save_model_with_classes(&model, Some(&data.class_names), &a.output)?;
     println!("Saved {}", a.output.display());
     Ok(())
