@@ -48,7 +48,7 @@ impl Recipe {
     /// [`fashion_mnist_resnet`](super::fashion_mnist_resnet).
     pub fn fashion_mnist_fast() -> Recipe {
         Recipe {
-            epochs: 6,
+            epochs: 10,
             batch_size: 128,
             peak_learning_rate: 4e-3,
             warmup_fraction: 0.2,
@@ -62,7 +62,7 @@ impl Recipe {
     /// The same recipe run longer, for the best accuracy the model reaches.
     pub fn fashion_mnist_best() -> Recipe {
         Recipe {
-            epochs: 30,
+            epochs: 40,
             ..Recipe::fashion_mnist_fast()
         }
     }
