@@ -20,7 +20,7 @@ enum ModelKind {
     Cnn,
     /// A small residual network with BatchNormalization (`rill::zoo::fashion_mnist_resnet`),
     /// trained by `rill::zoo::Recipe::fashion_mnist_fast`: shifted and mirrored images, label
-    /// smoothing, AdamW on a warm-up-then-cosine schedule. 93% test accuracy.
+    /// smoothing, AdamW on a warm-up-then-cosine schedule: 0.924 test accuracy in 10 epochs.
     Resnet,
 }
 

@@ -1,5 +1,5 @@
 //! Ready-made models: the Fashion-MNIST tutorial's two classifiers, and a small residual
-//! network with the [`Recipe`] that trains it to 93% and beyond.
+//! network with the [`Recipe`] that trains it (0.924 test accuracy in 10 epochs).
 //!
 //! Each comes whole (built for 28×28 float images scaled to [0, 1]) and as its list of layers,
 //! to put behind a preprocessing layer of one's own:
@@ -82,7 +82,7 @@ fn relu(g: &mut FunctionalBuilder, x: Node) -> Result<Node> {
 /// two convolution blocks (32 and 64 filters, each Conv → BatchNormalization → ReLU → MaxPool)
 /// and one residual block at 7×7 (two convolutions of 64 whose sum with the block's input goes
 /// through a ReLU), then Flatten → Dense 10. Trained with [`Recipe::fashion_mnist_fast`] it
-/// passes 93% test accuracy on Fashion-MNIST.
+/// reaches 0.924 test accuracy on Fashion-MNIST.
 pub fn fashion_mnist_resnet() -> Result<Model> {
     let mut g = FunctionalBuilder::new();
     let input = g.input(&[28, 28]);

@@ -44,8 +44,9 @@ pub struct Recipe {
 }
 
 impl Recipe {
-    /// The recipe for a short run: 93% test accuracy on Fashion-MNIST with
-    /// [`fashion_mnist_resnet`](super::fashion_mnist_resnet).
+    /// The recipe for a short run with [`fashion_mnist_resnet`](super::fashion_mnist_resnet):
+    /// 0.924 test accuracy on Fashion-MNIST after its 10 epochs (seed 1; 609 s of training on
+    /// 2 cores of an AVX2 EPYC). The same network and recipe in PyTorch reached 0.928.
     pub fn fashion_mnist_fast() -> Recipe {
         Recipe {
             epochs: 10,
@@ -56,14 +57,6 @@ impl Recipe {
             label_smoothing: 0.1,
             crop_padding: 2,
             flip: true,
-        }
-    }
-
-    /// The same recipe run longer, for the best accuracy the model reaches.
-    pub fn fashion_mnist_best() -> Recipe {
-        Recipe {
-            epochs: 40,
-            ..Recipe::fashion_mnist_fast()
         }
     }
 

@@ -19,9 +19,9 @@ pub struct BatchMoments<T> {
     pub variance: Vec<T>,
 }
 
-/// Adds per-channel f64 sums over pieces of whole rows: `visit` gets a piece, its offset and
+/// Adds per-channel f64 sums over pieces of whole rows: `visit` gets a piece (a range of `len`) and
 /// two accumulators of `c` values each.
-fn channel_sums<T: Sync>(
+fn channel_sums(
     len: usize,
     c: usize,
     visit: impl Fn(std::ops::Range<usize>, &mut [f64], &mut [f64]) + Sync,
@@ -88,7 +88,7 @@ pub fn batch_norm_forward<T: Float + Send + Sync>(
     // from 0). Blocks of rows add up in T and are flushed into f64, which keeps the inner loop
     // vectorised.
     let k = &x[..c];
-    let (sum, squares) = channel_sums::<T>(x.len(), c, |range, s, q| {
+    let (sum, squares) = channel_sums(x.len(), c, |range, s, q| {
         let (mut bs, mut bq) = (vec![T::zero(); c], vec![T::zero(); c]);
         for block in x[range].chunks(c * BLOCK_ROWS) {
             for row in block.chunks_exact(c) {
@@ -166,7 +166,7 @@ pub fn batch_norm_backward<T: Float + Send + Sync>(
         .collect();
     // Σ g and Σ g·(x − mean) per channel; Σ g·x̂ is the second times inv.
     let mean_t: Vec<T> = moments.mean.clone();
-    let (dbeta, g_centred) = channel_sums::<T>(x.len(), c, |range, sg, sgx| {
+    let (dbeta, g_centred) = channel_sums(x.len(), c, |range, sg, sgx| {
         let (mut bg, mut bgx) = (vec![T::zero(); c], vec![T::zero(); c]);
         let (x, g) = (&x[range.clone()], &g[range]);
         for (xb, gb) in x.chunks(c * BLOCK_ROWS).zip(g.chunks(c * BLOCK_ROWS)) {
