@@ -59,27 +59,40 @@ fn a_drawn_and_a_dropped_image_get_named_top_classes_in_a_real_browser() {
         "names are escaped inside the script"
     );
 
-    let out = std::process::Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--virtual-time-budget=30000",
-            "--dump-dom",
-        ])
-        .arg(format!("{url}?selftest"))
-        .output()
-        .expect("Chromium runs");
-    let dom = String::from_utf8_lossy(&out.stdout);
+    // Headless Chromium stops at the end of its virtual-time budget, and virtual time does not
+    // wait for work off the main thread (decoding the dropped image): on a loaded machine the
+    // DOM is sometimes dumped before the self-test ends. A page that never finishes fails all
+    // three attempts.
+    let run_selftest = || {
+        let out = std::process::Command::new(chromium())
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--virtual-time-budget=30000",
+                "--dump-dom",
+            ])
+            .arg(format!("{url}?selftest"))
+            .output()
+            .expect("Chromium runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let mut dom = String::new();
+    for _ in 0..3 {
+        dom = run_selftest();
+        if dom.contains("<pre id=\"selftest\">") {
+            break;
+        }
+    }
     let log = dom
         .split("<pre id=\"selftest\">")
         .nth(1)
         .and_then(|s| s.split("</pre>").next())
-        .unwrap_or_else(|| panic!("the self-test did not finish: {dom:.2000}"));
+        .unwrap_or_else(|| panic!("the self-test did not finish in three runs: {dom:.2000}"));
     // The DOM dump escapes the JSON's text as HTML.
     let log: Value = serde_json::from_str(
         &log.replace("&lt;", "<")
