@@ -300,15 +300,27 @@ fn batch_norm_gradients() {
         .unwrap();
     let gamma = uniform(&mut g, &[4], 0.5, 1.5);
     let beta = uniform(&mut g, &[4], -0.5, 0.5);
-    check_gradients("batch_norm", &[x, gamma, beta], |t| {
+    let inputs = [x, gamma, beta];
+    check_gradients("batch_norm", &inputs, |t| {
         Ok(t[0].batch_norm(&t[1], &t[2], 1e-3)?.0)
+    });
+    // About half the normalized values are negative, so the ReLU's mask matters.
+    check_gradients("batch_norm_relu", &inputs, |t| {
+        Ok(t[0].batch_norm_relu(&t[1], &t[2], 1e-3)?.0)
     });
 }
 
 /// The fused op against the same formula written with separate ops, on a batch large enough
-/// to be split between threads: values, statistics and all three gradients.
+/// to be split between threads: values, statistics and all three gradients, with and without
+/// the ReLU.
 #[test]
 fn batch_norm_matches_the_composed_formula_on_the_parallel_path() {
+    for relu in [false, true] {
+        batch_norm_against_separate_ops(relu);
+    }
+}
+
+fn batch_norm_against_separate_ops(relu: bool) {
     let mut g = gen();
     let x = randn(&mut g, &[64, 9, 9, 16])
         .add(&uniform(&mut g, &[16], -3.0, 3.0))
@@ -322,7 +334,11 @@ fn batch_norm_matches_the_composed_formula_on_the_parallel_path() {
         .set_requires_grad(true)
         .unwrap();
     let w = randn(&mut g, &[64, 9, 9, 16]);
-    let (fused, mean, variance) = x.batch_norm(&gamma, &beta, 1e-3).unwrap();
+    let (fused, mean, variance) = if relu {
+        x.batch_norm_relu(&gamma, &beta, 1e-3).unwrap()
+    } else {
+        x.batch_norm(&gamma, &beta, 1e-3).unwrap()
+    };
     let axes = [0, 1, 2];
     let (m, v) = (
         x.mean(&axes, false).unwrap(),
@@ -337,6 +353,14 @@ fn batch_norm_matches_the_composed_formula_on_the_parallel_path() {
         .unwrap()
         .add(&beta)
         .unwrap();
+    let plain = if relu { plain.relu().unwrap() } else { plain };
+    if relu {
+        let zeros = fused.to_f64_vec().iter().filter(|&&v| v == 0.0).count();
+        assert!(
+            zeros > fused.numel() / 5,
+            "the ReLU cut only {zeros} values"
+        );
+    }
     let close = |a: &Tensor, e: &Tensor| {
         for (a, e) in a.to_f64_vec().iter().zip(e.to_f64_vec()) {
             assert!((a - e).abs() <= 1e-9 * (1.0 + e.abs()), "{a} vs {e}");
@@ -362,6 +386,7 @@ fn batch_norm_matches_the_composed_formula_on_the_parallel_path() {
         .batch_norm(&gamma.to_dtype(DType::F32).unwrap(), &beta, 1e-3)
         .is_err());
     assert!(x.batch_norm(&gamma, &beta, f64::NAN).is_err());
+    assert!(x.batch_norm_relu(&c3, &beta, 1e-3).is_err());
     assert!(Tensor::zeros(&[0, 16], DType::F64)
         .batch_norm(&gamma, &beta, 1e-3)
         .is_err());

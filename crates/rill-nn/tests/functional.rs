@@ -213,3 +213,84 @@ fn samples_that_differ_only_by_size_one_axes_go_in_reshaped() {
     let err = model.predict(&wrong, 2).unwrap_err().to_string();
     assert!(err.contains("(None, 6, 6, 1)"), "{err}");
 }
+
+/// A ReLU the graph does not recognise as one (`is_plain_relu` is false): the same function,
+/// always run as its own op after the layer before it.
+struct OpaqueRelu;
+
+impl Layer for OpaqueRelu {
+    fn kind(&self) -> &'static str {
+        "OpaqueRelu"
+    }
+    fn compute_output_shape(&self, input_shape: &[usize]) -> rill_nn::Result<Vec<usize>> {
+        Ok(input_shape.to_vec())
+    }
+    fn call(&self, x: &Tensor, _training: bool) -> rill_nn::Result<Tensor> {
+        Ok(x.relu()?)
+    }
+}
+
+fn conv_bn_relu(relu: impl Layer) -> Model {
+    let mut g = FunctionalBuilder::new();
+    let input = g.input(&[6, 6, 3]);
+    let conv = Conv2D::new(4, (3, 3)).padding(Padding::Same);
+    let x = g.layer(conv.use_bias(false), input).unwrap();
+    let x = g.layer(BatchNormalization::new(), x).unwrap();
+    let x = g.layer(relu, x).unwrap();
+    let x = g.layer(Flatten::new(), x).unwrap();
+    let out = g.layer(Dense::new(3), x).unwrap();
+    g.build(&[input], &[out]).unwrap()
+}
+
+/// A BatchNormalization whose only reader is a ReLU computes both in one op in training
+/// (`batch_norm_relu` in the profile, no `relu`), and trains exactly as the two apart do.
+#[test]
+fn batch_normalization_then_relu_fuse_in_training_and_train_alike() {
+    let mut gen = Generator::new(3);
+    let x = gen.normal(&[16, 6, 6, 3], 0.5, 1.0, DType::F32).unwrap();
+    let y = Tensor::from_vec((0..16).map(|i| i % 3).collect::<Vec<i64>>(), &[16]).unwrap();
+    let mut fused = conv_bn_relu(ReLU::new());
+    let mut apart = conv_bn_relu(OpaqueRelu);
+    apart.set_weights(&fused.get_weights()).unwrap();
+    for m in [&mut fused, &mut apart] {
+        m.compile(
+            Sgd::new(0.5),
+            SparseCategoricalCrossentropy::from_logits(),
+            &[],
+        )
+        .unwrap();
+    }
+    rill_core::profile::enable();
+    let first = fused.train_on_batch(&x, &y).unwrap();
+    let ops = rill_core::profile::take();
+    let ran = |name: &str| ops.rows().iter().any(|r| r.name == name);
+    let names: Vec<_> = ops.rows().iter().map(|r| &r.name).collect();
+    assert!(
+        ran("batch_norm_relu") && !ran("relu") && !ran("batch_norm"),
+        "{names:?}"
+    );
+    assert_eq!(apart.train_on_batch(&x, &y).unwrap(), first);
+    for _ in 0..3 {
+        let (a, b) = (
+            fused.train_on_batch(&x, &y).unwrap()["loss"],
+            apart.train_on_batch(&x, &y).unwrap()["loss"],
+        );
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+    for (a, b) in fused.get_weights().iter().zip(apart.get_weights()) {
+        for (a, b) in a
+            .to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .zip(b.to_vec::<f32>().unwrap())
+        {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+    }
+    // Inference runs the folded normalization and the ReLU as before: the same predictions.
+    let (p, q) = (
+        fused.predict(&x, 16).unwrap(),
+        apart.predict(&x, 16).unwrap(),
+    );
+    assert_eq!(p.to_vec::<f32>().unwrap(), q.to_vec::<f32>().unwrap());
+}

@@ -58,6 +58,39 @@ impl BatchNormalization {
         self.config.epsilon = e;
         self
     }
+
+    fn built(&self) -> Result<&Weights> {
+        self.weights
+            .as_ref()
+            .ok_or_else(|| Error::not_built(<Self as Configurable>::KIND))
+    }
+
+    /// Training: normalizes with the batch's statistics (then the ReLU if `relu`) and moves
+    /// the moving averages towards them.
+    fn normalize_batch(&self, w: &Weights, x: &Tensor, relu: bool) -> Result<Tensor> {
+        let (gamma, beta) = (w.gamma.value(), w.beta.value());
+        let epsilon = self.config.epsilon;
+        let (y, mean, variance) = if relu {
+            x.batch_norm_relu(&gamma, &beta, epsilon)?
+        } else {
+            x.batch_norm(&gamma, &beta, epsilon)?
+        };
+        // The moving statistics are state, not part of the gradient.
+        let m = self.config.momentum;
+        no_grad(|| -> Result<()> {
+            let blend = |old: &Variable, batch: &Tensor| -> Result<()> {
+                let new = old
+                    .value()
+                    .mul_scalar(m)?
+                    .add(&batch.mul_scalar(1.0 - m)?)?;
+                old.replace(new);
+                Ok(())
+            };
+            blend(&w.moving_mean, &mean)?;
+            blend(&w.moving_variance, &variance)
+        })?;
+        Ok(y)
+    }
 }
 
 impl Configurable for BatchNormalization {
@@ -96,30 +129,12 @@ impl Layer for BatchNormalization {
         Ok(())
     }
     fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
-        let w = self
-            .weights
-            .as_ref()
-            .ok_or_else(|| Error::not_built(Self::KIND))?;
-        let (gamma, beta) = (w.gamma.value(), w.beta.value());
+        let w = self.built()?;
         if training && w.gamma.is_trainable() {
-            let (y, mean, variance) = x.batch_norm(&gamma, &beta, self.config.epsilon)?;
-            // The moving statistics are state, not part of the gradient.
-            let m = self.config.momentum;
-            no_grad(|| -> Result<()> {
-                let blend = |old: &Variable, batch: &Tensor| -> Result<()> {
-                    let new = old
-                        .value()
-                        .mul_scalar(m)?
-                        .add(&batch.mul_scalar(1.0 - m)?)?;
-                    old.replace(new);
-                    Ok(())
-                };
-                blend(&w.moving_mean, &mean)?;
-                blend(&w.moving_variance, &variance)
-            })?;
-            return Ok(y);
+            return self.normalize_batch(w, x, false);
         }
         // Inference: one scale and one shift per channel, folded from the moving statistics.
+        let (gamma, beta) = (w.gamma.value(), w.beta.value());
         let scale = gamma.div(
             &w.moving_variance
                 .value()
@@ -128,6 +143,10 @@ impl Layer for BatchNormalization {
         )?;
         let shift = beta.sub(&w.moving_mean.value().mul(&scale)?)?;
         Ok(x.mul(&scale)?.add(&shift)?)
+    }
+    fn call_then_relu(&self, x: &Tensor, training: bool) -> Option<Result<Tensor>> {
+        let w = self.weights.as_ref()?;
+        (training && w.gamma.is_trainable()).then(|| self.normalize_batch(w, x, true))
     }
     fn variables(&self) -> Vec<Variable> {
         match &self.weights {

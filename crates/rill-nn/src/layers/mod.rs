@@ -102,6 +102,19 @@ pub trait Layer: Send + Sync + 'static {
     fn as_model(&self) -> Option<&crate::Model> {
         None
     }
+    /// This layer's output passed through `max(·, 0)`, computed together when the layer knows
+    /// how (BatchNormalization in training does: the normalized values then never go to
+    /// memory); `None`, the default, has the model run the two apart. A model asks this where
+    /// the layer's only reader is a plain ReLU ([`Layer::is_plain_relu`]) and nothing else
+    /// needs the layer's own output.
+    fn call_then_relu(&self, _x: &Tensor, _training: bool) -> Option<Result<Tensor>> {
+        None
+    }
+    /// Whether this layer computes exactly `max(x, 0)` and nothing else, so that the layer
+    /// before it may apply it for it ([`Layer::call_then_relu`]).
+    fn is_plain_relu(&self) -> bool {
+        false
+    }
 }
 
 /// A layer rebuilt from a typed configuration — Keras' `get_config` / `from_config`. The config

@@ -41,6 +41,9 @@ pub(crate) struct Graph {
     last_use: Vec<usize>,
     /// Whether a node is needed for some output.
     needed: Vec<bool>,
+    /// For a layer whose only reader is a plain ReLU layer and whose own output is not a model
+    /// output, that ReLU's node: the layer may compute both at once (`Layer::call_then_relu`).
+    relu_after: Vec<Option<usize>>,
 }
 
 impl Graph {
@@ -84,12 +87,14 @@ impl Graph {
         for &o in &outputs {
             last_use[o] = usize::MAX;
         }
+        let relu_after = relu_after(&nodes, &needed, &outputs);
         Ok(Graph {
             nodes,
             inputs,
             outputs,
             last_use,
             needed,
+            relu_after,
         })
     }
 
@@ -112,12 +117,23 @@ impl Graph {
                 Op::Input => {
                     return Err(Error::Input(format!("input '{}' was not given", node.name)))
                 }
-                Op::Layer(l) => l.call(arg(0)?, training).map_err(|e| match e {
-                    Error::Core(c) => {
-                        Error::Input(format!("layer '{}' ({}): {c}", node.name, l.kind()))
+                Op::Layer(l) => {
+                    let in_layer = |e| match e {
+                        Error::Core(c) => {
+                            Error::Input(format!("layer '{}' ({}): {c}", node.name, l.kind()))
+                        }
+                        other => other,
+                    };
+                    let fused = self.relu_after[n]
+                        .and_then(|r| Some((r, l.call_then_relu(arg(0).ok()?, training)?)));
+                    if let Some((relu, out)) = fused {
+                        // The ReLU's value, computed here; the layer's own is never needed.
+                        values[relu] = Some(out.map_err(in_layer)?);
+                        self.release_parents(n, &mut values);
+                        continue;
                     }
-                    other => other,
-                })?,
+                    l.call(arg(0)?, training).map_err(in_layer)?
+                }
                 Op::Merge(m) => {
                     let args = (0..node.parents.len())
                         .map(|k| arg(k).cloned())
@@ -125,13 +141,7 @@ impl Graph {
                     m.call(&args)?
                 }
             };
-            // Values nothing reads any more are dropped now, so a long chain keeps one or two
-            // activations alive in inference rather than all of them.
-            for &p in &node.parents {
-                if self.last_use[p] == n {
-                    values[p] = None;
-                }
-            }
+            self.release_parents(n, &mut values);
             values[n] = Some(out);
         }
         self.outputs
@@ -142,6 +152,16 @@ impl Graph {
                     .ok_or_else(|| Error::Config("an output was not computed".into()))
             })
             .collect()
+    }
+
+    /// Drops the values nothing reads after node `n`, so a long chain keeps one or two
+    /// activations alive in inference rather than all of them.
+    fn release_parents(&self, n: usize, values: &mut [Option<Tensor>]) {
+        for &p in &self.nodes[n].parents {
+            if self.last_use[p] == n {
+                values[p] = None;
+            }
+        }
     }
 
     /// The layers, in graph order.
@@ -314,4 +334,26 @@ impl FunctionalBuilder {
         )?;
         Ok(Model::from_graph("functional", false, graph))
     }
+}
+
+/// For each node, the plain ReLU layer that is its only reader, when the node is a layer whose
+/// own output is not a model output (see `Graph::relu_after`).
+fn relu_after(nodes: &[GraphNode], needed: &[bool], outputs: &[usize]) -> Vec<Option<usize>> {
+    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (i, node) in nodes.iter().enumerate().filter(|&(i, _)| needed[i]) {
+        for &p in &node.parents {
+            readers[p].push(i);
+        }
+    }
+    (0..nodes.len())
+        .map(|n| {
+            let &[r] = readers[n].as_slice() else {
+                return None;
+            };
+            let fusable = matches!(nodes[n].op, Op::Layer(_))
+                && !outputs.contains(&n)
+                && matches!(&nodes[r].op, Op::Layer(l) if l.is_plain_relu());
+            fusable.then_some(r)
+        })
+        .collect()
 }

@@ -73,13 +73,16 @@ fn check(len: usize, c: usize, per_channel: &[usize]) {
 
 /// Normalizes each channel (the last axis: `x` is rows of `c` values) of `x` with the batch's
 /// own mean and variance, then scales by `gamma` and shifts by `beta`:
-/// `y = (x − mean) / sqrt(variance + epsilon) · gamma + beta`. Returns `y` and the statistics.
+/// `y = (x − mean) / sqrt(variance + epsilon) · gamma + beta`, followed by `max(y, 0)` when
+/// `relu` (the ReLU that follows most normalizations, in the same pass). Returns `y` and the
+/// statistics.
 pub fn batch_norm_forward<T: Float + Send + Sync>(
     x: &[T],
     gamma: &[T],
     beta: &[T],
     c: usize,
     epsilon: f64,
+    relu: bool,
 ) -> (Vec<T>, BatchMoments<T>) {
     check(x.len(), c, &[gamma.len(), beta.len()]);
     let rows = (x.len() / c) as f64;
@@ -120,14 +123,11 @@ pub fn batch_norm_forward<T: Float + Send + Sync>(
     let shift: Vec<T> = (0..c)
         .map(|j| from_f64(to_f64(beta[j]) - mean[j] * to_f64(scale[j])))
         .collect();
-    let (y, _) = build_rows(x.len(), c, |out, at| {
-        for (out, x) in out.chunks_mut(c).zip(x[at..].chunks(c)) {
-            for (((o, &v), &a), &b) in out.iter_mut().zip(x).zip(&scale).zip(&shift) {
-                // Not `mul_add`: without FMA enabled at compile time it is a library call.
-                o.write(v * a + b);
-            }
-        }
-    });
+    let y = if relu {
+        scale_and_shift::<T, true>(x, &scale, &shift)
+    } else {
+        scale_and_shift::<T, false>(x, &scale, &shift)
+    };
     let moments = BatchMoments {
         mean: mean.into_iter().map(from_f64).collect(),
         variance: variance.into_iter().map(from_f64).collect(),
@@ -135,13 +135,71 @@ pub fn batch_norm_forward<T: Float + Send + Sync>(
     (y, moments)
 }
 
+/// `x · scale + shift` per channel (rows of `scale.len()` values), then `max(·, 0)` when `RELU`.
+fn scale_and_shift<T: Float + Send + Sync, const RELU: bool>(
+    x: &[T],
+    scale: &[T],
+    shift: &[T],
+) -> Vec<T> {
+    let c = scale.len();
+    let (y, _) = build_rows(x.len(), c, |out, at| {
+        for (out, x) in out.chunks_mut(c).zip(x[at..].chunks(c)) {
+            for (((o, &v), &a), &b) in out.iter_mut().zip(x).zip(scale).zip(shift) {
+                // Not `mul_add`: without FMA enabled at compile time it is a library call.
+                let y = v * a + b;
+                o.write(if !RELU || y > T::zero() { y } else { T::zero() });
+            }
+        }
+    });
+    y
+}
+
 /// The gradient of [`batch_norm_forward`] from its input `x`, the output gradient `g` and the
 /// statistics it used: `(dx, dgamma, dbeta)`. With `x̂ = (x − mean) / sqrt(variance + epsilon)`
 /// and `n` rows: `dbeta = Σ g`, `dgamma = Σ g·x̂`, and
 /// `dx = gamma / sqrt(variance + epsilon) · (g − (dbeta + x̂·dgamma) / n)`.
+///
+/// `relu_output` is the forward's output when it ended in a ReLU: `g` then counts only where
+/// that output is positive (the ReLU's gradient, applied on the fly). Every `dx` still depends
+/// on the whole batch, through the sums.
 pub fn batch_norm_backward<T: Float + Send + Sync>(
     x: &[T],
     g: &[T],
+    gamma: &[T],
+    moments: &BatchMoments<T>,
+    c: usize,
+    epsilon: f64,
+    relu_output: Option<&[T]>,
+) -> (Vec<T>, Vec<T>, Vec<T>) {
+    match relu_output {
+        Some(y) => {
+            assert_eq!(
+                x.len(),
+                y.len(),
+                "batch_norm: output and input differ in length"
+            );
+            backward::<T, true>(x, g, y, gamma, moments, c, epsilon)
+        }
+        // Without a ReLU the mask is never read: `g` stands in for it.
+        None => backward::<T, false>(x, g, g, gamma, moments, c, epsilon),
+    }
+}
+
+/// `g` where `y > 0` when `RELU`, else `g`: the gradient that reaches the normalization.
+#[inline(always)]
+fn through<T: Float, const RELU: bool>(g: T, y: T) -> T {
+    if !RELU || y > T::zero() {
+        g
+    } else {
+        T::zero()
+    }
+}
+
+/// [`batch_norm_backward`], compiled once with the ReLU mask and once without.
+fn backward<T: Float + Send + Sync, const RELU: bool>(
+    x: &[T],
+    g: &[T],
+    y: &[T],
     gamma: &[T],
     moments: &BatchMoments<T>,
     c: usize,
@@ -165,14 +223,17 @@ pub fn batch_norm_backward<T: Float + Send + Sync>(
         .map(|&v| 1.0 / (to_f64(v) + epsilon).sqrt())
         .collect();
     // Σ g and Σ g·(x − mean) per channel; Σ g·x̂ is the second times inv.
-    let mean_t: Vec<T> = moments.mean.clone();
+    let mean_t = &moments.mean;
     let (dbeta, g_centred) = channel_sums(x.len(), c, |range, sg, sgx| {
         let (mut bg, mut bgx) = (vec![T::zero(); c], vec![T::zero(); c]);
-        let (x, g) = (&x[range.clone()], &g[range]);
-        for (xb, gb) in x.chunks(c * BLOCK_ROWS).zip(g.chunks(c * BLOCK_ROWS)) {
-            for (x, g) in xb.chunks_exact(c).zip(gb.chunks_exact(c)) {
-                let lanes = bg.iter_mut().zip(bgx.iter_mut()).zip(x).zip(g);
-                for ((((bg, bgx), &x), &g), &m) in lanes.zip(&mean_t) {
+        let (x, g, y) = (&x[range.clone()], &g[range.clone()], &y[range]);
+        let blocks = x.chunks(c * BLOCK_ROWS).zip(g.chunks(c * BLOCK_ROWS));
+        for ((xb, gb), yb) in blocks.zip(y.chunks(c * BLOCK_ROWS)) {
+            let rows = xb.chunks_exact(c).zip(gb.chunks_exact(c));
+            for ((x, g), y) in rows.zip(yb.chunks_exact(c)) {
+                let lanes = bg.iter_mut().zip(bgx.iter_mut()).zip(x).zip(g).zip(y);
+                for (((((bg, bgx), &x), &g), &y), &m) in lanes.zip(mean_t) {
+                    let g = through::<T, RELU>(g, y);
                     *bg = *bg + g;
                     *bgx = *bgx + g * (x - m);
                 }
@@ -194,11 +255,12 @@ pub fn batch_norm_backward<T: Float + Send + Sync>(
         let rows = out
             .chunks_mut(c)
             .zip(x[at..].chunks(c))
-            .zip(g[at..].chunks(c));
-        for ((out, x), g) in rows {
-            let lanes = out.iter_mut().zip(x).zip(g).zip(&a).zip(&b);
-            for (((((o, &x), &g), &a), &b), &d) in lanes.zip(&d) {
-                o.write(g * a + x * b + d);
+            .zip(g[at..].chunks(c))
+            .zip(y[at..].chunks(c));
+        for (((out, x), g), y) in rows {
+            let lanes = out.iter_mut().zip(x).zip(g).zip(y).zip(&a).zip(&b);
+            for ((((((o, &x), &g), &y), &a), &b), &d) in lanes.zip(&d) {
+                o.write(through::<T, RELU>(g, y) * a + x * b + d);
             }
         }
     });
@@ -217,7 +279,7 @@ mod tests {
         let x: Vec<f32> = (0..rows * c)
             .map(|i| 1000.0 + ((i * 7919) % 1000) as f32 / 500.0 - 1.0 + (i % c) as f32)
             .collect();
-        let (_, m) = batch_norm_forward(&x, &[1.0; 3], &[0.0; 3], c, 1e-3);
+        let (_, m) = batch_norm_forward(&x, &[1.0; 3], &[0.0; 3], c, 1e-3, false);
         for j in 0..c {
             let col: Vec<f64> = x.iter().skip(j).step_by(c).map(|&v| v as f64).collect();
             let mean = col.iter().sum::<f64>() / rows as f64;
