@@ -114,11 +114,22 @@ fn write_run<T: Copy>(dst: &mut [std::mem::MaybeUninit<T>], src: &[T]) {
 
 /// The adjoint of [`im2col`]: adds every patch element back onto the input position it came from.
 pub fn col2im<T: Float + Send + Sync>(cols: &[T], g: &PatchGeometry) -> Vec<T> {
+    let mut out = vec![T::zero(); g.n * g.h * g.w * g.c];
+    col2im_add(cols, g, &mut out);
+    out
+}
+
+/// [`col2im`] added onto `out`, an NHWC batch of `g.n` images.
+pub fn col2im_add<T: Float + Send + Sync>(cols: &[T], g: &PatchGeometry, out: &mut [T]) {
     let plen = g.patch_len();
     let per_image = g.h * g.w * g.c;
-    let mut out = vec![T::zero(); g.n * per_image];
+    assert_eq!(
+        out.len(),
+        g.n * per_image,
+        "col2im: output of the wrong size"
+    );
     if per_image == 0 {
-        return out;
+        return;
     }
     out.par_chunks_mut(per_image)
         .enumerate()
@@ -156,5 +167,4 @@ pub fn col2im<T: Float + Send + Sync>(cols: &[T], g: &PatchGeometry) -> Vec<T> {
                 }
             }
         });
-    out
 }
