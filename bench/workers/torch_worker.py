@@ -51,7 +51,8 @@ def resnet():
         *conv_bn(32, 64), nn.ReLU(), nn.MaxPool2d(2),
         Residual(64),
         nn.Flatten(),
-        nn.Linear(64 * 7 * 7, 10),
+        nn.Linear(64 * 7 * 7, 256), nn.ReLU(),
+        nn.Linear(256, 10),
     )
 
 

@@ -26,7 +26,7 @@ fn the_residual_network_has_the_documented_layers() {
         4
     );
     // Convolutions without biases: 9·1·32 + 9·32·64 + 2·9·64·64; four BatchNormalizations
-    // (γ, β trainable); Dense 3136 → 10.
+    // (γ, β trainable); Dense 3136 → 256 → 10.
     let trainable: usize = m
         .trainable_variables()
         .iter()
@@ -34,7 +34,14 @@ fn the_residual_network_has_the_documented_layers() {
         .sum();
     assert_eq!(
         trainable,
-        9 * 32 + 9 * 32 * 64 + 2 * 9 * 64 * 64 + 2 * (32 + 64 + 64 + 64) + 3136 * 10 + 10
+        9 * 32
+            + 9 * 32 * 64
+            + 2 * 9 * 64 * 64
+            + 2 * (32 + 64 + 64 + 64)
+            + 3136 * 256
+            + 256
+            + 256 * 10
+            + 10
     );
 }
 

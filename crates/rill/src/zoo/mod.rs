@@ -81,8 +81,8 @@ fn relu(g: &mut FunctionalBuilder, x: Node) -> Result<Node> {
 /// A small residual network for 28×28 grayscale images scaled to [0, 1], emitting 10 logits:
 /// two convolution blocks (32 and 64 filters, each Conv → BatchNormalization → ReLU → MaxPool)
 /// and one residual block at 7×7 (two convolutions of 64 whose sum with the block's input goes
-/// through a ReLU), then Flatten → Dense 10. Trained with [`Recipe::fashion_mnist_fast`] it
-/// reaches 0.924 test accuracy on Fashion-MNIST.
+/// through a ReLU), then Flatten → Dense 256 (ReLU) → Dense 10. Trained with
+/// [`Recipe::fashion_mnist_fast`] it reaches 0.930 test accuracy on Fashion-MNIST.
 pub fn fashion_mnist_resnet() -> Result<Model> {
     let mut g = FunctionalBuilder::new();
     let input = g.input(&[28, 28]);
@@ -98,6 +98,10 @@ pub fn fashion_mnist_resnet() -> Result<Model> {
     x = g.merge(Add, &[x, y])?;
     x = relu(&mut g, x)?;
     x = g.layer(Flatten::new(), x)?;
+    // A hidden layer before the logits: without it the network underfits (0.924 after the
+    // recipe's 10 epochs, training accuracy no higher); with it, 0.930. It costs 0.8 of the
+    // network's 12 MFLOP per image.
+    x = g.layer(Dense::new(256).activation(Activation::Relu), x)?;
     let logits = g.layer(Dense::new(10), x)?;
     g.build(&[input], &[logits])
 }
