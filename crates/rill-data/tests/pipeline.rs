@@ -157,3 +157,71 @@ fn images_decode_resize_and_load_from_class_folders() {
         .unwrap_err()
         .contains("not a readable PNG or JPEG"));
 }
+
+/// Our PNG and JPEG decoding, colour conversion and resizing against the `image` crate's, on
+/// pictures of every PNG colour type we meet (gray, gray + alpha, RGB, RGBA, 16-bit) and a
+/// JPEG: the same pixels, give or take rounding (we convert to gray before resizing, it after).
+#[test]
+fn decoding_and_resizing_match_the_image_crate() {
+    let (w, h) = (37u32, 23u32);
+    let rgba = image::RgbaImage::from_fn(w, h, |x, y| {
+        let v = |k: u32| ((x * 7 + y * 13 + k * 61 + (x * y) % 17) % 256) as u8;
+        image::Rgba([v(0), v(1), v(2), v(3)])
+    });
+    let source = image::DynamicImage::ImageRgba8(rgba);
+    let encoded = |img: image::DynamicImage, format: image::ImageFormat| {
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut bytes, format).unwrap();
+        bytes.into_inner()
+    };
+    let png = image::ImageFormat::Png;
+    let files = [
+        ("gray PNG", encoded(source.to_luma8().into(), png)),
+        (
+            "gray+alpha PNG",
+            encoded(source.to_luma_alpha8().into(), png),
+        ),
+        ("RGB PNG", encoded(source.to_rgb8().into(), png)),
+        ("RGBA PNG", encoded(source.clone(), png)),
+        ("16-bit PNG", encoded(source.to_rgb16().into(), png)),
+        (
+            "JPEG",
+            encoded(source.to_rgb8().into(), image::ImageFormat::Jpeg),
+        ),
+    ];
+    for (what, bytes) in &files {
+        let reference = image::load_from_memory(bytes).unwrap();
+        for size in [None, Some((11usize, 50usize)), Some((9, 9))] {
+            let resized = match size {
+                Some((th, tw)) => reference.resize_exact(
+                    tw as u32,
+                    th as u32,
+                    image::imageops::FilterType::Triangle,
+                ),
+                None => reference.clone(),
+            };
+            for mode in [ColorMode::Grayscale, ColorMode::Rgb] {
+                let theirs = match mode {
+                    ColorMode::Grayscale => resized.to_luma8().into_raw(),
+                    ColorMode::Rgb => resized.to_rgb8().into_raw(),
+                };
+                let ours = decode_image(bytes, mode, size).unwrap();
+                let (th, tw) = size.unwrap_or((h as usize, w as usize));
+                let channels = if mode == ColorMode::Rgb { 3 } else { 1 };
+                assert_eq!(ours.shape(), &[th, tw, channels], "{what}");
+                let ours = ours.to_vec::<u8>().unwrap();
+                let worst = ours.iter().zip(&theirs).map(|(a, b)| a.abs_diff(*b));
+                let worst = worst.max().unwrap();
+                assert!(worst <= 2, "{what} {mode:?} {size:?}: off by {worst}");
+            }
+        }
+    }
+    // Damaged and oversized files are refused with a message, never a panic.
+    let jpeg = &files[5].1;
+    assert!(decode_image(&jpeg[..jpeg.len() / 3], ColorMode::Rgb, None).is_err());
+    let mut huge = files[2].1.clone();
+    huge[16..24].copy_from_slice(&[0, 1, 0, 0, 0, 1, 0, 0]); // IHDR: 65536 × 65536
+    let err = decode_image(&huge, ColorMode::Rgb, None).unwrap_err();
+    assert!(err.contains("not a readable"), "{err}");
+    assert!(decode_image(jpeg, ColorMode::Rgb, Some((1 << 20, 1 << 20))).is_err());
+}

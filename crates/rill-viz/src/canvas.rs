@@ -44,16 +44,26 @@ pub(crate) fn render_png(
             message: format!("{e:?}"),
         })?;
     }
-    let img = image::RgbImage::from_raw(width, height, buf)
-        .ok_or_else(|| Error::Input(format!("{what}: buffer size mismatch")))?;
     let tmp = path.with_extension("png.tmp");
     let io = |e: std::io::Error| Error::Io {
         path: path.to_path_buf(),
         source: e,
     };
-    img.save_with_format(&tmp, image::ImageFormat::Png)
-        .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+    write_png(&tmp, width, height, &buf).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// Writes 8-bit RGB pixels (`width × height × 3`, row-major) as a PNG file.
+fn write_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> std::io::Result<()> {
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut encoder = png::Encoder::new(file, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
+    writer
+        .write_image_data(rgb)
+        .map_err(std::io::Error::other)?;
+    writer.finish().map_err(std::io::Error::other)
 }
 
 /// Converts any drawing error to the message `render_png` reports.

@@ -1,8 +1,10 @@
 //! PNG and JPEG files into tensors, and folders of class folders into a labelled dataset
 //! (Keras' `image_dataset_from_directory`).
 
+mod decode;
+mod resize;
+
 use crate::{Error, Result};
-use image::imageops::FilterType;
 use rill_core::Tensor;
 use std::path::{Path, PathBuf};
 
@@ -26,28 +28,29 @@ impl ColorMode {
 }
 
 /// Decodes image bytes (PNG or JPEG) to u8 `[height, width, channels]`, resized to `size`
-/// (height, width) with bilinear filtering when given.
+/// (height, width) with bilinear filtering when given. Gray from colour takes the Rec. 709
+/// luma; an alpha channel is dropped. Pictures over 64 megapixels are refused.
 pub fn decode_image(
     bytes: &[u8],
     mode: ColorMode,
     size: Option<(usize, usize)>,
 ) -> std::result::Result<Tensor, String> {
-    let mut img = image::load_from_memory(bytes)
-        .map_err(|e| format!("not a readable PNG or JPEG image: {e}"))?;
     if let Some((h, w)) = size {
-        if h == 0 || w == 0 {
+        if h == 0 || w == 0 || h.saturating_mul(w) > decode::MAX_PIXELS {
             return Err(format!("cannot resize to {h}x{w}"));
         }
-        if (img.height() as usize, img.width() as usize) != (h, w) {
-            img = img.resize_exact(w as u32, h as u32, FilterType::Triangle);
+    }
+    let img =
+        decode::decode(bytes).map_err(|e| format!("not a readable PNG or JPEG image: {e}"))?;
+    let (mut h, mut w, c) = (img.height, img.width, mode.channels());
+    let mut data = img.into_channels(c);
+    if let Some((th, tw)) = size {
+        if (th, tw) != (h, w) {
+            data = resize::resize(&data, (h, w, c), (th, tw));
+            (h, w) = (th, tw);
         }
     }
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let data = match mode {
-        ColorMode::Grayscale => img.into_luma8().into_raw(),
-        ColorMode::Rgb => img.into_rgb8().into_raw(),
-    };
-    Tensor::from_vec(data, &[h, w, mode.channels()]).map_err(|e| e.to_string())
+    Tensor::from_vec(data, &[h, w, c]).map_err(|e| e.to_string())
 }
 
 /// Loads a PNG or JPEG file as u8 `[height, width, channels]`.
