@@ -318,7 +318,7 @@ def markdown(report):
         out.append("")
     goals = goal_rows(rows)
     if goals:
-        out += ["**Against the goals of issue 6**", "", "| goal | measured | met |", "|---|---|---|"]
+        out += ["**Against the goals of issue 16**", "", "| goal | measured | met |", "|---|---|---|"]
         out += [f"| {g} | {m} | {'yes' if ok else 'no'} |" for g, m, ok in goals]
         out.append("")
     if report.get("profile"):
@@ -344,7 +344,7 @@ def goal_rows(rows):
         fw = min(peers, key=peers.get)
         return fw, peers[fw], rows[workload]["rill"][key]["median"]
 
-    for workload, factor, label in (("mlp", 2.5, "MLP epoch"), ("cnn", 2.0, "CNN epoch")):
+    for workload, factor, label in (("mlp", 3.0, "MLP epoch"), ("cnn", 2.0, "CNN epoch")):
         b = best_peer(workload, "epoch_seconds")
         if b:
             fw, peer, rill = b
@@ -359,8 +359,12 @@ def goal_rows(rows):
     b = best_peer("tta", "seconds_to_target")
     if b:
         fw, peer, rill = b
+
+        def shown(t):
+            return f"{t:.0f} s" if t != float("inf") else "not reached"
+
         goals.append(("time to the target accuracy ahead of PyTorch's, and within 3 minutes",
-                      f"Rill {rill:.0f} s, {fw} {peer:.0f} s", rill < peer and rill <= 180))
+                      f"Rill {shown(rill)}, {fw} {shown(peer)}", rill < peer and rill <= 180))
     b = best_peer("mlp", "peak_mb")
     if b:
         fw, peer, rill = b

@@ -19,8 +19,8 @@ enum ModelKind {
     /// trained with Adam whose learning rate follows a cosine from 1e-3 down to 0 over the run.
     Cnn,
     /// A small residual network with BatchNormalization (`rill::zoo::fashion_mnist_resnet`),
-    /// trained by `rill::zoo::Recipe::fashion_mnist_fast`: shifted and mirrored images, label
-    /// smoothing, AdamW on a warm-up-then-cosine schedule: 0.924 test accuracy in 10 epochs.
+    /// trained by `rill::zoo::Recipe::fashion_mnist_fast`: mirrored images, label smoothing,
+    /// AdamW on a warm-up-then-cosine schedule: about 0.935 test accuracy in 7 epochs.
     Resnet,
 }
 

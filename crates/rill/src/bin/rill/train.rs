@@ -8,8 +8,9 @@ pub enum ModelKind {
     Mlp,
     /// Two convolution blocks, then Dense(128) → Dropout → Dense(10).
     Cnn,
-    /// A small residual network with BatchNormalization, trained by its recipe (augmentation,
-    /// label smoothing, AdamW warming up then decaying on a cosine): 0.924 on Fashion-MNIST.
+    /// A small residual network with BatchNormalization, trained by its recipe (mirrored
+    /// images, label smoothing, AdamW warming up then decaying on a cosine, 7 epochs): about
+    /// 0.935 on Fashion-MNIST.
     Resnet,
 }
 
