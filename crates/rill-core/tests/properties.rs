@@ -28,18 +28,24 @@ proptest! {
     }
 
     #[test]
-    fn broadcast_add_agrees_with_explicit_expansion(a in shape(3), b in shape(3)) {
+    fn broadcast_add_and_sub_agree_with_explicit_expansion(a in shape(3), b in shape(3)) {
+        // Shapes of ones make one operand a single value broadcast everywhere (its own fast
+        // path); `sub` is not symmetric, so it would show operands taken in the wrong order.
         if let Ok(out) = broadcast_shapes("t", &a, &b) {
             let n: usize = a.iter().product();
             let m: usize = b.iter().product();
             let ta = Tensor::from_vec((0..n).map(|v| v as f64).collect(), &a).unwrap();
             let tb = Tensor::from_vec((0..m).map(|v| (v * 100) as f64).collect(), &b).unwrap();
             let sum = ta.add(&tb).unwrap();
+            let difference = ta.sub(&tb).unwrap();
             prop_assert_eq!(sum.shape(), &out[..]);
+            prop_assert_eq!(difference.shape(), &out[..]);
             let ea = ta.broadcast_to(&out).unwrap().contiguous().to_vec::<f64>().unwrap();
             let eb = tb.broadcast_to(&out).unwrap().contiguous().to_vec::<f64>().unwrap();
             let expected: Vec<f64> = ea.iter().zip(&eb).map(|(x, y)| x + y).collect();
             prop_assert_eq!(sum.to_vec::<f64>().unwrap(), expected);
+            let expected: Vec<f64> = ea.iter().zip(&eb).map(|(x, y)| x - y).collect();
+            prop_assert_eq!(difference.to_vec::<f64>().unwrap(), expected);
         }
     }
 

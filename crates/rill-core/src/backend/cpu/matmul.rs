@@ -99,7 +99,9 @@ fn gemm_into<T: FloatElement>(
     }
     assert_in_bounds(m, n, k, &a, &b);
     if let Some((a, b, out)) = as_f32(a, b, out) {
-        if super::few_rows::sgemm_few_rows(m, n, k, &a, &b, out, accumulate) {
+        if super::few_rows::sgemm_few_rows(m, n, k, &a, &b, out, accumulate)
+            || super::small_gemm::sgemm_small(m, n, k, &a, &b, out, accumulate)
+        {
             return;
         }
     }

@@ -7,3 +7,7 @@ pub(crate) fn chunk_len(n: usize) -> usize {
     let pieces = rayon::current_num_threads().max(1) * 2;
     n.div_ceil(pieces).max(4096)
 }
+
+mod help;
+
+pub use help::join_or_help;

@@ -1,0 +1,165 @@
+//! Products with few rows in `A` (a batch of 32 or 64 through a dense layer) or a short inner
+//! dimension (that layer's weight gradient, k = the batch), on two cores.
+//!
+//! These products take 50–150 µs: handing them to the general kernels' threads (from `fit`'s
+//! loop, outside the pool) cost more than it saved, so they ran on one core. Here a 6×16 register
+//! tile reads `B`'s rows where they lie, without packing (a block of sixteen columns, cut into
+//! 256-step slices of 16 KB, stays in the L1 cache while every block of six rows of `A` passes
+//! it), which lets the product be cut into two halves of columns, or of rows, cheaply: the second
+//! half goes to another core when one is free to take it ([`join_or_help`]). On one core the
+//! tile is about as fast as the general kernels at these sizes.
+
+mod kernel;
+
+use super::isa::{isa, Isa};
+use super::parallel::join_or_help;
+use super::MatRef;
+use kernel::{Tile, TILE_COLS, TILE_ROWS};
+use std::mem::MaybeUninit;
+
+/// Products with at most this many rows, or at most this deep, skip packing; beyond both,
+/// `A` and `B` are reused often enough that the general kernels' packed panels pay.
+const SMALL_SIDE: usize = 64;
+
+/// Steps of k per pass over a block of sixteen columns of `B` (256 × 16 floats = 16 KB, half of
+/// a typical L1 data cache).
+const DEPTH_BLOCK: usize = 256;
+
+/// Below this many multiply-adds the product stays on the calling thread. Measured on 2 cores:
+/// the tutorial MLP's 32×784×128 (3.2 M) runs 1.8× faster on two; 32×128×10 (41 K) is slower.
+const THREADED_MIN_MACS: usize = 1 << 19;
+
+/// `out = a · b` (or `out += a · b` when `accumulate`) for products with few rows or a short
+/// depth and at least sixteen columns, when this CPU has AVX2 and FMA and `B` has a unit column
+/// stride. (Narrower products would mask most of every load, and AMD's masked stores are slow:
+/// measured, the general kernels are faster for the tutorial's ten-column layer.) Returns `false`,
+/// touching nothing, otherwise.
+///
+/// The caller guarantees `m, n, k > 0`, `out.len() == m * n` and that every element the
+/// operands' strides address for the given sizes lies inside their slices.
+pub(super) fn sgemm_small(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &MatRef<f32>,
+    b: &MatRef<f32>,
+    out: &mut [MaybeUninit<f32>],
+    accumulate: bool,
+) -> bool {
+    if !cfg!(target_arch = "x86_64")
+        || isa() < Isa::Avx2
+        || (m > SMALL_SIDE && k > SMALL_SIDE)
+        || n < TILE_COLS
+        || b.col_stride != 1
+    {
+        return false;
+    }
+    let product = Product {
+        a: a.data[a.offset..].as_ptr(),
+        a_row_stride: a.row_stride,
+        a_col_stride: a.col_stride,
+        b: b.data[b.offset..].as_ptr(),
+        b_row_stride: b.row_stride,
+        c: SharedOut(out.as_mut_ptr().cast::<f32>()),
+        n,
+        k,
+    };
+    let threaded = m * n * k >= THREADED_MIN_MACS && rayon::current_num_threads() > 1;
+    // SAFETY: the caller guarantees the operands' bounds for m×k and k×n and that `out` holds
+    // m×n elements, exclusively borrowed (so it overlaps neither operand); `isa()` reported AVX2
+    // and FMA; and `accumulate` is only set for initialised `out`.
+    unsafe { product.run(0..m, 0..n, accumulate, threaded) };
+    true
+}
+
+/// `C`'s first element, shared between the two threads, which write disjoint blocks of it.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+// SAFETY: the pointer is only dereferenced by `Product::run`, whose callers give each thread a
+// disjoint rectangle of `C`, so no element is written by two threads or read while written.
+unsafe impl Send for SharedOut {}
+// SAFETY: as above.
+unsafe impl Sync for SharedOut {}
+
+/// The operands of one product, `C` packed row-major with `n` columns.
+#[derive(Clone, Copy)]
+struct Product {
+    a: *const f32,
+    a_row_stride: usize,
+    a_col_stride: usize,
+    b: *const f32,
+    b_row_stride: usize,
+    c: SharedOut,
+    n: usize,
+    k: usize,
+}
+
+// SAFETY: `Product` only carries read-only pointers to `A` and `B`, which no thread writes while
+// the product runs, and `C`'s pointer, shared as `SharedOut` explains.
+unsafe impl Send for Product {}
+// SAFETY: as above.
+unsafe impl Sync for Product {}
+
+impl Product {
+    /// The block `rows × cols` of `C`, split in two between the threads when `threaded` (by
+    /// columns when there are enough, so that each core reads half of `B`).
+    ///
+    /// # Safety
+    /// As for [`kernel::tile`], for every tile of the block; no other thread may touch the
+    /// block meanwhile.
+    unsafe fn run(
+        self,
+        rows: std::ops::Range<usize>,
+        cols: std::ops::Range<usize>,
+        accumulate: bool,
+        threaded: bool,
+    ) {
+        if threaded {
+            let split_cols = cols.len() >= 2 * TILE_COLS;
+            if split_cols || rows.len() >= 2 * TILE_ROWS {
+                let (first, second) = if split_cols {
+                    let mid = cols.start + (cols.len() / 2).next_multiple_of(TILE_COLS);
+                    ((rows.clone(), cols.start..mid), (rows, mid..cols.end))
+                } else {
+                    let mid = rows.start + (rows.len() / 2).next_multiple_of(TILE_ROWS);
+                    ((rows.start..mid, cols.clone()), (mid..rows.end, cols))
+                };
+                join_or_help(
+                    // SAFETY: the two blocks are disjoint parts of this one, which the caller
+                    // leaves to this call alone.
+                    || unsafe { self.run(first.0, first.1, accumulate, false) },
+                    || unsafe { self.run(second.0, second.1, accumulate, false) },
+                );
+                return;
+            }
+        }
+        for j in cols.clone().step_by(TILE_COLS) {
+            let width = TILE_COLS.min(cols.end - j);
+            // A slice of DEPTH_BLOCK rows of B's sixteen columns (16 KB) stays in the L1 cache
+            // while every block of rows of A passes it; C's tiles take the slices' sum.
+            for p in (0..self.k).step_by(DEPTH_BLOCK) {
+                let depth = DEPTH_BLOCK.min(self.k - p);
+                for i in rows.clone().step_by(TILE_ROWS) {
+                    let height = TILE_ROWS.min(rows.end - i);
+                    let tile = Tile {
+                        a: self.a.add(i * self.a_row_stride + p * self.a_col_stride),
+                        a_row_stride: self.a_row_stride,
+                        a_col_stride: self.a_col_stride,
+                        b: self.b.add(p * self.b_row_stride + j),
+                        b_row_stride: self.b_row_stride,
+                        c: self.c.0.add(i * self.n + j),
+                        c_row_stride: self.n,
+                        k: depth,
+                    };
+                    #[cfg(target_arch = "x86_64")]
+                    kernel::tile(&tile, height, width, accumulate || p > 0);
+                    #[cfg(not(target_arch = "x86_64"))]
+                    let _ = (tile, height, width);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

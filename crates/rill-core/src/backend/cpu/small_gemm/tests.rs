@@ -1,0 +1,76 @@
+//! The unpacked products against a plain triple loop in f64: `A` in every storage order, sizes
+//! that fill the 6×16 tiles and leave every remainder of rows and columns, overwriting and
+//! accumulating, on one thread and split between two; and the products it must leave to the
+//! general kernels.
+
+use super::*;
+use crate::backend::cpu::test_matrices::{check, Order};
+
+const A_ORDERS: [Order; 3] = [Order::Rows, Order::Columns, Order::Spread];
+
+#[test]
+fn few_rows_or_a_short_depth_match_the_reference_in_every_order_of_a() {
+    let shapes = [
+        // The tutorial MLP's forward product and its weight gradient (m = 784, k = the batch).
+        (32, 128, 784),
+        (784, 128, 32),
+        // Every remainder of rows (1..=5) and of columns (1..=15), and both at once.
+        (7, 17, 9),
+        (11, 33, 64),
+        (5, 19, 65),
+        (64, 16, 200),
+        (3, 24, 1),
+        (100, 31, 64),
+        (1, 16, 1),
+    ];
+    for a_order in A_ORDERS {
+        for (m, n, k) in shapes {
+            for accumulate in [false, true] {
+                let taken = check(sgemm_small, (m, n, k), (a_order, Order::Rows), accumulate);
+                assert_eq!(taken, isa() >= Isa::Avx2, "{m}x{n}x{k} {a_order:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn products_split_between_threads_match_the_reference() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        // Split by columns (n ≥ 32), and by rows when the columns are too few to split.
+        for (m, n, k) in [(32, 128, 784), (61, 47, 300), (600, 16, 60), (640, 17, 64)] {
+            assert!(m * n * k >= THREADED_MIN_MACS);
+            for accumulate in [false, true] {
+                let taken = check(
+                    sgemm_small,
+                    (m, n, k),
+                    (Order::Rows, Order::Rows),
+                    accumulate,
+                );
+                assert_eq!(taken, isa() >= Isa::Avx2, "{m}x{n}x{k}");
+            }
+        }
+    });
+}
+
+#[test]
+fn leaves_large_products_and_strided_b_to_the_general_kernels() {
+    let rows = (Order::Rows, Order::Rows);
+    assert!(!check(sgemm_small, (65, 16, 65), rows, false));
+    assert!(!check(sgemm_small, (32, 10, 128), rows, false));
+    assert!(!check(
+        sgemm_small,
+        (8, 16, 8),
+        (Order::Rows, Order::Columns),
+        false
+    ));
+    assert!(!check(
+        sgemm_small,
+        (8, 16, 8),
+        (Order::Rows, Order::Spread),
+        false
+    ));
+}
