@@ -5,8 +5,15 @@
 mod gemv;
 
 use super::isa::{isa, Isa};
+use super::parallel::join_or_help;
 use super::MatRef;
 use std::mem::MaybeUninit;
+
+/// Rows of at least this many multiply-adds are cut in two (the tutorial MLP's first layer,
+/// 784 × 128, is 100 K: about 6 µs on one core).
+const SPLIT_MIN_MACS: usize = 1 << 16;
+/// The cut falls on a multiple of the widest column block of the row kernels.
+const SPLIT_COLUMNS: usize = 64;
 
 /// Products with at most this many rows stream through `B`; beyond, `B`'s rows are reused
 /// often enough that packing them pays.
@@ -48,10 +55,23 @@ pub(super) fn sgemm_few_rows(
     true
 }
 
-/// One row of C (`out`, n elements) from one row of A. It stays on the calling thread: waking
-/// a second core for half the columns (measured) took longer than the whole row.
+/// One row of C (`out`, n elements) from one row of A; a large one in two halves of columns, the
+/// second on another core if one is free to start it ([`join_or_help`]: waiting for a sleeping
+/// core to wake, measured, took longer than the whole row).
 fn row_times(a_row: &[f32], b: &MatRef<f32>, out: &mut [MaybeUninit<f32>], accumulate: bool) {
     let n = out.len();
+    if a_row.len() * n >= SPLIT_MIN_MACS && n >= 2 * SPLIT_COLUMNS {
+        let mid = (n / 2).next_multiple_of(SPLIT_COLUMNS);
+        let (left, right) = out.split_at_mut(mid);
+        let right_b = MatRef {
+            offset: b.offset + mid * b.col_stride,
+            ..*b
+        };
+        return join_or_help(
+            || row_times(a_row, b, left, accumulate),
+            || row_times(a_row, &right_b, right, accumulate),
+        );
+    }
     let out = out.as_mut_ptr().cast::<f32>();
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `isa()` reported AVX2 and FMA on this CPU; the caller guarantees that B's k×n

@@ -60,6 +60,8 @@ fn products_split_between_threads_match_the_reference() {
 fn leaves_large_products_and_strided_b_to_the_general_kernels() {
     let rows = (Order::Rows, Order::Rows);
     assert!(!check(sgemm_small, (65, 16, 65), rows, false));
+    assert!(!check(sgemm_small, (64, 128, 1025), rows, false));
+    assert!(!check(sgemm_small, (1025, 128, 64), rows, false));
     assert!(!check(sgemm_small, (32, 10, 128), rows, false));
     assert!(!check(
         sgemm_small,
