@@ -6,6 +6,7 @@ use crate::{Result, Variable};
 #[cfg(target_arch = "x86_64")]
 use rill_core::backend::cpu::Isa;
 use rill_core::Gradients;
+use std::sync::Mutex;
 
 /// Adam (Kingma & Ba) with Keras' defaults: lr 1e-3, β₁ 0.9, β₂ 0.999, ε 1e-7, and Keras' form
 /// of the update: `w −= lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε)`. [`Adam::adamw`] adds decoupled
@@ -55,24 +56,31 @@ option_builders!(Adam);
 /// them in half the time of 8; the AVX2 variant gives AVX2-only CPUs 8 lanes instead of the
 /// baseline's 4 (not measured on its own: the MLP epoch it is part of moved within noise).
 fn update(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 4]) {
-    if w.len() >= SPLIT_MIN_LEN {
-        // Two halves on two cores when the second is free: a square root and a division per
+    let len = w.len();
+    if len >= SPLIT_MIN_LEN {
+        // Chunks shared with a second core when it is free: a square root and a division per
         // weight make this compute-bound (the tutorial MLP's 784×128 kernel: ~85 µs on one).
-        let mid = (w.len() / 2).next_multiple_of(16);
-        let (w0, w1) = w.split_at_mut(mid);
-        let (g0, g1) = g.split_at(mid);
-        let (m0, m1) = m.split_at_mut(mid);
-        let (v0, v1) = v.split_at_mut(mid);
-        return rill_core::backend::cpu::join_or_help(
-            || update_on_this_thread(w0, g0, m0, v0, k),
-            || update_on_this_thread(w1, g1, m1, v1, k),
+        let chunks = Mutex::new(
+            w.chunks_mut(CHUNK_LEN)
+                .zip(g.chunks(CHUNK_LEN))
+                .zip(m.chunks_mut(CHUNK_LEN).zip(v.chunks_mut(CHUNK_LEN)))
+                .map(Some)
+                .collect::<Vec<_>>(),
         );
+        return rill_core::backend::cpu::share_chunks(len.div_ceil(CHUNK_LEN), |i| {
+            let chunk = chunks.lock().unwrap_or_else(|e| e.into_inner())[i].take();
+            if let Some(((w, g), (m, v))) = chunk {
+                update_on_this_thread(w, g, m, v, k);
+            }
+        });
     }
     update_on_this_thread(w, g, m, v, k)
 }
 
-/// Variables with at least this many weights are updated on two cores.
+/// Variables with at least this many weights are updated on two cores, in chunks of
+/// `CHUNK_LEN` (a multiple of the widest vector).
 const SPLIT_MIN_LEN: usize = 1 << 15;
+const CHUNK_LEN: usize = 1 << 13;
 
 fn update_on_this_thread(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 4]) {
     #[cfg(target_arch = "x86_64")]

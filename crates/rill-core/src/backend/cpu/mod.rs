@@ -22,7 +22,7 @@ pub use elementwise::{map, map2_broadcast, map3_same};
 pub use fused::{bias_relu_backward, bias_relu_forward, bias_relu_in_place};
 pub use isa::{isa, Isa};
 pub use matmul::{gemm, gemm_new, gemm_uninit, MatRef};
-pub use parallel::{join_or_help, PARALLEL_MIN_ELEMENTS};
+pub use parallel::{join_or_help, share_chunks, PARALLEL_MIN_ELEMENTS};
 pub use patches::{col2im, col2im_add, im2col, PatchGeometry};
 pub use pool::{
     avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry,

@@ -1,102 +1,221 @@
-//! Splitting a short piece of work in two without ever waiting for a thread to wake up.
+//! Sharing a short piece of work with a second core without ever waiting for it to wake up.
 //!
 //! `rayon::join` called from outside the pool (as `fit`'s loop is: it runs on the caller's
-//! thread, whose random generator and other thread-local state the layers use) hands both halves
-//! to the pool and blocks the caller until a worker has woken up, run them and woken it again.
-//! A worker idle for more than a few tens of microseconds is asleep, and waking it costs about
-//! as much as a 50 µs half of a small product saves; measured on 2 cores, the tutorial MLP's
-//! step became bimodal and no faster. Here the caller offers the second half to the pool, runs
-//! the first itself, and then takes the second back unless a worker has already started it: a
-//! sleeping pool costs one wake-up call, never a wait.
+//! thread, whose random generator and other thread-local state the layers use) hands the work to
+//! the pool and blocks the caller until a worker has woken up, run it and woken it again. A
+//! worker idle for more than a few tens of microseconds is asleep, and in a virtual machine
+//! waking it can take as long as half of a 100 µs product: measured on 2 cores, the tutorial
+//! MLP's step became bimodal and no faster.
+//!
+//! Here the work is cut into chunks that two threads claim one by one, the caller from the first
+//! (it starts at once) and one helper thread from the last (it takes whatever is left when it
+//! gets there); the caller waits only for chunks the helper is running. The helper is Rill's own
+//! thread rather than a rayon job because it must spin for a while after each piece of work (as
+//! OpenMP runtimes do): a training step or a stream of predictions shares work every few tens of
+//! microseconds, and a helper that is still awake takes it within a microsecond. A rayon job
+//! spinning like this would hold one of the pool's workers away from the pool's own work
+//! (measured: slower epochs).
 
 use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
 
-/// Nobody has started the offered half yet.
-const OFFERED: u8 = 0;
-/// The caller took it back (and runs it, or has run it).
-const TAKEN_BACK: u8 = 1;
-/// A pool worker started it.
-const STARTED: u8 = 2;
-/// A pool worker finished it and dropped it: nothing it borrowed is used any more.
-const FINISHED: u8 = 3;
+/// How long the helper spins for new work after its last chunk before it parks.
+const LINGER: Duration = Duration::from_micros(200);
 
-/// A closure whose borrows the caller of [`join_or_help`] keeps alive (see there).
-type Offered = Box<dyn FnOnce() + Send + 'static>;
+/// A chunk's work, its lifetime erased: see [`share_chunks`] for why it is only called while the
+/// borrowed data lives.
+type ChunkFn = dyn Fn(usize) + Sync + 'static;
 
-/// The offered half and what became of it, shared by the caller and the pool's job.
-struct Offer {
-    state: AtomicU8,
-    work: Mutex<Option<Offered>>,
+/// What the caller and its helper share: the counter they claim chunks from, how many are done,
+/// and a panic from the helper's side.
+struct Shared {
+    count: usize,
+    /// The caller's flush-to-zero mode, which the helper adopts for its chunks.
+    denormal_mode: u32,
+    claimed: Box<[AtomicBool]>,
+    done: AtomicUsize,
+    work: *const ChunkFn,
     panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
-/// Runs `first` and `second`, `second` on a pool worker if one is free to start it while `first`
-/// runs, otherwise on this thread after `first`. Returns when both have finished; a panic in
-/// either is resumed here.
-pub fn join_or_help<A, B>(first: A, second: B)
+// SAFETY: `work` points at a `Fn + Sync` closure, which any thread may call through a shared
+// reference; `share_chunks` keeps it alive for as long as any thread can still claim a chunk
+// (below `count`). The other fields are atomics and a mutex.
+unsafe impl Send for Shared {}
+// SAFETY: as above.
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    /// Claims and runs every chunk not claimed yet, the caller from the first, the helper from
+    /// the last: each core then takes the same part of the work call after call (the same
+    /// columns of a weight matrix, which stay in its own cache) unless the other is late.
+    /// Returns a panic of this thread's chunks.
+    fn run_chunks(&self, from_the_last: bool) -> Option<Box<dyn Any + Send>> {
+        let mut panic = None;
+        for i in 0..self.count {
+            let chunk = if from_the_last { self.count - 1 - i } else { i };
+            if self.claimed[chunk].swap(true, Ordering::AcqRel) {
+                continue;
+            }
+            if panic.is_none() {
+                // SAFETY: this thread claimed the chunk and has not counted it done, so the
+                // caller of `share_chunks` is still waiting (it cannot return before `done`
+                // reaches `count`): the closure and what it borrows are alive.
+                let work = unsafe { &*self.work };
+                panic = catch_unwind(AssertUnwindSafe(|| work(chunk))).err();
+            }
+            // After a panic the remaining chunks are claimed but skipped, so that the caller
+            // stops waiting soon.
+            self.done.fetch_add(1, Ordering::AcqRel);
+        }
+        panic
+    }
+}
+
+/// Runs `work(0)`, …, `work(count - 1)`, on this thread and, for the chunks it has not reached
+/// yet when it wakes up, on one helper from the rayon pool. Returns when every chunk has
+/// finished; a panic in any chunk is resumed here (the other chunks may then not have run).
+pub fn share_chunks<F>(count: usize, work: F)
 where
-    A: FnOnce(),
-    B: FnOnce() + Send,
+    F: Fn(usize) + Sync,
 {
-    if rayon::current_num_threads() < 2 {
-        first();
-        second();
+    if count < 2 || rayon::current_num_threads() < 2 {
+        (0..count).for_each(work);
         return;
     }
-    let second: Box<dyn FnOnce() + Send + '_> = Box::new(second);
-    // SAFETY: only the lifetime changes (same type otherwise). The closure may borrow from the
-    // caller's frame, and this function does not return or unwind before the closure has been
-    // dropped: either this thread takes it back (state OFFERED → TAKEN_BACK) and runs it here, or
-    // a worker took it (OFFERED → STARTED), and then this thread waits for FINISHED, which the
-    // worker stores only after the closure has run and been dropped. `first`'s panic is caught
-    // and resumed only after that; the pool's job keeps only the `Arc` once the closure is gone.
-    let second: Offered = unsafe { std::mem::transmute(second) };
-    let offer = Arc::new(Offer {
-        state: AtomicU8::new(OFFERED),
-        work: Mutex::new(Some(second)),
+    let work: &(dyn Fn(usize) + Sync + '_) = &work;
+    // SAFETY: only the lifetime changes. The pointer is dereferenced only for a chunk claimed and
+    // not yet counted done, and this function does not return (or unwind) before `done` reaches `count`,
+    // that is, before every such chunk has finished: so never after `work` is gone. A helper that
+    // gets there later finds every chunk claimed and touches only the `Arc`.
+    let work: *const ChunkFn = unsafe { std::mem::transmute(work as *const _) };
+    let shared = Arc::new(Shared {
+        count,
+        denormal_mode: crate::float_mode::denormal_mode(),
+        claimed: (0..count).map(|_| AtomicBool::new(false)).collect(),
+        done: AtomicUsize::new(0),
+        work,
         panic: Mutex::new(None),
     });
-    let job = Arc::clone(&offer);
-    rayon::spawn(move || {
-        if job
-            .state
-            .compare_exchange(OFFERED, STARTED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            let work = take(&job.work);
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(work)) {
-                *lock(&job.panic) = Some(panic);
-            }
-            job.state.store(FINISHED, Ordering::Release);
-        }
-    });
-    let first = catch_unwind(AssertUnwindSafe(first));
-    if offer
-        .state
-        .compare_exchange(OFFERED, TAKEN_BACK, Ordering::AcqRel, Ordering::Acquire)
-        .is_ok()
-    {
-        take(&offer.work)();
-    } else {
-        wait_until_finished(&offer.state);
-    }
-    if let Err(panic) = first {
+    helper().post(Arc::clone(&shared));
+    let own_panic = shared.run_chunks(false);
+    wait_until_done(&shared);
+    if let Some(panic) = own_panic {
         resume_unwind(panic);
     }
-    let second_panic = lock(&offer.panic).take();
-    if let Some(panic) = second_panic {
+    let helper_panic = lock(&shared.panic).take();
+    if let Some(panic) = helper_panic {
         resume_unwind(panic);
     }
 }
 
-/// Spins while the worker runs its half (about as long as this thread's own half took), then
-/// yields the core, which a third thread may need.
-fn wait_until_finished(state: &AtomicU8) {
+/// The helper thread and its one-job mailbox.
+struct Helper {
+    mailbox: Mutex<Option<Arc<Shared>>>,
+    has_mail: AtomicBool,
+    parked: AtomicBool,
+    thread: Thread,
+}
+
+/// The helper, started on first use.
+fn helper() -> &'static Helper {
+    static HELPER: OnceLock<&'static Helper> = OnceLock::new();
+    HELPER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<&'static Helper>();
+        let thread = std::thread::Builder::new()
+            .name("rill-helper".into())
+            .spawn(move || {
+                let me = rx.recv().expect("rill-helper: started without its state");
+                me.serve()
+            })
+            .expect("rill: cannot start the helper thread");
+        let helper: &'static Helper = Box::leak(Box::new(Helper {
+            mailbox: Mutex::new(None),
+            has_mail: AtomicBool::new(false),
+            parked: AtomicBool::new(false),
+            thread: thread.thread().clone(),
+        }));
+        tx.send(helper).expect("rill-helper: exited at start");
+        helper
+    })
+}
+
+impl Helper {
+    /// Leaves `job` for the helper (replacing one it has not picked up: that job's caller claims
+    /// those chunks itself) and wakes it if it is parked.
+    fn post(&self, job: Arc<Shared>) {
+        *lock(&self.mailbox) = Some(job);
+        // SeqCst with `serve`'s pair of accesses: at least one side sees the other's store, so a
+        // posted job never waits for a helper that parked without seeing it.
+        self.has_mail.store(true, Ordering::SeqCst);
+        if self.parked.swap(false, Ordering::SeqCst) {
+            self.thread.unpark();
+        }
+    }
+
+    /// The helper's loop: run posted jobs, spin for [`LINGER`] after each, then park.
+    fn serve(&self) -> ! {
+        loop {
+            let mut since = Instant::now();
+            let mut spins = 0u32;
+            loop {
+                if self.has_mail.swap(false, Ordering::SeqCst) {
+                    let job = lock(&self.mailbox).take();
+                    if let Some(job) = job {
+                        let mode = job.denormal_mode;
+                        let panic =
+                            crate::float_mode::with_denormal_mode(mode, || job.run_chunks(true));
+                        if let Some(panic) = panic {
+                            *lock(&job.panic) = Some(panic);
+                        }
+                    }
+                    since = Instant::now();
+                }
+                std::hint::spin_loop();
+                spins = spins.wrapping_add(1);
+                if spins % 64 == 0 && since.elapsed() > LINGER {
+                    break;
+                }
+            }
+            self.parked.store(true, Ordering::SeqCst);
+            if self.has_mail.load(Ordering::SeqCst) {
+                self.parked.store(false, Ordering::SeqCst);
+                continue;
+            }
+            while self.parked.load(Ordering::SeqCst) {
+                std::thread::park();
+            }
+        }
+    }
+}
+
+/// Two pieces of work, the second shared with a helper as in [`share_chunks`].
+pub fn join_or_help<A, B>(first: A, second: B)
+where
+    A: FnOnce() + Send,
+    B: FnOnce() + Send,
+{
+    let (first, second) = (Mutex::new(Some(first)), Mutex::new(Some(second)));
+    share_chunks(2, |chunk| {
+        if chunk == 0 {
+            if let Some(first) = lock(&first).take() {
+                first();
+            }
+        } else if let Some(second) = lock(&second).take() {
+            second();
+        }
+    });
+}
+
+/// Spins while the helper finishes the chunks it took (each about as long as one of this
+/// thread's), then yields the core, which a third thread may need.
+fn wait_until_done(shared: &Shared) {
     let mut spins = 0u32;
-    while state.load(Ordering::Acquire) != FINISHED {
+    while shared.done.load(Ordering::Acquire) < shared.count {
         if spins < 1 << 12 {
             std::hint::spin_loop();
             spins += 1;
@@ -107,14 +226,8 @@ fn wait_until_finished(state: &AtomicU8) {
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A poisoned lock only means a panic elsewhere, already carried in `panic`.
+    // A poisoned lock only means a panic elsewhere, which is carried separately.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn take(work: &Mutex<Option<Offered>>) -> Offered {
-    lock(work)
-        .take()
-        .expect("join_or_help: the offered half is started exactly once")
 }
 
 #[cfg(test)]
@@ -129,44 +242,83 @@ mod tests {
     }
 
     #[test]
-    fn both_halves_run_once_with_borrowed_data_on_any_pool() {
+    fn every_chunk_runs_once_with_borrowed_data_on_any_pool() {
         for threads in [1, 2, 4] {
             pool(threads).install(|| {
-                for _ in 0..200 {
-                    let mut left = vec![0u32; 1000];
-                    let mut right = vec![0u32; 1000];
-                    join_or_help(
-                        || left.iter_mut().for_each(|x| *x += 1),
-                        || right.iter_mut().for_each(|x| *x += 2),
-                    );
-                    assert!(left.iter().all(|&x| x == 1) && right.iter().all(|&x| x == 2));
+                for count in [0, 1, 2, 7, 64] {
+                    let hits: Vec<AtomicUsize> = (0..count).map(|_| AtomicUsize::new(0)).collect();
+                    share_chunks(count, |i| {
+                        hits[i].fetch_add(1, Ordering::Relaxed);
+                    });
+                    assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
                 }
             });
         }
-        // From outside any pool, as `fit` calls it.
+        // From outside any pool, as `fit` calls it, back to back and after pauses.
         let (mut a, mut b) = (0, 0);
-        join_or_help(|| a += 1, || b += 1);
-        assert_eq!((a, b), (1, 1));
+        for i in 0..2000 {
+            join_or_help(|| a += 1, || b += 1);
+            if i % 500 == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        assert_eq!((a, b), (2000, 2000));
+    }
+
+    /// The helper rounds subnormal results as the caller does, with and without the caller's
+    /// flush-to-zero guard, and gives its own mode back afterwards.
+    #[test]
+    fn the_helper_adopts_the_callers_flush_to_zero_mode() {
+        let run = || {
+            let results: Vec<Mutex<(f32, std::thread::ThreadId)>> = (0..16)
+                .map(|_| Mutex::new((f32::NAN, std::thread::current().id())))
+                .collect();
+            share_chunks(16, |i| {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                let tiny = std::hint::black_box(1e-30f32) * std::hint::black_box(1e-10f32);
+                *lock(&results[i]) = (tiny, std::thread::current().id());
+            });
+            let results: Vec<_> = results
+                .into_iter()
+                .map(|r| r.into_inner().unwrap())
+                .collect();
+            let me = std::thread::current().id();
+            assert!(
+                results.iter().any(|r| r.1 != me),
+                "the helper took no chunk"
+            );
+            results.into_iter().map(|r| r.0).collect::<Vec<f32>>()
+        };
+        // First without the guard, so that the helper thread (which would inherit the mode of
+        // the thread that starts it) exists before it.
+        assert!(run().iter().all(|&x| x > 0.0));
+        if cfg!(target_arch = "x86_64") {
+            let guard = crate::FlushDenormals::new();
+            // Bits, not `== 0.0`: under denormals-are-zero a subnormal compares equal to zero.
+            assert!(run().iter().all(|&x| x.to_bits() == 0));
+            drop(guard);
+        }
+        assert!(run().iter().all(|&x| x > 0.0));
     }
 
     #[test]
-    fn a_panic_in_either_half_reaches_the_caller_after_both_are_done() {
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        for panicking in [0, 1] {
+    fn a_panic_in_any_chunk_reaches_the_caller_after_the_others_are_done() {
+        for panicking in [0, 1, 5] {
+            let running = AtomicUsize::new(0);
             let caught = catch_unwind(AssertUnwindSafe(|| {
-                join_or_help(
-                    || {
-                        done.fetch_add(1, Ordering::SeqCst);
-                        assert!(panicking != 0, "first");
-                    },
-                    || {
-                        done.fetch_add(1, Ordering::SeqCst);
-                        assert!(panicking != 1, "second");
-                    },
-                )
+                share_chunks(6, |i| {
+                    running.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    assert!(i != panicking, "chunk {i}");
+                })
             }));
             assert!(caught.is_err());
+            assert_eq!(
+                running.load(Ordering::SeqCst),
+                0,
+                "a chunk outlived the call"
+            );
         }
-        assert_eq!(done.load(Ordering::SeqCst), 4);
     }
 }

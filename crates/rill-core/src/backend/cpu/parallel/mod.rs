@@ -10,4 +10,4 @@ pub(crate) fn chunk_len(n: usize) -> usize {
 
 mod help;
 
-pub use help::join_or_help;
+pub use help::{join_or_help, share_chunks};

@@ -5,14 +5,14 @@
 //! loop, outside the pool) cost more than it saved, so they ran on one core. Here a 6×16 register
 //! tile reads `B`'s rows where they lie, without packing (a block of sixteen columns, cut into
 //! 256-step slices of 16 KB, stays in the L1 cache while every block of six rows of `A` passes
-//! it), which lets the product be cut into two halves of columns, or of rows, cheaply: the second
-//! half goes to another core when one is free to take it ([`join_or_help`]). On one core the
+//! it), which lets the product be cut cheaply into blocks of sixteen columns (or of rows) that
+//! this thread and a helper from the pool claim one by one ([`share_chunks`]). On one core the
 //! tile is about as fast as the general kernels at these sizes.
 
 mod kernel;
 
 use super::isa::{isa, Isa};
-use super::parallel::join_or_help;
+use super::parallel::share_chunks;
 use super::MatRef;
 use kernel::{Tile, TILE_COLS, TILE_ROWS};
 use std::mem::MaybeUninit;
@@ -70,13 +70,30 @@ pub(super) fn sgemm_small(
         n,
         k,
     };
-    let threaded = m * n * k >= THREADED_MIN_MACS && rayon::current_num_threads() > 1;
-    // SAFETY: the caller guarantees the operands' bounds for m×k and k×n and that `out` holds
-    // m×n elements, exclusively borrowed (so it overlaps neither operand); `isa()` reported AVX2
-    // and FMA; and `accumulate` is only set for initialised `out`.
-    unsafe { product.run(0..m, 0..n, accumulate, threaded) };
+    // SAFETY (all three): the caller guarantees the operands' bounds for m×k and k×n and that
+    // `out` holds m×n elements, exclusively borrowed (so it overlaps neither operand); `isa()`
+    // reported AVX2 and FMA; `accumulate` is only set for initialised `out`; and the chunks are
+    // disjoint blocks of `C`, each run once.
+    if m * n * k < THREADED_MIN_MACS {
+        unsafe { product.block(0..m, 0..n, accumulate) };
+    } else if n >= 2 * TILE_COLS {
+        // Chunks of sixteen columns, so that each core reads its own part of `B`.
+        share_chunks(n.div_ceil(TILE_COLS), |chunk| {
+            let first = chunk * TILE_COLS;
+            unsafe { product.block(0..m, first..n.min(first + TILE_COLS), accumulate) };
+        });
+    } else {
+        let rows = m.div_ceil(ROW_CHUNKS).next_multiple_of(TILE_ROWS);
+        share_chunks(m.div_ceil(rows), |chunk| {
+            let first = chunk * rows;
+            unsafe { product.block(first..m.min(first + rows), 0..n, accumulate) };
+        });
+    }
     true
 }
+
+/// A product too narrow to share by columns is shared in this many blocks of rows.
+const ROW_CHUNKS: usize = 8;
 
 /// `C`'s first element, shared between the two threads, which write disjoint blocks of it.
 #[derive(Clone, Copy)]
@@ -107,38 +124,17 @@ unsafe impl Send for Product {}
 unsafe impl Sync for Product {}
 
 impl Product {
-    /// The block `rows × cols` of `C`, split in two between the threads when `threaded` (by
-    /// columns when there are enough, so that each core reads half of `B`).
+    /// The block `rows × cols` of `C`, on this thread.
     ///
     /// # Safety
     /// As for [`kernel::tile`], for every tile of the block; no other thread may touch the
     /// block meanwhile.
-    unsafe fn run(
-        self,
+    unsafe fn block(
+        &self,
         rows: std::ops::Range<usize>,
         cols: std::ops::Range<usize>,
         accumulate: bool,
-        threaded: bool,
     ) {
-        if threaded {
-            let split_cols = cols.len() >= 2 * TILE_COLS;
-            if split_cols || rows.len() >= 2 * TILE_ROWS {
-                let (first, second) = if split_cols {
-                    let mid = cols.start + (cols.len() / 2).next_multiple_of(TILE_COLS);
-                    ((rows.clone(), cols.start..mid), (rows, mid..cols.end))
-                } else {
-                    let mid = rows.start + (rows.len() / 2).next_multiple_of(TILE_ROWS);
-                    ((rows.start..mid, cols.clone()), (mid..rows.end, cols))
-                };
-                join_or_help(
-                    // SAFETY: the two blocks are disjoint parts of this one, which the caller
-                    // leaves to this call alone.
-                    || unsafe { self.run(first.0, first.1, accumulate, false) },
-                    || unsafe { self.run(second.0, second.1, accumulate, false) },
-                );
-                return;
-            }
-        }
         for j in cols.clone().step_by(TILE_COLS) {
             let width = TILE_COLS.min(cols.end - j);
             // A slice of DEPTH_BLOCK rows of B's sixteen columns (16 KB) stays in the L1 cache
