@@ -114,6 +114,43 @@ impl Drop for FlushDenormals {
     }
 }
 
+/// This thread's flush-to-zero and denormals-are-zero bits, for another thread to adopt with
+/// [`with_denormal_mode`] while it does part of this thread's work (0 off x86-64).
+pub(crate) fn denormal_mode() -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    return read_mxcsr() & FTZ_DAZ;
+    #[cfg(not(target_arch = "x86_64"))]
+    0
+}
+
+/// Runs `f` with this thread's flush-to-zero and denormals-are-zero bits set to `mode` (from
+/// [`denormal_mode`]), then restores them: work shared between threads rounds alike on each.
+pub(crate) fn with_denormal_mode<R>(mode: u32, f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let saved = read_mxcsr();
+        let wanted = (saved & !FTZ_DAZ) | (mode & FTZ_DAZ);
+        if wanted == saved {
+            return f();
+        }
+        write_mxcsr(wanted);
+        // Restored on unwinding too: the helper thread outlives a panicking chunk.
+        struct Restore(u32);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                write_mxcsr(self.0);
+            }
+        }
+        let _restore = Restore(saved);
+        f()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = mode;
+        f()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,42 +208,5 @@ mod tests {
             std::hint::black_box(tiny) * std::hint::black_box(half) > 0.0,
             "the previous mode is restored"
         );
-    }
-}
-
-/// This thread's flush-to-zero and denormals-are-zero bits, for another thread to adopt with
-/// [`with_denormal_mode`] while it does part of this thread's work (0 off x86-64).
-pub(crate) fn denormal_mode() -> u32 {
-    #[cfg(target_arch = "x86_64")]
-    return read_mxcsr() & FTZ_DAZ;
-    #[cfg(not(target_arch = "x86_64"))]
-    0
-}
-
-/// Runs `f` with this thread's flush-to-zero and denormals-are-zero bits set to `mode` (from
-/// [`denormal_mode`]), then restores them: work shared between threads rounds alike on each.
-pub(crate) fn with_denormal_mode<R>(mode: u32, f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let saved = read_mxcsr();
-        let wanted = (saved & !FTZ_DAZ) | (mode & FTZ_DAZ);
-        if wanted == saved {
-            return f();
-        }
-        write_mxcsr(wanted);
-        // Restored on unwinding too: the helper thread outlives a panicking chunk.
-        struct Restore(u32);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                write_mxcsr(self.0);
-            }
-        }
-        let _restore = Restore(saved);
-        f()
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = mode;
-        f()
     }
 }

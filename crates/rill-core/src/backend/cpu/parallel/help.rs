@@ -177,7 +177,7 @@ impl Helper {
                 }
                 std::hint::spin_loop();
                 spins = spins.wrapping_add(1);
-                if spins % 64 == 0 && since.elapsed() > LINGER {
+                if spins.is_multiple_of(64) && since.elapsed() > LINGER {
                     break;
                 }
             }
