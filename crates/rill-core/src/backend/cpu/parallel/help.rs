@@ -76,22 +76,22 @@ impl Shared {
     }
 }
 
-/// Runs `work(0)`, …, `work(count - 1)`, on this thread and, for the chunks it has not reached
-/// yet when it wakes up, on one helper from the rayon pool. Returns when every chunk has
-/// finished; a panic in any chunk is resumed here (the other chunks may then not have run).
+/// Runs `work(0)`, …, `work(count - 1)`, on this thread and, for the chunks this thread has not
+/// reached yet when it gets there, on the helper thread. Returns when every chunk has finished;
+/// a panic in any chunk is resumed here (the other chunks may then not have run).
 pub fn share_chunks<F>(count: usize, work: F)
 where
     F: Fn(usize) + Sync,
 {
-    if count < 2 || rayon::current_num_threads() < 2 {
-        (0..count).for_each(work);
-        return;
-    }
+    let helper = match helper() {
+        Some(helper) if count >= 2 && rayon::current_num_threads() >= 2 => helper,
+        _ => return (0..count).for_each(work),
+    };
     let work: &(dyn Fn(usize) + Sync + '_) = &work;
-    // SAFETY: only the lifetime changes. The pointer is dereferenced only for a chunk claimed and
-    // not yet counted done, and this function does not return (or unwind) before `done` reaches `count`,
-    // that is, before every such chunk has finished: so never after `work` is gone. A helper that
-    // gets there later finds every chunk claimed and touches only the `Arc`.
+    // SAFETY: only the lifetime changes. The pointer is dereferenced only for a chunk claimed
+    // and not yet counted done, and this function does not return (or unwind) before `done`
+    // reaches `count`, that is, before every such chunk has finished: so never after `work` is
+    // gone. A helper that gets there later finds every chunk claimed and touches only the `Arc`.
     let work: *const ChunkFn = unsafe { std::mem::transmute(work as *const _) };
     let shared = Arc::new(Shared {
         count,
@@ -101,7 +101,7 @@ where
         work,
         panic: Mutex::new(None),
     });
-    helper().post(Arc::clone(&shared));
+    helper.post(Arc::clone(&shared));
     let own_panic = shared.run_chunks(false);
     wait_until_done(&shared);
     if let Some(panic) = own_panic {
@@ -121,26 +121,29 @@ struct Helper {
     thread: Thread,
 }
 
-/// The helper, started on first use.
-fn helper() -> &'static Helper {
-    static HELPER: OnceLock<&'static Helper> = OnceLock::new();
-    HELPER.get_or_init(|| {
+/// The helper, started on first use; `None` if the system would not start a thread (then all
+/// work stays on the calling thread).
+fn helper() -> Option<&'static Helper> {
+    static HELPER: OnceLock<Option<&'static Helper>> = OnceLock::new();
+    *HELPER.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel::<&'static Helper>();
         let thread = std::thread::Builder::new()
             .name("rill-helper".into())
             .spawn(move || {
-                let me = rx.recv().expect("rill-helper: started without its state");
-                me.serve()
+                // The state is sent right after the spawn; without it there is nothing to do.
+                if let Ok(me) = rx.recv() {
+                    me.serve()
+                }
             })
-            .expect("rill: cannot start the helper thread");
+            .ok()?;
         let helper: &'static Helper = Box::leak(Box::new(Helper {
             mailbox: Mutex::new(None),
             has_mail: AtomicBool::new(false),
             parked: AtomicBool::new(false),
             thread: thread.thread().clone(),
         }));
-        tx.send(helper).expect("rill-helper: exited at start");
-        helper
+        tx.send(helper).ok()?;
+        Some(helper)
     })
 }
 
