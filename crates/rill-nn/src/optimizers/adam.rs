@@ -51,10 +51,7 @@ impl Adam {
 
 option_builders!(Adam);
 
-/// One fused pass over a variable, on the widest vectors the CPU has (`rill_core::backend::cpu::isa`,
-/// which `RILL_ISA` can cap): the square root and division per element dominate, and 16 lanes do
-/// them in half the time of 8; the AVX2 variant gives AVX2-only CPUs 8 lanes instead of the
-/// baseline's 4 (not measured on its own: the MLP epoch it is part of moved within noise).
+/// Adam's update of one variable: large ones in chunks shared with a second core.
 fn update(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 4]) {
     let len = w.len();
     if len >= SPLIT_MIN_LEN {
@@ -82,6 +79,10 @@ fn update(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 4]) {
 const SPLIT_MIN_LEN: usize = 1 << 15;
 const CHUNK_LEN: usize = 1 << 13;
 
+/// One fused pass over a variable, on the widest vectors the CPU has (`rill_core::backend::cpu::isa`,
+/// which `RILL_ISA` can cap): the square root and division per element dominate, and 16 lanes do
+/// them in half the time of 8; the AVX2 variant gives AVX2-only CPUs 8 lanes instead of the
+/// baseline's 4 (not measured on its own: the MLP epoch it is part of moved within noise).
 fn update_on_this_thread(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 4]) {
     #[cfg(target_arch = "x86_64")]
     match rill_core::backend::cpu::isa() {
@@ -157,10 +158,10 @@ impl Optimizer for Adam {
 mod tests {
     use super::*;
 
-    /// A variable large enough to be split between two cores gets exactly the update it gets on
+    /// A variable large enough to be shared between two cores gets exactly the update it gets on
     /// one, element for element.
     #[test]
-    fn large_variables_split_in_two_update_exactly_as_on_one_thread() {
+    fn large_variables_shared_between_cores_update_exactly_as_on_one_thread() {
         let n = SPLIT_MIN_LEN + 1234;
         let wave = |s: f32| (0..n).map(|i| ((i as f32) * s).sin()).collect::<Vec<f32>>();
         let (g, k) = (wave(0.37), [1e-3, 0.9, 0.999, 1e-7]);
