@@ -1,6 +1,7 @@
 use super::parallel::{chunk_len, PARALLEL_MIN_ELEMENTS};
 use crate::layout::Layout;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Runs `body(i, chunk)` for every `chunk` of `out` cut into pieces of `len` elements (the
 /// `i`-th starts at `i * len`), on the pool's threads.
@@ -17,21 +18,33 @@ fn par_chunks<U: Send>(out: &mut [U], len: usize, body: &(dyn Fn(usize, &mut [U]
 
 /// `out[i] = f(x[i])`, on both cores for large inputs.
 pub fn map<T: Copy + Sync, U: Copy + Send + Default>(x: &[T], f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    if x.len() < PARALLEL_MIN_ELEMENTS {
-        return x.iter().map(|&v| f(v)).collect();
-    }
     // Written once into uninitialised memory: a zero-filled buffer would cost a second pass.
     let mut out: Vec<U> = Vec::with_capacity(x.len());
-    let len = chunk_len(x.len());
-    par_chunks(&mut out.spare_capacity_mut()[..x.len()], len, &|i, o| {
-        for (o, &v) in o.iter_mut().zip(&x[i * len..]) {
-            o.write(f(v));
-        }
-    });
-    // SAFETY: the chunks cover the first `x.len()` elements of the capacity, and each chunk's
-    // loop wrote every element of its chunk (`x` has an element for each).
+    let spare = &mut out.spare_capacity_mut()[..x.len()];
+    if x.len() < PARALLEL_MIN_ELEMENTS {
+        write_mapped(spare, x, &f);
+    } else {
+        let len = chunk_len(x.len());
+        par_chunks(spare, len, &|i, o| write_mapped(o, &x[i * len..], &f));
+    }
+    // SAFETY: `write_mapped` wrote every element of the first `x.len()` of the capacity (the
+    // chunks cover them, and `x` has an element for each).
     unsafe { out.set_len(x.len()) };
     out
+}
+
+/// `out[i] = f(x[i])` for every element of `out`.
+///
+/// A function of its own so that `out` arrives as a distinct `&mut` argument, which the compiler
+/// knows aliases nothing else: written as `x.iter().map(f).collect()`, the store to the new
+/// vector might have changed whatever `f` captured (a scalar operand, say), so every element
+/// reloaded it and the loop stayed scalar — measured, a tensor of 25 K floats times a scalar took
+/// 10–13 µs instead of 2.
+#[inline]
+fn write_mapped<T: Copy, U>(out: &mut [MaybeUninit<U>], x: &[T], f: &impl Fn(T) -> U) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        o.write(f(v));
+    }
 }
 
 /// `out[i] = f(a[i], b[i], c[i])` over three packed slices of equal length.
