@@ -76,11 +76,133 @@ pub(super) unsafe fn gemm_kernel<T: Copy + 'static>(
         };
     }
     if TypeId::of::<T>() == TypeId::of::<f32>() {
+        #[cfg(target_arch = "x86_64")]
+        if avx512_capped_to_avx2() {
+            call!(avx2_f32_kernel, f32);
+            return;
+        }
         call!(gemm_f32::gemm::f32::get_gemm_fn, f32)
     } else if TypeId::of::<T>() == TypeId::of::<f64>() {
         call!(gemm_f64::gemm::f64::get_gemm_fn, f64)
     } else {
         panic!("gemm: only f32 and f64 products have kernels");
+    }
+}
+
+/// Whether `RILL_ISA=avx2` caps the kernels on a CPU that has AVX-512. The `gemm` crate would
+/// still pick its AVX-512 kernels then (it decides by itself), so its AVX2 + FMA kernels are
+/// called directly: a machine with AVX-512 measures the large products of AVX2-only CPUs too.
+#[cfg(target_arch = "x86_64")]
+fn avx512_capped_to_avx2() -> bool {
+    #[cfg(test)]
+    if tests::AVX2_KERNELS.get() {
+        return true;
+    }
+    super::isa::isa() == super::isa::Isa::Avx2 && std::arch::is_x86_feature_detected!("avx512f")
+}
+
+/// The `gemm` crate's f32 product with its AVX2 + FMA micro-kernels, as its own dispatch calls
+/// it on a CPU without AVX-512 (the same generic driver, kernels and blocking constants).
+#[cfg(target_arch = "x86_64")]
+fn avx2_f32_kernel() -> GemmF32 {
+    gemm_f32_avx2
+}
+
+/// The signature of the `gemm` crate's f32 kernels (its own alias is private).
+#[cfg(target_arch = "x86_64")]
+type GemmF32 = unsafe fn(
+    usize,
+    usize,
+    usize,
+    *mut f32,
+    isize,
+    isize,
+    bool,
+    *const f32,
+    isize,
+    isize,
+    *const f32,
+    isize,
+    isize,
+    f32,
+    f32,
+    bool,
+    bool,
+    bool,
+    Parallelism,
+);
+
+/// See [`avx2_f32_kernel`].
+///
+/// # Safety
+/// As for `gemm_f32`'s own kernels (the caller of [`gemm_kernel`] guarantees it), on a CPU with
+/// AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_f32_avx2(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    dst_cs: isize,
+    dst_rs: isize,
+    read_dst: bool,
+    lhs: *const f32,
+    lhs_cs: isize,
+    lhs_rs: isize,
+    rhs: *const f32,
+    rhs_cs: isize,
+    rhs_rs: isize,
+    alpha: f32,
+    beta: f32,
+    conj_dst: bool,
+    conj_lhs: bool,
+    conj_rhs: bool,
+    parallelism: Parallelism,
+) {
+    use gemm_common::simd::{MixedSimd, V3};
+    use gemm_f32::microkernel::fma::f32 as kernels;
+    /// f32 lanes of an AVX2 register.
+    const LANES: usize = 8;
+    let simd = <V3 as MixedSimd<f32, f32, f32, f32>>::try_new()
+        .expect("gemm: the AVX2 kernels need AVX2 and FMA (isa() reported them)");
+    // SAFETY: the caller's guarantee, and the CPU has AVX2 and FMA (`simd` exists).
+    unsafe {
+        gemm_common::gemm::gemm_basic_generic::<
+            _,
+            f32,
+            LANES,
+            { kernels::MR_DIV_N * LANES },
+            { kernels::NR },
+            { kernels::MR_DIV_N },
+            { kernels::H_M },
+            { kernels::H_N },
+        >(
+            simd,
+            m,
+            n,
+            k,
+            dst,
+            dst_cs,
+            dst_rs,
+            read_dst,
+            lhs,
+            lhs_cs,
+            lhs_rs,
+            rhs,
+            rhs_cs,
+            rhs_rs,
+            alpha,
+            beta,
+            conj_dst,
+            conj_lhs,
+            conj_rhs,
+            |a, b, c| a * b + c,
+            &kernels::UKR,
+            &kernels::H_UKR,
+            false,
+            parallelism,
+        )
     }
 }
 
@@ -97,6 +219,12 @@ impl<T> Strided<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Makes this thread's f32 products take the AVX2 kernels as under `RILL_ISA=avx2`.
+        pub(super) static AVX2_KERNELS: Cell<bool> = const { Cell::new(false) };
+    }
 
     /// Both element types, a destination with one column (not transposed) and with several
     /// (transposed), operands in either storage order, overwriting and accumulating: the
@@ -150,5 +278,14 @@ mod tests {
         }
         check::<f32>(1.0);
         check::<f64>(1.0);
+        // The `gemm` crate's AVX2 kernels called directly, as `RILL_ISA=avx2` does on a CPU
+        // with AVX-512.
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            AVX2_KERNELS.set(true);
+            check::<f32>(1.0);
+            AVX2_KERNELS.set(false);
+        }
     }
 }
