@@ -13,6 +13,7 @@ import time
 import pytest
 
 FIT = textwrap.dedent("""
+    import time
     import numpy as np
     import rill
     x = np.random.default_rng(0).normal(size=(EXAMPLES, 32)).astype("float32")
@@ -20,6 +21,14 @@ FIT = textwrap.dedent("""
     model = rill.keras.Sequential([rill.keras.layers.Dense(64, activation="relu", input_shape=(32,)),
                                    rill.keras.layers.Dense(2)])
     model.compile(optimizer="adam", loss=rill.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    class AtLeast200MicrosecondsAStep(rill.keras.callbacks.Callback):
+        # The bar is redrawn at most every 0.1 s: 5,000 steps of this tiny model can take less
+        # than that (17 us a step on a fast machine), so the epoch is made to last over a second.
+        def on_train_batch_end(self, batch, logs=None):
+            time.sleep(0.0002)
+
+    slow = [AtLeast200MicrosecondsAStep()]
 """)
 
 
@@ -27,10 +36,18 @@ def script(examples, tail):
     return FIT.replace("EXAMPLES", str(examples)) + textwrap.dedent(tail)
 
 
+def default_sigint():
+    """Run in a child before it starts: SIGINT back to its default action. A test run started in
+    the background by a non-interactive shell inherits SIGINT ignored, and Python then never
+    installs the handler that raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_live_bar_in_a_terminal():
-    code = script(40000, 'print("READY", flush=True)\nmodel.fit(x, y, epochs=1, batch_size=8, verbose=1)\n')
+    code = script(40000, 'print("READY", flush=True)\nmodel.fit(x, y, epochs=1, batch_size=8, verbose=1, callbacks=slow)\n')
     pid, fd = pty.fork()
     if pid == 0:
+        default_sigint()
         os.execv(sys.executable, [sys.executable, "-c", code])
     out = b""
     deadline = time.time() + 120
@@ -58,7 +75,7 @@ def test_live_bar_in_a_jupyter_kernel():
 
     km, kc = jupyter_client.manager.start_new_kernel(kernel_name="python3")
     try:
-        code = script(40000, "model.fit(x, y, epochs=1, batch_size=8, verbose=1)\n")
+        code = script(40000, "model.fit(x, y, epochs=1, batch_size=8, verbose=1, callbacks=slow)\n")
         msg_id = kc.execute(code)
         streams = []
         while True:
@@ -95,7 +112,8 @@ def test_sigint_stops_fit_with_keyboard_interrupt_and_keeps_the_model():
         print("NOT INTERRUPTED", flush=True)
         sys.exit(1)
     """)
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                         preexec_fn=default_sigint)
     assert p.stdout.readline().strip() == "READY"
     time.sleep(1.0)
     sent = time.perf_counter()
