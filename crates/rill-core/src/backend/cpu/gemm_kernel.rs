@@ -48,11 +48,11 @@ pub(super) unsafe fn gemm_kernel<T: Copy + 'static>(
         (m, n, dst_col_stride, dst_row_stride, a, b)
     };
     macro_rules! call {
-        ($kernel:path, $t:ty) => {
+        ($kernel:expr, $t:ty) => {
             // SAFETY: `T` is `$t` (the `TypeId`s are equal), so these casts only rename the type;
             // the caller guarantees every address the kernel touches (see `# Safety`), and the
             // transposition above addresses exactly the same elements.
-            $kernel()(
+            ($kernel)(
                 m,
                 n,
                 k,
@@ -78,12 +78,12 @@ pub(super) unsafe fn gemm_kernel<T: Copy + 'static>(
     if TypeId::of::<T>() == TypeId::of::<f32>() {
         #[cfg(target_arch = "x86_64")]
         if avx512_capped_to_avx2() {
-            call!(avx2_f32_kernel, f32);
+            call!(gemm_f32_avx2, f32);
             return;
         }
-        call!(gemm_f32::gemm::f32::get_gemm_fn, f32)
+        call!(gemm_f32::gemm::f32::get_gemm_fn(), f32)
     } else if TypeId::of::<T>() == TypeId::of::<f64>() {
-        call!(gemm_f64::gemm::f64::get_gemm_fn, f64)
+        call!(gemm_f64::gemm::f64::get_gemm_fn(), f64)
     } else {
         panic!("gemm: only f32 and f64 products have kernels");
     }
@@ -103,36 +103,6 @@ fn avx512_capped_to_avx2() -> bool {
 
 /// The `gemm` crate's f32 product with its AVX2 + FMA micro-kernels, as its own dispatch calls
 /// it on a CPU without AVX-512 (the same generic driver, kernels and blocking constants).
-#[cfg(target_arch = "x86_64")]
-fn avx2_f32_kernel() -> GemmF32 {
-    gemm_f32_avx2
-}
-
-/// The signature of the `gemm` crate's f32 kernels (its own alias is private).
-#[cfg(target_arch = "x86_64")]
-type GemmF32 = unsafe fn(
-    usize,
-    usize,
-    usize,
-    *mut f32,
-    isize,
-    isize,
-    bool,
-    *const f32,
-    isize,
-    isize,
-    *const f32,
-    isize,
-    isize,
-    f32,
-    f32,
-    bool,
-    bool,
-    bool,
-    Parallelism,
-);
-
-/// See [`avx2_f32_kernel`].
 ///
 /// # Safety
 /// As for `gemm_f32`'s own kernels (the caller of [`gemm_kernel`] guarantees it), on a CPU with

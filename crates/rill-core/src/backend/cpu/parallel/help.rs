@@ -27,10 +27,10 @@ use std::time::{Duration, Instant};
 const LINGER: Duration = Duration::from_micros(200);
 
 /// While it spins, the helper offers its core to other threads every this many spins (10–20 µs,
-/// as long as the CPU takes for a spin-wait hint). Measured on the 2-core EPYC with a third busy process (`yes > /dev/null`), the
-/// tutorial MLP's epoch: 0.52–0.78 s without, 0.41–0.44 s with, 0.39–0.42 s on one thread;
-/// unloaded, 0.30 s either way. Every 64 spins slowed single-image predictions by 3% (the
-/// system call delays the helper's start).
+/// as long as the CPU takes for a spin-wait hint). Measured on the 2-core EPYC with a third busy
+/// process (`yes > /dev/null`), the tutorial MLP's epoch: 0.52–0.78 s without, 0.41–0.44 s
+/// with, 0.39–0.42 s on one thread; unloaded, 0.30 s either way. Every 64 spins slowed
+/// single-image predictions by 3% (the system call delays the helper's start).
 const YIELD_SPINS: u32 = 512;
 
 /// A chunk's work, its lifetime erased: see [`share_chunks`] for why it is only called while the
