@@ -10,6 +10,14 @@ pub type PoolGeometry = PatchGeometry;
 /// Only the maxima are kept: [`max_pool_backward`] finds each one again in the input, which
 /// costs less than writing and reading an index per output, and lets this loop vectorise.
 pub fn max_pool_forward<T: Float + Send + Sync>(x: &[T], g: &PoolGeometry) -> Vec<T> {
+    if is_two_by_two_tiling(g) {
+        return max_pool_forward_2x2(x, g);
+    }
+    max_pool_forward_any(x, g)
+}
+
+/// [`max_pool_forward`] for any window, stride, dilation and padding.
+fn max_pool_forward_any<T: Float + Send + Sync>(x: &[T], g: &PoolGeometry) -> Vec<T> {
     let per_out = g.oh * g.ow * g.c;
     // Zeroed (a calloc, not a fill pass): every element is then set by its window's first real
     // input, which always counts, so a window of -inf or NaN still yields one of its inputs.
@@ -41,6 +49,55 @@ pub fn max_pool_forward<T: Float + Send + Sync>(x: &[T], g: &PoolGeometry) -> Ve
                 }
             }
         });
+    out
+}
+
+/// Whether `g` is the usual 2×2 pool with stride 2 and no padding: windows that tile the input
+/// without overlap, each two cells of two rows, which the `_2x2` kernels walk directly.
+fn is_two_by_two_tiling(g: &PoolGeometry) -> bool {
+    (g.kh, g.kw, g.sh, g.sw, g.dh, g.dw) == (2, 2, 2, 2, 1, 1)
+        && g.pad_top == 0
+        && g.pad_left == 0
+        && g.oh == g.h / 2
+        && g.ow == g.w / 2
+}
+
+/// [`max_pool_forward`] for a 2×2 tiling: each output row from two input rows, each output
+/// value from four cells compared in one loop over the channels (one vector loop, where the
+/// general path walks a window iterator per output position).
+fn max_pool_forward_2x2<T: Float + Send + Sync>(x: &[T], g: &PoolGeometry) -> Vec<T> {
+    let (c, row) = (g.c, g.w * g.c);
+    let (per_in, per_out) = (g.h * row, g.oh * g.ow * c);
+    let mut out: Vec<T> = Vec::with_capacity(g.n * per_out);
+    if per_out == 0 {
+        return out;
+    }
+    out.spare_capacity_mut()[..g.n * per_out]
+        .par_chunks_mut(per_out)
+        .zip(x.par_chunks(per_in))
+        .for_each(|(o, x)| {
+            for (o, rows) in o.chunks_exact_mut(g.ow * c).zip(x.chunks_exact(2 * row)) {
+                let (top, bottom) = rows.split_at(row);
+                let windows = top.chunks_exact(2 * c).zip(bottom.chunks_exact(2 * c));
+                for (o, (top, bottom)) in o.chunks_exact_mut(c).zip(windows) {
+                    let (a, b) = top.split_at(c);
+                    let (d, e) = bottom.split_at(c);
+                    // In row order, a later cell wins only when greater: the first real input
+                    // is kept on ties and a NaN first cell stays, as in the general path.
+                    let cells = a.iter().zip(b).zip(d.iter().zip(e));
+                    for (o, ((&a, &b), (&d, &e))) in o.iter_mut().zip(cells) {
+                        let m = if b > a { b } else { a };
+                        let m = if d > m { d } else { m };
+                        o.write(if e > m { e } else { m });
+                    }
+                }
+            }
+        });
+    // SAFETY: `out` has capacity `n * per_out`; the chunks tile those slots, one image each;
+    // within one, `oh` rows of `ow * c` (`oh = h / 2` rows of pairs of input rows exist) are
+    // each tiled by `ow` outputs of `c` (`ow = w / 2` windows of `2c` exist in an input row),
+    // and the innermost loop writes all `c` values of each output.
+    unsafe { out.set_len(g.n * per_out) };
     out
 }
 
@@ -290,7 +347,7 @@ mod tests {
     }
 
     #[test]
-    fn tiled_gradient_matches_the_scatter_path_with_ties_and_uncovered_edges() {
+    fn tiled_kernels_match_the_general_paths_with_ties_nans_and_uncovered_edges() {
         for (n, h, w, c, kh, kw) in [
             (2, 5, 5, 3, 2, 2),
             (3, 28, 28, 32, 2, 2),
@@ -301,11 +358,22 @@ mod tests {
             let g = tiling(n, h, w, c, kh, kw);
             // Few distinct values, so windows hold ties; a NaN and an infinity among them.
             let mut x: Vec<f32> = (0..n * h * w * c)
-                .map(|i| ((i * 7919) % 5) as f32)
+                .map(|i| ((i as u64 * 2_654_435_761) >> 13) as f32 % 3.0)
                 .collect();
             x[1] = f32::NAN;
             x[c + 2] = f32::NEG_INFINITY;
-            let out = max_pool_forward(&x, &g);
+            // A NaN behind a real first cell (the first window's second cell, channel 0).
+            if kw > 1 {
+                x[c] = f32::NAN;
+            }
+            let out = max_pool_forward_any(&x, &g);
+            assert_eq!(
+                max_pool_forward(&x, &g)
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>(),
+                out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
             let grad: Vec<f32> = (0..out.len()).map(|i| 1.0 + i as f32).collect();
             let rel: Vec<usize> = (0..kh)
                 .flat_map(|ki| (0..kw).map(move |kj| (ki * w + kj) * c))
