@@ -294,3 +294,111 @@ fn batch_normalization_then_relu_fuse_in_training_and_train_alike() {
     );
     assert_eq!(p.to_vec::<f32>().unwrap(), q.to_vec::<f32>().unwrap());
 }
+
+/// A max pooling the graph does not recognise as one (`max_pool_window` is `None`): the same
+/// function, always run as its own op after the layer before it.
+struct OpaqueMaxPool(MaxPooling2D);
+
+impl Layer for OpaqueMaxPool {
+    fn kind(&self) -> &'static str {
+        "OpaqueMaxPool"
+    }
+    fn compute_output_shape(&self, input_shape: &[usize]) -> rill_nn::Result<Vec<usize>> {
+        self.0.compute_output_shape(input_shape)
+    }
+    fn call(&self, x: &Tensor, training: bool) -> rill_nn::Result<Tensor> {
+        self.0.call(x, training)
+    }
+}
+
+fn conv_then_pool(conv: Conv2D, pool: impl Layer) -> Model {
+    let mut g = FunctionalBuilder::new();
+    let input = g.input(&[9, 9, 2]);
+    let x = g.layer(conv, input).unwrap();
+    let x = g.layer(pool, x).unwrap();
+    let x = g.layer(Flatten::new(), x).unwrap();
+    let out = g.layer(Dense::new(3), x).unwrap();
+    g.build(&[input], &[out]).unwrap()
+}
+
+/// A convolution whose only reader is a max pooling pools its raw output first, then adds the
+/// bias and applies the ReLU to the pooled values (`bias_relu` on the pooled shape): the same
+/// predictions to the bit, and the same training, as the two layers run apart — with a ReLU or
+/// no activation, with or without a bias, for tiling and for overlapping padded windows.
+#[test]
+fn convolution_then_max_pooling_pool_first_and_train_alike() {
+    let mut gen = Generator::new(4);
+    let x = gen.normal(&[8, 9, 9, 2], 0.0, 1.0, DType::F32).unwrap();
+    let y = Tensor::from_vec((0..8).map(|i| i % 3).collect::<Vec<i64>>(), &[8]).unwrap();
+    let convs = || {
+        let conv = || Conv2D::new(5, (3, 3)).padding(Padding::Same);
+        [
+            conv().activation(Activation::Relu),
+            conv().activation(Activation::Relu).use_bias(false),
+            conv(),
+        ]
+    };
+    let pools = || {
+        [
+            MaxPooling2D::new((2, 2)),
+            MaxPooling2D::new((3, 3))
+                .strides((2, 2))
+                .padding(Padding::Same),
+        ]
+    };
+    for (k, conv) in convs().into_iter().enumerate() {
+        for (j, pool) in pools().into_iter().enumerate() {
+            let copy = || Conv2D::from_config(conv.get_config()).unwrap();
+            let mut fused = conv_then_pool(copy(), pool);
+            let opaque = OpaqueMaxPool(pools().into_iter().nth(j).unwrap());
+            let mut apart = conv_then_pool(copy(), opaque);
+            apart.set_weights(&fused.get_weights()).unwrap();
+            let case = format!("conv {k}, pool {j}");
+            let (p, q) = (fused.predict(&x, 8).unwrap(), apart.predict(&x, 8).unwrap());
+            assert_eq!(
+                p.to_vec::<f32>().unwrap(),
+                q.to_vec::<f32>().unwrap(),
+                "{case}"
+            );
+            for m in [&mut fused, &mut apart] {
+                m.compile(
+                    Sgd::new(0.2),
+                    SparseCategoricalCrossentropy::from_logits(),
+                    &[],
+                )
+                .unwrap();
+            }
+            // The forward ops in the order they ran: the pooling before the bias and ReLU.
+            let forward_ops = |m: &mut Model| {
+                rill_core::profile::enable_trace();
+                m.train_on_batch(&x, &y).unwrap();
+                let (_, events) = rill_core::profile::take_with_trace();
+                let names = events
+                    .iter()
+                    .filter(|e| e.phase == rill_core::profile::Phase::Forward)
+                    .map(|e| e.name)
+                    .filter(|n| ["conv2d", "max_pool2d", "bias_relu", "relu", "add"].contains(n));
+                names.take(3).collect::<Vec<_>>()
+            };
+            let (pool_first, pool_last) = (forward_ops(&mut fused), forward_ops(&mut apart));
+            let activation = ["bias_relu", "relu", "add"][k];
+            {
+                assert_eq!(pool_first, ["conv2d", "max_pool2d", activation], "{case}");
+                assert_eq!(pool_last, ["conv2d", activation, "max_pool2d"], "{case}");
+            }
+            for _ in 0..3 {
+                let (a, b) = (
+                    fused.train_on_batch(&x, &y).unwrap()["loss"],
+                    apart.train_on_batch(&x, &y).unwrap()["loss"],
+                );
+                assert!((a - b).abs() < 1e-5, "{case}: {a} vs {b}");
+            }
+            for (a, b) in fused.get_weights().iter().zip(apart.get_weights()) {
+                let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+                for (a, b) in a.iter().zip(b) {
+                    assert!((a - b).abs() < 1e-5, "{case}: {a} vs {b}");
+                }
+            }
+        }
+    }
+}

@@ -37,7 +37,9 @@ pub use merge::{
     merge_from_config, merge_from_kind, register_merge, Add, Concatenate, Merge, MergeFactory,
     Multiply,
 };
-pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolingConfig};
+pub use pooling::{
+    AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolWindow, PoolingConfig,
+};
 pub use registry::{from_config, register_layer, registered_kinds};
 pub use regularizer::Regularizer;
 pub use rescaling::{Rescaling, RescalingConfig};
@@ -114,6 +116,24 @@ pub trait Layer: Send + Sync + 'static {
     /// before it may apply it for it ([`Layer::call_then_relu`]).
     fn is_plain_relu(&self) -> bool {
         false
+    }
+    /// This layer's output max-pooled by `window`, computed together when the layer knows a
+    /// cheaper order (a convolution with a ReLU or no activation pools first: the bias and ReLU
+    /// then run on a quarter of the values); `None`, the default, has the model run the two
+    /// apart. A model asks this where the layer's only reader is a max pooling layer
+    /// ([`Layer::max_pool_window`]) and nothing else needs the layer's own output.
+    fn call_then_max_pool(
+        &self,
+        _x: &Tensor,
+        _window: &PoolWindow,
+        _training: bool,
+    ) -> Option<Result<Tensor>> {
+        None
+    }
+    /// The window of this layer when it is a max pooling and nothing else, so that the layer
+    /// before it may pool for it ([`Layer::call_then_max_pool`]).
+    fn max_pool_window(&self) -> Option<PoolWindow> {
+        None
     }
 }
 

@@ -41,8 +41,26 @@ impl PoolingConfig {
     }
 }
 
+/// A pooling window as applied: its size, its strides and its border handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolWindow {
+    /// Window height and width.
+    pub size: (usize, usize),
+    /// Vertical and horizontal step.
+    pub strides: (usize, usize),
+    /// Border handling (padding never wins a maximum).
+    pub padding: Padding,
+}
+
+impl PoolWindow {
+    /// `x` (NHWC) max-pooled by this window.
+    pub fn max_pool(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.max_pool2d(self.size, self.strides, self.padding)?)
+    }
+}
+
 macro_rules! pooling_layer {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, $op:ident) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $op:ident $(, $window:ident)?) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name(PoolingConfig);
@@ -81,6 +99,12 @@ macro_rules! pooling_layer {
                 let o = self.0.options();
                 Ok(x.$op(self.0.pool_size, o.strides, o.padding)?)
             }
+            $(
+            fn $window(&self) -> Option<PoolWindow> {
+                let o = self.0.options();
+                Some(PoolWindow { size: self.0.pool_size, strides: o.strides, padding: o.padding })
+            }
+            )?
         }
     };
 }
@@ -89,7 +113,8 @@ pooling_layer!(
     /// Max pooling over NHWC inputs.
     MaxPooling2D,
     "MaxPooling2D",
-    max_pool2d
+    max_pool2d,
+    max_pool_window
 );
 pooling_layer!(
     /// Average pooling over NHWC inputs.

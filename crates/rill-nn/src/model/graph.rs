@@ -3,7 +3,7 @@
 //! and the functional API that builds one, shapes checked as it goes.
 
 use super::{unique_name, Model};
-use crate::layers::{Layer, Merge};
+use crate::layers::{Layer, Merge, PoolWindow};
 use crate::{Error, Result};
 use rill_core::Tensor;
 use std::sync::Arc;
@@ -41,9 +41,10 @@ pub(crate) struct Graph {
     last_use: Vec<usize>,
     /// Whether a node is needed for some output.
     needed: Vec<bool>,
-    /// For a layer whose only reader is a plain ReLU layer and whose own output is not a model
-    /// output, that ReLU's node: the layer may compute both at once (`Layer::call_then_relu`).
-    relu_after: Vec<Option<usize>>,
+    /// For a layer whose only reader is a plain ReLU or max pooling layer and whose own output
+    /// is not a model output, that reader's node and what it does: the layer may compute both
+    /// at once (`Layer::call_then_relu`, `Layer::call_then_max_pool`).
+    fused_reader: Vec<Option<(usize, Reader)>>,
 }
 
 impl Graph {
@@ -87,14 +88,14 @@ impl Graph {
         for &o in &outputs {
             last_use[o] = usize::MAX;
         }
-        let relu_after = relu_after(&nodes, &needed, &outputs);
+        let fused_reader = fused_readers(&nodes, &needed, &outputs);
         Ok(Graph {
             nodes,
             inputs,
             outputs,
             last_use,
             needed,
-            relu_after,
+            fused_reader,
         })
     }
 
@@ -124,11 +125,17 @@ impl Graph {
                         }
                         other => other,
                     };
-                    let fused = self.relu_after[n]
-                        .and_then(|r| Some((r, l.call_then_relu(arg(0).ok()?, training)?)));
-                    if let Some((relu, out)) = fused {
-                        // The ReLU's value, computed here; the layer's own is never needed.
-                        values[relu] = Some(out.map_err(in_layer)?);
+                    let fused = self.fused_reader[n].and_then(|(r, reader)| {
+                        let x = arg(0).ok()?;
+                        let out = match reader {
+                            Reader::Relu => l.call_then_relu(x, training),
+                            Reader::MaxPool(w) => l.call_then_max_pool(x, &w, training),
+                        };
+                        Some((r, out?))
+                    });
+                    if let Some((reader, out)) = fused {
+                        // The reader's value, computed here; the layer's own is never needed.
+                        values[reader] = Some(out.map_err(in_layer)?);
                         self.release_parents(n, &mut values);
                         continue;
                     }
@@ -336,9 +343,22 @@ impl FunctionalBuilder {
     }
 }
 
-/// For each node, the plain ReLU layer that is its only reader, when the node is a layer whose
-/// own output is not a model output (see `Graph::relu_after`).
-fn relu_after(nodes: &[GraphNode], needed: &[bool], outputs: &[usize]) -> Vec<Option<usize>> {
+/// What a layer's only reader does, when the layer may do it for it.
+#[derive(Clone, Copy)]
+enum Reader {
+    /// `max(x, 0)`.
+    Relu,
+    /// Max pooling by this window.
+    MaxPool(PoolWindow),
+}
+
+/// For each node, its only reader when that is a plain ReLU or max pooling layer and the node
+/// is a layer whose own output is not a model output (see `Graph::fused_reader`).
+fn fused_readers(
+    nodes: &[GraphNode],
+    needed: &[bool],
+    outputs: &[usize],
+) -> Vec<Option<(usize, Reader)>> {
     let mut readers: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
     for (i, node) in nodes.iter().enumerate().filter(|&(i, _)| needed[i]) {
         for &p in &node.parents {
@@ -350,10 +370,16 @@ fn relu_after(nodes: &[GraphNode], needed: &[bool], outputs: &[usize]) -> Vec<Op
             let &[r] = readers[n].as_slice() else {
                 return None;
             };
-            let fusable = matches!(nodes[n].op, Op::Layer(_))
-                && !outputs.contains(&n)
-                && matches!(&nodes[r].op, Op::Layer(l) if l.is_plain_relu());
-            fusable.then_some(r)
+            if !matches!(nodes[n].op, Op::Layer(_)) || outputs.contains(&n) {
+                return None;
+            }
+            let Op::Layer(reader) = &nodes[r].op else {
+                return None;
+            };
+            if reader.is_plain_relu() {
+                return Some((r, Reader::Relu));
+            }
+            reader.max_pool_window().map(|w| (r, Reader::MaxPool(w)))
         })
         .collect()
 }
