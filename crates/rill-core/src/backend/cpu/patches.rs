@@ -67,38 +67,57 @@ pub fn im2col<T: Float + Send + Sync>(x: &[T], g: &PatchGeometry) -> Vec<T> {
         .par_chunks_mut(per_image)
         .zip(x.par_chunks(per_input))
         .for_each(|(img, src)| {
-            for (at, patch) in img.chunks_exact_mut(plen).enumerate() {
-                let (oy, ox) = (at / g.ow, at % g.ow);
-                for (ki, row) in patch.chunks_exact_mut(row_len).enumerate() {
-                    let whole_row = g.dw == 1
-                        && g.source(oy, ox, ki, 0).is_some()
-                        && g.source(oy, ox, ki, g.kw - 1).is_some();
-                    if whole_row {
-                        // Undilated and inside the image: the kernel row is one run of the input.
-                        let (y, xx) = g.source(oy, ox, ki, 0).unwrap_or_default();
-                        let s = (y * g.w + xx) * g.c;
-                        write_run(row, &src[s..s + row_len]);
+            // Row by row of the output, kernel row by kernel row: the input row under a kernel
+            // row is found once for all `ow` patches of the output row, not once per patch
+            // (with one input channel a kernel row is 3 values, and finding its source cost
+            // more than copying it).
+            for (oy, out_row) in img.chunks_exact_mut(g.ow * plen).enumerate() {
+                for ki in 0..g.kh {
+                    let y = (oy * g.sh + ki * g.dh)
+                        .checked_sub(g.pad_top)
+                        .filter(|&y| y < g.h);
+                    let rows = out_row
+                        .chunks_exact_mut(plen)
+                        .map(|p| &mut p[ki * row_len..][..row_len]);
+                    let Some(y) = y else {
+                        // A kernel row in the padding above or below.
+                        rows.flatten().for_each(|d| {
+                            d.write(T::zero());
+                        });
                         continue;
-                    }
-                    for (kj, cell) in row.chunks_exact_mut(g.c).enumerate() {
-                        match g.source(oy, ox, ki, kj) {
-                            Some((y, xx)) => {
-                                let s = (y * g.w + xx) * g.c;
-                                write_run(cell, &src[s..s + g.c]);
+                    };
+                    let src_row = &src[y * g.w * g.c..][..g.w * g.c];
+                    for (ox, row) in rows.enumerate() {
+                        let first = (ox * g.sw).checked_sub(g.pad_left);
+                        match first {
+                            // Undilated and inside the image: the kernel row is one run.
+                            Some(x0) if g.dw == 1 && x0 + g.kw <= g.w => {
+                                write_run(row, &src_row[x0 * g.c..][..row_len]);
                             }
-                            None => cell.iter_mut().for_each(|d| {
-                                d.write(T::zero());
-                            }),
+                            _ => {
+                                for (kj, cell) in row.chunks_exact_mut(g.c).enumerate() {
+                                    let xx = (ox * g.sw + kj * g.dw)
+                                        .checked_sub(g.pad_left)
+                                        .filter(|&xx| xx < g.w);
+                                    match xx {
+                                        Some(xx) => write_run(cell, &src_row[xx * g.c..][..g.c]),
+                                        None => cell.iter_mut().for_each(|d| {
+                                            d.write(T::zero());
+                                        }),
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
         });
     // SAFETY: `out` has capacity `total`, and the loop above initialised each of its first
-    // `total` elements: the image chunks tile [0, total) (per_image divides it), patches tile
-    // each image (plen divides per_image), kernel rows tile each patch (row_len = kw·c divides
-    // plen = kh·kw·c), and every row is written whole — by one run of `row_len` values, or cell
-    // by cell, each of its `kw` cells of `c` values copied or zeroed.
+    // `total` elements: the image chunks tile [0, total) (per_image divides it), output rows
+    // of `ow` patches tile each image (oh rows), patches tile each output row (plen divides
+    // ow·plen), and for each of the `kh` kernel rows every patch's row of `row_len = kw·c`
+    // values (the kernel rows tile the patch) is written whole — zeroed, by one run of
+    // `row_len` values, or cell by cell, each of its `kw` cells of `c` values copied or zeroed.
     unsafe { out.set_len(total) };
     out
 }
