@@ -36,10 +36,12 @@ const DEPTH_BLOCK: usize = 256;
 const THREADED_MIN_MACS: usize = 1 << 19;
 
 /// `out = a · b` (or `out += a · b` when `accumulate`) for products with few rows or a short
-/// depth and at least sixteen columns, when this CPU has AVX2 and FMA and `B` has a unit column
-/// stride. (Narrower products would mask most of every load, and AMD's masked stores are slow:
-/// measured, the general kernels are faster for the tutorial's ten-column layer.) Returns `false`,
-/// touching nothing, otherwise.
+/// depth and at least sixteen columns, when this CPU has AVX2 and FMA and `B` is stored by rows
+/// or by columns (a transposed weight matrix, as in a dense layer's input gradient `dy · wᵀ`:
+/// each block of sixteen of its columns is then copied into rows first). (Narrower products
+/// would mask most of every load, and AMD's masked stores are slow: measured, the general
+/// kernels are faster for the tutorial's ten-column layer.) Returns `false`, touching nothing,
+/// otherwise.
 ///
 /// The caller guarantees `m, n, k > 0`, `out.len() == m * n` and that every element the
 /// operands' strides address for the given sizes lies inside their slices.
@@ -57,7 +59,7 @@ pub(super) fn sgemm_small(
         || (m > SMALL_SIDE && k > SMALL_SIDE)
         || m * k > MAX_A_LEN
         || n < TILE_COLS
-        || b.col_stride != 1
+        || (b.col_stride != 1 && b.row_stride != 1)
     {
         return false;
     }
@@ -67,6 +69,7 @@ pub(super) fn sgemm_small(
         a_col_stride: a.col_stride,
         b: b.data[b.offset..].as_ptr(),
         b_row_stride: b.row_stride,
+        b_col_stride: b.col_stride,
         c: SharedOut(out.as_mut_ptr().cast::<f32>()),
         n,
         k,
@@ -113,6 +116,9 @@ struct Product {
     a_col_stride: usize,
     b: *const f32,
     b_row_stride: usize,
+    /// 1 when `B` is stored by rows; otherwise `B` is stored by columns (`b_row_stride` 1)
+    /// and each slice the tile reads is first copied into rows.
+    b_col_stride: usize,
     c: SharedOut,
     n: usize,
     k: usize,
@@ -136,20 +142,36 @@ impl Product {
         cols: std::ops::Range<usize>,
         accumulate: bool,
     ) {
+        // Where a slice of B stored by columns is copied into rows (16 KB, on this stack).
+        let mut by_rows = [0f32; DEPTH_BLOCK * TILE_COLS];
         for j in cols.clone().step_by(TILE_COLS) {
             let width = TILE_COLS.min(cols.end - j);
             // A slice of DEPTH_BLOCK rows of B's sixteen columns (16 KB) stays in the L1 cache
             // while every block of rows of A passes it; C's tiles take the slices' sum.
             for p in (0..self.k).step_by(DEPTH_BLOCK) {
                 let depth = DEPTH_BLOCK.min(self.k - p);
+                let (b, b_row_stride) = if self.b_col_stride == 1 {
+                    (self.b.add(p * self.b_row_stride + j), self.b_row_stride)
+                } else {
+                    // Column jj of the slice is contiguous in B (`b_row_stride` is 1): it
+                    // becomes every sixteenth value of the copy. Lanes past `width` keep
+                    // stale values, which the tile's masks never read.
+                    for jj in 0..width {
+                        let column = self.b.add(p + (j + jj) * self.b_col_stride);
+                        for q in 0..depth {
+                            by_rows[q * TILE_COLS + jj] = *column.add(q);
+                        }
+                    }
+                    (by_rows.as_ptr(), TILE_COLS)
+                };
                 for i in rows.clone().step_by(TILE_ROWS) {
                     let height = TILE_ROWS.min(rows.end - i);
                     let tile = Tile {
                         a: self.a.add(i * self.a_row_stride + p * self.a_col_stride),
                         a_row_stride: self.a_row_stride,
                         a_col_stride: self.a_col_stride,
-                        b: self.b.add(p * self.b_row_stride + j),
-                        b_row_stride: self.b_row_stride,
+                        b,
+                        b_row_stride,
                         c: self.c.0.add(i * self.n + j),
                         c_row_stride: self.n,
                         k: depth,

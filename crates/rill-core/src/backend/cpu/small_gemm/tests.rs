@@ -1,7 +1,7 @@
 //! The unpacked products against a plain triple loop in f64: `A` in every storage order, sizes
-//! that fill the 6×16 tiles and leave every remainder of rows and columns, overwriting and
-//! accumulating, on one thread and split between two; and the products it must leave to the
-//! general kernels.
+//! that fill the 6×16 tiles and leave every remainder of rows and columns, `B` by rows and by
+//! columns, overwriting and accumulating, on one thread and split between two; and the
+//! products it must leave to the general kernels.
 
 use super::*;
 use crate::backend::cpu::test_matrices::{check, Order};
@@ -23,11 +23,19 @@ fn few_rows_or_a_short_depth_match_the_reference_in_every_order_of_a() {
         (100, 31, 64),
         (1, 16, 1),
     ];
-    for a_order in A_ORDERS {
-        for (m, n, k) in shapes {
-            for accumulate in [false, true] {
-                let taken = check(sgemm_small, (m, n, k), (a_order, Order::Rows), accumulate);
-                assert_eq!(taken, isa() >= Isa::Avx2, "{m}x{n}x{k} {a_order:?}");
+    // B by rows, and by columns (a transposed weight matrix: `dy · wᵀ`, copied into rows per
+    // slice), including depths past one slice of 256.
+    for b_order in [Order::Rows, Order::Columns] {
+        for a_order in A_ORDERS {
+            for (m, n, k) in shapes.into_iter().chain([(32, 784, 128), (9, 40, 600)]) {
+                for accumulate in [false, true] {
+                    let taken = check(sgemm_small, (m, n, k), (a_order, b_order), accumulate);
+                    assert_eq!(
+                        taken,
+                        isa() >= Isa::Avx2,
+                        "{m}x{n}x{k} {a_order:?} {b_order:?}"
+                    );
+                }
             }
         }
     }
@@ -43,32 +51,26 @@ fn products_split_between_threads_match_the_reference() {
         // Split by columns (n ≥ 32), and by rows when the columns are too few to split.
         for (m, n, k) in [(32, 128, 784), (61, 47, 300), (600, 16, 60), (640, 17, 64)] {
             assert!(m * n * k >= THREADED_MIN_MACS);
-            for accumulate in [false, true] {
-                let taken = check(
-                    sgemm_small,
-                    (m, n, k),
-                    (Order::Rows, Order::Rows),
-                    accumulate,
-                );
-                assert_eq!(taken, isa() >= Isa::Avx2, "{m}x{n}x{k}");
+            for (b_order, accumulate) in [
+                (Order::Rows, false),
+                (Order::Rows, true),
+                (Order::Columns, false),
+                (Order::Columns, true),
+            ] {
+                let taken = check(sgemm_small, (m, n, k), (Order::Rows, b_order), accumulate);
+                assert_eq!(taken, isa() >= Isa::Avx2, "{m}x{n}x{k} {b_order:?}");
             }
         }
     });
 }
 
 #[test]
-fn leaves_large_products_and_strided_b_to_the_general_kernels() {
+fn leaves_large_products_and_b_with_no_unit_stride_to_the_general_kernels() {
     let rows = (Order::Rows, Order::Rows);
     assert!(!check(sgemm_small, (65, 16, 65), rows, false));
     assert!(!check(sgemm_small, (64, 128, 1025), rows, false));
     assert!(!check(sgemm_small, (1025, 128, 64), rows, false));
     assert!(!check(sgemm_small, (32, 10, 128), rows, false));
-    assert!(!check(
-        sgemm_small,
-        (8, 16, 8),
-        (Order::Rows, Order::Columns),
-        false
-    ));
     assert!(!check(
         sgemm_small,
         (8, 16, 8),
