@@ -232,18 +232,21 @@ def tabulate(runs):
     return rows
 
 
-def peak_gflops(env, repeats, frameworks):
-    """The machine's matrix-multiply peak as measured: the best of Rill's and PyTorch's GEMM."""
-    best = {}
+def gemm_runs(env, repeats, frameworks):
+    """Each of Rill's and PyTorch's `gemm` workload: the machine's matrix-multiply peak as
+    measured (2048³, best of `repeats`) and the tutorial MLP's products (`shapes`, medians)."""
+    runs = {}
     for fw in ("rill", "rill-avx2", "pytorch"):
         if fw not in frameworks:
             continue
         cmd = ["--workload", "gemm", "--repeats", str(repeats)]
         try:
-            best[fw] = run_worker(fw, cmd, env)["gflops"]
+            runs[fw] = run_worker(fw, cmd, env)
+            runs[fw]["gflops"]
         except (RuntimeError, KeyError) as e:
+            runs.pop(fw, None)
             print(f"peak GEMM on {fw}: {e}", file=sys.stderr)
-    return best
+    return runs
 
 
 def profile_rill(opts, env):
@@ -269,6 +272,19 @@ def markdown(report):
                    + ", ".join(f"{fw} {g:.0f} GFLOP/s" for fw, g in peak.items()) + ".")
         out.append("")
     peak_flops = max(peak.values()) * 1e9 if peak else None
+    shapes = report.get("gemm_shapes", {})
+    if shapes:
+        fws = list(shapes)
+        out.append("**The tutorial MLP's matrix products** (batch 32; median of many calls, "
+                   "µs and GFLOP/s)")
+        out.append("")
+        out.append("| product | " + " | ".join(fws) + " |")
+        out.append("|---|" + "---:|" * len(fws))
+        for name in shapes[fws[0]]:
+            cells = [f"{shapes[fw][name]['seconds'] * 1e6:.1f} µs ({shapes[fw][name]['gflops']:.0f})"
+                     if name in shapes[fw] else "" for fw in fws]
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+        out.append("")
 
     def ratio(workload, fw, key):
         if "rill" not in rows.get(workload, {}):
@@ -445,6 +461,7 @@ def main():
         os.environ["RILL_ISA"] = opts.isa
     env = worker_env()
     runs = collect(opts, frameworks, env)
+    gemm = gemm_runs(env, 2 if opts.smoke else 10, frameworks)
     report = {
         "date": datetime.date.today().isoformat(),
         "machine": machine(),
@@ -455,7 +472,8 @@ def main():
             "cnn": training_flops("cnn", TRAIN_EXAMPLES),
             "predict": predict_flops(10_000),
         },
-        "peak_gflops": peak_gflops(env, 2 if opts.smoke else 10, frameworks),
+        "peak_gflops": {fw: r["gflops"] for fw, r in gemm.items()},
+        "gemm_shapes": {fw: r["shapes"] for fw, r in gemm.items() if "shapes" in r},
         "profile": profile_rill(opts, env) if "cnn" in opts.workloads else [],
         "results": tabulate(runs),
         "runs": runs,

@@ -127,7 +127,17 @@ train_x, test_x = train_x.reshape(-1, 784), test_x.reshape(-1, 784)
 if o.workload == "gemm":
     a, b = torch.rand(2048, 2048), torch.rand(2048, 2048)
     times = common.time_calls(o.repeats, lambda: torch.mm(a, b))
-    common.report("pytorch", VERSION, o.workload, seconds=times, gflops=2 * 2048**3 / times[0] / 1e9)
+    # The tutorial MLP's first layer at batch 32: forward, weight gradient, input gradient (the
+    # transposes as views, as autograd passes them); the names match Rill's worker.
+    x, w, dy = torch.rand(32, 784), torch.rand(784, 128), torch.rand(32, 128)
+    shapes = {}
+    for name, p, q in (("x·w 32×784×128", x, w), ("xᵀ·dy 784×32×128", x.t(), dy),
+                       ("dy·wᵀ 32×128×784", dy, w.t())):
+        t = common.time_calls(o.repeats * 20, lambda: torch.mm(p, q))
+        median = t[len(t) // 2]
+        shapes[name] = {"seconds": median, "gflops": 2 * 32 * 784 * 128 / median / 1e9}
+    common.report("pytorch", VERSION, o.workload, seconds=times, gflops=2 * 2048**3 / times[0] / 1e9,
+                  shapes=shapes)
 elif o.workload in ("mlp", "cnn"):
     model, batch = (mlp(), 32) if o.workload == "mlp" else (cnn(), 64)
     x, y = common.subset_for_steps(train_x, train_y, o.steps, batch, o.seed)

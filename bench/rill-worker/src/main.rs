@@ -210,7 +210,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Ok(())
             })?;
             let flops = 2.0 * (N as f64).powi(3);
-            json!({ "seconds": times, "gflops": flops / times[0] / 1e9 })
+            json!({
+                "seconds": times,
+                "gflops": flops / times[0] / 1e9,
+                "shapes": tutorial_products(args.repeats * 20)?,
+            })
         }
     };
     if let (Some(line), Some(fields)) = (line.as_object_mut(), fields.as_object()) {
@@ -218,6 +222,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("{line}");
     Ok(())
+}
+
+/// The tutorial MLP's first layer at batch 32 — its forward product, its weight gradient and
+/// the input gradient (the transposes read in place, as the layer reads them) — as
+/// `{name: {"seconds": median, "gflops": …}}`, the names shared with the PyTorch worker.
+fn tutorial_products(repeats: usize) -> rill::nn::Result<serde_json::Value> {
+    let (m, k, n) = (32, 784, 128);
+    let x = Tensor::rand_uniform(&[m, k], -1.0, 1.0, DType::F32)?;
+    let w = Tensor::rand_uniform(&[k, n], -1.0, 1.0, DType::F32)?;
+    let dy = Tensor::rand_uniform(&[m, n], -1.0, 1.0, DType::F32)?;
+    let (xt, wt) = (x.transpose(0, 1)?, w.transpose(0, 1)?);
+    let products: [(&str, &Tensor, &Tensor); 3] = [
+        ("x·w 32×784×128", &x, &w),
+        ("xᵀ·dy 784×32×128", &xt, &dy),
+        ("dy·wᵀ 32×128×784", &dy, &wt),
+    ];
+    let mut out = serde_json::Map::new();
+    for (name, a, b) in products {
+        let times = time_calls(repeats, || {
+            std::hint::black_box(a.matmul(b)?);
+            Ok(())
+        })?;
+        let median = times[times.len() / 2];
+        let flops = 2.0 * (m * k * n) as f64;
+        out.insert(
+            name.into(),
+            json!({ "seconds": median, "gflops": flops / median / 1e9 }),
+        );
+    }
+    Ok(out.into())
 }
 
 /// Times each epoch's training (the test-set evaluation after it is not counted, as DAWNBench

@@ -51,6 +51,17 @@ fn compare_smoke_mode_runs_every_workload_and_writes_its_tables() {
     assert!(report["peak_gflops"]["rill"]
         .as_f64()
         .is_some_and(|g| g > 0.1));
+    // The tutorial's three products, each timed.
+    let shapes = report["gemm_shapes"]["rill"]
+        .as_object()
+        .expect("the tutorial's products");
+    assert_eq!(shapes.len(), 3, "{shapes:?}");
+    assert!(
+        shapes
+            .values()
+            .all(|p| p["gflops"].as_f64().is_some_and(|g| g > 0.1)),
+        "{shapes:?}"
+    );
     assert!(
         report["profile"].as_array().is_some_and(|p| p
             .iter()
@@ -70,6 +81,7 @@ fn compare_smoke_mode_runs_every_workload_and_writes_its_tables() {
     );
     let md = std::fs::read_to_string(out.path().join("smoke.md")).expect("smoke.md written");
     assert!(md.contains("| rill |"), "{md}");
+    assert!(md.contains("| xᵀ·dy 784×32×128 | "), "{md}");
 }
 
 #[test]
