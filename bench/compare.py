@@ -241,11 +241,14 @@ def gemm_runs(env, repeats, frameworks):
             continue
         cmd = ["--workload", "gemm", "--repeats", str(repeats)]
         try:
-            runs[fw] = run_worker(fw, cmd, env)
-            runs[fw]["gflops"]
-        except (RuntimeError, KeyError) as e:
-            runs.pop(fw, None)
+            run = run_worker(fw, cmd, env)
+        except RuntimeError as e:
             print(f"peak GEMM on {fw}: {e}", file=sys.stderr)
+            continue
+        if "gflops" in run:
+            runs[fw] = run
+        else:
+            print(f"peak GEMM on {fw}: no 'gflops' in {run}", file=sys.stderr)
     return runs
 
 

@@ -142,27 +142,33 @@ impl Product {
         cols: std::ops::Range<usize>,
         accumulate: bool,
     ) {
-        // Where a slice of B stored by columns is copied into rows (16 KB, on this stack).
-        let mut by_rows = [0f32; DEPTH_BLOCK * TILE_COLS];
+        // Where a slice of B stored by columns is copied into rows (16 KB, on this stack; not
+        // made at all for B stored by rows, whose every call would otherwise zero it).
+        let mut by_rows = if self.b_col_stride == 1 {
+            None
+        } else {
+            Some([0f32; DEPTH_BLOCK * TILE_COLS])
+        };
         for j in cols.clone().step_by(TILE_COLS) {
             let width = TILE_COLS.min(cols.end - j);
             // A slice of DEPTH_BLOCK rows of B's sixteen columns (16 KB) stays in the L1 cache
             // while every block of rows of A passes it; C's tiles take the slices' sum.
             for p in (0..self.k).step_by(DEPTH_BLOCK) {
                 let depth = DEPTH_BLOCK.min(self.k - p);
-                let (b, b_row_stride) = if self.b_col_stride == 1 {
-                    (self.b.add(p * self.b_row_stride + j), self.b_row_stride)
-                } else {
-                    // Column jj of the slice is contiguous in B (`b_row_stride` is 1): it
-                    // becomes every sixteenth value of the copy. Lanes past `width` keep
-                    // stale values, which the tile's masks never read.
-                    for jj in 0..width {
-                        let column = self.b.add(p + (j + jj) * self.b_col_stride);
-                        for q in 0..depth {
-                            by_rows[q * TILE_COLS + jj] = *column.add(q);
+                let (b, b_row_stride) = match by_rows.as_mut() {
+                    None => (self.b.add(p * self.b_row_stride + j), self.b_row_stride),
+                    Some(by_rows) => {
+                        // Column jj of the slice is contiguous in B (`b_row_stride` is 1): it
+                        // becomes every sixteenth value of the copy. Lanes past `width` keep
+                        // stale values, which the tile's masks never read.
+                        for jj in 0..width {
+                            let column = self.b.add(p + (j + jj) * self.b_col_stride);
+                            for q in 0..depth {
+                                by_rows[q * TILE_COLS + jj] = *column.add(q);
+                            }
                         }
+                        (by_rows.as_ptr(), TILE_COLS)
                     }
-                    (by_rows.as_ptr(), TILE_COLS)
                 };
                 for i in rows.clone().step_by(TILE_ROWS) {
                     let height = TILE_ROWS.min(rows.end - i);
