@@ -107,4 +107,29 @@ fn main() {
         min * 1e6,
         2.0 * 2.0 * (64 * 28 * 28 * 9 * 32) as f64 / med / 1e9
     );
+    // The same layer max-pooled over 2×2 tiles: the convolution's output and patches written
+    // out and pooled, against the direct kernel that pools in registers (`conv2d_max_pool2d`).
+    for direct in [false, true] {
+        let (min, med) = time(budget, || {
+            let pooled = if direct {
+                x.conv2d_max_pool2d(&w, &opts, (2, 2), (2, 2), Padding::Valid)
+            } else {
+                x.conv2d(&w, &opts)
+                    .and_then(|y| y.max_pool2d((2, 2), (2, 2), Padding::Valid))
+            };
+            let loss = pooled.unwrap().sum(&[], false).unwrap();
+            std::hint::black_box(loss.backward().unwrap());
+        });
+        println!(
+            "| {} fwd+bwd 64x28x28x1 * 3x3x1x32, 2x2 pool | {:.1} µs | {:.1} µs | {:.2} GFLOP/s |",
+            if direct {
+                "conv2d_max_pool2d"
+            } else {
+                "conv2d, max_pool2d"
+            },
+            med * 1e6,
+            min * 1e6,
+            2.0 * 2.0 * (64 * 28 * 28 * 9 * 32) as f64 / med / 1e9
+        );
+    }
 }

@@ -23,6 +23,7 @@ mod binary;
 mod cast;
 mod compare;
 mod conv;
+mod conv_pool;
 mod fused;
 mod index;
 mod join;

@@ -177,9 +177,14 @@ impl Layer for Conv2D {
             return None;
         }
         let pooled = || -> Result<Tensor> {
-            let y = x.conv2d(&self.weights.kernel(Self::KIND)?, &self.options())?;
-            self.weights
-                .bias_and_activation(window.max_pool(&y)?, activation)
+            let y = x.conv2d_max_pool2d(
+                &self.weights.kernel(Self::KIND)?,
+                &self.options(),
+                window.size,
+                window.strides,
+                window.padding,
+            )?;
+            self.weights.bias_and_activation(y, activation)
         };
         Some(pooled())
     }

@@ -2,6 +2,7 @@
 //! size threshold, GEMM from the `gemm` crate.
 
 mod batch_norm;
+mod conv_pool;
 mod elementwise;
 mod few_rows;
 mod fused;
@@ -18,6 +19,9 @@ mod strided;
 mod test_matrices;
 
 pub use batch_norm::{batch_norm_backward, batch_norm_forward, BatchMoments};
+pub use conv_pool::{
+    conv_max_pool_forward, conv_max_pool_kernel_grad, direct_conv_pool_applies, MAX_DIRECT_PATCH,
+};
 pub use elementwise::{map, map2_broadcast, map3_same};
 pub use fused::{bias_relu_backward, bias_relu_forward, bias_relu_in_place};
 pub use isa::{isa, Isa};
