@@ -107,7 +107,30 @@ fn main() {
         min * 1e6,
         2.0 * 2.0 * (64 * 28 * 28 * 9 * 32) as f64 / med / 1e9
     );
-    // The same layer max-pooled over 2×2 tiles: the convolution's output and patches written
+    // The CNN's second layer, forward and both gradients (3×3, stride 1: Winograd's transforms).
+    {
+        let x2 = g
+            .normal(&[64, 14, 14, 32], 0.0, 1.0, DType::F32)
+            .unwrap()
+            .set_requires_grad(true)
+            .unwrap();
+        let w2 = g
+            .normal(&[3, 3, 32, 64], 0.0, 0.1, DType::F32)
+            .unwrap()
+            .set_requires_grad(true)
+            .unwrap();
+        let (min, med) = time(budget, || {
+            let loss = x2.conv2d(&w2, &opts).unwrap().sum(&[], false).unwrap();
+            std::hint::black_box(loss.backward().unwrap());
+        });
+        println!(
+            "| conv2d fwd+bwd 64x14x14x32 * 3x3x32x64 | {:.1} µs | {:.1} µs | {:.2} GFLOP/s |",
+            med * 1e6,
+            min * 1e6,
+            3.0 * 2.0 * (64 * 14 * 14 * 9 * 32 * 64) as f64 / med / 1e9
+        );
+    }
+    // The first layer max-pooled over 2×2 tiles: the convolution's output and patches written
     // out and pooled, against the direct kernel that pools in registers (`conv2d_max_pool2d`).
     for direct in [false, true] {
         let (min, med) = time(budget, || {

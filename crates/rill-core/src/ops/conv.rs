@@ -1,6 +1,8 @@
 use crate::backend::cpu::{
-    col2im, col2im_add, gemm, gemm_new, gemm_uninit, im2col, MatRef, PatchGeometry,
+    col2im, col2im_add, gemm, gemm_new, gemm_uninit, im2col, winograd_applies, winograd_conv3x3,
+    winograd_conv3x3_input_grad, MatRef, PatchGeometry,
 };
+use crate::dtype::DType;
 use crate::dtype::Element;
 use crate::dtype::FloatElement;
 use crate::error::{Error, Result, ShapeDisplay};
@@ -223,9 +225,16 @@ impl Tensor {
         const OP: &str = "conv2d";
         let (kh, kw, co) = (kernel.shape()[0], kernel.shape()[1], kernel.shape()[3]);
         let g = geometry(OP, self.shape(), kh, kw, options)?;
-        let storage = crate::dispatch_float!(self.dtype(), OP, T => {
-            Ok(T::into_storage(grouped_forward(&self.data::<T>()?, &kernel.data::<T>()?, &g, co)))
-        })?;
+        // 3×3 windows with stride 1 in f32 go through Winograd's transforms, both ways.
+        let winograd = self.dtype() == DType::F32 && winograd_applies(&g, co);
+        let storage = if winograd {
+            let (x, k) = (self.data::<f32>()?, kernel.data::<f32>()?);
+            f32::into_storage(winograd_conv3x3(&x, &k, &g, co))
+        } else {
+            crate::dispatch_float!(self.dtype(), OP, T => {
+                Ok(T::into_storage(grouped_forward(&self.data::<T>()?, &kernel.data::<T>()?, &g, co)))
+            })?
+        };
         let shape = [g.n, g.oh, g.ow, co];
         let (in_shape, kernel_shape) = (self.shape().to_vec(), kernel.shape().to_vec());
         Ok(Tensor::record(
@@ -235,11 +244,21 @@ impl Tensor {
             OP,
             move |ctx| {
                 let (x, k, grad) = (&ctx.inputs[0], &ctx.inputs[1], ctx.grad);
-                let want = (ctx.needs[0], ctx.needs[1]);
+                let mut want = (ctx.needs[0], ctx.needs[1]);
+                let winograd_dx = if winograd && want.0 && grad.dtype() == DType::F32 {
+                    want.0 = false;
+                    let (grad, k) = (grad.data::<f32>()?, k.data::<f32>()?);
+                    Some(f32::into_storage(winograd_conv3x3_input_grad(
+                        &grad, &k, &g, co,
+                    )))
+                } else {
+                    None
+                };
                 let (dx, dk) = crate::dispatch_float!(x.dtype(), OP, T => {
                     let (dx, dk) = grouped_backward(&x.data::<T>()?, &k.data::<T>()?, &grad.data::<T>()?, &g, co, want);
                     Ok((dx.map(T::into_storage), dk.map(T::into_storage)))
                 })?;
+                let dx = winograd_dx.or(dx);
                 Ok(vec![
                     dx.map(|s| Tensor::from_parts(s, &in_shape)),
                     dk.map(|s| Tensor::from_parts(s, &kernel_shape)),
@@ -435,6 +454,55 @@ mod tests {
                 theirs.get(&kt).unwrap(),
                 "kernel only",
             );
+        }
+    }
+
+    /// 3×3 windows with stride 1 and enough channels go through Winograd's transforms: the
+    /// output and both gradients must be the composed path's, "same" and "valid", with odd
+    /// sizes (a last tile half outside the output) and channel counts off any vector width.
+    #[test]
+    fn winograd_convolution_matches_the_composed_one() {
+        let mut g = Generator::new(8);
+        for (shape, ci, co, padding) in [
+            ([2, 14, 14], 32, 64, Padding::Same),
+            ([3, 9, 7], 13, 17, Padding::Same),
+            ([2, 10, 11], 8, 8, Padding::Valid),
+            ([1, 5, 4], 24, 9, Padding::Valid),
+        ] {
+            let options = Conv2dOptions {
+                padding,
+                ..Default::default()
+            };
+            let x = g
+                .normal(&[shape[0], shape[1], shape[2], ci], 0.0, 1.0, DType::F32)
+                .unwrap();
+            let k = g.normal(&[3, 3, ci, co], 0.0, 0.3, DType::F32).unwrap();
+            let what = format!("{shape:?}x{ci} -> {co}, {padding:?}");
+            let geometry = geometry("test", x.shape(), 3, 3, &options).unwrap();
+            assert!(
+                crate::backend::cpu::winograd_applies(&geometry, co),
+                "{what}"
+            );
+            let (xt, kt) = (
+                x.clone().set_requires_grad(true).unwrap(),
+                k.clone().set_requires_grad(true).unwrap(),
+            );
+            let ours = xt.conv2d(&kt, &options).unwrap();
+            let reference = composed(&xt, &kt, &options);
+            assert_close(&ours, &reference, &format!("{what}: output"));
+            let w = g.normal(reference.shape(), 0.0, 1.0, DType::F32).unwrap();
+            let loss = |y: &Tensor| y.mul(&w).unwrap().sum(&[], false).unwrap();
+            let (ours, theirs) = (
+                loss(&ours).backward().unwrap(),
+                loss(&reference).backward().unwrap(),
+            );
+            for (t, grad) in [(&xt, "input gradient"), (&kt, "kernel gradient")] {
+                assert_close(
+                    ours.get(t).unwrap(),
+                    theirs.get(t).unwrap(),
+                    &format!("{what}: {grad}"),
+                );
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ mod small_gemm;
 mod strided;
 #[cfg(test)]
 mod test_matrices;
+mod winograd;
 
 pub use batch_norm::{batch_norm_backward, batch_norm_forward, BatchMoments};
 pub use conv_pool::{
@@ -33,3 +34,4 @@ pub use pool::{
 };
 pub use reduce::{arg_reduce_last, reduce_axes, sum_slice, ReduceKind};
 pub use strided::gather_strided;
+pub use winograd::{winograd_applies, winograd_conv3x3, winograd_conv3x3_input_grad};

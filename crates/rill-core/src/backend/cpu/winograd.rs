@@ -1,0 +1,293 @@
+//! 3×3 convolutions with stride 1 by Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray,
+//! "Fast Algorithms for Convolutional Neural Networks", 2016).
+//!
+//! Each 2×2 block of outputs comes from the 4×4 block of inputs around it: both the block and
+//! the kernel are carried into a 16-point transformed space (only additions and halvings),
+//! multiplied there point by point — summed over the input channels, so sixteen matrix products
+//! `tiles × c_in` by `c_in × c_out` — and carried back. That is 16 multiplications per 2×2
+//! outputs and channel pair where patches × kernel takes 36: 2.25 times fewer. The tutorial
+//! CNN's second layer spends most of its time in such products, forward and for the input's
+//! gradient (a 3×3 convolution too, with the kernel turned around).
+//!
+//! The transforms add rounding of their own: results differ from the product's by about one
+//! part in a million.
+
+use super::matmul::{gemm, MatRef};
+use super::patches::PatchGeometry;
+use rayon::prelude::*;
+use std::cell::RefCell;
+
+/// Fewer input or output channels than this make products too thin for the transforms to pay.
+const MIN_CHANNELS: usize = 8;
+
+/// The transformed inputs and products of one group of images take at most this much memory,
+/// so that they stay in a core's L2 cache between the transforms and the products.
+const GROUP_BUDGET_BYTES: usize = 1 << 20;
+
+/// Whether [`winograd_conv3x3`] takes a convolution of geometry `g` with `co` output channels:
+/// a 3×3 window, stride and dilation 1, at least [`MIN_CHANNELS`] channels in and out.
+pub fn winograd_applies(g: &PatchGeometry, co: usize) -> bool {
+    (g.kh, g.kw, g.sh, g.sw, g.dh, g.dw) == (3, 3, 1, 1, 1, 1)
+        && g.c >= MIN_CHANNELS
+        && co >= MIN_CHANNELS
+        && g.pad_top <= 2
+        && g.pad_left <= 2
+}
+
+/// The convolution of the NHWC batch `x` with the HWIO 3×3 kernel `k` (`co` output channels,
+/// geometry `g`, which [`winograd_applies`] accepts): NHWC output `[n, oh, ow, co]`.
+pub fn winograd_conv3x3(x: &[f32], k: &[f32], g: &PatchGeometry, co: usize) -> Vec<f32> {
+    let u = transform_kernel(k, g.c, co);
+    let tiles = g.oh.div_ceil(2) * g.ow.div_ceil(2);
+    let per_image = 16 * tiles * (g.c + co) * std::mem::size_of::<f32>();
+    let images = (GROUP_BUDGET_BYTES / per_image.max(1)).clamp(1, g.n.max(1));
+    let (per_in, per_out) = (g.h * g.w * g.c, g.oh * g.ow * co);
+    let mut out = vec![0.0; g.n * per_out];
+    if per_out == 0 || per_in == 0 {
+        return out;
+    }
+    out.par_chunks_mut(images * per_out)
+        .zip(x.par_chunks(images * per_in))
+        .for_each(|(out, x)| {
+            let group = PatchGeometry {
+                n: x.len() / per_in,
+                ..*g
+            };
+            SCRATCH.with(|s| {
+                let mut s = s.borrow_mut();
+                convolve_group(x, &u, &group, co, out, &mut s);
+            })
+        });
+    out
+}
+
+/// The gradient of [`winograd_conv3x3`] with respect to its input, from the output's gradient
+/// `grad`: the 3×3 convolution of `grad` with the kernel turned by 180° and its channels
+/// swapped, padded so that every output position reaches the inputs it was computed from.
+pub fn winograd_conv3x3_input_grad(
+    grad: &[f32],
+    k: &[f32],
+    g: &PatchGeometry,
+    co: usize,
+) -> Vec<f32> {
+    let c = g.c;
+    let mut turned = vec![0.0; 9 * co * c];
+    for a in 0..3 {
+        for b in 0..3 {
+            for i in 0..c {
+                for o in 0..co {
+                    turned[(((2 - a) * 3 + (2 - b)) * co + o) * c + i] =
+                        k[((a * 3 + b) * c + i) * co + o];
+                }
+            }
+        }
+    }
+    let back = PatchGeometry {
+        n: g.n,
+        h: g.oh,
+        w: g.ow,
+        c: co,
+        pad_top: 2 - g.pad_top,
+        pad_left: 2 - g.pad_left,
+        oh: g.h,
+        ow: g.w,
+        ..*g
+    };
+    winograd_conv3x3(grad, &turned, &back, c)
+}
+
+thread_local! {
+    /// Each thread's transformed inputs and products, kept between calls: filling fresh
+    /// buffers with zeros would cost a pass over them per group.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+#[derive(Default)]
+struct Scratch {
+    /// The transformed input tiles: 16 matrices of `tiles × c`.
+    v: Vec<f32>,
+    /// Their products with the transformed kernel: 16 matrices of `tiles × co`.
+    m: Vec<f32>,
+    /// One 4×4 block of inputs and its half-transformed rows, `c` values per point.
+    block: Vec<f32>,
+    rows: Vec<f32>,
+}
+
+/// `U = G g Gᵀ` for every input and output channel: 16 matrices of `c × co`, point `4i + j`
+/// of the transformed kernel at `[(4i + j) · c · co ..]`.
+fn transform_kernel(k: &[f32], c: usize, co: usize) -> Vec<f32> {
+    let mut u = vec![0.0; 16 * c * co];
+    let tap = |a: usize, b: usize, i: usize, o: usize| k[((a * 3 + b) * c + i) * co + o];
+    for i in 0..c {
+        for o in 0..co {
+            // G g: the rows g0, (g0 + g1 + g2)/2, (g0 − g1 + g2)/2, g2; then the same on columns.
+            let column = |b: usize| {
+                let (g0, g1, g2) = (tap(0, b, i, o), tap(1, b, i, o), tap(2, b, i, o));
+                [g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2]
+            };
+            let columns = [column(0), column(1), column(2)];
+            let t: [[f32; 3]; 4] = std::array::from_fn(|r| columns.map(|col| col[r]));
+            for (r, t) in t.iter().enumerate() {
+                let row = [
+                    t[0],
+                    0.5 * (t[0] + t[1] + t[2]),
+                    0.5 * (t[0] - t[1] + t[2]),
+                    t[2],
+                ];
+                for (s, &value) in row.iter().enumerate() {
+                    u[((4 * r + s) * c + i) * co + o] = value;
+                }
+            }
+        }
+    }
+    u
+}
+
+/// One group of images: transform every tile, sixteen products, transform back into `out`.
+fn convolve_group(
+    x: &[f32],
+    u: &[f32],
+    g: &PatchGeometry,
+    co: usize,
+    out: &mut [f32],
+    s: &mut Scratch,
+) {
+    let c = g.c;
+    let tiles = g.n * g.oh.div_ceil(2) * g.ow.div_ceil(2);
+    s.v.resize(16 * tiles * c, 0.0);
+    s.m.resize(16 * tiles * co, 0.0);
+    s.block.resize(16 * c, 0.0);
+    s.rows.resize(16 * c, 0.0);
+    transform_input(x, g, s);
+    for point in 0..16 {
+        let v = MatRef {
+            data: &s.v[point * tiles * c..][..tiles * c],
+            offset: 0,
+            row_stride: c,
+            col_stride: 1,
+        };
+        let u = MatRef {
+            data: &u[point * c * co..][..c * co],
+            offset: 0,
+            row_stride: co,
+            col_stride: 1,
+        };
+        gemm(
+            tiles,
+            co,
+            c,
+            v,
+            u,
+            &mut s.m[point * tiles * co..][..tiles * co],
+            false,
+        );
+    }
+    transform_output(&s.m, g, co, out);
+}
+
+/// `V = Bᵀ d B` for every 4×4 block `d` of inputs (zeros outside the image), each of its
+/// sixteen points a row of `c` values in its own matrix.
+fn transform_input(x: &[f32], g: &PatchGeometry, s: &mut Scratch) {
+    let c = g.c;
+    let (th, tw) = (g.oh.div_ceil(2), g.ow.div_ceil(2));
+    let tiles = g.n * th * tw;
+    let Scratch { v, block, rows, .. } = s;
+    for image in 0..g.n {
+        let x = &x[image * g.h * g.w * c..][..g.h * g.w * c];
+        for ty in 0..th {
+            for tx in 0..tw {
+                let tile = (image * th + ty) * tw + tx;
+                for r in 0..4 {
+                    let y = (2 * ty + r).checked_sub(g.pad_top).filter(|&y| y < g.h);
+                    for q in 0..4 {
+                        let dst = &mut block[(4 * r + q) * c..][..c];
+                        let xx = (2 * tx + q).checked_sub(g.pad_left).filter(|&xx| xx < g.w);
+                        match (y, xx) {
+                            (Some(y), Some(xx)) => {
+                                dst.copy_from_slice(&x[(y * g.w + xx) * c..][..c])
+                            }
+                            _ => dst.fill(0.0),
+                        }
+                    }
+                }
+                // Bᵀ d: rows d0 − d2, d1 + d2, d2 − d1, d1 − d3.
+                for q in 0..4 {
+                    let point = |r: usize| &block[(4 * r + q) * c..][..c];
+                    combine(&mut rows[q * c..][..c], point(0), point(2), -1.0);
+                    combine(&mut rows[(4 + q) * c..][..c], point(1), point(2), 1.0);
+                    combine(&mut rows[(8 + q) * c..][..c], point(2), point(1), -1.0);
+                    combine(&mut rows[(12 + q) * c..][..c], point(1), point(3), -1.0);
+                }
+                // (Bᵀ d) B: the same on each row's columns.
+                for r in 0..4 {
+                    let col = |q: usize| &rows[(4 * r + q) * c..][..c];
+                    let at = |q: usize| ((4 * r + q) * tiles + tile) * c;
+                    combine(&mut v[at(0)..][..c], col(0), col(2), -1.0);
+                    combine(&mut v[at(1)..][..c], col(1), col(2), 1.0);
+                    combine(&mut v[at(2)..][..c], col(2), col(1), -1.0);
+                    combine(&mut v[at(3)..][..c], col(1), col(3), -1.0);
+                }
+            }
+        }
+    }
+}
+
+/// `out = a + sign · b`, elementwise.
+#[inline]
+fn combine(out: &mut [f32], a: &[f32], b: &[f32], sign: f32) {
+    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+        *o = a + sign * b;
+    }
+}
+
+/// `Y = Aᵀ M A` for every tile: its 2×2 outputs (those inside the output) into `out`.
+fn transform_output(m: &[f32], g: &PatchGeometry, co: usize, out: &mut [f32]) {
+    let (th, tw) = (g.oh.div_ceil(2), g.ow.div_ceil(2));
+    let tiles = g.n * th * tw;
+    let mut rows = vec![0.0f32; 8 * co];
+    for image in 0..g.n {
+        let out = &mut out[image * g.oh * g.ow * co..][..g.oh * g.ow * co];
+        for ty in 0..th {
+            for tx in 0..tw {
+                let tile = (image * th + ty) * tw + tx;
+                let point = |r: usize, q: usize| &m[((4 * r + q) * tiles + tile) * co..][..co];
+                // Aᵀ M: rows m0 + m1 + m2 and m1 − m2 − m3.
+                for q in 0..4 {
+                    let (m0, m1, m2, m3) = (point(0, q), point(1, q), point(2, q), point(3, q));
+                    let (top, bottom) = rows.split_at_mut(4 * co);
+                    for (((((t, b), &a0), &a1), &a2), &a3) in top[q * co..][..co]
+                        .iter_mut()
+                        .zip(&mut bottom[q * co..][..co])
+                        .zip(m0)
+                        .zip(m1)
+                        .zip(m2)
+                        .zip(m3)
+                    {
+                        *t = a0 + a1 + a2;
+                        *b = a1 - a2 - a3;
+                    }
+                }
+                // (Aᵀ M) A: the same on each row's columns.
+                for r in 0..2 {
+                    let oy = 2 * ty + r;
+                    if oy >= g.oh {
+                        continue;
+                    }
+                    let col = |q: usize| &rows[(4 * r + q) * co..][..co];
+                    let (c0, c1, c2, c3) = (col(0), col(1), col(2), col(3));
+                    let ox = 2 * tx;
+                    let left = &mut out[(oy * g.ow + ox) * co..][..co];
+                    for (((o, &a0), &a1), &a2) in left.iter_mut().zip(c0).zip(c1).zip(c2) {
+                        *o = a0 + a1 + a2;
+                    }
+                    if ox + 1 < g.ow {
+                        let right = &mut out[(oy * g.ow + ox + 1) * co..][..co];
+                        for (((o, &a1), &a2), &a3) in right.iter_mut().zip(c1).zip(c2).zip(c3) {
+                            *o = a1 - a2 - a3;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
