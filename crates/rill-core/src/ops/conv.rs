@@ -1,6 +1,6 @@
 use crate::backend::cpu::{
     col2im, col2im_add, gemm, gemm_new, gemm_uninit, im2col, winograd_applies, winograd_conv3x3,
-    winograd_conv3x3_input_grad, MatRef, PatchGeometry,
+    winograd_conv3x3_input_grad, winograd_conv3x3_kernel_grad, MatRef, PatchGeometry,
 };
 use crate::dtype::DType;
 use crate::dtype::Element;
@@ -254,11 +254,21 @@ impl Tensor {
                 } else {
                     None
                 };
+                let winograd_dk = if winograd && want.1 && grad.dtype() == DType::F32 {
+                    want.1 = false;
+                    let (x, grad) = (x.data::<f32>()?, grad.data::<f32>()?);
+                    Some(f32::into_storage(winograd_conv3x3_kernel_grad(
+                        &x, &grad, &g, co,
+                    )))
+                } else {
+                    None
+                };
                 let (dx, dk) = crate::dispatch_float!(x.dtype(), OP, T => {
                     let (dx, dk) = grouped_backward(&x.data::<T>()?, &k.data::<T>()?, &grad.data::<T>()?, &g, co, want);
                     Ok((dx.map(T::into_storage), dk.map(T::into_storage)))
                 })?;
                 let dx = winograd_dx.or(dx);
+                let dk = winograd_dk.or(dk);
                 Ok(vec![
                     dx.map(|s| Tensor::from_parts(s, &in_shape)),
                     dk.map(|s| Tensor::from_parts(s, &kernel_shape)),

@@ -34,4 +34,6 @@ pub use pool::{
 };
 pub use reduce::{arg_reduce_last, reduce_axes, sum_slice, ReduceKind};
 pub use strided::gather_strided;
-pub use winograd::{winograd_applies, winograd_conv3x3, winograd_conv3x3_input_grad};
+pub use winograd::{
+    winograd_applies, winograd_conv3x3, winograd_conv3x3_input_grad, winograd_conv3x3_kernel_grad,
+};

@@ -38,9 +38,7 @@ pub fn winograd_applies(g: &PatchGeometry, co: usize) -> bool {
 /// geometry `g`, which [`winograd_applies`] accepts): NHWC output `[n, oh, ow, co]`.
 pub fn winograd_conv3x3(x: &[f32], k: &[f32], g: &PatchGeometry, co: usize) -> Vec<f32> {
     let u = transform_kernel(k, g.c, co);
-    let tiles = g.oh.div_ceil(2) * g.ow.div_ceil(2);
-    let per_image = 16 * tiles * (g.c + co) * std::mem::size_of::<f32>();
-    let images = (GROUP_BUDGET_BYTES / per_image.max(1)).clamp(1, g.n.max(1));
+    let images = images_per_group(g, co);
     let (per_in, per_out) = (g.h * g.w * g.c, g.oh * g.ow * co);
     let mut out = vec![0.0; g.n * per_out];
     if per_out == 0 || per_in == 0 {
@@ -94,6 +92,158 @@ pub fn winograd_conv3x3_input_grad(
         ..*g
     };
     winograd_conv3x3(grad, &turned, &back, c)
+}
+
+/// The gradient of [`winograd_conv3x3`] with respect to its kernel, from the output's gradient
+/// `grad`: HWIO, `3 × 3 × c × co`.
+///
+/// Taken through the same transforms: the kernel's transformed gradient is, point by point,
+/// the sum over tiles of the transformed input tile times the output gradient's tile carried
+/// into the transformed space (`A dY Aᵀ`) — sixteen products `c × tiles` by `tiles × co` —
+/// and then carried back to 3×3 (`Gᵀ dU G`). Each group of images adds its own part, summed
+/// in a fixed order, so the result does not depend on the number of threads.
+pub fn winograd_conv3x3_kernel_grad(
+    x: &[f32],
+    grad: &[f32],
+    g: &PatchGeometry,
+    co: usize,
+) -> Vec<f32> {
+    let c = g.c;
+    let images = images_per_group(g, co);
+    let (per_in, per_out) = (g.h * g.w * c, g.oh * g.ow * co);
+    let mut dk = vec![0.0; 9 * c * co];
+    if per_out == 0 || per_in == 0 {
+        return dk;
+    }
+    let parts: Vec<Vec<f32>> = x
+        .par_chunks(images * per_in)
+        .zip(grad.par_chunks(images * per_out))
+        .map(|(x, grad)| {
+            let group = PatchGeometry {
+                n: x.len() / per_in,
+                ..*g
+            };
+            SCRATCH.with(|s| kernel_grad_group(x, grad, &group, co, &mut s.borrow_mut()))
+        })
+        .collect();
+    let mut du = vec![0.0f32; 16 * c * co];
+    for part in &parts {
+        for (d, &p) in du.iter_mut().zip(part) {
+            *d += p;
+        }
+    }
+    // Gᵀ dU G: rows dU0 + (dU1 + dU2)/2, (dU1 − dU2)/2, (dU1 + dU2)/2 + dU3; then on columns.
+    let back = |e: [f32; 4]| {
+        [
+            e[0] + 0.5 * (e[1] + e[2]),
+            0.5 * (e[1] - e[2]),
+            0.5 * (e[1] + e[2]) + e[3],
+        ]
+    };
+    for i in 0..c {
+        for o in 0..co {
+            let point = |r: usize, q: usize| du[((4 * r + q) * c + i) * co + o];
+            let rows: [[f32; 3]; 4] =
+                std::array::from_fn(|r| back([point(r, 0), point(r, 1), point(r, 2), point(r, 3)]));
+            for b in 0..3 {
+                let column = back([rows[0][b], rows[1][b], rows[2][b], rows[3][b]]);
+                for (a, &value) in column.iter().enumerate() {
+                    dk[((a * 3 + b) * c + i) * co + o] = value;
+                }
+            }
+        }
+    }
+    dk
+}
+
+/// One group of images' part of the kernel's transformed gradient, `16 × c × co`.
+fn kernel_grad_group(
+    x: &[f32],
+    grad: &[f32],
+    g: &PatchGeometry,
+    co: usize,
+    s: &mut Scratch,
+) -> Vec<f32> {
+    let c = g.c;
+    let tiles = g.n * g.oh.div_ceil(2) * g.ow.div_ceil(2);
+    s.v.resize(16 * tiles * c, 0.0);
+    s.m.resize(16 * tiles * co, 0.0);
+    s.block.resize(16 * c, 0.0);
+    s.rows.resize(16 * c, 0.0);
+    transform_input(x, g, s);
+    transform_output_grad(grad, g, co, &mut s.m);
+    let mut du = vec![0.0; 16 * c * co];
+    for point in 0..16 {
+        // Vᵀ, read across the stored V.
+        let vt = MatRef {
+            data: &s.v[point * tiles * c..][..tiles * c],
+            offset: 0,
+            row_stride: 1,
+            col_stride: c,
+        };
+        let dm = MatRef {
+            data: &s.m[point * tiles * co..][..tiles * co],
+            offset: 0,
+            row_stride: co,
+            col_stride: 1,
+        };
+        gemm(
+            c,
+            co,
+            tiles,
+            vt,
+            dm,
+            &mut du[point * c * co..][..c * co],
+            false,
+        );
+    }
+    du
+}
+
+/// `A dY Aᵀ` for every tile's 2×2 output gradient `dY` (zeros past the output's edge): each of
+/// its sixteen points a row of `co` values in its own matrix of `m`.
+fn transform_output_grad(grad: &[f32], g: &PatchGeometry, co: usize, m: &mut [f32]) {
+    let (th, tw) = (g.oh.div_ceil(2), g.ow.div_ceil(2));
+    let tiles = g.n * th * tw;
+    let zeros = vec![0.0f32; co];
+    for image in 0..g.n {
+        let grad = &grad[image * g.oh * g.ow * co..][..g.oh * g.ow * co];
+        for ty in 0..th {
+            for tx in 0..tw {
+                let tile = (image * th + ty) * tw + tx;
+                let dy = |a: usize, b: usize| {
+                    let (oy, ox) = (2 * ty + a, 2 * tx + b);
+                    if oy < g.oh && ox < g.ow {
+                        &grad[(oy * g.ow + ox) * co..][..co]
+                    } else {
+                        &zeros[..]
+                    }
+                };
+                let (d00, d01, d10, d11) = (dy(0, 0), dy(0, 1), dy(1, 0), dy(1, 1));
+                // A dY: rows dy0, dy0 + dy1, dy0 − dy1, −dy1; then the same on columns.
+                for o in 0..co {
+                    let rows = [
+                        [d00[o], d01[o]],
+                        [d00[o] + d10[o], d01[o] + d11[o]],
+                        [d00[o] - d10[o], d01[o] - d11[o]],
+                        [-d10[o], -d11[o]],
+                    ];
+                    for (r, [e0, e1]) in rows.into_iter().enumerate() {
+                        for (q, value) in [e0, e0 + e1, e0 - e1, -e1].into_iter().enumerate() {
+                            m[((4 * r + q) * tiles + tile) * co + o] = value;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Images per group: their transformed inputs and products within [`GROUP_BUDGET_BYTES`].
+fn images_per_group(g: &PatchGeometry, co: usize) -> usize {
+    let tiles = g.oh.div_ceil(2) * g.ow.div_ceil(2);
+    let per_image = 16 * tiles * (g.c + co) * std::mem::size_of::<f32>();
+    (GROUP_BUDGET_BYTES / per_image.max(1)).clamp(1, g.n.max(1))
 }
 
 thread_local! {
