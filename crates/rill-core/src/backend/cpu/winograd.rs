@@ -12,6 +12,7 @@
 //! The transforms add rounding of their own: results differ from the product's by about one
 //! part in a million.
 
+use super::isa::{isa, Isa};
 use super::matmul::{gemm, MatRef};
 use super::patches::PatchGeometry;
 use rayon::prelude::*;
@@ -157,7 +158,8 @@ pub fn winograd_conv3x3_kernel_grad(
 }
 
 /// One group of images' part of the kernel's transformed gradient, `16 × c × co`.
-fn kernel_grad_group(
+#[inline(always)]
+fn kernel_grad_group_portable(
     x: &[f32],
     grad: &[f32],
     g: &PatchGeometry,
@@ -168,10 +170,12 @@ fn kernel_grad_group(
     let tiles = g.n * g.oh.div_ceil(2) * g.ow.div_ceil(2);
     s.v.resize(16 * tiles * c, 0.0);
     s.m.resize(16 * tiles * co, 0.0);
-    s.block.resize(16 * c, 0.0);
-    s.rows.resize(16 * c, 0.0);
+    s.zeros.resize(c.max(co), 0.0);
+    s.rows.resize(16 * c.max(co), 0.0);
     transform_input(x, g, s);
-    transform_output_grad(grad, g, co, &mut s.m);
+    let mut m = std::mem::take(&mut s.m);
+    transform_output_grad(grad, g, co, &mut m, s);
+    s.m = m;
     let mut du = vec![0.0; 16 * c * co];
     for point in 0..16 {
         // Vᵀ, read across the stored V.
@@ -202,10 +206,18 @@ fn kernel_grad_group(
 
 /// `A dY Aᵀ` for every tile's 2×2 output gradient `dY` (zeros past the output's edge): each of
 /// its sixteen points a row of `co` values in its own matrix of `m`.
-fn transform_output_grad(grad: &[f32], g: &PatchGeometry, co: usize, m: &mut [f32]) {
+#[inline(always)]
+fn transform_output_grad(
+    grad: &[f32],
+    g: &PatchGeometry,
+    co: usize,
+    m: &mut [f32],
+    s: &mut Scratch,
+) {
     let (th, tw) = (g.oh.div_ceil(2), g.ow.div_ceil(2));
     let tiles = g.n * th * tw;
-    let zeros = vec![0.0f32; co];
+    let Scratch { zeros, rows, .. } = s;
+    let zeros = &zeros[..co];
     for image in 0..g.n {
         let grad = &grad[image * g.oh * g.ow * co..][..g.oh * g.ow * co];
         for ty in 0..th {
@@ -216,23 +228,25 @@ fn transform_output_grad(grad: &[f32], g: &PatchGeometry, co: usize, m: &mut [f3
                     if oy < g.oh && ox < g.ow {
                         &grad[(oy * g.ow + ox) * co..][..co]
                     } else {
-                        &zeros[..]
+                        zeros
                     }
                 };
-                let (d00, d01, d10, d11) = (dy(0, 0), dy(0, 1), dy(1, 0), dy(1, 1));
-                // A dY: rows dy0, dy0 + dy1, dy0 − dy1, −dy1; then the same on columns.
-                for o in 0..co {
-                    let rows = [
-                        [d00[o], d01[o]],
-                        [d00[o] + d10[o], d01[o] + d11[o]],
-                        [d00[o] - d10[o], d01[o] - d11[o]],
-                        [-d10[o], -d11[o]],
-                    ];
-                    for (r, [e0, e1]) in rows.into_iter().enumerate() {
-                        for (q, value) in [e0, e0 + e1, e0 - e1, -e1].into_iter().enumerate() {
-                            m[((4 * r + q) * tiles + tile) * co + o] = value;
-                        }
-                    }
+                // A dY: rows dy0, dy0 + dy1, dy0 − dy1, −dy1, two points each.
+                for b in 0..2 {
+                    let (d0, d1) = (dy(0, b), dy(1, b));
+                    combine(&mut rows[b * co..][..co], d0, zeros, 1.0);
+                    combine(&mut rows[(2 + b) * co..][..co], d0, d1, 1.0);
+                    combine(&mut rows[(4 + b) * co..][..co], d0, d1, -1.0);
+                    combine(&mut rows[(6 + b) * co..][..co], zeros, d1, -1.0);
+                }
+                // (A dY) Aᵀ: each row's (e0, e1) to e0, e0 + e1, e0 − e1, −e1.
+                for r in 0..4 {
+                    let (e0, e1) = (&rows[2 * r * co..][..co], &rows[(2 * r + 1) * co..][..co]);
+                    let at = |q: usize| ((4 * r + q) * tiles + tile) * co;
+                    combine(&mut m[at(0)..][..co], e0, zeros, 1.0);
+                    combine(&mut m[at(1)..][..co], e0, e1, 1.0);
+                    combine(&mut m[at(2)..][..co], e0, e1, -1.0);
+                    combine(&mut m[at(3)..][..co], zeros, e1, -1.0);
                 }
             }
         }
@@ -244,6 +258,94 @@ fn images_per_group(g: &PatchGeometry, co: usize) -> usize {
     let tiles = g.oh.div_ceil(2) * g.ow.div_ceil(2);
     let per_image = 16 * tiles * (g.c + co) * std::mem::size_of::<f32>();
     (GROUP_BUDGET_BYTES / per_image.max(1)).clamp(1, g.n.max(1))
+}
+
+/// [`convolve_group_portable`] compiled for the widest vectors `isa()` allows: the transforms
+/// are loops of additions over the channels, which the compiler vectorises with what it may use.
+fn convolve_group(
+    x: &[f32],
+    u: &[f32],
+    g: &PatchGeometry,
+    co: usize,
+    out: &mut [f32],
+    s: &mut Scratch,
+) {
+    #[cfg(target_arch = "x86_64")]
+    match isa() {
+        // SAFETY (both arms): `isa()` reported the extensions these variants are compiled for.
+        Isa::Avx512 => return unsafe { convolve_group_avx512(x, u, g, co, out, s) },
+        Isa::Avx2 => return unsafe { convolve_group_avx2(x, u, g, co, out, s) },
+        Isa::Baseline => {}
+    }
+    convolve_group_portable(x, u, g, co, out, s)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn convolve_group_avx512(
+    x: &[f32],
+    u: &[f32],
+    g: &PatchGeometry,
+    co: usize,
+    out: &mut [f32],
+    s: &mut Scratch,
+) {
+    convolve_group_portable(x, u, g, co, out, s)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn convolve_group_avx2(
+    x: &[f32],
+    u: &[f32],
+    g: &PatchGeometry,
+    co: usize,
+    out: &mut [f32],
+    s: &mut Scratch,
+) {
+    convolve_group_portable(x, u, g, co, out, s)
+}
+
+/// [`kernel_grad_group_portable`] on the widest vectors `isa()` allows.
+fn kernel_grad_group(
+    x: &[f32],
+    grad: &[f32],
+    g: &PatchGeometry,
+    co: usize,
+    s: &mut Scratch,
+) -> Vec<f32> {
+    #[cfg(target_arch = "x86_64")]
+    match isa() {
+        // SAFETY (both arms): as in `convolve_group`.
+        Isa::Avx512 => return unsafe { kernel_grad_group_avx512(x, grad, g, co, s) },
+        Isa::Avx2 => return unsafe { kernel_grad_group_avx2(x, grad, g, co, s) },
+        Isa::Baseline => {}
+    }
+    kernel_grad_group_portable(x, grad, g, co, s)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn kernel_grad_group_avx512(
+    x: &[f32],
+    grad: &[f32],
+    g: &PatchGeometry,
+    co: usize,
+    s: &mut Scratch,
+) -> Vec<f32> {
+    kernel_grad_group_portable(x, grad, g, co, s)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn kernel_grad_group_avx2(
+    x: &[f32],
+    grad: &[f32],
+    g: &PatchGeometry,
+    co: usize,
+    s: &mut Scratch,
+) -> Vec<f32> {
+    kernel_grad_group_portable(x, grad, g, co, s)
 }
 
 thread_local! {
@@ -258,8 +360,9 @@ struct Scratch {
     v: Vec<f32>,
     /// Their products with the transformed kernel: 16 matrices of `tiles × co`.
     m: Vec<f32>,
-    /// One 4×4 block of inputs and its half-transformed rows, `c` values per point.
-    block: Vec<f32>,
+    /// `c` zeros, the points of a block outside the image.
+    zeros: Vec<f32>,
+    /// A 4×4 block's rows after the first half of its transform, `c` values per point.
     rows: Vec<f32>,
 }
 
@@ -294,7 +397,8 @@ fn transform_kernel(k: &[f32], c: usize, co: usize) -> Vec<f32> {
 }
 
 /// One group of images: transform every tile, sixteen products, transform back into `out`.
-fn convolve_group(
+#[inline(always)]
+fn convolve_group_portable(
     x: &[f32],
     u: &[f32],
     g: &PatchGeometry,
@@ -306,7 +410,7 @@ fn convolve_group(
     let tiles = g.n * g.oh.div_ceil(2) * g.ow.div_ceil(2);
     s.v.resize(16 * tiles * c, 0.0);
     s.m.resize(16 * tiles * co, 0.0);
-    s.block.resize(16 * c, 0.0);
+    s.zeros.resize(c, 0.0);
     s.rows.resize(16 * c, 0.0);
     transform_input(x, g, s);
     for point in 0..16 {
@@ -337,32 +441,29 @@ fn convolve_group(
 
 /// `V = Bᵀ d B` for every 4×4 block `d` of inputs (zeros outside the image), each of its
 /// sixteen points a row of `c` values in its own matrix.
+#[inline(always)]
 fn transform_input(x: &[f32], g: &PatchGeometry, s: &mut Scratch) {
     let c = g.c;
     let (th, tw) = (g.oh.div_ceil(2), g.ow.div_ceil(2));
     let tiles = g.n * th * tw;
-    let Scratch { v, block, rows, .. } = s;
+    let Scratch { v, zeros, rows, .. } = s;
     for image in 0..g.n {
         let x = &x[image * g.h * g.w * c..][..g.h * g.w * c];
         for ty in 0..th {
             for tx in 0..tw {
                 let tile = (image * th + ty) * tw + tx;
-                for r in 0..4 {
+                // Point (r, q) of the 4×4 block of inputs: its `c` values, or zeros outside.
+                let block = |r: usize, q: usize| -> &[f32] {
                     let y = (2 * ty + r).checked_sub(g.pad_top).filter(|&y| y < g.h);
-                    for q in 0..4 {
-                        let dst = &mut block[(4 * r + q) * c..][..c];
-                        let xx = (2 * tx + q).checked_sub(g.pad_left).filter(|&xx| xx < g.w);
-                        match (y, xx) {
-                            (Some(y), Some(xx)) => {
-                                dst.copy_from_slice(&x[(y * g.w + xx) * c..][..c])
-                            }
-                            _ => dst.fill(0.0),
-                        }
+                    let xx = (2 * tx + q).checked_sub(g.pad_left).filter(|&xx| xx < g.w);
+                    match (y, xx) {
+                        (Some(y), Some(xx)) => &x[(y * g.w + xx) * c..][..c],
+                        _ => &zeros[..c],
                     }
-                }
+                };
                 // Bᵀ d: rows d0 − d2, d1 + d2, d2 − d1, d1 − d3.
                 for q in 0..4 {
-                    let point = |r: usize| &block[(4 * r + q) * c..][..c];
+                    let point = |r: usize| block(r, q);
                     combine(&mut rows[q * c..][..c], point(0), point(2), -1.0);
                     combine(&mut rows[(4 + q) * c..][..c], point(1), point(2), 1.0);
                     combine(&mut rows[(8 + q) * c..][..c], point(2), point(1), -1.0);
@@ -383,7 +484,7 @@ fn transform_input(x: &[f32], g: &PatchGeometry, s: &mut Scratch) {
 }
 
 /// `out = a + sign · b`, elementwise.
-#[inline]
+#[inline(always)]
 fn combine(out: &mut [f32], a: &[f32], b: &[f32], sign: f32) {
     for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
         *o = a + sign * b;
@@ -391,6 +492,7 @@ fn combine(out: &mut [f32], a: &[f32], b: &[f32], sign: f32) {
 }
 
 /// `Y = Aᵀ M A` for every tile: its 2×2 outputs (those inside the output) into `out`.
+#[inline(always)]
 fn transform_output(m: &[f32], g: &PatchGeometry, co: usize, out: &mut [f32]) {
     let (th, tw) = (g.oh.div_ceil(2), g.ow.div_ceil(2));
     let tiles = g.n * th * tw;
