@@ -199,6 +199,12 @@ impl<'a> Image<'a> {
         let (top, left) = (2 * py * g.sh, 2 * px * g.sw);
         [0, 1, 2, 3].map(|pos| ((top + pos / 2 * g.sh) * self.cols + left + pos % 2 * g.sw) * g.c)
     }
+
+    /// Patch value `k` of window `pos` of a tile whose windows start at `corners`.
+    #[inline(always)]
+    fn value(&self, corners: &[usize; 4], pos: usize, k: usize) -> f32 {
+        self.padded[corners[pos] + self.rel[k]]
+    }
 }
 
 /// One image's pooled outputs on the widest vectors `isa()` allows (AVX2 at least, as

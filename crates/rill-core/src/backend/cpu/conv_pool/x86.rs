@@ -8,6 +8,24 @@
 use super::{Image, LANES};
 use std::arch::x86_64::*;
 
+/// Runs `$body` for every pooled position of `$image`, with `$at` its first output value and
+/// `$corners` its tile's four windows (see `Image::corners`): a macro rather than a function
+/// taking a closure, because a closure would not be compiled with the caller's vector
+/// extensions.
+macro_rules! each_tile {
+    ($image:expr, |$at:ident, $corners:ident| $body:expr) => {{
+        let g = $image.g;
+        let (ph, pw) = (g.oh / 2, g.ow / 2);
+        for py in 0..ph {
+            for px in 0..pw {
+                let $at = (py * pw + px) * $image.co;
+                let $corners = $image.corners(py, px);
+                $body;
+            }
+        }
+    }};
+}
+
 /// Sixteen values of `s` from `at`, as a vector.
 #[inline]
 #[target_feature(enable = "avx512f")]
@@ -42,19 +60,10 @@ fn store_block(
 
 #[target_feature(enable = "avx512f,fma")]
 pub(super) unsafe fn forward_avx512(image: &Image, out: &mut [f32], picks: &mut [u8]) {
-    let g = image.g;
-    let (ph, pw) = (g.oh / 2, g.ow / 2);
-    let (x, rel) = (&image.padded, &image.rel);
-    for py in 0..ph {
-        for px in 0..pw {
-            let at = (py * pw + px) * image.co;
-            let c = image.corners(py, px);
-            tile512(image, at, out, picks, |pos, k| x[c[pos] + rel[k]]);
-        }
-    }
+    each_tile!(image, |at, corners| tile512(image, at, out, picks, corners));
 }
 
-/// One tile's pooled outputs, all channels, from its patches' values `value(pos, k)`: two
+/// One tile's pooled outputs, all channels, from its windows at `corners`: two
 /// blocks of sixteen channels at a time, so that eight sums are in flight (a fused
 /// multiply-add takes four cycles, and each sum waits for its previous one).
 #[inline]
@@ -64,7 +73,7 @@ unsafe fn tile512(
     at: usize,
     out: &mut [f32],
     picks: &mut [u8],
-    value: impl Fn(usize, usize) -> f32,
+    corners: [usize; 4],
 ) {
     let (plen, cop, co, w) = (image.g.patch_len(), image.cop, image.co, image.w);
     let mut first = 0;
@@ -72,7 +81,12 @@ unsafe fn tile512(
         let pair = first + 2 * LANES <= cop;
         let mut acc = [[_mm512_setzero_ps(); 4]; 2];
         for k in 0..plen {
-            let v = [value(0, k), value(1, k), value(2, k), value(3, k)];
+            let v = [
+                image.value(&corners, 0, k),
+                image.value(&corners, 1, k),
+                image.value(&corners, 2, k),
+                image.value(&corners, 3, k),
+            ];
             let w0 = load16(w, k * cop + first);
             for (a, &v) in acc[0].iter_mut().zip(&v) {
                 *a = _mm512_fmadd_ps(_mm512_set1_ps(v), w0, *a);
@@ -111,16 +125,7 @@ unsafe fn pool512(acc: &[__m512; 4], out: &mut [f32], picks: &mut [u8], at: usiz
 
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn forward_avx2(image: &Image, out: &mut [f32], picks: &mut [u8]) {
-    let g = image.g;
-    let (ph, pw) = (g.oh / 2, g.ow / 2);
-    let (x, rel) = (&image.padded, &image.rel);
-    for py in 0..ph {
-        for px in 0..pw {
-            let at = (py * pw + px) * image.co;
-            let c = image.corners(py, px);
-            tile256(image, at, out, picks, |pos, k| x[c[pos] + rel[k]]);
-        }
-    }
+    each_tile!(image, |at, corners| tile256(image, at, out, picks, corners));
 }
 
 /// [`tile512`] on AVX2: one block of sixteen channels (two vectors) at a time, eight sums.
@@ -131,7 +136,7 @@ unsafe fn tile256(
     at: usize,
     out: &mut [f32],
     picks: &mut [u8],
-    value: impl Fn(usize, usize) -> f32,
+    corners: [usize; 4],
 ) {
     let (plen, cop, co, w) = (image.g.patch_len(), image.cop, image.co, image.w);
     let (mut best, mut pick) = ([0.0f32; LANES], [0i32; LANES]);
@@ -140,7 +145,7 @@ unsafe fn tile256(
         for k in 0..plen {
             let w = [load8(w, k * cop + first), load8(w, k * cop + first + 8)];
             for (pos, a) in acc.iter_mut().enumerate() {
-                let v = _mm256_set1_ps(value(pos, k));
+                let v = _mm256_set1_ps(image.value(&corners, pos, k));
                 a[0] = _mm256_fmadd_ps(v, w[0], a[0]);
                 a[1] = _mm256_fmadd_ps(v, w[1], a[1]);
             }
@@ -179,16 +184,9 @@ fn gradient_block(
 
 #[target_feature(enable = "avx512f,fma")]
 pub(super) unsafe fn kernel_grad_avx512(image: &Image, grad: &[f32], picks: &[u8], dw: &mut [f32]) {
-    let g = image.g;
-    let (ph, pw) = (g.oh / 2, g.ow / 2);
-    let (x, rel) = (&image.padded, &image.rel);
-    for py in 0..ph {
-        for px in 0..pw {
-            let at = (py * pw + px) * image.co;
-            let c = image.corners(py, px);
-            grad512(image, at, grad, picks, dw, |pos, k| x[c[pos] + rel[k]]);
-        }
-    }
+    each_tile!(image, |at, corners| grad512(
+        image, at, grad, picks, dw, corners
+    ));
 }
 
 /// One tile's share of the kernel gradient: each channel's pooled gradient, at the output
@@ -201,7 +199,7 @@ unsafe fn grad512(
     grad: &[f32],
     picks: &[u8],
     dw: &mut [f32],
-    value: impl Fn(usize, usize) -> f32,
+    corners: [usize; 4],
 ) {
     let (plen, cop, co) = (image.g.patch_len(), image.cop, image.co);
     for first in (0..cop).step_by(LANES) {
@@ -217,7 +215,7 @@ unsafe fn grad512(
             let row = &mut dw[k * cop + first..k * cop + first + LANES];
             let mut d = _mm512_loadu_ps(row.as_ptr());
             for (pos, s) in spread.iter().enumerate() {
-                d = _mm512_fmadd_ps(_mm512_set1_ps(value(pos, k)), *s, d);
+                d = _mm512_fmadd_ps(_mm512_set1_ps(image.value(&corners, pos, k)), *s, d);
             }
             _mm512_storeu_ps(row.as_mut_ptr(), d);
         }
@@ -226,16 +224,9 @@ unsafe fn grad512(
 
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn kernel_grad_avx2(image: &Image, grad: &[f32], picks: &[u8], dw: &mut [f32]) {
-    let g = image.g;
-    let (ph, pw) = (g.oh / 2, g.ow / 2);
-    let (x, rel) = (&image.padded, &image.rel);
-    for py in 0..ph {
-        for px in 0..pw {
-            let at = (py * pw + px) * image.co;
-            let c = image.corners(py, px);
-            grad256(image, at, grad, picks, dw, |pos, k| x[c[pos] + rel[k]]);
-        }
-    }
+    each_tile!(image, |at, corners| grad256(
+        image, at, grad, picks, dw, corners
+    ));
 }
 
 /// [`grad512`] on AVX2.
@@ -247,7 +238,7 @@ unsafe fn grad256(
     grad: &[f32],
     picks: &[u8],
     dw: &mut [f32],
-    value: impl Fn(usize, usize) -> f32,
+    corners: [usize; 4],
 ) {
     let (plen, cop, co) = (image.g.patch_len(), image.cop, image.co);
     for first in (0..cop).step_by(LANES) {
@@ -264,7 +255,7 @@ unsafe fn grad256(
                 let row = &mut dw[start..start + 8];
                 let mut d = _mm256_loadu_ps(row.as_ptr());
                 for (pos, s) in spread.iter().enumerate() {
-                    d = _mm256_fmadd_ps(_mm256_set1_ps(value(pos, k)), *s, d);
+                    d = _mm256_fmadd_ps(_mm256_set1_ps(image.value(&corners, pos, k)), *s, d);
                 }
                 _mm256_storeu_ps(row.as_mut_ptr(), d);
             }
