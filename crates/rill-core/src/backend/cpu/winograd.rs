@@ -26,14 +26,32 @@ const MIN_CHANNELS: usize = 8;
 /// so that they stay in a core's L2 cache between the transforms and the products.
 const GROUP_BUDGET_BYTES: usize = 1 << 20;
 
+/// The kernel's gradient is summed in at most this many parts, each a transformed kernel.
+const PARTIAL_SUMS: usize = 8;
+
+/// At most this much memory for one image's transformed tiles and products (a thread keeps its
+/// buffers between calls), and half of it for one transformed kernel (the gradient keeps
+/// [`PARTIAL_SUMS`] of them, 64 MB at most): larger images and layers keep the patches, which
+/// go in smaller pieces.
+const MAX_WORKSPACE_BYTES: usize = 16 << 20;
+
 /// Whether [`winograd_conv3x3`] takes a convolution of geometry `g` with `co` output channels:
-/// a 3×3 window, stride and dilation 1, at least [`MIN_CHANNELS`] channels in and out.
+/// a 3×3 window, stride and dilation 1, at least [`MIN_CHANNELS`] channels in and out, and
+/// buffers within [`MAX_WORKSPACE_BYTES`].
 pub fn winograd_applies(g: &PatchGeometry, co: usize) -> bool {
+    let floats = std::mem::size_of::<f32>();
+    let tiles = g.oh.div_ceil(2).saturating_mul(g.ow.div_ceil(2));
+    let per_image = tiles
+        .saturating_mul(16 * floats)
+        .saturating_mul(g.c.saturating_add(co));
+    let kernel = (16 * floats).saturating_mul(g.c).saturating_mul(co);
     (g.kh, g.kw, g.sh, g.sw, g.dh, g.dw) == (3, 3, 1, 1, 1, 1)
         && g.c >= MIN_CHANNELS
         && co >= MIN_CHANNELS
         && g.pad_top <= 2
         && g.pad_left <= 2
+        && per_image <= MAX_WORKSPACE_BYTES
+        && kernel <= MAX_WORKSPACE_BYTES / 2
 }
 
 /// The convolution of the NHWC batch `x` with the HWIO 3×3 kernel `k` (`co` output channels,
@@ -124,15 +142,28 @@ pub fn winograd_conv3x3_kernel_grad(
     if per_out == 0 || per_in == 0 {
         return dk;
     }
-    let parts: Vec<Vec<f32>> = x
-        .par_chunks(images * per_in)
-        .zip(grad.par_chunks(images * per_out))
-        .map(|(x, grad)| {
-            let group = PatchGeometry {
-                n: x.len() / per_in,
-                ..*g
-            };
-            SCRATCH.with(|s| kernel_grad_group(x, grad, &group, co, &mut s.borrow_mut()))
+    // A fixed number of partial sums, each over a fixed run of groups: memory stays at
+    // `PARTIAL_SUMS` transformed kernels however large the batch, and the order of the sums
+    // does not depend on the threads.
+    let groups = g.n.div_ceil(images);
+    let runs = PARTIAL_SUMS.min(groups);
+    let per_run = groups.div_ceil(runs);
+    let parts: Vec<Vec<f32>> = (0..runs)
+        .into_par_iter()
+        .map(|run| {
+            let mut du = vec![0.0f32; 16 * c * co];
+            for group in run * per_run..groups.min((run + 1) * per_run) {
+                let first = group * images;
+                let n = images.min(g.n - first);
+                let part = PatchGeometry { n, ..*g };
+                let (x, grad) = (
+                    &x[first * per_in..][..n * per_in],
+                    &grad[first * per_out..][..n * per_out],
+                );
+                SCRATCH
+                    .with(|s| kernel_grad_group(x, grad, &part, co, &mut s.borrow_mut(), &mut du));
+            }
+            du
         })
         .collect();
     let mut du = vec![0.0f32; 16 * c * co];
@@ -165,7 +196,7 @@ pub fn winograd_conv3x3_kernel_grad(
     dk
 }
 
-/// One group of images' part of the kernel's transformed gradient, `16 × c × co`.
+/// Adds one group of images' part of the kernel's transformed gradient to `du`, `16 × c × co`.
 #[inline(always)]
 fn kernel_grad_group_portable(
     x: &[f32],
@@ -173,7 +204,8 @@ fn kernel_grad_group_portable(
     g: &PatchGeometry,
     co: usize,
     s: &mut Scratch,
-) -> Vec<f32> {
+    du: &mut [f32],
+) {
     let c = g.c;
     let tiles = g.n * g.oh.div_ceil(2) * g.ow.div_ceil(2);
     s.v.resize(16 * tiles * c, 0.0);
@@ -184,7 +216,6 @@ fn kernel_grad_group_portable(
     let mut m = std::mem::take(&mut s.m);
     transform_output_grad(grad, g, co, &mut m, s);
     s.m = m;
-    let mut du = vec![0.0; 16 * c * co];
     for point in 0..16 {
         // Vᵀ, read across the stored V.
         let vt = MatRef {
@@ -206,10 +237,9 @@ fn kernel_grad_group_portable(
             vt,
             dm,
             &mut du[point * c * co..][..c * co],
-            false,
+            true,
         );
     }
-    du
 }
 
 /// `A dY Aᵀ` for every tile's 2×2 output gradient `dY` (zeros past the output's edge): each of
@@ -321,15 +351,16 @@ fn kernel_grad_group(
     g: &PatchGeometry,
     co: usize,
     s: &mut Scratch,
-) -> Vec<f32> {
+    du: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
     match isa() {
         // SAFETY (both arms): as in `convolve_group`.
-        Isa::Avx512 => return unsafe { kernel_grad_group_avx512(x, grad, g, co, s) },
-        Isa::Avx2 => return unsafe { kernel_grad_group_avx2(x, grad, g, co, s) },
+        Isa::Avx512 => return unsafe { kernel_grad_group_avx512(x, grad, g, co, s, du) },
+        Isa::Avx2 => return unsafe { kernel_grad_group_avx2(x, grad, g, co, s, du) },
         Isa::Baseline => {}
     }
-    kernel_grad_group_portable(x, grad, g, co, s)
+    kernel_grad_group_portable(x, grad, g, co, s, du)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -340,8 +371,9 @@ unsafe fn kernel_grad_group_avx512(
     g: &PatchGeometry,
     co: usize,
     s: &mut Scratch,
-) -> Vec<f32> {
-    kernel_grad_group_portable(x, grad, g, co, s)
+    du: &mut [f32],
+) {
+    kernel_grad_group_portable(x, grad, g, co, s, du)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -352,8 +384,9 @@ unsafe fn kernel_grad_group_avx2(
     g: &PatchGeometry,
     co: usize,
     s: &mut Scratch,
-) -> Vec<f32> {
-    kernel_grad_group_portable(x, grad, g, co, s)
+    du: &mut [f32],
+) {
+    kernel_grad_group_portable(x, grad, g, co, s, du)
 }
 
 thread_local! {
@@ -549,5 +582,47 @@ fn transform_output(m: &[f32], g: &PatchGeometry, co: usize, out: &mut [MaybeUni
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geometry(h: usize, w: usize, c: usize, pad: usize) -> PatchGeometry {
+        PatchGeometry {
+            n: 64,
+            h,
+            w,
+            c,
+            kh: 3,
+            kw: 3,
+            sh: 1,
+            sw: 1,
+            dh: 1,
+            dw: 1,
+            pad_top: pad,
+            pad_left: pad,
+            oh: h + 2 * pad - 2,
+            ow: w + 2 * pad - 2,
+        }
+    }
+
+    /// The tutorial's second layer and a ResNet stage take the transforms; a layer whose
+    /// buffers would be too large, or too thin or strided, keeps the patches.
+    #[test]
+    fn which_convolutions_take_the_transforms() {
+        assert!(winograd_applies(&geometry(14, 14, 32, 1), 64));
+        assert!(winograd_applies(&geometry(28, 28, 256, 1), 256));
+        // 224×224×64 → 64: 102 MB of transformed tiles for one image.
+        assert!(!winograd_applies(&geometry(224, 224, 64, 1), 64));
+        // 512 → 512 channels: a transformed kernel of 16 MB.
+        assert!(!winograd_applies(&geometry(7, 7, 512, 1), 512));
+        assert!(!winograd_applies(&geometry(14, 14, 4, 1), 64));
+        let strided = PatchGeometry {
+            sh: 2,
+            ..geometry(14, 14, 32, 1)
+        };
+        assert!(!winograd_applies(&strided, 64));
     }
 }
