@@ -244,31 +244,23 @@ impl Tensor {
             OP,
             move |ctx| {
                 let (x, k, grad) = (&ctx.inputs[0], &ctx.inputs[1], ctx.grad);
-                let mut want = (ctx.needs[0], ctx.needs[1]);
-                let winograd_dx = if winograd && want.0 && grad.dtype() == DType::F32 {
-                    want.0 = false;
-                    let (grad, k) = (grad.data::<f32>()?, k.data::<f32>()?);
-                    Some(f32::into_storage(winograd_conv3x3_input_grad(
-                        &grad, &k, &g, co,
-                    )))
+                let want = (ctx.needs[0], ctx.needs[1]);
+                let (dx, dk) = if winograd && grad.dtype() == DType::F32 {
+                    // Both gradients through the transforms too.
+                    let (x, k, grad) = (x.data::<f32>()?, k.data::<f32>()?, grad.data::<f32>()?);
+                    let dx = want
+                        .0
+                        .then(|| winograd_conv3x3_input_grad(&grad, &k, &g, co));
+                    let dk = want
+                        .1
+                        .then(|| winograd_conv3x3_kernel_grad(&x, &grad, &g, co));
+                    (dx.map(f32::into_storage), dk.map(f32::into_storage))
                 } else {
-                    None
+                    crate::dispatch_float!(x.dtype(), OP, T => {
+                        let (dx, dk) = grouped_backward(&x.data::<T>()?, &k.data::<T>()?, &grad.data::<T>()?, &g, co, want);
+                        Ok((dx.map(T::into_storage), dk.map(T::into_storage)))
+                    })?
                 };
-                let winograd_dk = if winograd && want.1 && grad.dtype() == DType::F32 {
-                    want.1 = false;
-                    let (x, grad) = (x.data::<f32>()?, grad.data::<f32>()?);
-                    Some(f32::into_storage(winograd_conv3x3_kernel_grad(
-                        &x, &grad, &g, co,
-                    )))
-                } else {
-                    None
-                };
-                let (dx, dk) = crate::dispatch_float!(x.dtype(), OP, T => {
-                    let (dx, dk) = grouped_backward(&x.data::<T>()?, &k.data::<T>()?, &grad.data::<T>()?, &g, co, want);
-                    Ok((dx.map(T::into_storage), dk.map(T::into_storage)))
-                })?;
-                let dx = winograd_dx.or(dx);
-                let dk = winograd_dk.or(dk);
                 Ok(vec![
                     dx.map(|s| Tensor::from_parts(s, &in_shape)),
                     dk.map(|s| Tensor::from_parts(s, &kernel_shape)),

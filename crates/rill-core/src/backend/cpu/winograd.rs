@@ -403,7 +403,8 @@ struct Scratch {
     m: Vec<f32>,
     /// `c` zeros, the points of a block outside the image.
     zeros: Vec<f32>,
-    /// A 4×4 block's rows after the first half of its transform, `c` values per point.
+    /// A block's rows after the first half of a transform (of the input, the output or the
+    /// output gradient), `c` or `co` values per point.
     rows: Vec<f32>,
 }
 
@@ -477,7 +478,7 @@ fn convolve_group_portable(
             false,
         );
     }
-    transform_output(&s.m, g, co, out);
+    transform_output(&s.m, g, co, out, &mut s.rows);
 }
 
 /// `V = Bᵀ d B` for every 4×4 block `d` of inputs (zeros outside the image), each of its
@@ -534,10 +535,16 @@ fn combine(out: &mut [f32], a: &[f32], b: &[f32], sign: f32) {
 
 /// `Y = Aᵀ M A` for every tile: its 2×2 outputs (those inside the output) into `out`.
 #[inline(always)]
-fn transform_output(m: &[f32], g: &PatchGeometry, co: usize, out: &mut [MaybeUninit<f32>]) {
+fn transform_output(
+    m: &[f32],
+    g: &PatchGeometry,
+    co: usize,
+    out: &mut [MaybeUninit<f32>],
+    rows: &mut Vec<f32>,
+) {
     let (th, tw) = (g.oh.div_ceil(2), g.ow.div_ceil(2));
     let tiles = g.n * th * tw;
-    let mut rows = vec![0.0f32; 8 * co];
+    rows.resize(8 * co, 0.0);
     for image in 0..g.n {
         let out = &mut out[image * g.oh * g.ow * co..][..g.oh * g.ow * co];
         for ty in 0..th {
