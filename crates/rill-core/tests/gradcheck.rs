@@ -85,8 +85,13 @@ fn where_and_cast() {
         Tensor::where_cond(&cond, &t[0], &t[1])
     });
     // Through f32 the values lose precision, so a wider step and tolerance.
-    check_gradients_with("cast", &[a], 1e-2, 1e-4, 1e-3, |t| {
+    check_gradients_with("cast", &[a.clone()], 1e-2, 1e-4, 1e-3, |t| {
         t[0].to_dtype(DType::F32)?.square()?.to_dtype(DType::F64)
+    });
+    check_gradients_with("to_f32_scaled", &[a], 1e-2, 1e-4, 1e-3, |t| {
+        t[0].to_f32_scaled(-0.75, 0.5)?
+            .square()?
+            .to_dtype(DType::F64)
     });
 }
 

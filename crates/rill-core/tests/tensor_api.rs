@@ -289,3 +289,47 @@ fn gradients_accumulate_over_reuse_and_skip_constants() {
     assert!(grads.get(&c).is_none());
     assert_eq!(grads.len(), 1);
 }
+
+/// `to_f32_scaled` is the cast, the product and the sum it replaces, to the bit, from every
+/// dtype; `prefetch_rows` is only a hint and changes nothing, whatever the indices.
+#[test]
+fn a_scaled_cast_is_the_composed_ops_to_the_bit() {
+    let bytes: Vec<u8> = (0..=255).collect();
+    let inputs = [
+        Tensor::from_vec(bytes.clone(), &[16, 16]).unwrap(),
+        Tensor::from_vec(bytes.iter().map(|&b| b as i64 - 100).collect(), &[256]).unwrap(),
+        Tensor::rand_uniform(&[3, 5000], -4.0, 4.0, DType::F32).unwrap(),
+        Tensor::rand_uniform(&[70_001], -4.0, 4.0, DType::F64).unwrap(),
+    ];
+    for x in &inputs {
+        for (scale, offset) in [(1.0 / 255.0, 0.0), (2.0 / 255.0, -1.0), (0.1, 0.3)] {
+            let composed = x.to_dtype(DType::F32).unwrap().mul_scalar(scale).unwrap();
+            let composed = if offset == 0.0 {
+                composed
+            } else {
+                composed.add_scalar(offset).unwrap()
+            };
+            let fused = x.to_f32_scaled(scale, offset).unwrap();
+            assert_eq!(fused.shape(), x.shape());
+            let bits = |t: &Tensor| {
+                t.to_vec::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                bits(&fused),
+                bits(&composed),
+                "{:?} {scale} {offset}",
+                x.dtype()
+            );
+        }
+    }
+    let x = &inputs[0];
+    let before = x.to_vec::<u8>().unwrap();
+    x.prefetch_rows(&[0, 15, -1, -16, 16, -17, i64::MAX, i64::MIN]);
+    x.slice(1, 2, 5).unwrap().prefetch_rows(&[1, 2]);
+    Tensor::scalar(1.0f32).prefetch_rows(&[0]);
+    assert_eq!(x.to_vec::<u8>().unwrap(), before);
+}

@@ -28,3 +28,35 @@ impl Tensor {
         ))
     }
 }
+
+impl Tensor {
+    /// `f32(x) · scale + offset` in one pass (what Keras' `Rescaling` does to raw bytes), the
+    /// same to the bit as `to_dtype(F32)` followed by `mul_scalar(scale)` and, when `offset` is
+    /// not 0, `add_scalar(offset)`: one new tensor is written instead of two or three. Float
+    /// inputs pass gradients back (times `scale`, in their own dtype).
+    pub fn to_f32_scaled(&self, scale: f64, offset: f64) -> Result<Tensor> {
+        let (scale, shift) = (scale as f32, offset as f32);
+        let storage = crate::dispatch_any!(self.dtype(), S => {
+            let src = self.data::<S>()?;
+            let values = if offset == 0.0 {
+                crate::backend::cpu::map(&src, |v: S| v.to_f64() as f32 * scale)
+            } else {
+                crate::backend::cpu::map(&src, |v: S| v.to_f64() as f32 * scale + shift)
+            };
+            f32::into_storage(values)
+        });
+        let from = self.dtype();
+        Ok(Tensor::record(
+            storage,
+            self.shape(),
+            &[self],
+            "cast",
+            move |ctx| {
+                Ok(vec![from
+                    .is_float()
+                    .then(|| ctx.grad.mul_scalar(scale as f64)?.to_dtype(from))
+                    .transpose()?])
+            },
+        ))
+    }
+}

@@ -14,7 +14,8 @@
 //! | `softmax` | softmax, log_softmax |
 //! | `conv` | extract_patches, conv2d |
 //! | `pool` | max_pool2d, avg_pool2d |
-//! | `cast` | to_dtype |
+//! | `cast` | to_dtype, to_f32_scaled |
+//! | `prefetch` | prefetch_rows (a cache hint for a coming gather) |
 //! | `fused` | bias_relu (a layer's bias and ReLU in one pass) |
 //! | `batch_norm` | batch_norm (training-mode normalization, two passes each way) |
 
@@ -29,6 +30,7 @@ mod index;
 mod join;
 mod matmul;
 mod pool;
+mod prefetch;
 mod reduce;
 mod softmax;
 mod unary;

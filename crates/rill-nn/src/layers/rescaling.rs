@@ -1,6 +1,6 @@
 use super::{Configurable, Layer};
 use crate::Result;
-use rill_core::{DType, Tensor};
+use rill_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// [`Rescaling`]'s arguments.
@@ -42,12 +42,6 @@ impl Layer for Rescaling {
         Ok(input_shape.to_vec())
     }
     fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
-        let scaled = x.to_dtype(DType::F32)?.mul_scalar(self.0.scale)?;
-        // The common `Rescaling(1/255)` has no offset: skip a pass over the batch.
-        Ok(if self.0.offset == 0.0 {
-            scaled
-        } else {
-            scaled.add_scalar(self.0.offset)?
-        })
+        Ok(x.to_f32_scaled(self.0.scale, self.0.offset)?)
     }
 }

@@ -57,14 +57,15 @@ fn update(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 4]) {
     if len >= SPLIT_MIN_LEN {
         // Chunks shared with a second core when it is free: a square root and a division per
         // weight make this compute-bound (the tutorial MLP's 784×128 kernel: ~85 µs on one).
+        let chunk_len = len.div_ceil(CHUNKS).next_multiple_of(16);
         let chunks = Mutex::new(
-            w.chunks_mut(CHUNK_LEN)
-                .zip(g.chunks(CHUNK_LEN))
-                .zip(m.chunks_mut(CHUNK_LEN).zip(v.chunks_mut(CHUNK_LEN)))
+            w.chunks_mut(chunk_len)
+                .zip(g.chunks(chunk_len))
+                .zip(m.chunks_mut(chunk_len).zip(v.chunks_mut(chunk_len)))
                 .map(Some)
                 .collect::<Vec<_>>(),
         );
-        return rill_core::backend::cpu::share_chunks(len.div_ceil(CHUNK_LEN), |i| {
+        return rill_core::backend::cpu::share_chunks(len.div_ceil(chunk_len), |i| {
             let chunk = chunks.lock().unwrap_or_else(|e| e.into_inner())[i].take();
             if let Some(((w, g), (m, v))) = chunk {
                 update_on_this_thread(w, g, m, v, k);
@@ -74,10 +75,14 @@ fn update(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 4]) {
     update_on_this_thread(w, g, m, v, k)
 }
 
-/// Variables with at least this many weights are updated on two cores, in chunks of
-/// `CHUNK_LEN` (a multiple of the widest vector).
+/// Variables with at least this many weights are updated on two cores, in `CHUNKS` chunks (each
+/// a multiple of the widest vector). The calling thread claims them from the first, the helper
+/// from the last, so each usually updates one half of a kernel's rows: the half that the same
+/// core multiplied and wrote in the products (`rill_core`'s small products split a dense
+/// layer's forward product along its depth and its weight gradient by rows, in the same halves),
+/// which then never leaves that core's cache.
 const SPLIT_MIN_LEN: usize = 1 << 15;
-const CHUNK_LEN: usize = 1 << 13;
+const CHUNKS: usize = 8;
 
 /// One fused pass over a variable, on the widest vectors the CPU has (`rill_core::backend::cpu::isa`,
 /// which `RILL_ISA` can cap): the square root and division per element dominate, and 16 lanes do

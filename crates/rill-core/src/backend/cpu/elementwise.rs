@@ -16,13 +16,25 @@ fn par_chunks<U: Send>(out: &mut [U], len: usize, body: &(dyn Fn(usize, &mut [U]
         .for_each(|(i, chunk)| body(i, chunk));
 }
 
+const SHARED_MIN_ELEMENTS: usize = 1 << 13;
+
 /// `out[i] = f(x[i])`, on both cores for large inputs.
 pub fn map<T: Copy + Sync, U: Copy + Send + Default>(x: &[T], f: impl Fn(T) -> U + Sync) -> Vec<U> {
     // Written once into uninitialised memory: a zero-filled buffer would cost a second pass.
     let mut out: Vec<U> = Vec::with_capacity(x.len());
     let spare = &mut out.spare_capacity_mut()[..x.len()];
-    if x.len() < PARALLEL_MIN_ELEMENTS {
+    if x.len() < SHARED_MIN_ELEMENTS {
         write_mapped(spare, x, &f);
+    } else if x.len() < PARALLEL_MIN_ELEMENTS {
+        let half = (x.len() / 2).next_multiple_of(16);
+        let (first, second) = spare.split_at_mut(half);
+        let halves = std::sync::Mutex::new([Some(first), Some(second)]);
+        super::parallel::share_chunks(2, |i| {
+            let out = halves.lock().unwrap_or_else(|e| e.into_inner())[i].take();
+            if let Some(out) = out {
+                write_mapped(out, &x[i * half..], &f);
+            }
+        });
     } else {
         let len = chunk_len(x.len());
         par_chunks(spare, len, &|i, o| write_mapped(o, &x[i * len..], &f));

@@ -48,8 +48,16 @@ fn products_split_between_threads_match_the_reference() {
         .build()
         .unwrap();
     pool.install(|| {
-        // Split by columns (n ≥ 32), and by rows when the columns are too few to split.
-        for (m, n, k) in [(32, 128, 784), (61, 47, 300), (600, 16, 60), (640, 17, 64)] {
+        // Split along k (few rows, deep: x · w), by rows (many rows: xᵀ · dy, or too few
+        // columns to split) and by columns.
+        for (m, n, k) in [
+            (32, 128, 784),
+            (5, 17, 7001),
+            (784, 128, 32),
+            (61, 47, 300),
+            (600, 16, 60),
+            (640, 17, 64),
+        ] {
             assert!(m * n * k >= THREADED_MIN_MACS);
             for (b_order, accumulate) in [
                 (Order::Rows, false),
@@ -62,6 +70,54 @@ fn products_split_between_threads_match_the_reference() {
             }
         }
     });
+}
+
+/// A deep product with few rows is summed as two halves of k whatever the number of threads:
+/// the same bits on one thread as on two.
+#[test]
+fn the_halves_of_a_deep_product_give_the_same_bits_on_one_thread_and_two() {
+    if isa() < Isa::Avx2 {
+        return;
+    }
+    let (m, n, k) = (32, 128, 784);
+    assert!(m <= SMALL_SIDE && k >= SPLIT_DEPTH_MIN && m * n * k >= THREADED_MIN_MACS);
+    let a: Vec<f32> = (0..m * k)
+        .map(|i| ((i * 7919) % 1013) as f32 / 1013.0 - 0.5)
+        .collect();
+    let b: Vec<f32> = (0..k * n)
+        .map(|i| ((i * 104_729) % 997) as f32 / 997.0 - 0.5)
+        .collect();
+    fn view(data: &[f32], cols: usize) -> MatRef<'_, f32> {
+        MatRef {
+            data,
+            offset: 0,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut out = vec![MaybeUninit::new(0f32); m * n];
+            assert!(sgemm_small(
+                m,
+                n,
+                k,
+                &view(&a, k),
+                &view(&b, n),
+                &mut out,
+                false
+            ));
+            out.iter()
+                // SAFETY: the product was taken, so every element was written.
+                .map(|v| unsafe { v.assume_init() }.to_bits())
+                .collect::<Vec<u32>>()
+        })
+    };
+    assert_eq!(run(1), run(2));
 }
 
 #[test]
