@@ -183,6 +183,16 @@ fn softmax_family() {
         check_gradients("softmax", &[x.clone()], |t| t[0].softmax(axis));
         check_gradients("log_softmax", &[x.clone()], |t| t[0].log_softmax(axis));
     }
+    let labels = Tensor::from_vec(vec![4u8, 0, 2], &[3]).unwrap();
+    check_gradients("sparse_softmax_cross_entropy", &[x.clone()], |t| {
+        t[0].sparse_softmax_cross_entropy(&labels)
+    });
+    // Leading axes beyond the batch: logits [2, 3, 5], labels [2, 3].
+    let x3 = randn(&mut g, &[2, 3, 5]);
+    let labels3 = Tensor::from_vec(vec![0i64, 1, 2, 3, 4, 4], &[2, 3]).unwrap();
+    check_gradients("sparse_softmax_cross_entropy rank 3", &[x3], |t| {
+        t[0].sparse_softmax_cross_entropy(&labels3)
+    });
 }
 
 #[test]

@@ -333,3 +333,78 @@ fn a_scaled_cast_is_the_composed_ops_to_the_bit() {
     Tensor::scalar(1.0f32).prefetch_rows(&[0]);
     assert_eq!(x.to_vec::<u8>().unwrap(), before);
 }
+
+/// The fused loss equals `-log_softmax` gathered at the labels (f32 and f64, labels of any
+/// dtype, huge logits), and bad labels or shapes are errors naming the op, not panics.
+#[test]
+fn sparse_softmax_cross_entropy_is_the_gathered_log_softmax() {
+    for dtype in [DType::F32, DType::F64] {
+        let mut logits = Tensor::rand_uniform(&[6, 7], -5.0, 5.0, dtype)
+            .unwrap()
+            .to_f64_vec();
+        logits[3] = 1e30;
+        logits[7..14].iter_mut().for_each(|v| *v = -1e30);
+        let x = Tensor::from_vec(logits, &[6, 7])
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap();
+        let classes = [6i64, 0, 3, 0, 5, 2];
+        let want = x
+            .log_softmax(-1)
+            .unwrap()
+            .gather(-1, &Tensor::from_vec(classes.to_vec(), &[6, 1]).unwrap())
+            .unwrap()
+            .neg()
+            .unwrap()
+            .reshape(&[6])
+            .unwrap()
+            .to_f64_vec();
+        for labels in [
+            Tensor::from_vec(classes.to_vec(), &[6]).unwrap(),
+            Tensor::from_vec(classes.iter().map(|&c| c as u8).collect(), &[6]).unwrap(),
+            Tensor::from_vec(classes.iter().map(|&c| c as f32).collect(), &[6]).unwrap(),
+        ] {
+            let got = x.sparse_softmax_cross_entropy(&labels).unwrap();
+            assert_eq!(got.shape(), &[6]);
+            assert_eq!(got.dtype(), dtype);
+            for (g, w) in got.to_f64_vec().iter().zip(&want) {
+                assert!(
+                    g.is_finite() && (g - w).abs() <= 1e-6 * (1.0 + w.abs()),
+                    "{g} vs {w}"
+                );
+            }
+        }
+    }
+    let x = Tensor::zeros(&[2, 3], DType::F32);
+    for (labels, says) in [
+        (Tensor::from_vec(vec![0i64, 3], &[2]).unwrap(), "label 3"),
+        (Tensor::from_vec(vec![-1i64, 0], &[2]).unwrap(), "label -1"),
+        (
+            Tensor::from_vec(vec![0.5f32, 0.0], &[2]).unwrap(),
+            "label 0.5",
+        ),
+        (
+            Tensor::from_vec(vec![0i64, 1, 2], &[3]).unwrap(),
+            "do not match",
+        ),
+        (
+            Tensor::from_vec(vec![0i64, 1], &[2, 1]).unwrap(),
+            "do not match",
+        ),
+    ] {
+        let err = x
+            .sparse_softmax_cross_entropy(&labels)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sparse_softmax_cross_entropy") && err.contains(says),
+            "{err}"
+        );
+    }
+    assert!(Tensor::scalar(1.0f32)
+        .sparse_softmax_cross_entropy(&Tensor::scalar(0i64))
+        .is_err());
+    assert!(Tensor::zeros(&[2, 3], DType::I64)
+        .sparse_softmax_cross_entropy(&Tensor::from_vec(vec![0i64, 1], &[2]).unwrap())
+        .is_err());
+}

@@ -102,6 +102,12 @@ impl Loss for SparseCategoricalCrossentropy {
         "sparse_categorical_crossentropy"
     }
     fn compute(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        if self.from_logits && y_pred.rank() == 2 {
+            let labels = label_column(y_true)?.reshape(&[y_pred.shape()[0]])?;
+            return Ok(y_pred
+                .sparse_softmax_cross_entropy(&labels)?
+                .mean(&[], false)?);
+        }
         let logp = if self.from_logits {
             y_pred.log_softmax(-1)?
         } else {

@@ -12,6 +12,7 @@
 //! | `index` | slice, index_select, gather, one_hot |
 //! | `join` | concat, stack, pad |
 //! | `softmax` | softmax, log_softmax |
+//! | `cross_entropy` | sparse_softmax_cross_entropy (a classifier's loss in one op) |
 //! | `conv` | extract_patches, conv2d |
 //! | `pool` | max_pool2d, avg_pool2d |
 //! | `cast` | to_dtype, to_f32_scaled |
@@ -25,6 +26,7 @@ mod cast;
 mod compare;
 mod conv;
 mod conv_pool;
+mod cross_entropy;
 mod fused;
 mod index;
 mod join;
