@@ -16,7 +16,6 @@
 //! | `conv` | extract_patches, conv2d |
 //! | `pool` | max_pool2d, avg_pool2d |
 //! | `cast` | to_dtype, to_f32_scaled |
-//! | `prefetch` | prefetch_rows (a cache hint for a coming gather) |
 //! | `fused` | bias_relu (a layer's bias and ReLU in one pass) |
 //! | `batch_norm` | batch_norm (training-mode normalization, two passes each way) |
 
@@ -32,7 +31,6 @@ mod index;
 mod join;
 mod matmul;
 mod pool;
-mod prefetch;
 mod reduce;
 mod softmax;
 mod unary;

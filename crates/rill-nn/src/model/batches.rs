@@ -125,16 +125,7 @@ impl Batches for TensorBatches {
                     .map(|t| gather_rows(t, &idx))
                     .collect::<rill_core::Result<Vec<_>>>()
             };
-            let batch = (Data::List(pick(&self.x)?), Data::List(pick(&self.y)?));
-            // The next batch's rows, scattered over a training set usually larger than the
-            // caches, load while this step runs (measured: the tutorial MLP's gather of 32
-            // rows from 47 MB took 9–11 µs a step waiting for them).
-            let next = &order[((b + 1) * bs).min(n)..((b + 2) * bs).min(n)];
-            self.x
-                .iter()
-                .chain(&self.y)
-                .for_each(|t| t.prefetch_rows(next));
-            Ok(batch)
+            Ok((Data::List(pick(&self.x)?), Data::List(pick(&self.y)?)))
         }))
     }
     fn steps(&self) -> Option<usize> {
