@@ -402,3 +402,36 @@ fn sparse_softmax_cross_entropy_is_the_gathered_log_softmax() {
         .sparse_softmax_cross_entropy(&Tensor::from_vec(vec![0i64, 1], &[2]).unwrap())
         .is_err());
 }
+
+/// A gather large enough to be shared between two cores picks the same rows as one done row by
+/// row, along the first axis and (with rows before it) along a middle one.
+#[test]
+fn a_large_index_select_picks_every_row() {
+    let x = Tensor::rand_uniform(&[300, 4, 25], -1.0, 1.0, DType::F32).unwrap();
+    let values = x.to_vec::<f32>().unwrap();
+    let picks: Vec<i64> = (0..64).map(|i| (i * 37 % 300) as i64 - 150).collect();
+    let got = x
+        .index_select(0, &Tensor::from_vec(picks.clone(), &[64]).unwrap())
+        .unwrap();
+    assert_eq!(got.shape(), &[64, 4, 25]);
+    let want: Vec<f32> = picks
+        .iter()
+        .flat_map(|&p| {
+            let row = (p + 300) as usize % 300;
+            values[row * 100..(row + 1) * 100].to_vec()
+        })
+        .collect();
+    assert_eq!(got.to_vec::<f32>().unwrap(), want);
+    let middle = x
+        .index_select(1, &Tensor::from_vec(vec![3i64, 0, 3], &[3]).unwrap())
+        .unwrap();
+    let want: Vec<f32> = (0..300)
+        .flat_map(|o| {
+            [3, 0, 3]
+                .into_iter()
+                .flat_map(|i| values[(o * 4 + i) * 25..(o * 4 + i + 1) * 25].to_vec())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(middle.to_vec::<f32>().unwrap(), want);
+}

@@ -6,6 +6,7 @@ mod conv_pool;
 mod elementwise;
 mod few_rows;
 mod fused;
+mod gather;
 mod gemm_kernel;
 mod isa;
 mod matmul;
@@ -25,6 +26,7 @@ pub use conv_pool::{
 };
 pub use elementwise::{map, map2_broadcast, map3_same};
 pub use fused::{bias_relu_backward, bias_relu_forward, bias_relu_in_place};
+pub use gather::gather_rows;
 pub use isa::{isa, Isa};
 pub use matmul::{gemm, gemm_new, gemm_uninit, MatRef};
 pub use parallel::{join_or_help, share_chunks, PARALLEL_MIN_ELEMENTS};
