@@ -398,6 +398,12 @@ fn sparse_softmax_cross_entropy_is_the_gathered_log_softmax() {
     assert!(Tensor::scalar(1.0f32)
         .sparse_softmax_cross_entropy(&Tensor::scalar(0i64))
         .is_err());
+    let no_classes = Tensor::zeros(&[0, 0], DType::F32);
+    let err = no_classes
+        .sparse_softmax_cross_entropy(&Tensor::zeros(&[0], DType::I64))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("empty"), "{err}");
     assert!(Tensor::zeros(&[2, 3], DType::I64)
         .sparse_softmax_cross_entropy(&Tensor::from_vec(vec![0i64, 1], &[2]).unwrap())
         .is_err());

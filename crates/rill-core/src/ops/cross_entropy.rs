@@ -24,6 +24,12 @@ impl Tensor {
                 "logits must have at least one axis (the classes)",
             ));
         };
+        if classes == 0 {
+            return Err(Error::shape(
+                OP,
+                "the logits' last axis (the classes) is empty",
+            ));
+        }
         if labels.shape() != rows_shape {
             return Err(Error::shape(
                 OP,
