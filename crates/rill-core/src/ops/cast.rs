@@ -1,5 +1,6 @@
 use crate::dtype::{DType, Element};
 use crate::error::Result;
+use crate::storage::Storage;
 use crate::tensor::Tensor;
 
 impl Tensor {
@@ -13,19 +14,24 @@ impl Tensor {
             let src = self.data::<S>()?;
             crate::dispatch_any!(dtype, D => D::into_storage(crate::backend::cpu::map(&src, |v: S| D::from_f64(v.to_f64()))))
         });
+        Ok(self.record_cast(storage, 1.0))
+    }
+
+    /// A cast's result, recorded: a float input gets the output's gradient back, times
+    /// `scale`, in its own dtype; other inputs get none.
+    fn record_cast(&self, storage: Storage, scale: f64) -> Tensor {
         let from = self.dtype();
-        Ok(Tensor::record(
-            storage,
-            self.shape(),
-            &[self],
-            "cast",
-            move |ctx| {
-                Ok(vec![from
-                    .is_float()
-                    .then(|| ctx.grad.to_dtype(from))
-                    .transpose()?])
-            },
-        ))
+        Tensor::record(storage, self.shape(), &[self], "cast", move |ctx| {
+            let back = || {
+                let grad = if scale == 1.0 {
+                    ctx.grad.clone()
+                } else {
+                    ctx.grad.mul_scalar(scale)?
+                };
+                grad.to_dtype(from)
+            };
+            Ok(vec![from.is_float().then(back).transpose()?])
+        })
     }
 }
 
@@ -45,18 +51,6 @@ impl Tensor {
             };
             f32::into_storage(values)
         });
-        let from = self.dtype();
-        Ok(Tensor::record(
-            storage,
-            self.shape(),
-            &[self],
-            "cast",
-            move |ctx| {
-                Ok(vec![from
-                    .is_float()
-                    .then(|| ctx.grad.mul_scalar(scale as f64)?.to_dtype(from))
-                    .transpose()?])
-            },
-        ))
+        Ok(self.record_cast(storage, scale as f64))
     }
 }
