@@ -89,11 +89,20 @@ impl Tensor {
         let mut shape = self.shape().to_vec();
         shape[a] = idx.len();
         let storage = crate::dispatch_any!(self.dtype(), T => {
-            let out = if self.layout().is_contiguous() {
-                let starts: Vec<usize> = (0..outer)
-                    .flat_map(|o| idx.iter().map(move |&i| (o * dim + i) * inner))
-                    .collect();
+            let out = if self.layout().is_contiguous() && outer == 1 {
+                // Whole rows (a batch picked from a dataset): shared with the helper core.
+                let starts: Vec<usize> = idx.iter().map(|&i| i * inner).collect();
                 crate::backend::cpu::gather_rows(&self.data::<T>()?, &starts, inner)
+            } else if self.layout().is_contiguous() {
+                let x = self.data::<T>()?;
+                let mut out = Vec::with_capacity(outer * idx.len() * inner);
+                for o in 0..outer {
+                    for &i in &idx {
+                        let s = (o * dim + i) * inner;
+                        out.extend_from_slice(&x[s..s + inner]);
+                    }
+                }
+                out
             } else {
                 select_strided::<T>(self, a, &idx, outer, inner)?
             };
