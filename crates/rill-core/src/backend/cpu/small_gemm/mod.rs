@@ -5,9 +5,11 @@
 //! loop, outside the pool) cost more than it saved, so they ran on one core. Here a 6×16 register
 //! tile reads `B`'s rows where they lie, without packing (a block of sixteen columns, cut into
 //! 256-step slices of 16 KB, stays in the L1 cache while every block of six rows of `A` passes
-//! it), which lets the product be cut cheaply into blocks of sixteen columns (or of rows) that
-//! this thread and the helper thread claim one by one ([`share_chunks`]). On one core the
-//! tile is about as fast as the general kernels at these sizes.
+//! it), which lets the product be cut cheaply — into two halves of its depth, blocks of rows or
+//! blocks of sixteen columns, chosen so that each core keeps to one half of a weight matrix (see
+//! [`SPLIT_DEPTH_MIN`]) — that this thread and the helper thread claim one by one
+//! ([`share_chunks`]). On one core the tile is about as fast as the general kernels at these
+//! sizes.
 
 mod kernel;
 
