@@ -26,6 +26,15 @@ enum Workload {
     Tta,
 }
 
+/// Which `rill::zoo` recipe the `tta` workload trains.
+#[derive(Debug, Clone, Copy, PartialEq, ValueEnum)]
+enum RecipeName {
+    /// `fashion_mnist_resnet` by `Recipe::fashion_mnist_fast` (93% in a few minutes).
+    Fast,
+    /// `fashion_mnist_resnet_large` by `Recipe::fashion_mnist_best`, scored with mirror images.
+    Best,
+}
+
 /// One benchmark run.
 #[derive(Debug, Parser)]
 struct Args {
@@ -54,6 +63,9 @@ struct Args {
     /// Tta: train for this many epochs instead of the recipe's (the schedule follows).
     #[arg(long)]
     recipe_epochs: Option<usize>,
+    /// Tta: the recipe and network to train.
+    #[arg(long, value_enum, default_value_t = RecipeName::Fast)]
+    recipe: RecipeName,
     /// Where --profile writes the trace.
     #[arg(long, default_value = "out/profile.trace.json")]
     trace_file: std::path::PathBuf,
@@ -261,6 +273,9 @@ struct TargetWatch {
     epoch_started: Instant,
     last_batch_done: Instant,
     log: std::sync::Arc<std::sync::Mutex<Vec<(f64, f64)>>>,
+    /// Scores the test set by the recipe's own `accuracy` (mirror images too) instead of the
+    /// plain `val_accuracy`.
+    recipe_scored: Option<(rill::zoo::Recipe, rill::datasets::Split)>,
 }
 
 impl Callback for TargetWatch {
@@ -286,13 +301,18 @@ impl Callback for TargetWatch {
         model: &mut Model,
     ) -> rill::nn::Result<()> {
         let seconds = (self.last_batch_done - self.epoch_started).as_secs_f64();
-        let accuracy = logs.get("val_accuracy").copied().unwrap_or(f64::NAN);
+        let plain = logs.get("val_accuracy").copied().unwrap_or(f64::NAN);
+        let accuracy = match &self.recipe_scored {
+            Some((recipe, test)) => recipe.accuracy(model, test)?,
+            None => plain,
+        };
         if let Ok(mut log) = self.log.lock() {
             log.push((seconds, accuracy));
         }
         let train_accuracy = logs.get("accuracy").copied().unwrap_or(f64::NAN);
         eprintln!(
-            "epoch train {seconds:.1} s, accuracy {train_accuracy:.4}, test accuracy {accuracy:.4}"
+            "epoch train {seconds:.1} s, accuracy {train_accuracy:.4}, test accuracy {accuracy:.4} \
+             (one view {plain:.4})"
         );
         if accuracy >= self.target {
             model.stop_training = true;
@@ -305,11 +325,21 @@ fn time_to_accuracy(
     args: &Args,
     data: &rill::datasets::Splits,
 ) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
-    let mut recipe = rill::zoo::Recipe::fashion_mnist_fast();
+    let (mut recipe, mut model) = match args.recipe {
+        RecipeName::Fast => (
+            rill::zoo::Recipe::fashion_mnist_fast(),
+            rill::zoo::fashion_mnist_resnet()?,
+        ),
+        RecipeName::Best => (
+            rill::zoo::Recipe::fashion_mnist_best(),
+            rill::zoo::fashion_mnist_resnet_large()?,
+        ),
+    };
     if let Some(e) = args.recipe_epochs {
         recipe.epochs = e;
     }
-    let mut model = rill::zoo::fashion_mnist_resnet()?;
+    let recipe_scored =
+        (args.recipe == RecipeName::Best).then(|| (recipe.clone(), data.test.clone()));
     let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let now = Instant::now();
     let watch = TargetWatch {
@@ -317,6 +347,7 @@ fn time_to_accuracy(
         epoch_started: now,
         last_batch_done: now,
         log: log.clone(),
+        recipe_scored,
     };
     let fit = FitConfig::default()
         .seed(args.seed)

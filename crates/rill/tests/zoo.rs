@@ -5,7 +5,7 @@
 
 use rill::datasets::Split;
 use rill::prelude::*;
-use rill::zoo::{fashion_mnist_resnet, Recipe};
+use rill::zoo::{fashion_mnist_resnet, fashion_mnist_resnet_large, Recipe};
 
 /// The first `n` images and labels of a split.
 fn head(s: &Split, n: usize) -> Split {
@@ -43,6 +43,25 @@ fn the_residual_network_has_the_documented_layers() {
             + 256 * 10
             + 10
     );
+}
+
+#[test]
+fn the_large_residual_network_has_the_documented_layers() {
+    let m = fashion_mnist_resnet_large().unwrap();
+    assert_eq!(m.output_shape(), Some(vec![10]));
+    let kinds: Vec<&str> = m.layers().iter().map(|(_, l)| l.kind()).collect();
+    let count = |kind: &str| kinds.iter().filter(|k| **k == kind).count();
+    assert_eq!(count("Conv2D"), 8);
+    assert_eq!(count("BatchNormalization"), 8);
+    assert_eq!(count("GlobalAveragePooling2D"), 1);
+    let trainable: usize = m
+        .trainable_variables()
+        .iter()
+        .map(|v| v.value().numel())
+        .sum();
+    let convolutions = 9 * (32 + 32 * 32 + 32 * 64 + 2 * 64 * 64 + 64 * 128 + 2 * 128 * 128);
+    let normalizations = 2 * (32 + 32 + 64 + 64 + 64 + 128 + 128 + 128);
+    assert_eq!(trainable, convolutions + normalizations + 128 * 10 + 10);
 }
 
 #[test]
@@ -103,6 +122,7 @@ fn the_recipe_learns_reproducibly() {
         .evaluate(recipe.evaluation_data(&test).unwrap(), 250)
         .unwrap();
     assert_eq!(logs["accuracy"], accuracy);
+    check_accuracy_with_mirror_images(&m, &recipe, &test);
 
     // Saved as `rill train` saves it (the network inside a Sequential with a Softmax) and
     // loaded back: the same probabilities.
@@ -123,4 +143,53 @@ fn the_recipe_learns_reproducibly() {
         loaded.predict(&x, 250).unwrap().to_vec::<f32>().unwrap(),
         want
     );
+}
+
+/// `Recipe::accuracy` against a count made here: without mirroring, the plain accuracy; with
+/// it, the argmax of the two views' summed softmax, the mirror images built pixel by pixel.
+fn check_accuracy_with_mirror_images(m: &Model, recipe: &Recipe, test: &Split) {
+    let (x, _) = recipe.evaluation_data(test).unwrap();
+    let labels: Vec<i64> = test.labels.to_dtype(DType::I64).unwrap().to_vec().unwrap();
+    let n = labels.len();
+    let pixels = x.to_vec::<f32>().unwrap();
+    let mirrored: Vec<f32> = (0..n * 28 * 28)
+        .map(|i| {
+            let (image, y, col) = (i / 784, i % 784 / 28, i % 28);
+            pixels[image * 784 + y * 28 + (27 - col)]
+        })
+        .collect();
+    let mirrored = Tensor::from_vec(mirrored, &[n, 28, 28]).unwrap();
+    let scores = |x: &Tensor| -> Vec<f32> {
+        let s = m.predict(x, 250).unwrap().softmax(-1).unwrap();
+        s.to_vec().unwrap()
+    };
+    let (one, other) = (scores(&x), scores(&mirrored));
+    let argmax = |row: &[f32]| (0..10).fold(0, |b, c| if row[c] > row[b] { c } else { b });
+    let count = |views: &dyn Fn(usize, usize) -> f32| {
+        let right = (0..n)
+            .filter(|&i| {
+                let row: Vec<f32> = (0..10).map(|c| views(i, c)).collect();
+                argmax(&row) as i64 == labels[i]
+            })
+            .count();
+        right as f64 / n as f64
+    };
+    let plain = count(&|i, c| one[i * 10 + c]);
+    let both = count(&|i, c| one[i * 10 + c] + other[i * 10 + c]);
+    let mirror_only = count(&|i, c| other[i * 10 + c]);
+    // The two views disagree on some images, so a wrong mirror (or none) would show.
+    assert_ne!(
+        plain, mirror_only,
+        "the mirror images are scored differently"
+    );
+    let with_flips = Recipe {
+        flip: true,
+        ..recipe.clone()
+    };
+    assert!((with_flips.accuracy(m, test).unwrap() - both).abs() < 1e-12);
+    let without = Recipe {
+        flip: false,
+        ..recipe.clone()
+    };
+    assert!((without.accuracy(m, test).unwrap() - plain).abs() < 1e-12);
 }

@@ -105,3 +105,40 @@ pub fn fashion_mnist_resnet() -> Result<Model> {
     let logits = g.layer(Dense::new(10), x)?;
     g.build(&[input], &[logits])
 }
+
+/// A residual block: `Conv-BN-ReLU → Conv-BN`, added to the block's input, then ReLU.
+fn residual(g: &mut FunctionalBuilder, filters: usize, x: Node) -> Result<Node> {
+    let mut y = conv_bn(g, filters, x)?;
+    y = relu(g, y)?;
+    y = conv_bn(g, filters, y)?;
+    let sum = g.merge(Add, &[x, y])?;
+    relu(g, sum)
+}
+
+/// `Conv-BN-ReLU` of `filters`.
+fn conv_bn_relu(g: &mut FunctionalBuilder, filters: usize, x: Node) -> Result<Node> {
+    let x = conv_bn(g, filters, x)?;
+    relu(g, x)
+}
+
+/// A larger residual network for 28×28 grayscale images scaled to [0, 1], emitting 10 logits,
+/// that keeps more of the image's detail than [`fashion_mnist_resnet`]: two convolutions of 32
+/// at the full 28×28, then at 14×14 a convolution of 64 and a residual block of 64, at 7×7 a
+/// convolution of 128 and a residual block of 128, then the mean of each channel
+/// (GlobalAveragePooling2D) → Dense 10. 0.47 M weights, 43 M multiply-adds per image (5× the
+/// small network); the network of [`Recipe::fashion_mnist_best`].
+pub fn fashion_mnist_resnet_large() -> Result<Model> {
+    let mut g = FunctionalBuilder::new();
+    let input = g.input(&[28, 28]);
+    let mut x = g.layer(Reshape::new(&[28, 28, 1]), input)?;
+    x = conv_bn_relu(&mut g, 32, x)?;
+    x = conv_bn_relu(&mut g, 32, x)?;
+    for filters in [64, 128] {
+        x = g.layer(MaxPooling2D::new((2, 2)), x)?;
+        x = conv_bn_relu(&mut g, filters, x)?;
+        x = residual(&mut g, filters, x)?;
+    }
+    x = g.layer(GlobalAveragePooling2D::new(), x)?;
+    let logits = g.layer(Dense::new(10), x)?;
+    g.build(&[input], &[logits])
+}

@@ -1,7 +1,8 @@
 //! How to train a zoo model well, not just how to build it: augmentation, label smoothing and
 //! a warm-up-then-cosine learning rate, with numbers measured on Fashion-MNIST.
 
-use rill_data::{augment, datasets::Split, Dataset};
+use rill_data::augment::{self, RandomErasing};
+use rill_data::{datasets::Split, Dataset};
 use rill_nn::prelude::*;
 use rill_nn::{Error, Result};
 
@@ -41,6 +42,8 @@ pub struct Recipe {
     pub crop_padding: usize,
     /// Whether to mirror images left–right at random.
     pub flip: bool,
+    /// Random erasing after the shift and the mirror, or none.
+    pub erasing: Option<RandomErasing>,
 }
 
 impl Recipe {
@@ -59,6 +62,20 @@ impl Recipe {
             label_smoothing: 0.1,
             crop_padding: 0,
             flip: true,
+            erasing: None,
+        }
+    }
+
+    /// The recipe for the best test accuracy within 30 minutes on 2 cores, with
+    /// [`fashion_mnist_resnet_large`](super::fashion_mnist_resnet_large): 18 epochs, images
+    /// shifted by up to 2 pixels, mirrored and randomly erased, and tested with their mirror
+    /// images ([`Recipe::accuracy`]).
+    pub fn fashion_mnist_best() -> Recipe {
+        Recipe {
+            epochs: 18,
+            crop_padding: 2,
+            erasing: Some(RandomErasing::default()),
+            ..Recipe::fashion_mnist_fast()
         }
     }
 
@@ -96,7 +113,7 @@ impl Recipe {
     pub fn training_data(&self, split: &Split, seed: u64) -> Result<Dataset> {
         let (images, targets) = (split.images.clone(), one_hot(&split.labels)?);
         let n = images.shape().first().copied().unwrap_or(0);
-        let (pad, flip) = (self.crop_padding, self.flip);
+        let (pad, flip, erasing) = (self.crop_padding, self.flip, self.erasing);
         let slices = Dataset::from_tensor_slices(vec![images, targets]).map_err(|e| match e {
             rill_data::Error::Core(e) => Error::Core(e),
             other => Error::Input(format!("Recipe: {other}")),
@@ -110,6 +127,9 @@ impl Recipe {
                 }
                 if flip {
                     x = augment::random_flip_left_right(&x, rng)?;
+                }
+                if let Some(erasing) = erasing {
+                    x = erasing.apply(&x, rng)?;
                 }
                 e[0] = x;
                 Ok(e)
@@ -146,6 +166,25 @@ impl Recipe {
             split.images.to_dtype(DType::F32)?.div_scalar(255.0)?,
             one_hot(&split.labels)?,
         ))
+    }
+
+    /// The share of `split`'s images `model` classifies correctly. When the recipe mirrors its
+    /// training images, each test image is classified by the mean of the softmax of its two
+    /// mirror images (test-time augmentation: the network saw both, and the two views' errors
+    /// differ); otherwise by its logits alone, as `evaluate` does.
+    pub fn accuracy(&self, model: &Model, split: &Split) -> Result<f64> {
+        let (x, _) = self.evaluation_data(split)?;
+        let mut scores = model.predict(&x, 512)?.softmax(-1)?;
+        if self.flip {
+            let width = x.shape().get(2).copied().unwrap_or(0);
+            let reversed = Tensor::arange(width as f64 - 1.0, -1.0, -1.0, DType::I64)?;
+            let mirrored = x.index_select(2, &reversed)?;
+            scores = scores.add(&model.predict(&mirrored, 512)?.softmax(-1)?)?;
+        }
+        let guesses = scores.argmax(-1, false)?;
+        let labels = split.labels.to_dtype(guesses.dtype())?;
+        let right = guesses.eq(&labels)?.to_dtype(DType::F64)?.to_vec::<f64>()?;
+        Ok(right.iter().sum::<f64>() / right.len().max(1) as f64)
     }
 
     fn check(&self) -> Result<()> {
