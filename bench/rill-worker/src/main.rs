@@ -63,6 +63,13 @@ struct Args {
     /// Tta: train for this many epochs instead of the recipe's (the schedule follows).
     #[arg(long)]
     recipe_epochs: Option<usize>,
+    /// Tta: erase a rectangle of each training image with this probability instead of the
+    /// recipe's choice (0: never), to compare recipes.
+    #[arg(long)]
+    erasing: Option<f64>,
+    /// Tta: save the trained network here (Rill's format), to study it afterwards.
+    #[arg(long)]
+    save_model: Option<std::path::PathBuf>,
     /// Tta: the recipe and network to train.
     #[arg(long, value_enum, default_value_t = RecipeName::Fast)]
     recipe: RecipeName,
@@ -338,6 +345,12 @@ fn time_to_accuracy(
     if let Some(e) = args.recipe_epochs {
         recipe.epochs = e;
     }
+    if let Some(p) = args.erasing {
+        recipe.erasing = (p > 0.0).then(|| rill::data::augment::RandomErasing {
+            probability: p,
+            ..Default::default()
+        });
+    }
     let recipe_scored =
         (args.recipe == RecipeName::Best).then(|| (recipe.clone(), data.test.clone()));
     let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -357,6 +370,9 @@ fn time_to_accuracy(
         rill::core::profile::enable();
     }
     recipe.fit(&mut model, &data.train, Some(&data.test), fit)?;
+    if let Some(path) = &args.save_model {
+        rill::io::save_model(&model, path)?;
+    }
     if args.profile {
         for r in rill::core::profile::take().rows().iter().take(25) {
             eprintln!(
@@ -373,6 +389,7 @@ fn time_to_accuracy(
         "test_accuracy_per_epoch": log.iter().map(|&(_, a)| a).collect::<Vec<_>>(),
         "target": args.target,
         "recipe_epochs": recipe.epochs,
+        "erasing": recipe.erasing.map(|e| e.probability),
         "seconds_to_target": seconds_to_target,
     }))
 }
