@@ -66,15 +66,16 @@ impl Recipe {
         }
     }
 
-    /// The recipe for the best test accuracy within 30 minutes on 2 cores, with
+    /// The recipe for the best test accuracy we have within about 30 minutes on 2 cores, with
     /// [`fashion_mnist_resnet_large`](super::fashion_mnist_resnet_large): 18 epochs, images
-    /// shifted by up to 2 pixels, mirrored and randomly erased, and tested with their mirror
-    /// images ([`Recipe::accuracy`]).
+    /// shifted by up to 2 pixels and mirrored, tested with their mirror images too
+    /// ([`Recipe::accuracy`]); seed 1: 0.948. Random erasing on a quarter of the images
+    /// ended at 0.946 and on half at 0.944: in 18 epochs this network needs its training
+    /// images more than the extra regularisation.
     pub fn fashion_mnist_best() -> Recipe {
         Recipe {
             epochs: 18,
             crop_padding: 2,
-            erasing: Some(RandomErasing::default()),
             ..Recipe::fashion_mnist_fast()
         }
     }
