@@ -1,5 +1,6 @@
-//! Ready-made models: the Fashion-MNIST tutorial's two classifiers, and a small residual
-//! network with the [`Recipe`] that trains it (over 0.93 test accuracy in 6 epochs).
+//! Ready-made models: the Fashion-MNIST tutorial's two classifiers, and two residual networks
+//! with the [`Recipe`]s that train them: a small one (over 0.93 test accuracy in 6 epochs, a
+//! few minutes on 2 cores) and a larger one (0.948 in 18 epochs, about half an hour).
 //!
 //! Each comes whole (built for 28×28 float images scaled to [0, 1]) and as its list of layers,
 //! to put behind a preprocessing layer of one's own:
@@ -92,11 +93,7 @@ pub fn fashion_mnist_resnet() -> Result<Model> {
         x = relu(&mut g, x)?;
         x = g.layer(MaxPooling2D::new((2, 2)), x)?;
     }
-    let mut y = conv_bn(&mut g, 64, x)?;
-    y = relu(&mut g, y)?;
-    y = conv_bn(&mut g, 64, y)?;
-    x = g.merge(Add, &[x, y])?;
-    x = relu(&mut g, x)?;
+    x = residual(&mut g, 64, x)?;
     x = g.layer(Flatten::new(), x)?;
     // A hidden layer before the logits: without it the network underfit (0.924 after 10
     // epochs with shifted images, training accuracy no higher); with it, 0.930 by the same

@@ -10,7 +10,8 @@ use rill_nn::{Error, Result};
 /// [`fashion_mnist_resnet`](super::fashion_mnist_resnet): everything besides the model.
 ///
 /// Each training image is scaled to [0, 1], shifted by up to `crop_padding` pixels (a random
-/// crop of the image padded with zeros) and mirrored left–right at random; the loss is
+/// crop of the image padded with zeros), mirrored left–right at random and, if `erasing` is
+/// set, partly painted over with noise (random erasing); the loss is
 /// categorical cross-entropy with `label_smoothing`; AdamW's learning rate climbs linearly to
 /// `peak_learning_rate` over the first `warmup_fraction` of the steps, then follows a cosine
 /// down to zero at the last step (a one-cycle schedule).
