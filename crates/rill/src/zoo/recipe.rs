@@ -164,18 +164,15 @@ impl Recipe {
     /// A split as `evaluate` takes it for a model compiled by this recipe: the images scaled to
     /// [0, 1], the labels one-hot.
     pub fn evaluation_data(&self, split: &Split) -> Result<(Tensor, Tensor)> {
-        Ok((
-            split.images.to_dtype(DType::F32)?.div_scalar(255.0)?,
-            one_hot(&split.labels)?,
-        ))
+        Ok((scaled_images(split)?, one_hot(&split.labels)?))
     }
 
     /// The share of `split`'s images `model` classifies correctly. When the recipe mirrors its
-    /// training images, each test image is classified by the mean of the softmax of its two
+    /// training images, each test image is classified by the sum of the softmax of its two
     /// mirror images (test-time augmentation: the network saw both, and the two views' errors
     /// differ); otherwise by its logits alone, as `evaluate` does.
     pub fn accuracy(&self, model: &Model, split: &Split) -> Result<f64> {
-        let (x, _) = self.evaluation_data(split)?;
+        let x = scaled_images(split)?;
         let mut scores = model.predict(&x, 512)?.softmax(-1)?;
         if self.flip {
             let width = x.shape().get(2).copied().unwrap_or(0);
@@ -205,6 +202,11 @@ impl Recipe {
         }
         Ok(())
     }
+}
+
+/// A split's images as f32 scaled to [0, 1].
+fn scaled_images(split: &Split) -> Result<Tensor> {
+    Ok(split.images.to_dtype(DType::F32)?.div_scalar(255.0)?)
 }
 
 /// Integer labels as one-hot f32 rows, one column per class (Fashion-MNIST's 10).
