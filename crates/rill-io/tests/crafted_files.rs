@@ -4,10 +4,8 @@
 use rill_core::{set_seed, Padding};
 use rill_io::{load_model, save_model};
 use rill_nn::prelude::*;
-use safetensors::SafeTensors;
+use rill_test_support::crafted::reseal_rill as craft;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
 
 fn small_cnn() -> Sequential {
     set_seed(3);
@@ -18,35 +16,6 @@ fn small_cnn() -> Sequential {
     ])
     .with_input_shape(&[28, 28, 1])
     .unwrap()
-}
-
-/// Rewrites a saved file's architecture with `edit` and seals it again with a correct SHA-256
-/// (the digest is over the metadata entries in key order, then the weights in name order).
-fn craft(good: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
-    let (_, header) = SafeTensors::read_metadata(good).unwrap();
-    let mut meta: HashMap<String, String> = header.metadata().clone().unwrap();
-    let mut config: Value = serde_json::from_str(&meta["model_config"]).unwrap();
-    edit(&mut config);
-    meta.insert("model_config".into(), config.to_string());
-    let st = SafeTensors::deserialize(good).unwrap();
-    let views: BTreeMap<String, _> = st.tensors().into_iter().collect();
-    let mut h = Sha256::new();
-    let mut entry = |k: &[u8], v: &[u8]| {
-        h.update(k);
-        h.update((v.len() as u64).to_le_bytes());
-        h.update(v);
-    };
-    let sorted: BTreeMap<&String, &String> = meta.iter().filter(|(k, _)| *k != "sha256").collect();
-    for (k, v) in sorted {
-        entry(k.as_bytes(), v.as_bytes());
-    }
-    entry(b"--weights--", b"");
-    for (name, view) in &views {
-        entry(name.as_bytes(), view.data());
-    }
-    let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    meta.insert("sha256".into(), digest);
-    safetensors::serialize(views, Some(meta)).unwrap()
 }
 
 fn node<'a>(config: &'a mut Value, class: &str) -> &'a mut Value {
@@ -104,6 +73,16 @@ fn sizes_written_in_a_file_cannot_make_loading_allocate_them() {
                 input["shape"] = json!([1 << 24, 1 << 24, 1]);
             }),
             "per sample is more than",
+        ),
+        (
+            // 30,000 axes: refused before any code that works per axis sees them.
+            "a deep input",
+            Box::new(|c| {
+                let input = c["nodes"].as_array_mut().unwrap().iter_mut();
+                let input = input.into_iter().find(|n| n["op"] == "input").unwrap();
+                input["shape"] = json!(vec![1; 30_000]);
+            }),
+            "30001 axes with the batch axis; Rill's tensors have at most 64",
         ),
         (
             // Sizes that allocate little but do not match the stored weights.

@@ -18,24 +18,55 @@ pub(crate) struct Parts {
     pub weights: Vec<u8>,
 }
 
-fn part<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, name: &str, limit: u64) -> Result<Vec<u8>> {
+/// The most a deflate stream can expand: 258 bytes from about two bits, 1032 to 1.
+const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// Reads entry `name` of at most `limit` bytes from an archive of `archive_len` bytes. The size
+/// its header claims is checked against what the archive can hold before any memory is
+/// reserved for it, the reservation is fallible (an error, not an abort, where memory is
+/// capped), and what the entry really holds must be what its header claimed.
+fn part<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+    limit: u64,
+    archive_len: u64,
+) -> Result<Vec<u8>> {
     let entry = zip
         .by_name(name)
         .map_err(|e| format(format!("no {name} in the archive ({e})")))?;
-    if entry.size() > limit {
+    let claimed = entry.size();
+    let packed = entry.compressed_size();
+    if claimed > limit {
         return Err(format(format!(
-            "{name} declares {} bytes, more than the {limit} read",
-            entry.size()
+            "{name} declares {claimed} bytes, more than the {limit} read"
         )));
     }
-    let mut bytes = Vec::with_capacity(entry.size() as usize);
+    if packed > archive_len {
+        return Err(format(format!(
+            "{name} declares {packed} stored bytes in an archive of {archive_len}"
+        )));
+    }
+    let most = match entry.compression() {
+        zip::CompressionMethod::Stored => packed,
+        _ => packed.saturating_mul(MAX_DEFLATE_RATIO).saturating_add(64),
+    };
+    if claimed > most {
+        return Err(format(format!(
+            "{name} declares {claimed} bytes from {packed} stored bytes, more than they can hold: the archive's header is wrong"
+        )));
+    }
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(claimed as usize)
+        .map_err(|_| format(format!("{name}: no memory for its {claimed} bytes")))?;
     entry
-        .take(limit + 1)
+        .take(claimed + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format(format!("{name}: {e}")))?;
-    if bytes.len() as u64 > limit {
+    if bytes.len() as u64 != claimed {
         return Err(format(format!(
-            "{name} is larger than the {limit} bytes read"
+            "{name} holds {} bytes where the archive's header declares {claimed}",
+            bytes.len()
         )));
     }
     Ok(bytes)
@@ -45,10 +76,11 @@ fn part<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, name: &str, limit: u64) ->
 pub(crate) fn read(bytes: &[u8]) -> Result<Parts> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| format(format!("not a zip archive ({e})")))?;
-    let config = part(&mut zip, "config.json", MAX_JSON)?;
+    let len = bytes.len() as u64;
+    let config = part(&mut zip, "config.json", MAX_JSON, len)?;
     let config =
         serde_json::from_slice(&config).map_err(|e| format(format!("config.json: {e}")))?;
-    let weights = part(&mut zip, "model.weights.h5", MAX_WEIGHTS)?;
+    let weights = part(&mut zip, "model.weights.h5", MAX_WEIGHTS, len)?;
     Ok(Parts { config, weights })
 }
 

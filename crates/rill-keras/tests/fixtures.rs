@@ -4,8 +4,8 @@
 
 use rill_core::{DType, Tensor};
 use rill_nn::prelude::*;
+use rill_test_support::crafted::{edit_keras_config, keras_claiming};
 use serde_json::Value;
-use std::io::Write;
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
@@ -163,22 +163,8 @@ fn a_loaded_model_fine_tunes_and_frozen_layers_stay() {
 }
 
 /// `cnn.keras` with its config changed by `edit`.
-fn with_config(edit: impl Fn(&mut Value)) -> Vec<u8> {
-    let bytes = std::fs::read(fixture("cnn.keras")).unwrap();
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    let mut config: Value = serde_json::from_reader(zip.by_name("config.json").unwrap()).unwrap();
-    edit(&mut config);
-    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default();
-    for name in ["metadata.json", "model.weights.h5"] {
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut zip.by_name(name).unwrap(), &mut data).unwrap();
-        out.start_file(name, options).unwrap();
-        out.write_all(&data).unwrap();
-    }
-    out.start_file("config.json", options).unwrap();
-    out.write_all(config.to_string().as_bytes()).unwrap();
-    out.finish().unwrap().into_inner()
+fn with_config(edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+    edit_keras_config(&std::fs::read(fixture("cnn.keras")).unwrap(), edit)
 }
 
 fn error(bytes: &[u8]) -> String {
@@ -261,6 +247,43 @@ fn broken_files_give_clear_errors() {
         }
         let _ = rill_keras::load_bytes(&bytes);
     }
+}
+
+#[test]
+fn a_zip_header_that_claims_more_than_the_entry_holds_is_refused_before_reserving_it() {
+    let good = with_config(|_| {});
+    rill_keras::load_bytes(&good).expect("the rewritten archive loads");
+    // 4 GiB claimed by a file of a few hundred kilobytes: reserved, it would abort a process
+    // whose memory is capped.
+    let e = error(&keras_claiming(&good, u32::MAX - 1));
+    assert!(
+        e.contains("model.weights.h5 declares 4294967294 bytes from")
+            && e.contains("the archive's header is wrong"),
+        "{e}"
+    );
+    // A smaller lie, within what the file could hold, is caught when the entry is read.
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&good)).unwrap();
+    let real = zip.by_name("model.weights.h5").unwrap().size() as u32;
+    let e = error(&keras_claiming(&good, real - 1));
+    assert!(e.contains("model.weights.h5"), "{e}");
+}
+
+#[test]
+fn a_layer_whose_output_has_thirty_thousand_axes_is_refused_by_name() {
+    let e = error(&with_config(|c| {
+        let layers = c["config"]["layers"].as_array_mut().unwrap();
+        let mut deep = layers.last().unwrap().clone();
+        deep["class_name"] = "Reshape".into();
+        let mut shape = vec![1u64; 29_999];
+        shape[0] = 10;
+        deep["config"] = serde_json::json!({"name": "deep", "target_shape": shape});
+        layers.push(deep);
+    }));
+    assert!(
+        e.contains("'deep'") && e.contains("30000 axes") && e.contains("at most 64"),
+        "{e}"
+    );
+    assert!(e.len() < 300, "the message lists no sizes: {e}");
 }
 
 #[test]

@@ -423,3 +423,40 @@ fn conv_then_pool_alike(channels: usize) {
         }
     }
 }
+
+#[test]
+fn a_value_may_have_at_most_sixty_four_axes_and_the_error_names_its_layer() {
+    let at = |axes: usize| {
+        let mut g = FunctionalBuilder::new();
+        let x = g.input(&[4]);
+        let mut shape = vec![1; axes - 1];
+        shape[0] = 4;
+        let y = g.layer_named("deep", Reshape::new(&shape), x).unwrap();
+        g.build(&[x], &[y])
+    };
+    // 63 axes per sample and the batch axis: the most NumPy 2 allows, and Rill.
+    let model = at(rill_nn::layers::MAX_RANK).unwrap();
+    let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[1, 4]).unwrap();
+    assert_eq!(model.predict(x, 1).unwrap().rank(), 64);
+    assert!(model.summary().contains("deep (Reshape)"));
+    let err = at(rill_nn::layers::MAX_RANK + 1).unwrap_err().to_string();
+    assert!(
+        err.contains("'deep'") && err.contains("65 axes") && err.contains("at most 64"),
+        "{err}"
+    );
+    // The message says how many axes, not each of their sizes.
+    assert!(err.len() < 200, "{err}");
+}
+
+#[test]
+fn a_summary_prints_names_and_shapes_of_any_length() {
+    // Wider than `format!`'s largest width (65,535), which panics when asked for more.
+    let name = "n".repeat(70_000);
+    let mut g = FunctionalBuilder::new();
+    let x = g.input(&[3]);
+    let y = g.layer_named(&name, Dense::new(2), x).unwrap();
+    let summary = g.build(&[x], &[y]).unwrap().summary();
+    assert!(summary.contains(&format!("{name} (Dense)")));
+    let widths: Vec<usize> = summary.lines().take(5).map(|l| l.chars().count()).collect();
+    assert!(widths[1..].iter().all(|&w| w == widths[1]), "{widths:?}");
+}

@@ -4,43 +4,94 @@
 use crate::error::{invalid, unsupported, Result};
 use crate::proto::{data_type, TensorProto};
 use rill_core::Tensor;
+use std::sync::Arc;
 
 /// The most elements one constant may hold (1 Gi): a crafted `dims` cannot ask for more.
 const MAX_ELEMENTS: usize = 1 << 30;
 
-/// A constant read from a file: floats (weights) or integers (shapes, axes, indices).
+/// A constant read from a file or folded while importing: floats (weights) or integers
+/// (shapes, axes, indices). Its values are shared, never copied, by every node that names it:
+/// a small file may name one large constant many times.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Const {
     /// Any float type, held as f32 (Rill computes in f32).
-    F32 { shape: Vec<usize>, data: Vec<f32> },
+    F32 {
+        shape: Vec<usize>,
+        data: Arc<Vec<f32>>,
+    },
     /// Any integer or boolean type, held as i64.
-    I64 { shape: Vec<usize>, data: Vec<i64> },
+    I64 {
+        shape: Vec<usize>,
+        data: Arc<Vec<i64>>,
+    },
 }
 
 impl Const {
+    /// Floats of `shape`.
+    pub fn f32(shape: Vec<usize>, data: Vec<f32>) -> Const {
+        Const::F32 {
+            shape,
+            data: Arc::new(data),
+        }
+    }
+    /// Integers of `shape`.
+    pub fn i64(shape: Vec<usize>, data: Vec<i64>) -> Const {
+        Const::I64 {
+            shape,
+            data: Arc::new(data),
+        }
+    }
     pub fn shape(&self) -> &[usize] {
         match self {
             Const::F32 { shape, .. } | Const::I64 { shape, .. } => shape,
         }
     }
-    /// The values as a Rill tensor (f32 or i64).
+    /// How many values it holds.
+    pub fn len(&self) -> usize {
+        match self {
+            Const::F32 { data, .. } => data.len(),
+            Const::I64 { data, .. } => data.len(),
+        }
+    }
+    /// The same values under another shape (of as many values), shared.
+    pub fn reshaped(&self, shape: Vec<usize>) -> Const {
+        match self {
+            Const::F32 { data, .. } => Const::F32 {
+                shape,
+                data: data.clone(),
+            },
+            Const::I64 { data, .. } => Const::I64 {
+                shape,
+                data: data.clone(),
+            },
+        }
+    }
+    /// The values as a Rill tensor (f32 or i64): a copy, which the caller charges to the
+    /// import's [`Budget`](crate::import) first.
     pub fn to_tensor(&self) -> Result<Tensor> {
         Ok(match self {
-            Const::F32 { shape, data } => Tensor::from_vec(data.clone(), shape)?,
-            Const::I64 { shape, data } => Tensor::from_vec(data.clone(), shape)?,
+            Const::F32 { shape, data } => Tensor::from_vec(data.to_vec(), shape)?,
+            Const::I64 { shape, data } => Tensor::from_vec(data.to_vec(), shape)?,
         })
     }
-    /// The values as floats.
+    /// The values as floats (a copy).
     pub fn floats(&self) -> Vec<f32> {
         match self {
-            Const::F32 { data, .. } => data.clone(),
+            Const::F32 { data, .. } => data.to_vec(),
             Const::I64 { data, .. } => data.iter().map(|&v| v as f32).collect(),
         }
     }
-    /// The values as integers, or an error naming `what` for float data.
-    pub fn ints(&self, what: &str) -> Result<Vec<i64>> {
+    /// The first value as a float, without copying the rest.
+    pub fn first_float(&self) -> Option<f32> {
         match self {
-            Const::I64 { data, .. } => Ok(data.clone()),
+            Const::F32 { data, .. } => data.first().copied(),
+            Const::I64 { data, .. } => data.first().map(|&v| v as f32),
+        }
+    }
+    /// The values as integers, or an error naming `what` for float data.
+    pub fn ints(&self, what: &str) -> Result<&[i64]> {
+        match self {
+            Const::I64 { data, .. } => Ok(data),
             Const::F32 { .. } => Err(invalid(format!("{what} must be integers"))),
         }
     }
@@ -48,8 +99,15 @@ impl Const {
 
 /// Checks `dims` and returns the shape and element count.
 pub(crate) fn checked_shape(dims: &[i64], what: &str) -> Result<(Vec<usize>, usize)> {
+    if dims.len() > rill_nn::layers::MAX_RANK {
+        return Err(invalid(format!(
+            "{what}: a shape of {} axes; Rill's tensors have at most {}",
+            dims.len(),
+            rill_nn::layers::MAX_RANK
+        )));
+    }
     let mut n = 1usize;
-    let mut shape = Vec::with_capacity(dims.len().min(16));
+    let mut shape = Vec::with_capacity(dims.len());
     for &d in dims {
         let d = usize::try_from(d).map_err(|_| invalid(format!("{what}: negative size {d}")))?;
         n = n
@@ -104,30 +162,30 @@ pub(crate) fn read(t: &TensorProto) -> Result<Const> {
     let (shape, n) = checked_shape(&t.dims, what)?;
     let raw = !t.raw_data.is_empty() || n == 0;
     Ok(match t.data_type {
-        data_type::FLOAT => Const::F32 {
-            data: if raw { from_raw(&t.raw_data, n, what, f32::from_le_bytes)? } else { exact(&t.float_data, n, what)? },
+        data_type::FLOAT => Const::f32(
             shape,
-        },
-        data_type::DOUBLE => Const::F32 {
-            data: if raw {
+            if raw { from_raw(&t.raw_data, n, what, f32::from_le_bytes)? } else { exact(&t.float_data, n, what)? },
+        ),
+        data_type::DOUBLE => Const::f32(
+            shape,
+            if raw {
                 from_raw(&t.raw_data, n, what, f64::from_le_bytes)?.into_iter().map(|v| v as f32).collect()
             } else {
                 exact(&t.double_data, n, what)?.into_iter().map(|v| v as f32).collect()
             },
+        ),
+        data_type::INT64 => Const::i64(
             shape,
-        },
-        data_type::INT64 => Const::I64 {
-            data: if raw { from_raw(&t.raw_data, n, what, i64::from_le_bytes)? } else { exact(&t.int64_data, n, what)? },
+            if raw { from_raw(&t.raw_data, n, what, i64::from_le_bytes)? } else { exact(&t.int64_data, n, what)? },
+        ),
+        data_type::INT32 => Const::i64(
             shape,
-        },
-        data_type::INT32 => Const::I64 {
-            data: if raw {
+            if raw {
                 from_raw(&t.raw_data, n, what, i32::from_le_bytes)?.into_iter().map(i64::from).collect()
             } else {
                 exact(&t.int32_data, n, what)?.into_iter().map(i64::from).collect()
             },
-            shape,
-        },
+        ),
         data_type::INT8 | data_type::UINT8 | data_type::BOOL => {
             let signed = t.data_type == data_type::INT8;
             let data: Vec<i64> = if raw {
@@ -138,7 +196,7 @@ pub(crate) fn read(t: &TensorProto) -> Result<Const> {
             } else {
                 exact(&t.int32_data, n, what)?.into_iter().map(i64::from).collect()
             };
-            Const::I64 { shape, data }
+            Const::i64(shape, data)
         }
         other => {
             return Err(unsupported(format!(

@@ -222,6 +222,43 @@ fn minimal(op: &str, opset: i64) -> Vec<u8> {
 }
 
 #[test]
+fn an_output_of_thirty_thousand_axes_is_refused_by_node() {
+    let e = rill_onnx::load_bytes(&rill_test_support::crafted::deep_onnx(30_000))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("node 'Reshape_y' (Reshape") && e.contains("30000 axes"),
+        "{e}"
+    );
+    assert!(e.len() < 300, "the message lists no sizes: {e}");
+    // As deep as tensors may be, it loads and runs.
+    let model = rill_onnx::load_bytes(&rill_test_support::crafted::deep_onnx(64)).unwrap();
+    let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[1, 4]).unwrap();
+    assert_eq!(model.predict(&x, 1).unwrap().rank(), 64);
+}
+
+#[test]
+fn a_constant_named_many_times_is_shared_and_what_folding_makes_is_bounded() {
+    // Named 400 times, the 128 MiB constant would be 50 GiB as copies or as one Concat.
+    let started = std::time::Instant::now();
+    let e = rill_onnx::load_bytes(&rill_test_support::crafted::fold_bomb_onnx(400))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("Concat") && e.contains("at most") && e.contains("while importing"),
+        "{e}"
+    );
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    // Named once, it is within the budget, and the model loads.
+    let model = rill_onnx::load_bytes(&rill_test_support::crafted::fold_bomb_onnx(1)).unwrap();
+    let x = Tensor::from_vec(vec![-1.0f32, 2.0, -3.0, 4.0], &[1, 4]).unwrap();
+    assert_eq!(
+        model.predict(&x, 1).unwrap().to_vec::<f32>().unwrap(),
+        [0.0, 2.0, 0.0, 4.0]
+    );
+}
+
+#[test]
 fn bad_files_give_clear_errors() {
     // The minimal model itself imports.
     let ok = rill_onnx::load_bytes(&minimal("Relu", 17)).unwrap();

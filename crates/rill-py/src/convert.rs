@@ -33,6 +33,23 @@ fn convert_slice<S: Copy + Sync, T: Send>(src: &[S], f: impl Fn(S) -> T + Sync +
     }
 }
 
+/// The array's values in row-major (C) order, converted by `f`. Only a C-contiguous array's
+/// memory is already in that order: `as_slice` also hands out a Fortran-ordered array's
+/// memory (`a.T`, `np.asfortranarray`, what pandas' `to_numpy` returns), which read as is
+/// would be the transpose. Every other layout — Fortran order, negative or non-unit strides,
+/// broadcast views — is walked in logical order.
+fn values_in_c_order<S: numpy::Element + Copy + Sync, T: Send>(
+    a: &PyReadonlyArrayDyn<'_, S>,
+    f: impl Fn(S) -> T + Sync + Send,
+) -> Vec<T> {
+    if a.is_c_contiguous() {
+        if let Ok(s) = a.as_slice() {
+            return convert_slice(s, f);
+        }
+    }
+    a.as_array().iter().map(|&v| f(v)).collect()
+}
+
 // Arrays are read into Rill's own buffer rather than borrowed: Rill reads its tensors with the
 // GIL released (fit runs for minutes) while any Python thread may write to an array it holds —
 // a data race, which Rust does not allow — so the values cross once, in one (parallel) pass.
@@ -40,22 +57,14 @@ fn from_array<T: rill_core::Element + numpy::Element>(
     a: PyReadonlyArrayDyn<'_, T>,
 ) -> PyResult<Tensor> {
     let shape = a.shape().to_vec();
-    let data = match a.as_slice() {
-        Ok(s) => convert_slice(s, |v| v),
-        Err(_) => a.as_array().iter().copied().collect(),
-    };
-    Tensor::from_vec(data, &shape).map_err(errors::core)
+    Tensor::from_vec(values_in_c_order(&a, |v| v), &shape).map_err(errors::core)
 }
 
 /// A float64 array read straight into float32 (one pass, no intermediate array): what Keras
 /// does to `train_images / 255.0` before a float32 model sees it.
 fn f64_array_as_f32(a: PyReadonlyArrayDyn<'_, f64>) -> PyResult<Tensor> {
     let shape = a.shape().to_vec();
-    let data: Vec<f32> = match a.as_slice() {
-        Ok(s) => convert_slice(s, |v| v as f32),
-        Err(_) => a.as_array().iter().map(|&v| v as f32).collect(),
-    };
-    Tensor::from_vec(data, &shape).map_err(errors::core)
+    Tensor::from_vec(values_in_c_order(&a, |v| v as f32), &shape).map_err(errors::core)
 }
 
 /// The NumPy dtype name a Rill dtype corresponds to.

@@ -37,15 +37,39 @@ fn separated(
     out.push(close);
 }
 
-/// One sample's values nested by `shape`.
+/// One sample's values nested by `shape`, written with a loop rather than a call per axis: a
+/// model's rank comes from its file, and a recursion as deep as the rank would let a crafted
+/// file overflow a server thread's stack.
 fn nest(out: &mut String, values: &[f64], shape: &[usize], single: bool) {
-    match shape.split_first() {
-        None => number(out, values[0], single),
-        Some((&d, rest)) => {
-            let step = rest.iter().product::<usize>();
-            separated(out, ('[', ']'), d, |out, i| {
-                nest(out, &values[i * step..(i + 1) * step], rest, single)
-            });
+    let Some(last) = shape.len().checked_sub(1) else {
+        number(out, values[0], single);
+        return;
+    };
+    // `at[a]`: how many items of axis `a`'s open list are written.
+    let mut at = vec![0usize; shape.len()];
+    let mut axis = 0;
+    let mut next = values.iter();
+    out.push('[');
+    loop {
+        if at[axis] == shape[axis] {
+            out.push(']');
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            at[axis] += 1;
+            continue;
+        }
+        if at[axis] > 0 {
+            out.push(',');
+        }
+        if axis == last {
+            number(out, next.next().copied().unwrap_or(f64::NAN), single);
+            at[axis] += 1;
+        } else {
+            axis += 1;
+            at[axis] = 0;
+            out.push('[');
         }
     }
 }
@@ -123,5 +147,59 @@ mod tests {
             write(&spec, &[t], true),
             "{\"predictions\":[[NaN,Infinity,-Infinity],[0.1,1e-30,3.0]]}"
         );
+    }
+
+    #[test]
+    fn samples_nest_by_their_shape_with_empty_axes_kept() {
+        let spec = |shape: &[usize]| {
+            [TensorSpec {
+                name: "y".into(),
+                shape: shape.to_vec(),
+            }]
+        };
+        let t = Tensor::from_vec((0..12).map(|v| v as f32).collect(), &[1, 2, 3, 2]).unwrap();
+        assert_eq!(
+            write(&spec(&[2, 3, 2]), &[t], true),
+            "{\"predictions\":[[[[0.0,1.0],[2.0,3.0],[4.0,5.0]],[[6.0,7.0],[8.0,9.0],[10.0,11.0]]]]}"
+        );
+        let empty = Tensor::from_vec(Vec::<f32>::new(), &[2, 2, 0, 3]).unwrap();
+        assert_eq!(
+            write(&spec(&[2, 0, 3]), &[empty], false),
+            "{\"outputs\":[[[],[]],[[],[]]]}"
+        );
+        let scalar = Tensor::from_vec(vec![1.5f32, 2.5], &[2]).unwrap();
+        assert_eq!(
+            write(&spec(&[]), &[scalar], true),
+            "{\"predictions\":[1.5,2.5]}"
+        );
+    }
+
+    #[test]
+    fn an_answer_as_deep_as_thirty_thousand_axes_does_not_recurse() {
+        // Written on a thread with a small stack: one call per axis would overflow it.
+        let rank = 30_000;
+        let mut shape = vec![1usize; rank];
+        shape[0] = 2;
+        let t = Tensor::from_vec(vec![4.0f32, 5.0], &[1, 2]).unwrap();
+        let t = t.reshape(&shape).unwrap();
+        let spec = [TensorSpec {
+            name: "y".into(),
+            shape: shape[1..].to_vec(),
+        }];
+        let answer = std::thread::Builder::new()
+            .stack_size(64 << 10)
+            .spawn(move || write(&spec, &[t], true))
+            .unwrap()
+            .join()
+            .unwrap();
+        let deep = rank - 1;
+        let want = format!(
+            "{{\"predictions\":[{}4.0{},{}5.0{}]}}",
+            "[".repeat(deep),
+            "]".repeat(deep),
+            "[".repeat(deep),
+            "]".repeat(deep)
+        );
+        assert_eq!(answer, want);
     }
 }

@@ -44,7 +44,9 @@ pub use registry::{from_config, register_layer, registered_kinds};
 pub use regularizer::Regularizer;
 pub use rescaling::{Rescaling, RescalingConfig};
 pub use reshape::{Reshape, ReshapeConfig};
-pub use serde_helpers::{check_sample_values, check_sizes, MAX_DIM, MAX_SAMPLE_VALUES};
+pub use serde_helpers::{
+    check_rank, check_sample_values, check_sizes, MAX_DIM, MAX_RANK, MAX_SAMPLE_VALUES,
+};
 
 use crate::{Result, Variable};
 use rill_core::Tensor;

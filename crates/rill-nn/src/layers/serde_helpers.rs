@@ -45,9 +45,27 @@ pub fn check_sizes(kind: &str, field: &str, sizes: &[usize]) -> crate::Result<()
 /// shapes could otherwise make each call allocate.
 pub const MAX_SAMPLE_VALUES: usize = 1 << 26;
 
-/// Refuses a per-sample shape (or work size) above [`MAX_SAMPLE_VALUES`], naming the layer
-/// kind and what the shape is.
+/// The most axes a value may have, the batch axis included: NumPy 2's limit, far above any
+/// real model. Shapes come from files, and work per axis (answers, summaries, strides) must
+/// stay small.
+pub const MAX_RANK: usize = 64;
+
+/// Refuses a per-sample shape with more than `MAX_RANK - 1` axes (the batch axis comes on
+/// top), naming the layer kind and what the shape is — without listing its sizes.
+pub fn check_rank(kind: &str, what: &str, dims: &[usize]) -> crate::Result<()> {
+    if dims.len() < MAX_RANK {
+        return Ok(());
+    }
+    Err(crate::Error::Config(format!(
+        "{kind}: {what} has {} axes with the batch axis; Rill's tensors have at most {MAX_RANK}",
+        dims.len() + 1
+    )))
+}
+
+/// Refuses a per-sample shape (or work size) above [`MAX_SAMPLE_VALUES`] or with more axes
+/// than [`MAX_RANK`] allows, naming the layer kind and what the shape is.
 pub fn check_sample_values(kind: &str, what: &str, dims: &[usize]) -> crate::Result<()> {
+    check_rank(kind, what, dims)?;
     match dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) {
         Some(n) if n <= MAX_SAMPLE_VALUES => Ok(()),
         _ => Err(crate::Error::Config(format!(

@@ -61,6 +61,21 @@ impl Graph {
                 )));
             }
         }
+        // However a graph was made (a file, the functional API, a stack of layers), no value in
+        // it has more axes than tensors may: the rank of a crafted file would otherwise reach
+        // every piece of code that works per axis.
+        for node in &nodes {
+            let kind = match &node.op {
+                Op::Input => "InputLayer",
+                Op::Layer(l) => l.kind(),
+                Op::Merge(m) => m.kind(),
+            };
+            crate::layers::check_rank(
+                kind,
+                &format!("the output of '{}'", node.name),
+                &node.shape,
+            )?;
+        }
         let mut needed = vec![false; nodes.len()];
         let mut stack = outputs.clone();
         while let Some(n) = stack.pop() {

@@ -94,11 +94,13 @@ impl Model {
         let row = |cells: &[&str]| {
             let mut line = String::from("│");
             for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
-                let w = w - 2;
+                // Padded by hand: `format!`'s width stops at 65,535 (and panics past it), and a
+                // shape or name read from a file may be longer.
+                let pad = " ".repeat((w - 2).saturating_sub(c.chars().count()));
                 line += &if i == 2 {
-                    format!(" {c:>w$} │")
+                    format!(" {pad}{c} │")
                 } else {
-                    format!(" {c:<w$} │")
+                    format!(" {c}{pad} │")
                 };
             }
             line + "\n"

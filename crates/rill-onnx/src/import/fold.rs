@@ -2,8 +2,11 @@
 //! the shape arithmetic exporters write into graphs (`Shape` → `Gather` → `Unsqueeze` →
 //! `Concat` → `Reshape`) turns into plain constants. The batch size stays symbolic ([`BATCH`]);
 //! arithmetic on it is refused rather than guessed.
+//!
+//! Every result that needs new memory is charged to the import's [`Budget`] before it is
+//! made; results that only rename or reshape their input share its values.
 
-use super::BATCH;
+use super::{ops, Budget, BATCH};
 use crate::attributes::Attributes;
 use crate::error::{invalid, unsupported, Result};
 use crate::proto::{data_type, NodeProto};
@@ -12,7 +15,7 @@ use crate::tensors::{checked_shape, read, Const};
 /// The most values a constant made while importing (not read from the file) may hold.
 const MAX_FOLDED: usize = 1 << 24;
 
-fn ints_of(c: &Const, what: &str) -> Result<Vec<i64>> {
+fn ints_of<'c>(c: &'c Const, what: &str) -> Result<&'c [i64]> {
     c.ints(what)
 }
 
@@ -28,11 +31,11 @@ fn axis_of(axis: i64, rank: usize) -> Result<usize> {
 }
 
 fn i64s(shape: Vec<usize>, data: Vec<i64>) -> Const {
-    Const::I64 { shape, data }
+    Const::i64(shape, data)
 }
 
 /// Elementwise arithmetic of two constants where one is a single value or both have one shape.
-fn arithmetic(op: &str, a: &Const, b: &Const) -> Result<Const> {
+fn arithmetic(op: &str, a: &Const, b: &Const, budget: &Budget) -> Result<Const> {
     let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
     let na: usize = sa.iter().product();
     let nb: usize = sb.iter().product();
@@ -46,6 +49,7 @@ fn arithmetic(op: &str, a: &Const, b: &Const) -> Result<Const> {
         )));
     };
     let n: usize = shape.iter().product();
+    budget.charge(op, n, 8)?;
     let pick = |len: usize, i: usize| if len == 1 { 0 } else { i };
     match (a, b) {
         (Const::I64 { data: x, .. }, Const::I64 { data: y, .. }) => {
@@ -69,6 +73,7 @@ fn arithmetic(op: &str, a: &Const, b: &Const) -> Result<Const> {
         }
         _ => {
             let (x, y) = (a.floats(), b.floats());
+            budget.charge(op, na + nb, 4)?;
             let data = (0..n)
                 .map(|i| {
                     let (p, q) = (x[pick(na, i)], y[pick(nb, i)]);
@@ -82,13 +87,19 @@ fn arithmetic(op: &str, a: &Const, b: &Const) -> Result<Const> {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Ok(Const::F32 { shape, data })
+            Ok(Const::f32(shape, data))
         }
     }
 }
 
-/// Evaluates `node` on constant inputs (`None` for an omitted optional input).
-pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -> Result<Const> {
+/// Evaluates `node` on constant inputs (`None` for an omitted optional input), charging what
+/// it makes to `budget` first.
+pub(crate) fn evaluate(
+    node: &NodeProto,
+    opset: i64,
+    inputs: &[Option<Const>],
+    budget: &Budget,
+) -> Result<Const> {
     let a = Attributes::of(node);
     let input = |i: usize| -> Result<&Const> {
         inputs
@@ -102,11 +113,13 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
         "Cast" => {
             let to = a.int("to", data_type::FLOAT as i64)? as i32;
             match (input(0)?, to) {
-                (c, data_type::FLOAT | data_type::DOUBLE) => Const::F32 {
-                    shape: c.shape().to_vec(),
-                    data: c.floats(),
-                },
+                (c @ Const::F32 { .. }, data_type::FLOAT | data_type::DOUBLE) => c.clone(),
+                (c, data_type::FLOAT | data_type::DOUBLE) => {
+                    budget.charge(op, c.len(), 4)?;
+                    Const::f32(c.shape().to_vec(), c.floats())
+                }
                 (Const::F32 { shape, data }, _) => {
+                    budget.charge(op, data.len(), 8)?;
                     i64s(shape.clone(), data.iter().map(|&v| v as i64).collect())
                 }
                 (c @ Const::I64 { .. }, _) => c.clone(),
@@ -116,11 +129,11 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
             let shape: Vec<i64> = input(0)?.shape().iter().map(|&d| d as i64).collect();
             slice_shape(&a, shape)?
         }
-        "Add" | "Sub" | "Mul" | "Div" | "Pow" => arithmetic(op, input(0)?, input(1)?)?,
+        "Add" | "Sub" | "Mul" | "Div" | "Pow" => arithmetic(op, input(0)?, input(1)?, budget)?,
         "Unsqueeze" | "Squeeze" => {
             let c = input(0)?;
             let axes = match (opset >= 13, inputs.get(1).and_then(Option::as_ref)) {
-                (true, Some(axes)) => Some(ints_of(axes, "axes")?),
+                (true, Some(axes)) => Some(ints_of(axes, "axes")?.to_vec()),
                 (true, None) => None,
                 (false, _) => a.ints("axes")?,
             };
@@ -128,9 +141,11 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
             if op == "Unsqueeze" {
                 let axes = axes.ok_or_else(|| invalid("Unsqueeze needs axes"))?;
                 let r = shape.len() + axes.len();
+                ops::unsqueezed_rank(r)?;
                 let mut norm: Vec<usize> =
                     axes.iter().map(|&x| axis_of(x, r)).collect::<Result<_>>()?;
                 norm.sort_unstable();
+                ops::no_repeats(&norm)?;
                 for x in norm {
                     shape.insert(x, 1);
                 }
@@ -147,25 +162,35 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
                     .map(|(_, &d)| d)
                     .collect();
             }
-            reshaped(c, shape)
+            c.reshaped(shape)
         }
         "Concat" => {
             let parts: Vec<&Const> = inputs.iter().flatten().collect();
             if parts.iter().any(|p| p.shape().len() != 1) {
                 return Err(unsupported("Concat of constants of rank other than 1"));
             }
-            if parts.iter().all(|p| matches!(p, Const::I64 { .. })) {
-                let data: Vec<i64> = parts
-                    .iter()
-                    .flat_map(|p| p.ints("").unwrap_or_default())
-                    .collect();
-                i64s(vec![data.len()], data)
-            } else {
-                let data: Vec<f32> = parts.iter().flat_map(|p| p.floats()).collect();
-                Const::F32 {
-                    shape: vec![data.len()],
-                    data,
+            // The sum of the parts, charged before any is copied: one large constant named
+            // many times is many times its size here.
+            let n = parts
+                .iter()
+                .try_fold(0usize, |n, p| n.checked_add(p.len()))
+                .unwrap_or(usize::MAX);
+            budget.charge(op, n, 8)?;
+            let mut ints = Vec::new();
+            let mut floats = Vec::new();
+            for p in &parts {
+                match p {
+                    Const::I64 { data, .. } => ints.extend_from_slice(data),
+                    Const::F32 { data, .. } => floats.extend_from_slice(data),
                 }
+            }
+            if floats.is_empty() {
+                i64s(vec![n], ints)
+            } else if ints.is_empty() {
+                Const::f32(vec![n], floats)
+            } else {
+                // Mixed parts as floats, in order.
+                Const::f32(vec![n], parts.iter().flat_map(|p| p.floats()).collect())
             }
         }
         "Gather" => {
@@ -174,9 +199,10 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
                 return Err(unsupported("Gather of constants other than from a vector"));
             }
             let n = data.shape()[0] as i64;
+            budget.charge(op, idx.len(), 16)?;
             let picks = ints_of(idx, "Gather indices")?
-                .into_iter()
-                .map(|i| {
+                .iter()
+                .map(|&i| {
                     let j = if i < 0 { i + n } else { i };
                     if (0..n).contains(&j) {
                         Ok(j as usize)
@@ -190,10 +216,9 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
             let shape = idx.shape().to_vec();
             match data {
                 Const::I64 { data, .. } => i64s(shape, picks.iter().map(|&j| data[j]).collect()),
-                Const::F32 { data, .. } => Const::F32 {
-                    shape,
-                    data: picks.iter().map(|&j| data[j]).collect(),
-                },
+                Const::F32 { data, .. } => {
+                    Const::f32(shape, picks.iter().map(|&j| data[j]).collect())
+                }
             }
         }
         "Slice" => {
@@ -206,7 +231,10 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
                     .transpose()
             };
             let (starts, ends) = if opset >= 10 {
-                (get(1)?.unwrap_or_default(), get(2)?.unwrap_or_default())
+                (
+                    get(1)?.map(<[i64]>::to_vec).unwrap_or_default(),
+                    get(2)?.map(<[i64]>::to_vec).unwrap_or_default(),
+                )
             } else {
                 (
                     a.ints("starts")?.unwrap_or_default(),
@@ -214,14 +242,16 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
                 )
             };
             let axes = match if opset >= 10 {
-                get(3)?
+                get(3)?.map(<[i64]>::to_vec)
             } else {
                 a.ints("axes")?
             } {
                 Some(axes) => axes,
                 None => (0..starts.len() as i64).collect(),
             };
-            let steps = get(4)?.unwrap_or_else(|| vec![1; starts.len()]);
+            let steps = get(4)?
+                .map(<[i64]>::to_vec)
+                .unwrap_or_else(|| vec![1; starts.len()]);
             if ends.len() != starts.len()
                 || axes.len() != starts.len()
                 || steps.len() != starts.len()
@@ -230,7 +260,7 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
                     "Slice's starts, ends, axes and steps differ in length",
                 ));
             }
-            slice(data, &starts, &ends, &axes, &steps)?
+            slice(data, &starts, &ends, &axes, &steps, budget)?
         }
         "Reshape" => {
             let c = input(0)?;
@@ -264,32 +294,29 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
                     "cannot reshape a constant of {n} values to {target:?}"
                 )));
             }
-            reshaped(c, shape)
+            c.reshaped(shape)
         }
         "ConstantOfShape" => {
             let dims = ints_of(input(0)?, "ConstantOfShape's shape")?;
             if dims.contains(&BATCH) {
                 return Err(unsupported("a constant as large as the batch"));
             }
-            let (shape, n) = checked_shape(&dims, "ConstantOfShape")?;
+            let (shape, n) = checked_shape(dims, "ConstantOfShape")?;
             // A constant the file's bytes do not hold: made here, so bounded here.
             if n > MAX_FOLDED {
                 return Err(unsupported(format!(
                     "ConstantOfShape of {dims:?}: more than {MAX_FOLDED} values"
                 )));
             }
+            budget.charge(op, n, 8)?;
             match a.tensor("value")?.map(read).transpose()? {
                 Some(Const::I64 { data, .. }) => {
                     i64s(shape, vec![data.first().copied().unwrap_or(0); n])
                 }
-                Some(Const::F32 { data, .. }) => Const::F32 {
-                    shape,
-                    data: vec![data.first().copied().unwrap_or(0.0); n],
-                },
-                None => Const::F32 {
-                    shape,
-                    data: vec![0.0; n],
-                },
+                Some(Const::F32 { data, .. }) => {
+                    Const::f32(shape, vec![data.first().copied().unwrap_or(0.0); n])
+                }
+                None => Const::f32(shape, vec![0.0; n]),
             }
         }
         "Transpose" => {
@@ -299,12 +326,12 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
                 return Err(unsupported("Transpose of constants other than matrices"));
             }
             let (r, k) = (s[0], s[1]);
+            budget.charge(op, r * k, 8)?;
             let at = |i: usize| (i % r) * k + i / r;
             match c {
-                Const::F32 { data, .. } => Const::F32 {
-                    shape: vec![k, r],
-                    data: (0..r * k).map(|i| data[at(i)]).collect(),
-                },
+                Const::F32 { data, .. } => {
+                    Const::f32(vec![k, r], (0..r * k).map(|i| data[at(i)]).collect())
+                }
                 Const::I64 { data, .. } => {
                     i64s(vec![k, r], (0..r * k).map(|i| data[at(i)]).collect())
                 }
@@ -319,7 +346,14 @@ pub(crate) fn evaluate(node: &NodeProto, opset: i64, inputs: &[Option<Const>]) -
 }
 
 /// ONNX `Slice` of a constant of any rank.
-fn slice(c: &Const, starts: &[i64], ends: &[i64], axes: &[i64], steps: &[i64]) -> Result<Const> {
+fn slice(
+    c: &Const,
+    starts: &[i64],
+    ends: &[i64],
+    axes: &[i64],
+    steps: &[i64],
+    budget: &Budget,
+) -> Result<Const> {
     let shape = c.shape().to_vec();
     let r = shape.len();
     // Per axis: the indices kept.
@@ -349,6 +383,8 @@ fn slice(c: &Const, starts: &[i64], ends: &[i64], axes: &[i64], steps: &[i64]) -
     }
     let out_shape: Vec<usize> = picks.iter().map(Vec::len).collect();
     let n: usize = out_shape.iter().product();
+    // The values and, for each, where it comes from.
+    budget.charge("Slice", n, 16)?;
     let mut strides = vec![1usize; r];
     for a in (0..r.saturating_sub(1)).rev() {
         strides[a] = strides[a + 1] * shape[a + 1];
@@ -365,21 +401,8 @@ fn slice(c: &Const, starts: &[i64], ends: &[i64], axes: &[i64], steps: &[i64]) -
         .collect();
     Ok(match c {
         Const::I64 { data, .. } => i64s(out_shape, source.iter().map(|&i| data[i]).collect()),
-        Const::F32 { data, .. } => Const::F32 {
-            shape: out_shape,
-            data: source.iter().map(|&i| data[i]).collect(),
-        },
+        Const::F32 { data, .. } => Const::f32(out_shape, source.iter().map(|&i| data[i]).collect()),
     })
-}
-
-fn reshaped(c: &Const, shape: Vec<usize>) -> Const {
-    match c {
-        Const::I64 { data, .. } => i64s(shape, data.clone()),
-        Const::F32 { data, .. } => Const::F32 {
-            shape,
-            data: data.clone(),
-        },
-    }
 }
 
 /// `Shape`'s optional `start` and `end` (opset 15).

@@ -78,6 +78,46 @@ pub const SUPPORTED_OPS: &[&str] = &[
 /// The largest file read (protobuf itself stops at 2 GiB).
 const MAX_FILE_BYTES: u64 = 2 << 30;
 
+/// What an import may make beyond twice the file's size: folded constants, and the copies of
+/// constants that layers keep as weights. Real models fold a few shape vectors; a file of a
+/// few kilobytes must not make gigabytes.
+const FOLD_ALLOWANCE: usize = 256 << 20;
+
+/// The bytes an import may still allocate for values the file does not hold byte for byte.
+/// Every folded result and every constant a layer keeps is charged here before it is made, so
+/// a small file that names one large constant many times is refused, not obeyed.
+pub(crate) struct Budget {
+    left: std::cell::Cell<usize>,
+    total: usize,
+}
+
+impl Budget {
+    /// The budget for a file of `file_bytes`: its weights may be copied into layers (twice,
+    /// for weights two layers share), plus [`FOLD_ALLOWANCE`].
+    fn for_file(file_bytes: usize) -> Budget {
+        let total = file_bytes.saturating_mul(2).saturating_add(FOLD_ALLOWANCE);
+        Budget {
+            left: std::cell::Cell::new(total),
+            total,
+        }
+    }
+
+    /// Takes `count` values of `width` bytes from the budget, or refuses naming `what`.
+    pub fn charge(&self, what: &str, count: usize, width: usize) -> Result<()> {
+        let bytes = count.saturating_mul(width);
+        match self.left.get().checked_sub(bytes) {
+            Some(left) => {
+                self.left.set(left);
+                Ok(())
+            }
+            None => Err(invalid(format!(
+                "{what} would make {count} values ({bytes} bytes); the model may make at most {} bytes beyond its file's while importing",
+                self.total
+            ))),
+        }
+    }
+}
+
 /// Makes the ONNX layers known to the model-file loader, so an imported model saved as
 /// `.rill` loads again. [`load`] calls it; call it before loading such a `.rill` file in a
 /// program that has not imported anything yet.
@@ -119,9 +159,10 @@ pub fn class_names(path: impl AsRef<Path>) -> Result<Option<Vec<String>>> {
 
 /// [`load`] and [`class_names`] from one read and one decode of the file.
 pub fn load_with_class_names(path: impl AsRef<Path>) -> Result<(Model, Option<Vec<String>>)> {
-    let model = decode(&read_file(path.as_ref())?)?;
+    let bytes = read_file(path.as_ref())?;
+    let model = decode(&bytes)?;
     let names = names_in(&model);
-    Ok((import(&model)?, names))
+    Ok((import(&model, bytes.len())?, names))
 }
 
 fn names_in(model: &ModelProto) -> Option<Vec<String>> {
@@ -138,11 +179,11 @@ fn decode(bytes: &[u8]) -> Result<ModelProto> {
 
 /// Reads ONNX bytes as a Rill model.
 pub fn load_bytes(bytes: &[u8]) -> Result<Model> {
-    import(&decode(bytes)?)
+    import(&decode(bytes)?, bytes.len())
 }
 
-/// The Rill model a decoded ONNX file describes.
-fn import(model: &ModelProto) -> Result<Model> {
+/// The Rill model a decoded ONNX file of `file_bytes` describes.
+fn import(model: &ModelProto, file_bytes: usize) -> Result<Model> {
     register_layers();
     let graph = model
         .graph
@@ -167,7 +208,7 @@ fn import(model: &ModelProto) -> Result<Model> {
     } else {
         &graph.name
     };
-    Importer::new(opset, graph).run(&sanitize(name))
+    Importer::new(opset, graph, Budget::for_file(file_bytes)).run(&sanitize(name))
 }
 
 /// A name usable as a Rill layer name: PyTorch's `/fc1/Gemm` becomes `fc1_Gemm`.
@@ -211,10 +252,11 @@ pub(crate) struct Importer<'a> {
     /// Layer name → the values of its variables, set once the model is built.
     weights: Vec<(String, Vec<Tensor>)>,
     names: HashSet<String>,
+    pub budget: Budget,
 }
 
 impl<'a> Importer<'a> {
-    fn new(opset: i64, graph: &'a GraphProto) -> Self {
+    fn new(opset: i64, graph: &'a GraphProto, budget: Budget) -> Self {
         Importer {
             opset,
             builder: FunctionalBuilder::new(),
@@ -227,7 +269,17 @@ impl<'a> Importer<'a> {
             graph,
             weights: Vec::new(),
             names: HashSet::new(),
+            budget,
         }
+    }
+
+    /// A constant as the f32 tensor a layer keeps, charged to the budget first.
+    pub fn tensor(&self, c: &Const, what: &str) -> Result<Tensor> {
+        self.budget.charge(what, c.len(), 4)?;
+        Ok(match c {
+            Const::F32 { .. } => c.to_tensor()?,
+            Const::I64 { shape, .. } => Tensor::from_vec(c.floats(), shape)?,
+        })
     }
 
     fn run(mut self, name: &str) -> Result<Model> {

@@ -23,19 +23,32 @@ fn axis_of(axis: i64, rank: usize) -> Result<usize> {
     Ok(a as usize)
 }
 
+/// Refuses an `Unsqueeze` to more axes than tensors may have (checked before the axes are
+/// inserted one by one).
+pub(super) fn unsqueezed_rank(rank: usize) -> Result<()> {
+    let most = rill_nn::layers::MAX_RANK;
+    if rank > most {
+        return Err(unsupported(format!(
+            "Unsqueeze to {rank} axes; Rill's tensors have at most {most}"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses sorted axes that name one axis twice (onnxruntime refuses them too).
+pub(super) fn no_repeats(sorted_axes: &[usize]) -> Result<()> {
+    match sorted_axes.windows(2).find(|w| w[0] == w[1]) {
+        Some(w) => Err(invalid(format!("axis {} is named twice", w[0]))),
+        None => Ok(()),
+    }
+}
+
 /// The batch axis belongs to the batch: ops that would move or mix it are refused.
 fn not_batch(axis: usize, what: &str) -> Result<usize> {
     if axis == 0 {
         return Err(unsupported(format!("{what} over the batch axis (axis 0) mixes samples; Rill models compute each sample alone")));
     }
     Ok(axis)
-}
-
-fn tensor(c: &Const) -> Result<Tensor> {
-    Ok(match c {
-        Const::F32 { .. } => c.to_tensor()?,
-        Const::I64 { shape, .. } => Tensor::from_vec(c.floats(), shape)?,
-    })
 }
 
 /// Window pads from `pads` / `auto_pad` for a 2-D window over (C, H, W) inputs.
@@ -119,7 +132,14 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
             .iter()
             .flatten()
             .any(|v| matches!(v, Value::Const { weight: true, .. }));
-        let value = fold::evaluate(node, imp.opset, &consts)?;
+        let value = fold::evaluate(node, imp.opset, &consts, &imp.budget)?;
+        if value.shape().len() > rill_nn::layers::MAX_RANK {
+            return Err(unsupported(format!(
+                "a constant of {} axes; Rill's tensors have at most {}",
+                value.shape().len(),
+                rill_nn::layers::MAX_RANK
+            )));
+        }
         let weight = weight && matches!(value, Const::F32 { .. });
         return Ok(Value::Const { value, weight });
     }
@@ -190,7 +210,7 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
             let bound = |i: usize, attr: &str, default: f32| -> Result<f32> {
                 if imp.opset >= 11 {
                     Ok(optional_const(i, attr)?
-                        .and_then(|c| c.floats().first().copied())
+                        .and_then(|c| c.first_float())
                         .unwrap_or(default))
                 } else {
                     a.float(attr, default)
@@ -247,7 +267,7 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
                     b.shape()
                 )));
             }
-            let mut kernel = tensor(&b)?;
+            let mut kernel = imp.tensor(&b, "B")?;
             if a.int("transB", 0)? != 0 {
                 kernel = kernel.transpose(0, 1)?.contiguous();
             }
@@ -266,16 +286,16 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
             let c = optional_const(2, "C")?;
             if let Some(c) = &c {
                 let beta = a.float("beta", 1.0)?;
-                let values = c.floats();
-                let bias: Vec<f32> = match values.len() {
-                    1 => vec![values[0] * beta; n],
-                    len if len == n => values.iter().map(|v| v * beta).collect(),
-                    _ => {
-                        return Err(unsupported(format!(
-                            "Gemm's C of shape {:?} (only a bias of {n} or one value)",
-                            c.shape()
-                        )))
-                    }
+                if c.len() != 1 && c.len() != n {
+                    return Err(unsupported(format!(
+                        "Gemm's C of shape {:?} (only a bias of {n} or one value)",
+                        c.shape()
+                    )));
+                }
+                imp.budget.charge("C", n, 4)?;
+                let bias: Vec<f32> = match c.first_float() {
+                    Some(v) if c.len() == 1 => vec![v * beta; n],
+                    _ => c.floats().iter().map(|v| v * beta).collect(),
                 };
                 weights.push(Tensor::from_vec(bias, &[n])?);
             }
@@ -297,7 +317,7 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
                 Dense::new(n).use_bias(false),
                 x,
                 &s,
-                vec![tensor(&b)?],
+                vec![imp.tensor(&b, "B")?],
             )
         }
         "Add" | "Sub" | "Mul" | "Div" | "Pow" => {
@@ -327,7 +347,13 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
                         constant_first,
                         trainable: weight,
                     })?;
-                    imp.layer(node, layer, x, &s, vec![tensor(&c)?])
+                    imp.layer(
+                        node,
+                        layer,
+                        x,
+                        &s,
+                        vec![imp.tensor(&c, "the constant operand")?],
+                    )
                 }
                 _ => Err(invalid("missing operand")),
             }
@@ -360,9 +386,9 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
             }
             let pads = window_pads(&a, &s, kernel_shape, strides, dilations)?;
             let bias = optional_const(2, "B")?;
-            let mut weights = vec![tensor(&w)?];
+            let mut weights = vec![imp.tensor(&w, "W")?];
             if let Some(b) = &bias {
-                weights.push(tensor(b)?);
+                weights.push(imp.tensor(b, "B")?);
             }
             let layer = OnnxConv::from_config(ConvConfig {
                 filters: ws[0],
@@ -433,7 +459,7 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
             let r = s.len() + 1;
             let axes = if imp.opset >= 18 {
                 optional_const(1, "axes")?
-                    .map(|c| c.ints("axes"))
+                    .map(|c| c.ints("axes").map(<[i64]>::to_vec))
                     .transpose()?
             } else {
                 a.ints("axes")?
@@ -471,7 +497,7 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
                             p.shape()
                         )));
                     }
-                    tensor(&p)
+                    imp.tensor(&p, "a normalisation parameter")
                 })
                 .collect::<Result<Vec<_>>>()?;
             let layer = OnnxBatchNorm::from_config(BatchNormConfig {
@@ -500,11 +526,11 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
                 )));
             }
             let beta = match &bias {
-                Some(b) => tensor(b)?,
+                Some(b) => imp.tensor(b, "B")?,
                 None => Tensor::zeros(&[c], rill_core::DType::F32),
             };
             let layer = LayerNormalization::new().epsilon(a.float("epsilon", 1e-5)? as f64);
-            imp.layer(node, layer, x, &s, vec![tensor(&scale)?, beta])
+            imp.layer(node, layer, x, &s, vec![imp.tensor(&scale, "Scale")?, beta])
         }
         "Flatten" => {
             let (x, s) = dynamic(0)?;
@@ -522,15 +548,16 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
         }
         "Reshape" => {
             let (x, s) = dynamic(0)?;
-            let target = constant_input(1, "shape")?.ints("shape")?;
-            let per_sample = reshape_target(&s, &target, a.int("allowzero", 0)? != 0)?;
+            let target = constant_input(1, "shape")?;
+            let per_sample =
+                reshape_target(&s, target.ints("shape")?, a.int("allowzero", 0)? != 0)?;
             imp.layer(node, Reshape::new(&per_sample), x, &s, vec![])
         }
         "Squeeze" | "Unsqueeze" => {
             let (x, s) = dynamic(0)?;
             let axes = if imp.opset >= 13 {
                 optional_const(1, "axes")?
-                    .map(|c| c.ints("axes"))
+                    .map(|c| c.ints("axes").map(<[i64]>::to_vec))
                     .transpose()?
             } else {
                 a.ints("axes")?
@@ -540,11 +567,13 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
             if op == "Unsqueeze" {
                 let axes = axes.ok_or_else(|| invalid("Unsqueeze needs axes"))?;
                 let r = full.len() + axes.len();
+                unsqueezed_rank(r)?;
                 let mut norm = axes
                     .iter()
                     .map(|&v| axis_of(v, r).and_then(|v| not_batch(v, op)))
                     .collect::<Result<Vec<_>>>()?;
                 norm.sort_unstable();
+                no_repeats(&norm)?;
                 for v in norm {
                     full.insert(v, 1);
                 }
@@ -619,7 +648,7 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
                 Embedding::new(rows, cols),
                 ids,
                 &s,
-                vec![tensor(&table)?],
+                vec![imp.tensor(&table, "the table")?],
             )
         }
         "Pad" => {
@@ -632,9 +661,9 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
                 )));
             }
             let (pads, value) = if imp.opset >= 11 {
-                let pads = constant_input(1, "pads")?.ints("pads")?;
+                let pads = constant_input(1, "pads")?.ints("pads")?.to_vec();
                 let value = optional_const(2, "constant_value")?
-                    .and_then(|c| c.floats().first().copied())
+                    .and_then(|c| c.first_float())
                     .unwrap_or(0.0);
                 if optional_const(3, "axes")?.is_some() {
                     return Err(unsupported("Pad with axes"));
@@ -693,20 +722,11 @@ fn constant(a: &Attributes) -> Result<Value> {
     let value = if let Some(t) = a.tensor("value")? {
         read(t)?
     } else if a.has("value_float") {
-        Const::F32 {
-            shape: vec![],
-            data: vec![a.float("value_float", 0.0)?],
-        }
+        Const::f32(vec![], vec![a.float("value_float", 0.0)?])
     } else if let Some(v) = a.ints("value_ints")? {
-        Const::I64 {
-            shape: vec![v.len()],
-            data: v,
-        }
+        Const::i64(vec![v.len()], v)
     } else if a.has("value_int") {
-        Const::I64 {
-            shape: vec![],
-            data: vec![a.int("value_int", 0)?],
-        }
+        Const::i64(vec![], vec![a.int("value_int", 0)?])
     } else {
         let names: Vec<&str> = a.names().collect();
         return Err(unsupported(format!("Constant with attributes {names:?} (value, value_float, value_int and value_ints are supported)")));
@@ -724,6 +744,13 @@ fn reshape_target(s: &[usize], target: &[i64], allowzero: bool) -> Result<Vec<us
         return Err(unsupported(
             "Reshape to a scalar, which drops the batch axis",
         ));
+    }
+    let most = rill_nn::layers::MAX_RANK;
+    if target.len() > most {
+        return Err(unsupported(format!(
+            "Reshape to {} axes; Rill's tensors have at most {most}",
+            target.len()
+        )));
     }
     let numel: usize = s.iter().product();
     let rest = &target[1..];

@@ -1,0 +1,7 @@
+//! What Rill's tests share, so that each test file holds only its own checks.
+//!
+//! - [`crafted`]: model files made to do harm — ranks deeper than any stack, constants folded
+//!   into gigabytes, zip headers that lie — in each format Rill reads, built from a good file's
+//!   bytes (so they stay valid in every other respect) or from ONNX messages.
+
+pub mod crafted;
