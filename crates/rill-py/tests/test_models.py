@@ -307,3 +307,36 @@ def test_shuffling_follows_the_global_seed():
 
     np.testing.assert_array_equal(trained(100), trained(100))
     assert not np.array_equal(trained(100), trained(101))
+
+
+def claiming(keras_bytes, claimed):
+    """A .keras file whose zip headers (local and central) claim `claimed` bytes of weights."""
+    data = bytearray(keras_bytes)
+    name = b"model.weights.h5"
+    for signature, size_at, name_len_at, fixed in [(b"PK\x03\x04", 22, 26, 30), (b"PK\x01\x02", 24, 28, 46)]:
+        at = data.find(signature)
+        while at >= 0:
+            length = int.from_bytes(data[at + name_len_at:at + name_len_at + 2], "little")
+            if data[at + fixed:at + fixed + length] == name:
+                data[at + size_at:at + size_at + 4] = claimed.to_bytes(4, "little")
+            at = data.find(signature, at + 4)
+    return bytes(data)
+
+
+def test_a_keras_file_whose_zip_header_claims_4_gib_is_a_value_error_under_a_memory_cap(tmp_path):
+    small_model().save(tmp_path / "good.keras")
+    lying = tmp_path / "lying.keras"
+    lying.write_bytes(claiming((tmp_path / "good.keras").read_bytes(), 0xFFFF_FFFE))
+    # In a process whose address space is capped at 1 GiB, as a server's may be: reserving the
+    # claimed 4 GiB there would abort the interpreter.
+    script = (
+        "import resource; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30));"
+        "from rill import keras\n"
+        "try:\n"
+        f"    keras.models.load_model(r'{lying}')\n"
+        "except ValueError as e:\n"
+        "    print('ValueError:', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ValueError:") and "header is wrong" in out.stdout, out.stdout
