@@ -58,26 +58,3 @@ pub enum Error {
 
 /// `Result` with [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
-
-/// `model.save(path)`, `model.save_weights(path)` and `model.load_weights(path)` as methods
-/// (in `rill::prelude`).
-pub trait ModelFiles {
-    /// Saves architecture and weights: [`save_model`].
-    fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()>;
-    /// Saves the weights: [`save_weights`].
-    fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()>;
-    /// Loads weights into this model: [`load_weights`].
-    fn load_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()>;
-}
-
-impl ModelFiles for rill_nn::Model {
-    fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        save_model(self, path)
-    }
-    fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        save_weights(self, path)
-    }
-    fn load_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        load_weights(self, path)
-    }
-}

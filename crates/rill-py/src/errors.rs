@@ -32,14 +32,6 @@ fn io(e: &std::io::Error, message: String) -> PyErr {
     }
 }
 
-/// A Rill model file's error.
-pub(crate) fn file(e: rill_io::Error) -> PyErr {
-    match &e {
-        rill_io::Error::Io { source, .. } => io(source, e.to_string()),
-        _ => PyValueError::new_err(e.to_string()),
-    }
-}
-
 /// A Keras file's error.
 pub(crate) fn keras(e: rill_keras::Error) -> PyErr {
     match std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>()) {
@@ -51,6 +43,14 @@ pub(crate) fn keras(e: rill_keras::Error) -> PyErr {
 /// An ONNX file's error.
 pub(crate) fn onnx(e: rill_onnx::Error) -> PyErr {
     match std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>()) {
+        Some(source) => io(source, e.to_string()),
+        None => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// A model file's error, from the one door for model files.
+pub(crate) fn saving(e: rill_saving::Error) -> PyErr {
+    match e.io_error() {
         Some(source) => io(source, e.to_string()),
         None => PyValueError::new_err(e.to_string()),
     }

@@ -280,31 +280,19 @@ pub(crate) fn callback(spec: &Bound<'_, PyAny>, run: &Run) -> PyResult<Box<dyn C
         "ModelCheckpoint" => {
             let path: String = get(c, "filepath", String::new())?;
             let weights_only: bool = get(c, "save_weights_only", false)?;
-            let lower = path.to_ascii_lowercase();
-            let keras_file = lower.ends_with(".keras");
-            if weights_only != lower.ends_with(".weights.h5")
-                || !(keras_file || weights_only || lower.ends_with(".rill"))
-            {
+            let weights_file = path.to_ascii_lowercase().ends_with(".weights.h5");
+            if weights_only != weights_file {
                 return Err(PyValueError::new_err(format!(
-                    "ModelCheckpoint: filepath '{path}' must end in .keras, or .rill (Rill's own file), or .weights.h5 with save_weights_only=True, as Keras asks"
+                    "ModelCheckpoint: filepath '{path}' must end in .weights.h5 when, and only when, save_weights_only=True, as Keras asks"
                 )));
             }
-            let mut m = rill_io::ModelCheckpoint::new(path)
-                .monitor(&get(c, "monitor", "val_loss".to_string())?)
-                .mode(mode(c)?)
-                .save_best_only(get(c, "save_best_only", false)?);
-            if keras_file {
-                m = m.with_saver(|model, p| {
-                    rill_keras::save_model(model, p)
-                        .map_err(|e| rill_nn::Error::Config(e.to_string()))
-                });
-            } else if weights_only {
-                m = m.with_saver(|model, p| {
-                    rill_keras::save_weights(model, p)
-                        .map_err(|e| rill_nn::Error::Config(e.to_string()))
-                });
-            }
-            Box::new(m)
+            Box::new(
+                rill_saving::checkpoint(path)
+                    .map_err(|e| PyValueError::new_err(format!("ModelCheckpoint: {e}")))?
+                    .monitor(&get(c, "monitor", "val_loss".to_string())?)
+                    .mode(mode(c)?)
+                    .save_best_only(get(c, "save_best_only", false)?),
+            )
         }
         "TensorBoard" => {
             let mut t = rill_tensorboard::TensorBoard::new(get(c, "log_dir", "logs".to_string())?)

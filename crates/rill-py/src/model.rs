@@ -16,7 +16,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use rill_core::{Data, Tensor};
 use rill_nn::{FunctionalBuilder, Losses, Metrics, Model, Node};
-use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 /// A Rill model.
@@ -151,61 +150,28 @@ impl PyModel {
         add_to(&mut *self.lock()?, layer)
     }
 
-    /// Reads a model file: `.keras`, `.onnx`, or Rill's own (`.rill`).
+    /// Reads a model file in the format its extension names: `.keras`, `.onnx`, or Rill's own
+    /// (`.rill`).
     #[staticmethod]
     fn load(py: Python<'_>, path: &str) -> PyResult<Self> {
-        let p = Path::new(path);
-        let ext = p
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let model = py.detach(|| -> PyResult<Model> {
-            match ext.as_str() {
-                "keras" => rill_keras::load_model(p).map_err(errors::keras),
-                "onnx" => rill_onnx::load(p).map_err(errors::onnx),
-                _ => {
-                    rill_onnx::register_layers();
-                    rill_io::load_model(p).map_err(errors::file)
-                }
-            }
-        })?;
+        let model = py.detach(|| rill_saving::load_model(path).map_err(errors::saving))?;
         Ok(PyModel::new(model))
     }
 
-    /// Writes the model: a Keras 3 file for `.keras`, Keras weights for `.weights.h5`, Rill's
-    /// own format (with the optimizer state) for `.rill`.
+    /// Writes the model in the format its extension names: a Keras 3 file for `.keras`, Keras
+    /// weights for `.weights.h5`, ONNX for `.onnx`, Rill's own format (with the optimizer
+    /// state) for `.rill`.
     fn save(&self, py: Python<'_>, path: &str) -> PyResult<()> {
         let guard = self.lock()?;
         let model: &Model = &guard;
-        let lower = path.to_ascii_lowercase();
-        py.detach(|| {
-            if lower.ends_with(".weights.h5") {
-                rill_keras::save_weights(model, path).map_err(errors::keras)
-            } else if lower.ends_with(".keras") {
-                rill_keras::save_model(model, path).map_err(errors::keras)
-            } else if lower.ends_with(".rill") {
-                rill_io::save_model(model, path).map_err(errors::file)
-            } else {
-                Err(PyValueError::new_err(format!(
-                    "save: '{path}' must end in .keras (a Keras file), .weights.h5 (Keras weights) or .rill (Rill's own file)"
-                )))
-            }
-        })
+        py.detach(|| rill_saving::save_model(model, path).map_err(errors::saving))
     }
 
-    /// Reads weights from a Keras `.weights.h5` or a Rill file into this architecture.
+    /// Reads weights from a Keras `.weights.h5` or any model file of this architecture.
     fn load_weights(&self, py: Python<'_>, path: &str) -> PyResult<()> {
         let guard = self.lock()?;
         let model: &Model = &guard;
-        py.detach(|| {
-            if path.to_ascii_lowercase().ends_with(".h5") {
-                rill_keras::load_weights(model, path).map_err(errors::keras)
-            } else {
-                let other = rill_io::load_model(path).map_err(errors::file)?;
-                model.set_weights(&other.get_weights()).map_err(errors::nn)
-            }
-        })
+        py.detach(|| rill_saving::load_weights(model, path).map_err(errors::saving))
     }
 
     /// Writes the model as ONNX (opset 17) with optional class names.

@@ -340,3 +340,25 @@ def test_a_keras_file_whose_zip_header_claims_4_gib_is_a_value_error_under_a_mem
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ValueError:") and "header is wrong" in out.stdout, out.stdout
+
+
+@pytest.mark.parametrize("suffix", [".rill", ".keras", ".onnx"])
+def test_save_and_load_agree_for_every_extension(tmp_path, suffix):
+    x, _ = toy()
+    model = small_model()
+    path = tmp_path / f"m{suffix}"
+    model.save(path)
+    again = keras.models.load_model(path)
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "m.weights.h5")
+    other = small_model()
+    other.load_weights(tmp_path / "m.weights.h5")
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_an_unknown_extension_is_a_value_error_listing_the_known_ones(tmp_path):
+    with pytest.raises(ValueError, match=r"\.rill \(rill\), \.keras \(keras\), \.onnx \(onnx\)"):
+        small_model().save(tmp_path / "m.h5")
+    small_model().save(tmp_path / "m.weights.h5")
+    with pytest.raises(ValueError, match="holds weights only"):
+        keras.models.load_model(tmp_path / "m.weights.h5")

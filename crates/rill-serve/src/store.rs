@@ -116,24 +116,16 @@ pub struct ModelStore {
     orphan: Mutex<Option<u64>>,
 }
 
-/// A `.onnx` file through the ONNX importer, a `.keras` file through the Keras reader, anything
-/// else as a Rill model file (whose layers may include the ONNX importer's); with the class
-/// names the file records (Keras files record none), from one read of it.
+/// A model file through the one door for model files, with the class names it records, from
+/// one read of it.
 fn load_model_file(path: &Path) -> std::result::Result<(Model, Option<Vec<String>>), String> {
-    let is = |ext: &str| {
-        path.extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case(ext))
-    };
-    if is("onnx") {
-        return rill_onnx::load_with_class_names(path).map_err(|e| e.to_string());
-    }
-    if is("keras") {
-        return rill_keras::load_model(path)
-            .map(|m| (m, None))
-            .map_err(|e| e.to_string());
-    }
-    rill_onnx::register_layers();
-    rill_io::load_model_with_class_names(path).map_err(|e| e.to_string())
+    rill_saving::load_model_with_class_names(path).map_err(|e| e.to_string())
+}
+
+/// Whether a file in a version folder is a model the server loads (a weights file is not).
+fn is_model_file(path: &Path) -> bool {
+    rill_saving::ModelFormat::from_path(path)
+        .is_ok_and(|f| f != rill_saving::ModelFormat::KerasWeights)
 }
 
 /// The text of a caught panic.
@@ -196,10 +188,7 @@ fn versions_on_disk(base: &Path) -> std::result::Result<BTreeMap<u64, PathBuf>, 
         let mut models: Vec<PathBuf> = files
             .flatten()
             .map(|f| f.path())
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|x| x == "rill" || x == "onnx" || x == "keras")
-            })
+            .filter(|p| is_model_file(p))
             .collect();
         // Several files in one folder: the same choice on every scan.
         models.sort();

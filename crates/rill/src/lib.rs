@@ -2,7 +2,9 @@
 //!
 //! Keras-style deep learning in Rust. This crate is the one to depend on: it gathers
 //! tensors and autodiff ([`rill_core`]), layers and training ([`rill_nn`]), data
-//! ([`rill_data`]), model files ([`rill_io`], ONNX in [`rill_onnx`]) and pictures ([`rill_viz`]) behind one `use rill::prelude::*;`.
+//! ([`rill_data`]), model files (one door for every format in [`rill_saving`]; Rill's own in
+//! [`rill_io`], ONNX in [`rill_onnx`], Keras in [`rill_keras`]) and pictures ([`rill_viz`])
+//! behind one `use rill::prelude::*;`.
 //!
 //! ```no_run
 //! use rill::prelude::*;
@@ -19,10 +21,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod files;
 pub mod zoo;
 
-pub use files::{load_class_names, load_model, ModelFileError};
+/// Why a model file could not be read or written ([`rill_saving::Error`]).
+pub use rill_saving::Error as ModelFileError;
+pub use rill_saving::{
+    checkpoint, load_class_names, load_model, load_model_with_class_names, load_weights,
+    save_model, save_model_with_classes, ModelFormat,
+};
 
 pub use rill_core as core;
 pub use rill_data as data;
@@ -31,6 +37,7 @@ pub use rill_io as io;
 pub use rill_keras as keras;
 pub use rill_nn as nn;
 pub use rill_onnx as onnx;
+pub use rill_saving as saving;
 pub use rill_serve as serve;
 pub use rill_tensorboard as tensorboard;
 pub use rill_viz as viz;
@@ -39,15 +46,15 @@ pub use rill_viz as viz;
 /// metrics, callbacks (those that write files too), datasets with augmentation, images, and
 /// model files.
 pub mod prelude {
-    pub use crate::load_model;
     pub use rill_core::{
         no_grad, set_seed, Conv2dOptions, DType, Generator, Gradients, Padding, Tensor,
     };
     pub use rill_data::images::{image_dataset_from_directory, load_image};
     pub use rill_data::{augment, Dataset};
-    pub use rill_io::{save_model, BackupAndRestore, ModelCheckpoint, ModelFiles};
+    pub use rill_io::{BackupAndRestore, ModelCheckpoint};
     pub use rill_nn::metrics::{Accuracy, AccuracyKind, Auc, ClassMetric, SparseTopKAccuracy};
     pub use rill_nn::prelude::*;
     pub use rill_onnx::SaveOnnx;
+    pub use rill_saving::{load_model, save_model, ModelFiles, ModelFormat};
     pub use rill_tensorboard::TensorBoard;
 }

@@ -136,9 +136,42 @@ fn export_to_onnx_then_summary_evaluate_and_predict_the_onnx_file() {
     assert!(ok && out.contains("10000 test images"), "{out}{err}");
     let (ok, _, err) = rill(&["export", model.to_str().unwrap(), "-o", "model.h5"]);
     assert!(
-        !ok && err.contains("name the output *.onnx or *.keras"),
+        !ok && err.contains("model.h5: the extension names no model format")
+            && err.contains(".rill (rill), .keras (keras), .onnx (onnx), .weights.h5"),
         "{err}"
     );
+}
+
+#[test]
+fn export_writes_every_format_its_extension_names_and_each_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = saved_model(dir.path());
+    let (_, want, _) = rill(&["evaluate", model.to_str().unwrap()]);
+    for name in ["again.rill", "again.keras", "again.onnx", "AGAIN.KERAS"] {
+        let out_path = dir.path().join(name);
+        let o = out_path.to_str().unwrap();
+        let (ok, out, err) = rill(&["export", model.to_str().unwrap(), "-o", o]);
+        assert!(ok && out.starts_with("Saved"), "{name}: {out}{err}");
+        let (ok, out, err) = rill(&["summary", o]);
+        assert!(
+            ok && out.contains("Total params: 101,770"),
+            "{name}: {out}{err}"
+        );
+        let (ok, got, err) = rill(&["evaluate", o]);
+        assert!(ok, "{name}: {err}");
+        assert_eq!(
+            got.split_whitespace().nth(1),
+            want.split_whitespace().nth(1),
+            "{name}"
+        );
+    }
+    // Keras weights hold no architecture: written, and refused as a model with what to do.
+    let weights = dir.path().join("fashion.weights.h5");
+    let w = weights.to_str().unwrap();
+    let (ok, out, err) = rill(&["export", model.to_str().unwrap(), "-o", w]);
+    assert!(ok && out.contains("Keras weights"), "{out}{err}");
+    let (ok, _, err) = rill(&["summary", w]);
+    assert!(!ok && err.contains("holds weights only"), "{err}");
 }
 
 #[test]

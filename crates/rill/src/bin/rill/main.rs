@@ -45,12 +45,12 @@ enum Command {
         /// The model file.
         model: PathBuf,
     },
-    /// Write a model in another format: ONNX (opset 17), for onnxruntime and other runtimes,
-    /// or Keras 3 (.keras), for Keras.
+    /// Write a model in another format: ONNX (.onnx, opset 17), for onnxruntime and other
+    /// runtimes; Keras 3 (.keras) or its weights (.weights.h5), for Keras; or Rill's own (.rill).
     Export {
         /// The model file (.rill, .keras or .onnx).
         model: PathBuf,
-        /// Where to write it; the extension picks the format (.onnx or .keras).
+        /// Where to write it; the extension picks the format (.onnx, .keras, .weights.h5, .rill).
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -60,34 +60,16 @@ fn export(
     model: &std::path::Path,
     output: &std::path::Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let ext = output
-        .extension()
-        .map(|x| x.to_string_lossy().to_lowercase());
-    let loaded = rill::load_model(model)?;
-    match ext.as_deref() {
-        Some("onnx") => {
-            let options = rill::onnx::ExportOptions {
-                class_names: rill::load_class_names(model)?,
-            };
-            rill::onnx::export(&loaded, output, &options)?;
-            println!(
-                "Saved {} (ONNX opset {})",
-                output.display(),
-                rill::onnx::OPSET
-            );
-        }
-        Some("keras") => {
-            rill::keras::save_model(&loaded, output)?;
-            println!("Saved {} (Keras 3)", output.display());
-        }
-        _ => {
-            return Err(format!(
-                "{}: rill export writes ONNX and Keras files; name the output *.onnx or *.keras",
-                output.display()
-            )
-            .into())
-        }
-    }
+    let format = rill::ModelFormat::from_path(output)?;
+    let (loaded, class_names) = rill::load_model_with_class_names(model)?;
+    rill::save_model_with_classes(&loaded, class_names.as_deref(), output)?;
+    let detail = match format {
+        rill::ModelFormat::Onnx => format!("ONNX opset {}", rill::onnx::OPSET),
+        rill::ModelFormat::Keras => "Keras 3".into(),
+        rill::ModelFormat::KerasWeights => "Keras weights".into(),
+        rill::ModelFormat::Rill => "Rill".into(),
+    };
+    println!("Saved {} ({detail})", output.display());
     Ok(())
 }
 

@@ -23,8 +23,7 @@ pub struct PredictArgs {
 }
 
 pub fn run(a: PredictArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let model = rill::load_model(&a.model)?;
-    let names = rill::load_class_names(&a.model)?;
+    let (model, names) = rill::load_model_with_class_names(&a.model)?;
     let input = model
         .input_shape()
         .map(<[usize]>::to_vec)

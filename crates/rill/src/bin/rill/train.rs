@@ -97,6 +97,8 @@ fn check_writable(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
+    // The format and the folder, both checked before any training.
+    rill::ModelFormat::from_path(&a.output)?;
     check_writable(&a.output)?;
     set_seed(a.seed);
     let data = load(&a.dataset)?;
@@ -144,7 +146,7 @@ pub fn run(a: TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         Sequential::new(vec![Box::new(model), Box::new(Softmax::new())])
             .with_input_shape(&[28, 28])?
     };
-    rill::io::save_model_with_classes(&model, Some(&data.class_names), &a.output)?;
+    rill::save_model_with_classes(&model, Some(&data.class_names), &a.output)?;
     println!("Saved {}", a.output.display());
     Ok(())
 }
