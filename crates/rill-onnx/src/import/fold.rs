@@ -176,20 +176,13 @@ pub(crate) fn evaluate(
                 .try_fold(0usize, |n, p| n.checked_add(p.len()))
                 .unwrap_or(usize::MAX);
             budget.charge(op, n, 8)?;
-            let mut ints = Vec::new();
-            let mut floats = Vec::new();
-            for p in &parts {
-                match p {
-                    Const::I64 { data, .. } => ints.extend_from_slice(data),
-                    Const::F32 { data, .. } => floats.extend_from_slice(data),
+            if parts.iter().all(|p| matches!(p, Const::I64 { .. })) {
+                let mut data = Vec::with_capacity(n);
+                for p in &parts {
+                    data.extend_from_slice(p.ints("Concat's inputs")?);
                 }
-            }
-            if floats.is_empty() {
-                i64s(vec![n], ints)
-            } else if ints.is_empty() {
-                Const::f32(vec![n], floats)
+                i64s(vec![n], data)
             } else {
-                // Mixed parts as floats, in order.
                 Const::f32(vec![n], parts.iter().flat_map(|p| p.floats()).collect())
             }
         }

@@ -38,7 +38,7 @@ const YIELD_SPINS: u32 = 512;
 type ChunkFn = dyn Fn(usize) + Sync + 'static;
 
 /// What the caller and its helper share: the counter they claim chunks from, how many are done,
-/// and a panic from the helper's side.
+/// and the first panic of either side.
 struct Shared {
     count: usize,
     /// The caller's flush-to-zero mode, which the helper adopts for its chunks.
@@ -60,26 +60,29 @@ impl Shared {
     /// Claims and runs every chunk not claimed yet, the caller from the first, the helper from
     /// the last: each core then takes the same part of the work call after call (the same
     /// columns of a weight matrix, which stay in its own cache) unless the other is late.
-    /// Returns a panic of this thread's chunks.
-    fn run_chunks(&self, from_the_last: bool) -> Option<Box<dyn Any + Send>> {
-        let mut panic = None;
+    /// A panic in one of this thread's chunks is kept in `panic` before that chunk is counted
+    /// done: the caller reads it once `done` reaches `count`, so it must be there by then.
+    fn run_chunks(&self, from_the_last: bool) {
+        let mut panicked = false;
         for i in 0..self.count {
             let chunk = if from_the_last { self.count - 1 - i } else { i };
             if self.claimed[chunk].swap(true, Ordering::AcqRel) {
                 continue;
             }
-            if panic.is_none() {
+            if !panicked {
                 // SAFETY: this thread claimed the chunk and has not counted it done, so the
                 // caller of `share_chunks` is still waiting (it cannot return before `done`
                 // reaches `count`): the closure and what it borrows are alive.
                 let work = unsafe { &*self.work };
-                panic = catch_unwind(AssertUnwindSafe(|| work(chunk))).err();
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| work(chunk))) {
+                    panicked = true;
+                    lock(&self.panic).get_or_insert(panic);
+                }
             }
             // After a panic the remaining chunks are claimed but skipped, so that the caller
             // stops waiting soon.
             self.done.fetch_add(1, Ordering::AcqRel);
         }
-        panic
     }
 }
 
@@ -109,13 +112,10 @@ where
         panic: Mutex::new(None),
     });
     helper.post(Arc::clone(&shared));
-    let own_panic = shared.run_chunks(false);
+    shared.run_chunks(false);
     wait_until_done(&shared);
-    if let Some(panic) = own_panic {
-        resume_unwind(panic);
-    }
-    let helper_panic = lock(&shared.panic).take();
-    if let Some(panic) = helper_panic {
+    let panic = lock(&shared.panic).take();
+    if let Some(panic) = panic {
         resume_unwind(panic);
     }
 }
@@ -177,11 +177,7 @@ impl Helper {
                     let job = lock(&self.mailbox).take();
                     if let Some(job) = job {
                         let mode = job.denormal_mode;
-                        let panic =
-                            crate::float_mode::with_denormal_mode(mode, || job.run_chunks(true));
-                        if let Some(panic) = panic {
-                            *lock(&job.panic) = Some(panic);
-                        }
+                        crate::float_mode::with_denormal_mode(mode, || job.run_chunks(true));
                     }
                     since = Instant::now();
                 }
