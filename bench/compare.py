@@ -407,20 +407,60 @@ def speed_goals(best_peer, rill, suffix):
     return goals
 
 
-def update_readme(md, command):
-    path = os.path.join(ROOT, "README.md")
+def summary(report):
+    """One table for the README's front page: each workload's median per framework, with the
+    ratio to Rill's (above 1 means Rill is faster)."""
+    rows, m = report["results"], report["machine"]
+    order = ["rill", "rill-avx2", "rill-python", "tensorflow", "pytorch", "burn", "candle"]
+    present = {fw for by_fw in rows.values() for fw in by_fw}
+    fws = [fw for fw in order if fw in present] + sorted(present - set(order))
+    titles = (("mlp", "epoch_seconds", "MLP epoch (60,000 images, batch 32)"),
+              ("cnn", "epoch_seconds", "CNN epoch (60,000 images, batch 64)"),
+              ("predict", "seconds", "predict 10,000 images (MLP)"),
+              ("latency", "seconds", "single-image latency (MLP)"),
+              ("tta", "seconds_to_target", "time to 93% (residual network)"))
+    out = [f"Measured {report['date']} on {m['cpu']} ({m['cores']} cores, "
+           f"{m.get('vector_extensions', 'vector extensions not recorded')}), {report['rounds']} interleaved "
+           f"round(s), {THREADS} threads for every framework; medians, and each peer's time over Rill's.", "",
+           "| workload | " + " | ".join(fws) + " |", "|---|" + "---:|" * len(fws)]
+    for workload, key, title in titles:
+        if workload not in rows:
+            continue
+        mine = rows[workload].get("rill", {}).get(key, {}).get("median")
+        cells = []
+        for fw in fws:
+            row = rows[workload].get(fw)
+            if row is None:
+                cells.append("")
+                continue
+            t = row[key]["median"]
+            text = fmt_time(t) if t != float("inf") else "not reached"
+            if fw != "rill" and mine and t != float("inf") and mine != float("inf"):
+                text += f" ({t / mine:.1f}×)"
+            cells.append(text)
+        out.append(f"| {title} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+def replace_between_markers(path, block):
     with open(path) as f:
         text = f.read()
     begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
     if begin not in text or end not in text:
-        raise SystemExit("README.md has no <!-- bench:begin --> … <!-- bench:end --> markers")
+        raise SystemExit(f"{path} has no <!-- bench:begin --> … <!-- bench:end --> markers")
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
-    block = f"{begin}\nReproduce with `{command}`.\n\n{md}{end}"
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        f.write(head + block + tail)
+        f.write(head + begin + "\n" + block + end + tail)
     os.replace(tmp, path)
+
+
+def update_readme(report, md):
+    """The README's one table and the book's full tables, from the same run."""
+    command = f"Reproduce with `{report['command']}`.\n\n"
+    replace_between_markers(os.path.join(ROOT, "README.md"), command + summary(report))
+    replace_between_markers(os.path.join(ROOT, "docs", "src", "performance", "benchmarks.md"), command + md)
 
 
 def main():
@@ -439,7 +479,8 @@ def main():
                         "the path of AVX2-only CPUs")
     p.add_argument("--smoke", action="store_true", help="tiny workloads, Rill only: proves the code runs")
     p.add_argument("--out", default=os.path.join(BENCH, "results"))
-    p.add_argument("--update-readme", action="store_true")
+    p.add_argument("--update-readme", action="store_true",
+                   help="write the README's one table and the book's full tables (docs/src/performance)")
     p.add_argument("--from-json", metavar="FILE",
                    help="measure nothing: render FILE (a previous run's JSON) as Markdown again")
     opts = p.parse_args()
@@ -449,7 +490,7 @@ def main():
         md = markdown(report)
         print(md)
         if opts.update_readme:
-            update_readme(md, report["command"])
+            update_readme(report, md)
         return
     frameworks = ["rill"] if opts.smoke else opts.frameworks.split(",")
     opts.workloads = opts.workloads.split(",")
@@ -491,7 +532,7 @@ def main():
         os.replace(tmp, os.path.join(opts.out, name))
     print(md)
     if opts.update_readme and not opts.smoke:
-        update_readme(md, report["command"])
+        update_readme(report, md)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Remakes docs/tensorboard.png: the tutorial's TensorBoard logs (out/fashion_mnist/logs, from
+# Remakes docs/src/images/tensorboard.png: the tutorial's TensorBoard logs (out/fashion_mnist/logs, from
 # `cargo run --release --example fashion_mnist`) in TensorBoard's scalars view, shot by headless
 # Chromium (apt-get install chromium). Needs the test environment (tools/test makes it).
 set -euo pipefail
@@ -11,5 +11,5 @@ TB=$!
 trap 'kill $TB 2>/dev/null || true' EXIT
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$PORT/data/runs" > /dev/null && break; sleep 0.5; done
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,1000 \
-  --virtual-time-budget=15000 --screenshot=docs/tensorboard.png \
+  --virtual-time-budget=15000 --screenshot=docs/src/images/tensorboard.png \
   "http://127.0.0.1:$PORT/?darkMode=false#scalars&tagFilter=epoch_(loss%7Caccuracy)"

@@ -37,6 +37,8 @@
 //! # Ok::<(), rill_core::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod autograd;
 pub mod backend;
 pub mod batches;

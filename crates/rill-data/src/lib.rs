@@ -4,6 +4,8 @@
 //! locally or downloaded once and verified, PNG and JPEG images ([`images`]), and the input
 //! pipeline ([`Dataset`]) — Rill's counterpart of `tf.data`.
 
+#![warn(missing_docs)]
+
 pub mod datasets;
 mod error;
 pub mod idx;

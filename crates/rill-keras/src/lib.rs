@@ -9,6 +9,8 @@
 //! - [`load_weights`] and [`save_weights`] read and write Keras 3 `.weights.h5` files
 //!   (`model.save_weights` / `model.load_weights`) for a model of the same architecture.
 
+#![warn(missing_docs)]
+
 mod archive;
 mod config_in;
 mod config_out;

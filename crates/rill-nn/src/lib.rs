@@ -20,6 +20,8 @@
 //! # Ok::<(), rill_nn::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod activations;
 pub mod callbacks;
 mod error;

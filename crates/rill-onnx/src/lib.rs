@@ -10,6 +10,8 @@
 //! The protobuf messages are in [`proto`], written from the ONNX specification's field
 //! numbers.
 
+#![warn(missing_docs)]
+
 mod attributes;
 mod error;
 mod export;

@@ -2,6 +2,10 @@
 //! the ONNX specification (`onnx/onnx.proto`, IR version 8). Fields Rill never reads or writes
 //! (sparse tensors, training info, functions, quantization annotations) are left out; prost
 //! skips them when decoding.
+//!
+//! Each message has its ONNX name and each field its specification name and number; their
+//! meaning is the specification's, so fields and enumeration constants are not documented again.
+#![allow(missing_docs)]
 
 /// A whole ONNX file.
 #[derive(Clone, PartialEq, prost::Message)]

@@ -29,6 +29,8 @@
 //! down, and each request finishes on the version it was routed to. Connections are bounded
 //! in number and in time ([`ServerConfig`]).
 
+#![warn(missing_docs)]
+
 mod answer;
 pub mod batcher;
 pub mod config_file;

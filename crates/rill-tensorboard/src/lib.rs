@@ -14,6 +14,8 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod callback;
 pub mod crc;
 mod event_writer;

@@ -4,4 +4,6 @@
 //!   into gigabytes, zip headers that lie — in each format Rill reads, built from a good file's
 //!   bytes (so they stay valid in every other respect) or from ONNX messages.
 
+#![warn(missing_docs)]
+
 pub mod crafted;

@@ -5,6 +5,8 @@
 //! probability bars ([`prediction_grid`]), training curves ([`training_curves`]) and a
 //! confusion-matrix heat map ([`confusion_matrix`]). Every file is written atomically.
 
+#![warn(missing_docs)]
+
 mod canvas;
 mod confusion;
 mod curves;

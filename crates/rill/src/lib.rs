@@ -21,7 +21,41 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod zoo;
+
+/// The book's pages (`docs/src`): their Rust snippets are compiled and run as doc tests, so the
+/// book cannot drift from the code.
+#[cfg(doctest)]
+mod book {
+    macro_rules! pages {
+        ($($name:ident => $path:literal),* $(,)?) => {
+            $(#[doc = include_str!(concat!("../../../docs/src/", $path))] pub struct $name;)*
+        };
+    }
+    pages! {
+        Introduction => "introduction.md",
+        Crates => "crates.md",
+        Models => "models.md",
+        Python => "python.md",
+        KerasGuides => "keras-guides.md",
+        ModelFiles => "model-files.md",
+        Onnx => "onnx.md",
+        KerasFiles => "keras-files.md",
+        Serving => "serving.md",
+        Tensorboard => "tensorboard.md",
+        Data => "data.md",
+        Testing => "testing.md",
+        Benchmarks => "performance/benchmarks.md",
+        TimeToAccuracy => "performance/time-to-accuracy.md",
+        MicroBenchmarks => "performance/micro-benchmarks.md",
+        Cores => "performance/cores.md",
+        Fusion => "performance/fusion.md",
+        Convolutions => "performance/convolutions.md",
+        Avx512Avx2 => "performance/avx512-avx2.md",
+    }
+}
 
 /// Why a model file could not be read or written ([`rill_saving::Error`]).
 pub use rill_saving::Error as ModelFileError;

@@ -1,7 +1,7 @@
 //! Reverse-mode automatic differentiation.
 //!
 //! Each op that runs while gradients are enabled and has an input that needs a gradient attaches
-//! a [`GradNode`] to its output: the inputs and a closure that maps the output's gradient to the
+//! a `GradNode` to its output: the inputs and a closure that maps the output's gradient to the
 //! inputs' gradients. [`Tensor::backward`] sorts the graph below a scalar topologically and runs
 //! the closures in reverse — Rill's counterpart of `tf.GradientTape` and `loss.backward()`.
 //!

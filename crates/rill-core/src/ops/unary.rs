@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::tensor::Tensor;
 
 /// An elementwise function of one float tensor. Its forward and its derivative are defined
-/// together in [`UnaryOp::forward`] and [`UnaryOp::backward`].
+/// together in `UnaryOp::forward` and `UnaryOp::backward`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum UnaryOp {
     /// −x

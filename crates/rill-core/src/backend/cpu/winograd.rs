@@ -36,8 +36,8 @@ const PARTIAL_SUMS: usize = 8;
 const MAX_WORKSPACE_BYTES: usize = 16 << 20;
 
 /// Whether [`winograd_conv3x3`] takes a convolution of geometry `g` with `co` output channels:
-/// a 3×3 window, stride and dilation 1, at least [`MIN_CHANNELS`] channels in and out, and
-/// buffers within [`MAX_WORKSPACE_BYTES`].
+/// a 3×3 window, stride and dilation 1, at least `MIN_CHANNELS` channels in and out, and
+/// buffers within `MAX_WORKSPACE_BYTES`.
 pub fn winograd_applies(g: &PatchGeometry, co: usize) -> bool {
     let floats = std::mem::size_of::<f32>();
     let tiles = g.oh.div_ceil(2).saturating_mul(g.ow.div_ceil(2));
