@@ -42,6 +42,16 @@ pub fn reseal_rill(good: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 /// A `.keras` file's bytes with its `config.json` rewritten by `edit`; every other entry is
 /// copied unchanged.
 pub fn edit_keras_config(good: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+    edit_keras_entry(good, "config.json", |bytes| {
+        let mut config: Value = serde_json::from_slice(bytes).expect("a config");
+        edit(&mut config);
+        *bytes = config.to_string().into_bytes();
+    })
+}
+
+/// A `.keras` file's bytes with entry `name` rewritten by `edit` and the zip written again
+/// (sizes and checksums right for the new bytes); every other entry is copied unchanged.
+pub fn edit_keras_entry(good: &[u8], name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(good)).expect("a zip");
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options =
@@ -49,17 +59,16 @@ pub fn edit_keras_config(good: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> 
     let mut edit = Some(edit);
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).expect("an entry");
-        let name = entry.name().to_string();
+        let entry_name = entry.name().to_string();
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).expect("readable");
-        if name == "config.json" {
-            let mut config: Value = serde_json::from_slice(&bytes).expect("a config");
-            (edit.take().expect("one config.json"))(&mut config);
-            bytes = config.to_string().into_bytes();
+        if entry_name == name {
+            (edit.take().expect("one entry of that name"))(&mut bytes);
         }
-        out.start_file(name, options).expect("an entry");
+        out.start_file(entry_name, options).expect("an entry");
         out.write_all(&bytes).expect("written");
     }
+    assert!(edit.is_none(), "no entry {name} in the archive");
     out.finish().expect("a zip").into_inner()
 }
 
