@@ -30,6 +30,9 @@ FRAMEWORKS = {
     # of every AVX2-only CPU, in the same interleaved run as the rest.
     "rill-avx2": ["/usr/bin/env", "RILL_ISA=avx2",
                   os.environ.get("RILL_BENCH_WORKER", os.path.join(ROOT, "target", "release", "rill-bench-worker"))],
+    # A worker built from an earlier commit (RILL_BENCH_WORKER_BEFORE): a change's before and
+    # after in the same interleaved run.
+    "rill-before": [os.environ.get("RILL_BENCH_WORKER_BEFORE", "/nonexistent/rill-bench-worker-before")],
     "burn": [os.path.join(BENCH, "peers", "target", "release", "burn_worker")],
     "candle": [os.path.join(BENCH, "peers", "target", "release", "candle_worker")],
     "pytorch": [VENV_PY, os.path.join(BENCH, "workers", "torch_worker.py")],
@@ -411,7 +414,7 @@ def summary(report):
     """One table for the README's front page: each workload's median per framework, with the
     ratio to Rill's (above 1 means Rill is faster)."""
     rows, m = report["results"], report["machine"]
-    order = ["rill", "rill-avx2", "rill-python", "tensorflow", "pytorch", "burn", "candle"]
+    order = ["rill", "rill-avx2", "rill-before", "rill-python", "tensorflow", "pytorch", "burn", "candle"]
     present = {fw for by_fw in rows.values() for fw in by_fw}
     fws = [fw for fw in order if fw in present] + sorted(present - set(order))
     titles = (("mlp", "epoch_seconds", "MLP epoch (60,000 images, batch 32)"),
