@@ -71,24 +71,25 @@ pub fn save_model_with_classes(
 }
 
 /// Loads weights into `model` from a file of its own architecture: Keras weights
-/// (`.weights.h5`), or any model file whose weights fit.
+/// (`.weights.h5`), a Rill weights file (what [`ModelFiles::save_weights`] writes for any other
+/// name), or any model file whose weights fit.
 pub fn load_weights(model: &Model, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    match ModelFormat::from_path(path)? {
-        ModelFormat::KerasWeights => rill_keras::load_weights(model, path).map_err(Error::Keras),
-        // A Rill weights file, or a whole model file whose weights fit.
-        ModelFormat::Rill => rill_io::load_weights(model, path).or_else(|e| {
-            let source = ModelFormat::Rill.load(path).map_err(|_| Error::Rill(e))?;
-            model
-                .set_weights(&source.get_weights())
-                .map_err(|e| Error::Rill(e.into()))
-        }),
-        other => {
-            let source = other.load(path)?;
-            model
-                .set_weights(&source.get_weights())
-                .map_err(|e| Error::Rill(e.into()))
+    let copy_from = |source: Model| {
+        model
+            .set_weights(&source.get_weights())
+            .map_err(|e| Error::Rill(e.into()))
+    };
+    match ModelFormat::from_path(path) {
+        Ok(ModelFormat::KerasWeights) => {
+            rill_keras::load_weights(model, path).map_err(Error::Keras)
         }
+        Ok(ModelFormat::Rill) => rill_io::load_weights(model, path).or_else(|e| {
+            // Not a weights file: a whole `.rill` model whose weights fit.
+            copy_from(ModelFormat::Rill.load(path).map_err(|_| Error::Rill(e))?)
+        }),
+        Ok(other) => copy_from(other.load(path)?),
+        Err(_) => rill_io::load_weights(model, path).map_err(Error::Rill),
     }
 }
 

@@ -74,7 +74,7 @@ fn weights_go_through_the_same_door() {
         .with_input_shape(&[4])
         .unwrap()
     };
-    for name in ["w.weights.h5", "w.rill", "m.keras"] {
+    for name in ["w.weights.h5", "w.rill", "w.bin", "m.keras"] {
         let path = dir.path().join(name);
         if name == "m.keras" {
             model.save(&path).unwrap();
