@@ -45,6 +45,32 @@ macro_rules! activation_layer {
                 $name { activation: $default }
             }
         }
+        /// ONNX: the activation's op; after a convolution, on its channels-first form (no
+        /// transpose between them), except a softmax, which runs over the channels.
+        impl super::OnnxForm for $name {
+            fn to_onnx(
+                c: &ActivationConfig,
+                l: super::OnnxLayer<'_>,
+                g: &mut dyn super::OnnxGraph,
+            ) -> Result<String> {
+                // Files from before the config named the activation of ReLU and Softmax.
+                let activation = match c.activation {
+                    Activation::Linear => $default,
+                    a => a,
+                }
+                .name();
+                match g.existing_channels_first(&l.input) {
+                    Some(y) if activation != "softmax" => {
+                        let y = g.activation(&l.part("nchw"), activation, y)?;
+                        Ok(g.channels_last(y, l.name))
+                    }
+                    _ if activation == "linear" => {
+                        Ok(g.node("Identity", vec![l.input.clone()], l.name, vec![]))
+                    }
+                    _ => g.activation(l.name, activation, l.input.clone()),
+                }
+            }
+        }
     };
 }
 

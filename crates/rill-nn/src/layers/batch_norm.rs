@@ -160,3 +160,49 @@ impl Layer for BatchNormalization {
         }
     }
 }
+
+/// ONNX: `BatchNormalization` over axis 1, so the channels (Rill's last axis) go there and
+/// back: directly for (batch, features), through the shared channels-first form for images.
+impl super::OnnxForm for BatchNormalization {
+    fn to_onnx(
+        c: &BatchNormalizationConfig,
+        l: super::OnnxLayer<'_>,
+        g: &mut dyn super::OnnxGraph,
+    ) -> Result<String> {
+        use super::OnnxAttr::{Float, Ints};
+        let mut inputs = vec![];
+        for (i, n) in ["gamma", "beta", "moving_mean", "moving_variance"]
+            .iter()
+            .enumerate()
+        {
+            inputs.push(g.weight(&l.part(n), l.weight(i)?)?);
+        }
+        let rank = l.input_shape.len() + 1;
+        let attrs = vec![Float("epsilon", c.epsilon as f32)];
+        Ok(match rank {
+            2 => {
+                inputs.insert(0, l.input.clone());
+                g.node("BatchNormalization", inputs, l.name, attrs)
+            }
+            4 => {
+                inputs.insert(0, g.channels_first(&l.input));
+                let y = g.node("BatchNormalization", inputs, &l.part("nchw"), attrs);
+                g.channels_last(y, l.name)
+            }
+            _ => {
+                let r = rank as i64;
+                let to: Vec<i64> = [0, r - 1].into_iter().chain(1..r - 1).collect();
+                let back: Vec<i64> = std::iter::once(0).chain(2..r).chain([1]).collect();
+                let t = g.node(
+                    "Transpose",
+                    vec![l.input.clone()],
+                    &l.part("channels_first"),
+                    vec![Ints("perm", to)],
+                );
+                inputs.insert(0, t);
+                let y = g.node("BatchNormalization", inputs, &l.part("normalized"), attrs);
+                g.node("Transpose", vec![y], l.name, vec![Ints("perm", back)])
+            }
+        })
+    }
+}

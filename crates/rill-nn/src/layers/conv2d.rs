@@ -196,3 +196,46 @@ impl Layer for Conv2D {
             .regularization_loss(self.config.kernel_bias.kernel_regularizer)
     }
 }
+
+/// ONNX: `Conv` in channels-first (the kernel permuted from HWIO to OIHW), Keras' `same`
+/// padding as explicit pads, the activation, and back to channels-last.
+impl super::OnnxForm for Conv2D {
+    fn to_onnx(
+        c: &Conv2DConfig,
+        l: super::OnnxLayer<'_>,
+        g: &mut dyn super::OnnxGraph,
+    ) -> Result<String> {
+        use super::{pair, window_pads, OnnxAttr::Ints};
+        let pads = window_pads(
+            l.input_shape,
+            c.kernel_size,
+            c.strides,
+            c.dilation_rate,
+            c.padding,
+        );
+        let kernel = l.weight(0)?.permute(&[3, 2, 0, 1])?;
+        let mut inputs = vec![
+            g.channels_first(&l.input),
+            g.weight(&l.part("kernel"), &kernel)?,
+        ];
+        if let Some(b) = l.weights.get(1) {
+            inputs.push(g.weight(&l.part("bias"), b)?);
+        }
+        let attrs = vec![
+            Ints("kernel_shape", pair(c.kernel_size)),
+            Ints("strides", pair(c.strides)),
+            Ints("dilations", pair(c.dilation_rate)),
+            Ints("pads", pads),
+        ];
+        let y = g.node("Conv", inputs, &l.part("nchw"), attrs);
+        let activation = c.kernel_bias.activation.name();
+        if activation == "softmax" {
+            // Softmax runs over channels: do it channels-last, where they are the last axis.
+            let y = g.channels_last(y, &l.part("linear"));
+            g.activation(l.name, activation, y)
+        } else {
+            let y = g.activation(&l.part("activated"), activation, y)?;
+            Ok(g.channels_last(y, l.name))
+        }
+    }
+}

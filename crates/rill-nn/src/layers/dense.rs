@@ -116,3 +116,35 @@ impl Layer for Dense {
             .regularization_loss(self.config.kernel_bias.kernel_regularizer)
     }
 }
+
+/// ONNX: `Gemm` on (batch, features) inputs, `MatMul` + `Add` above rank 2, then the activation.
+impl super::OnnxForm for Dense {
+    fn to_onnx(
+        c: &DenseConfig,
+        l: super::OnnxLayer<'_>,
+        g: &mut dyn super::OnnxGraph,
+    ) -> Result<String> {
+        let kernel = g.weight(&l.part("kernel"), l.weight(0)?)?;
+        let bias = match l.weights.get(1) {
+            Some(b) => Some(g.weight(&l.part("bias"), b)?),
+            None => None,
+        };
+        let activation = c.kernel_bias.activation.name();
+        let base = match activation {
+            "linear" => l.name.to_string(),
+            _ => l.part("linear"),
+        };
+        let y = if l.input_shape.len() == 1 {
+            let mut inputs = vec![l.input.clone(), kernel];
+            inputs.extend(bias);
+            g.node("Gemm", inputs, &base, vec![])
+        } else {
+            let y = g.node("MatMul", vec![l.input.clone(), kernel], &base, vec![]);
+            match bias {
+                Some(b) => g.node("Add", vec![y, b], &l.part("biased"), vec![]),
+                None => y,
+            }
+        };
+        g.activation(l.name, activation, y)
+    }
+}

@@ -85,3 +85,14 @@ impl Layer for Dropout {
         self.rng.iter().cloned().collect()
     }
 }
+
+/// ONNX: nothing — an exported model is an inference graph, where dropout passes values on.
+impl super::OnnxForm for Dropout {
+    fn to_onnx(
+        _c: &DropoutConfig,
+        l: super::OnnxLayer<'_>,
+        _g: &mut dyn super::OnnxGraph,
+    ) -> Result<String> {
+        Ok(l.input)
+    }
+}

@@ -85,3 +85,24 @@ impl Layer for Embedding {
         self.embeddings.iter().cloned().collect()
     }
 }
+
+/// ONNX: the ids cast to int64, then `Gather` from the table.
+impl super::OnnxForm for Embedding {
+    fn to_onnx(
+        _c: &EmbeddingConfig,
+        l: super::OnnxLayer<'_>,
+        g: &mut dyn super::OnnxGraph,
+    ) -> Result<String> {
+        use super::OnnxAttr::Int;
+        /// ONNX's element type number for int64.
+        const INT64: i64 = 7;
+        let ids = g.node(
+            "Cast",
+            vec![l.input.clone()],
+            &l.part("ids"),
+            vec![Int("to", INT64)],
+        );
+        let table = g.weight(&l.part("embeddings"), l.weight(0)?)?;
+        Ok(g.node("Gather", vec![table, ids], l.name, vec![Int("axis", 0)]))
+    }
+}

@@ -34,3 +34,15 @@ impl Layer for Flatten {
         Ok(x.flatten_from(1)?)
     }
 }
+
+/// ONNX: `Flatten` at axis 1.
+impl super::OnnxForm for Flatten {
+    fn to_onnx(
+        _c: &Self::Config,
+        l: super::OnnxLayer<'_>,
+        g: &mut dyn super::OnnxGraph,
+    ) -> crate::Result<String> {
+        let axis = vec![super::OnnxAttr::Int("axis", 1)];
+        Ok(g.node("Flatten", vec![l.input.clone()], l.name, axis))
+    }
+}

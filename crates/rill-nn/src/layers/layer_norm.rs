@@ -85,3 +85,21 @@ impl Layer for LayerNormalization {
         self.gamma.iter().chain(self.beta.iter()).cloned().collect()
     }
 }
+
+/// ONNX: `LayerNormalization` over the last axis.
+impl super::OnnxForm for LayerNormalization {
+    fn to_onnx(
+        c: &LayerNormalizationConfig,
+        l: super::OnnxLayer<'_>,
+        g: &mut dyn super::OnnxGraph,
+    ) -> Result<String> {
+        use super::OnnxAttr::{Float, Int};
+        let inputs = vec![
+            l.input.clone(),
+            g.weight(&l.part("gamma"), l.weight(0)?)?,
+            g.weight(&l.part("beta"), l.weight(1)?)?,
+        ];
+        let attrs = vec![Int("axis", -1), Float("epsilon", c.epsilon as f32)];
+        Ok(g.node("LayerNormalization", inputs, l.name, attrs))
+    }
+}

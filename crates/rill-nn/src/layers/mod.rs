@@ -4,8 +4,8 @@
 //! Its arguments are a typed, serde-derived config ([`Configurable`]); one registry
 //! ([`register_layer`]) turns configs back into layers, built-in or the user's own.
 //!
-//! Adding a layer: one file here implementing [`Layer`] and [`Configurable`], and one line in
-//! the registry (`registry.rs`).
+//! Adding a layer: one file here implementing [`Layer`] and [`Configurable`] (and [`OnnxForm`],
+//! its ONNX export), and one line in the registry (`registry.rs`).
 
 mod activation;
 mod batch_norm;
@@ -17,6 +17,7 @@ mod flatten;
 mod kernel_bias;
 mod layer_norm;
 mod merge;
+mod onnx_form;
 mod pooling;
 mod registry;
 mod regularizer;
@@ -37,10 +38,14 @@ pub use merge::{
     merge_from_config, merge_from_kind, register_merge, Add, Concatenate, Merge, MergeFactory,
     Multiply,
 };
+pub use onnx_form::{pair, window_pads, OnnxAttr, OnnxForm, OnnxGraph, OnnxLayer};
 pub use pooling::{
     AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolWindow, PoolingConfig,
 };
-pub use registry::{from_config, register_layer, registered_kinds};
+pub use registry::{
+    from_config, onnx_form, onnx_kinds, register_layer, register_onnx_layer, registered_kinds,
+    OnnxExport,
+};
 pub use regularizer::Regularizer;
 pub use rescaling::{Rescaling, RescalingConfig};
 pub use reshape::{Reshape, ReshapeConfig};

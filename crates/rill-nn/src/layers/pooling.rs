@@ -60,7 +60,7 @@ impl PoolWindow {
 }
 
 macro_rules! pooling_layer {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, $op:ident $(, $window:ident)?) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $op:ident, $onnx_op:literal $(, $window:ident)?) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name(PoolingConfig);
@@ -106,6 +106,30 @@ macro_rules! pooling_layer {
             }
             )?
         }
+        /// ONNX: the pooling op in channels-first, Keras' `same` padding as explicit pads.
+        impl super::OnnxForm for $name {
+            fn to_onnx(
+                c: &PoolingConfig,
+                l: super::OnnxLayer<'_>,
+                g: &mut dyn super::OnnxGraph,
+            ) -> Result<String> {
+                use super::{pair, window_pads, OnnxAttr::{Int, Ints}};
+                let strides = c.strides.unwrap_or(c.pool_size);
+                let pads = window_pads(l.input_shape, c.pool_size, strides, (1, 1), c.padding);
+                let mut attrs = vec![
+                    Ints("kernel_shape", pair(c.pool_size)),
+                    Ints("strides", pair(strides)),
+                    Ints("pads", pads),
+                ];
+                if $onnx_op == "AveragePool" {
+                    // Keras leaves padded positions out of each average.
+                    attrs.push(Int("count_include_pad", 0));
+                }
+                let x = g.channels_first(&l.input);
+                let y = g.node($onnx_op, vec![x], &l.part("nchw"), attrs);
+                Ok(g.channels_last(y, l.name))
+            }
+        }
     };
 }
 
@@ -114,13 +138,15 @@ pooling_layer!(
     MaxPooling2D,
     "MaxPooling2D",
     max_pool2d,
+    "MaxPool",
     max_pool_window
 );
 pooling_layer!(
     /// Average pooling over NHWC inputs.
     AveragePooling2D,
     "AveragePooling2D",
-    avg_pool2d
+    avg_pool2d,
+    "AveragePool"
 );
 
 /// The mean over height and width: `(None, h, w, c)` → `(None, c)`.
@@ -158,5 +184,18 @@ impl Layer for GlobalAveragePooling2D {
     }
     fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         Ok(x.mean(&[1, 2], false)?)
+    }
+}
+
+/// ONNX: `ReduceMean` over height and width.
+impl super::OnnxForm for GlobalAveragePooling2D {
+    fn to_onnx(
+        _c: &Self::Config,
+        l: super::OnnxLayer<'_>,
+        g: &mut dyn super::OnnxGraph,
+    ) -> Result<String> {
+        use super::OnnxAttr::{Int, Ints};
+        let attrs = vec![Ints("axes", vec![1, 2]), Int("keepdims", 0)];
+        Ok(g.node("ReduceMean", vec![l.input.clone()], l.name, attrs))
     }
 }

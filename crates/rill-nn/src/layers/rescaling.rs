@@ -45,3 +45,25 @@ impl Layer for Rescaling {
         Ok(x.to_f32_scaled(self.0.scale, self.0.offset)?)
     }
 }
+
+/// ONNX: `Mul` by the scale, then `Add` of the offset when there is one.
+impl super::OnnxForm for Rescaling {
+    fn to_onnx(
+        c: &RescalingConfig,
+        l: super::OnnxLayer<'_>,
+        g: &mut dyn super::OnnxGraph,
+    ) -> Result<String> {
+        let scale = g.scalar(&l.part("scale"), c.scale as f32);
+        if c.offset == 0.0 {
+            return Ok(g.node("Mul", vec![l.input.clone(), scale], l.name, vec![]));
+        }
+        let y = g.node(
+            "Mul",
+            vec![l.input.clone(), scale],
+            &l.part("scaled"),
+            vec![],
+        );
+        let offset = g.scalar(&l.part("offset"), c.offset as f32);
+        Ok(g.node("Add", vec![y, offset], l.name, vec![]))
+    }
+}

@@ -58,3 +58,18 @@ impl Layer for Reshape {
         Ok(x.reshape(&shape)?)
     }
 }
+
+/// ONNX: `Reshape` to `[0, target…]` (0 keeps the batch size).
+impl super::OnnxForm for Reshape {
+    fn to_onnx(
+        c: &ReshapeConfig,
+        l: super::OnnxLayer<'_>,
+        g: &mut dyn super::OnnxGraph,
+    ) -> Result<String> {
+        let target: Vec<i64> = std::iter::once(0)
+            .chain(c.target_shape.iter().map(|&d| d as i64))
+            .collect();
+        let shape = g.int64s(&l.part("shape"), &target);
+        Ok(g.node("Reshape", vec![l.input.clone(), shape], l.name, vec![]))
+    }
+}

@@ -1,0 +1,100 @@
+//! A layer's ONNX form: how it writes itself into an ONNX graph, kept in the layer's own file
+//! beside its call ([`OnnxForm`]). The protobuf side is rill-onnx's, behind [`OnnxGraph`]: a
+//! layer only names ops, inputs and attributes, in Rill's channels-last layout, and asks the
+//! graph for the channels-first form where an ONNX op needs one.
+
+use super::Configurable;
+use crate::{Error, Result};
+use rill_core::Tensor;
+
+/// An attribute of an ONNX node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OnnxAttr {
+    /// An integer attribute.
+    Int(&'static str, i64),
+    /// A list of integers.
+    Ints(&'static str, Vec<i64>),
+    /// A float attribute.
+    Float(&'static str, f32),
+}
+
+/// The ONNX graph being written, as a layer sees it. Names given are bases: the graph makes
+/// each unique (a layer's own name, when free, for its output). Values are named by strings.
+pub trait OnnxGraph {
+    /// An initializer holding `value` (a weight).
+    fn weight(&mut self, base: &str, value: &Tensor) -> Result<String>;
+    /// A float scalar initializer.
+    fn scalar(&mut self, base: &str, value: f32) -> String;
+    /// An int64 vector initializer.
+    fn int64s(&mut self, base: &str, values: &[i64]) -> String;
+    /// A node computing `op` of `inputs`; returns its output, named after `base`.
+    fn node(&mut self, op: &str, inputs: Vec<String>, base: &str, attrs: Vec<OnnxAttr>) -> String;
+    /// `x` through the Keras activation called `activation`, named after `base` (`linear`: `x`
+    /// itself).
+    fn activation(&mut self, base: &str, activation: &str, x: String) -> Result<String>;
+    /// The channels-first (NCHW) form of the channels-last rank-4 value `x`, made once.
+    fn channels_first(&mut self, x: &str) -> String;
+    /// The channels-first value `y` back in channels-last, named after `base`; both forms are
+    /// remembered, so a following channels-first op transposes nothing.
+    fn channels_last(&mut self, y: String, base: &str) -> String;
+    /// The channels-first form of `x`, if one was made.
+    fn existing_channels_first(&self, x: &str) -> Option<String>;
+}
+
+/// What a layer's export works on.
+pub struct OnnxLayer<'a> {
+    /// The layer's name in the model: its output's name in the file.
+    pub name: &'a str,
+    /// The value the layer reads.
+    pub input: String,
+    /// Its per-sample shape.
+    pub input_shape: &'a [usize],
+    /// The layer's variables' values, in [`Layer::variables`](super::Layer::variables) order.
+    pub weights: Vec<Tensor>,
+}
+
+impl OnnxLayer<'_> {
+    /// Weight `i`, or an error saying the layer is not built.
+    pub fn weight(&self, i: usize) -> Result<&Tensor> {
+        self.weights
+            .get(i)
+            .ok_or_else(|| Error::Config(format!("layer '{}' is not built", self.name)))
+    }
+    /// `{name}/{suffix}`: the base name of one of the layer's intermediate values.
+    pub fn part(&self, suffix: &str) -> String {
+        format!("{}/{suffix}", self.name)
+    }
+}
+
+/// A layer that writes itself as ONNX nodes, from its typed config. Register it with
+/// [`register_onnx_layer`](super::register_onnx_layer) (the built-in layers are).
+pub trait OnnxForm: Configurable {
+    /// Writes the layer reading `layer.input` into `graph`; returns its output's name.
+    fn to_onnx(
+        config: &Self::Config,
+        layer: OnnxLayer<'_>,
+        graph: &mut dyn OnnxGraph,
+    ) -> Result<String>;
+}
+
+/// ONNX's `pads` (top, left, bottom, right) for a 2-D window over an (H, W, C) input: none for
+/// `valid`, TensorFlow's split for `same` (the odd pixel at the end).
+pub fn window_pads(
+    hwc: &[usize],
+    kernel: (usize, usize),
+    strides: (usize, usize),
+    dilation: (usize, usize),
+    padding: rill_core::Padding,
+) -> Vec<i64> {
+    if padding == rill_core::Padding::Valid {
+        return vec![0; 4];
+    }
+    let (top, bottom) = rill_core::same_padding(hwc[0], kernel.0, strides.0, dilation.0);
+    let (left, right) = rill_core::same_padding(hwc[1], kernel.1, strides.1, dilation.1);
+    [top, left, bottom, right].map(|p| p as i64).to_vec()
+}
+
+/// A pair of sizes as ONNX's integer list.
+pub fn pair(p: (usize, usize)) -> Vec<i64> {
+    vec![p.0 as i64, p.1 as i64]
+}
