@@ -5,113 +5,16 @@
 
 use crate::error::{format, unsupported, Result};
 use crate::h5::{Keys, Weights};
-use rill_nn::layers::{from_config, merge_from_kind, Layer};
+use rill_nn::layers::{from_config, keras_form, merge_from_kind, KerasArgs, Layer, KERAS_IGNORED};
 use rill_nn::{FunctionalBuilder, Model, Node, Sequential};
 use serde_json::{json, Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-/// Arguments that never change what a loaded layer computes: names, initializers (the weights
-/// come from the file), seeds.
-const IGNORED: &[&str] = &[
-    "name",
-    "trainable",
-    "dtype",
-    "seed",
-    "kernel_initializer",
-    "bias_initializer",
-    "beta_initializer",
-    "gamma_initializer",
-    "moving_mean_initializer",
-    "moving_variance_initializer",
-    "embeddings_initializer",
-    "input_length",
-    "renorm_momentum",
-    "renorm_clipping",
-    "lora_alpha",
-];
-
-/// One Keras layer's arguments, read one by one; whatever is left must be at its default.
-struct Args<'a> {
-    class: &'a str,
-    name: &'a str,
-    config: &'a Map<String, Value>,
-    used: HashSet<&'a str>,
-}
-
-impl<'a> Args<'a> {
-    fn get(&mut self, key: &'a str) -> &'a Value {
-        self.used.insert(key);
-        self.config.get(key).unwrap_or(&Value::Null)
-    }
-    fn bad(&self, key: &str, value: &Value, why: &str) -> crate::Error {
-        unsupported(format!(
-            "layer '{}' ({}): {key}={value} is not supported: {why}",
-            self.name, self.class
-        ))
-    }
-    /// The argument must be one of `allowed` (a missing argument counts as its default).
-    fn expect(&mut self, key: &'a str, allowed: &[Value], why: &str) -> Result<()> {
-        let v = self.get(key);
-        if v.is_null() || allowed.contains(v) {
-            Ok(())
-        } else {
-            Err(self.bad(key, v, why))
-        }
-    }
-    fn number(&mut self, key: &'a str) -> Result<Value> {
-        match self.get(key) {
-            v @ Value::Number(_) => Ok(v.clone()),
-            v => Err(self.bad(key, v, "a number is expected")),
-        }
-    }
-    fn activation(&mut self) -> Result<Value> {
-        match self.get("activation") {
-            Value::Null => Ok(json!("linear")),
-            Value::String(s) if rill_nn::Activation::from_name(s).is_ok() => Ok(json!(s)),
-            v => Err(self.bad("activation", v, "Rill's activations are linear, relu, sigmoid, tanh, softmax, gelu, elu, leaky_relu and softplus")),
-        }
-    }
-    fn regularizer(&mut self, key: &'a str) -> Result<Value> {
-        let v = self.get(key);
-        match v["class_name"].as_str() {
-            _ if v.is_null() => Ok(Value::Null),
-            Some("L1" | "L2" | "L1L2") => Ok(
-                json!({"l1": v["config"]["l1"].as_f64().unwrap_or(0.0), "l2": v["config"]["l2"].as_f64().unwrap_or(0.0)}),
-            ),
-            _ => Err(self.bad(key, v, "only L1, L2 and L1L2 regularizers are")),
-        }
-    }
-    fn channels_last(&mut self) -> Result<()> {
-        self.expect(
-            "data_format",
-            &[json!("channels_last")],
-            "Rill's layers are channels-last",
-        )
-    }
-    /// The last axis, however Keras wrote it for inputs of per-sample rank `rank`.
-    fn last_axis(&mut self, key: &'a str, rank: usize) -> Result<()> {
-        let v = self.get(key);
-        let last = |a: &Value| a.as_i64().is_some_and(|a| a == -1 || a == rank as i64);
-        let ok = last(v) || v.as_array().is_some_and(|a| a.len() == 1 && last(&a[0]));
-        if ok {
-            Ok(())
-        } else {
-            Err(self.bad(
-                key,
-                v,
-                "Rill normalises, joins and takes softmaxes over the last axis",
-            ))
-        }
-    }
-    /// Every argument not read must be null, false or absent.
-    fn finish(self) -> Result<()> {
-        for (k, v) in self.config {
-            let neutral = v.is_null() || *v == json!(false) || *v == json!(0) || *v == json!(0.0);
-            if !self.used.contains(k.as_str()) && !IGNORED.contains(&k.as_str()) && !neutral {
-                return Err(self.bad(k, v, "Rill has no such option for this layer"));
-            }
-        }
-        Ok(())
+/// An argument Rill cannot honour, as this crate reports it.
+fn refused(e: rill_nn::Error) -> crate::Error {
+    match e {
+        rill_nn::Error::Config(m) => unsupported(m),
+        other => other.into(),
     }
 }
 
@@ -165,7 +68,7 @@ pub fn new_layer(class: &str, config: &Map<String, Value>, rank: usize) -> Resul
             initializers.push((key, init));
         }
     }
-    for key in IGNORED.iter().filter(|k| k.ends_with("_initializer")) {
+    for key in KERAS_IGNORED.iter().filter(|k| k.ends_with("_initializer")) {
         if !key.starts_with("kernel") && !key.starts_with("bias") {
             if let Some(v) = config.get(*key) {
                 return Err(unsupported(format!(
@@ -196,15 +99,10 @@ fn layer_with(
     rank: usize,
     initializers: &[(&str, Value)],
 ) -> Result<Box<dyn Layer>> {
-    let mut a = Args {
-        class,
-        name,
-        config,
-        used: HashSet::new(),
-    };
+    let mut a = KerasArgs::new(class, name, config);
     let dtype = a.get("dtype");
     if !dtype_is_float32(dtype) {
-        return Err(a.bad("dtype", dtype, "Rill computes in float32"));
+        return Err(refused(a.bad("dtype", dtype, "Rill computes in float32")));
     }
     for key in [
         "bias_regularizer",
@@ -221,67 +119,22 @@ fn layer_with(
         "lora_rank",
         "noise_shape",
     ] {
-        a.expect(key, &[], "Rill has no such option")?;
+        a.expect(key, &[], "Rill has no such option")
+            .map_err(refused)?;
     }
-    let (kind, rill) = match class {
-        "Dense" => ("Dense", json!({"units": a.get("units"), "activation": a.activation()?, "use_bias": a.get("use_bias").as_bool().unwrap_or(true), "kernel_regularizer": a.regularizer("kernel_regularizer")?})),
-        "Conv2D" => {
-            a.channels_last()?;
-            a.expect("groups", &[json!(1)], "grouped convolutions are not among Rill's Conv2D options")?;
-            ("Conv2D", json!({"filters": a.get("filters"), "kernel_size": a.get("kernel_size"), "strides": a.get("strides"), "padding": a.get("padding"), "dilation_rate": a.get("dilation_rate"), "activation": a.activation()?, "use_bias": a.get("use_bias").as_bool().unwrap_or(true), "kernel_regularizer": a.regularizer("kernel_regularizer")?}))
-        }
-        "MaxPooling2D" | "AveragePooling2D" => {
-            a.channels_last()?;
-            (class, json!({"pool_size": a.get("pool_size"), "strides": a.get("strides"), "padding": a.get("padding")}))
-        }
-        "GlobalAveragePooling2D" => {
-            a.channels_last()?;
-            a.expect("keepdims", &[json!(false)], "Rill's GlobalAveragePooling2D drops the pooled axes")?;
-            (class, json!({}))
-        }
-        "Flatten" => {
-            a.channels_last()?;
-            (class, json!({}))
-        }
-        "Reshape" => (class, json!({"target_shape": a.get("target_shape")})),
-        "Dropout" => (class, json!({"rate": a.number("rate")?})),
-        "BatchNormalization" => {
-            a.last_axis("axis", rank)?;
-            a.expect("center", &[json!(true)], "Rill's BatchNormalization has a beta")?;
-            a.expect("scale", &[json!(true)], "Rill's BatchNormalization has a gamma")?;
-            (class, json!({"momentum": a.number("momentum")?, "epsilon": a.number("epsilon")?}))
-        }
-        "LayerNormalization" => {
-            a.last_axis("axis", rank)?;
-            a.expect("center", &[json!(true)], "Rill's LayerNormalization has a beta")?;
-            a.expect("scale", &[json!(true)], "Rill's LayerNormalization has a gamma")?;
-            (class, json!({"epsilon": a.number("epsilon")?}))
-        }
-        "Embedding" => (class, json!({"input_dim": a.get("input_dim"), "output_dim": a.get("output_dim")})),
-        "Activation" => (class, json!({"activation": a.activation()?})),
-        "ReLU" => {
-            a.expect("max_value", &[], "a capped ReLU is not among Rill's activations")?;
-            a.expect("negative_slope", &[json!(0), json!(0.0)], "use LeakyReLU's activation")?;
-            a.expect("threshold", &[json!(0), json!(0.0)], "Rill's ReLU cuts at 0")?;
-            (class, json!({"activation": "relu"}))
-        }
-        "Softmax" => {
-            a.last_axis("axis", rank)?;
-            (class, json!({"activation": "softmax"}))
-        }
-        "Rescaling" => (class, json!({"scale": a.number("scale")?, "offset": a.get("offset").as_f64().unwrap_or(0.0)})),
-        other => {
-            return Err(unsupported(format!(
-                "layer '{name}' ({other}) has no Rill counterpart; Rill loads Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Reshape, Dropout, BatchNormalization, LayerNormalization, Embedding, Activation, ReLU, Softmax, Rescaling, Add, Multiply and Concatenate"
-            )))
-        }
-    };
-    let mut rill = rill;
+    // The layer's own file reads Keras' arguments (its `KerasForm`), found by Keras' class name.
+    let form = keras_form(class).ok_or_else(|| {
+        unsupported(format!(
+            "layer '{name}' ({class}) has no Rill counterpart; Rill loads {}, Add, Multiply and Concatenate",
+            rill_nn::layers::keras_kinds().join(", ")
+        ))
+    })?;
+    let mut rill = (form.from_keras)(&mut a, rank).map_err(refused)?;
     for (key, init) in initializers {
         rill[*key] = init.clone();
     }
-    a.finish()?;
-    let built = from_config(kind, &rill)
+    a.finish().map_err(refused)?;
+    let built = from_config(class, &rill)
         .map_err(|e| unsupported(format!("layer '{name}' ({class}): {e}")))?;
     Ok(built)
 }
@@ -460,12 +313,12 @@ fn build(config: &Value, depth: usize) -> Result<(Model, Vec<(String, String)>)>
                     .collect::<Result<Vec<_>>>()?;
                 let node = match c {
                     "Add" | "Multiply" | "Concatenate" => {
-                        let mut a = Args { class: c, name: &name, config: cfg, used: HashSet::new() };
+                        let mut a = KerasArgs::new(c, &name, cfg);
                         if c == "Concatenate" {
-                            a.last_axis("axis", args[0].1.len())?;
+                            a.last_axis("axis", args[0].1.len()).map_err(refused)?;
                         }
                         a.get("dtype");
-                        a.finish()?;
+                        a.finish().map_err(refused)?;
                         let xs: Vec<Node> = args.iter().map(|x| x.0).collect();
                         let shapes: Vec<Vec<usize>> = args.iter().map(|x| x.1.clone()).collect();
                         let merge = merge_from_kind(c)?;

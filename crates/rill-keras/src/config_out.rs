@@ -16,37 +16,15 @@ fn batch(shape: &[usize]) -> Value {
     Value::Array(dims)
 }
 
-fn regularizer(v: &Value) -> Value {
-    if v.is_null() {
-        return Value::Null;
-    }
-    json!({"module": "keras.regularizers", "class_name": "L1L2", "config": {"l1": v["l1"], "l2": v["l2"]}, "registered_name": null})
-}
-
-/// Keras' arguments for a Rill layer, from the layer's own config.
+/// Keras' arguments for a Rill layer: its own file's `KerasForm`, from its typed config.
 fn keras_args(name: &str, kind: &str, c: &Value) -> Result<Value> {
-    let pair = |v: &Value| if v.is_null() { Value::Null } else { v.clone() };
-    Ok(match kind {
-        "Dense" => json!({"units": c["units"], "activation": c["activation"], "use_bias": c["use_bias"], "kernel_regularizer": regularizer(&c["kernel_regularizer"])}),
-        "Conv2D" => json!({"filters": c["filters"], "kernel_size": c["kernel_size"], "strides": c["strides"], "padding": c["padding"], "data_format": "channels_last", "dilation_rate": c["dilation_rate"], "groups": 1, "activation": c["activation"], "use_bias": c["use_bias"], "kernel_regularizer": regularizer(&c["kernel_regularizer"])}),
-        "MaxPooling2D" | "AveragePooling2D" => json!({"pool_size": c["pool_size"], "strides": if c["strides"].is_null() { c["pool_size"].clone() } else { pair(&c["strides"]) }, "padding": c["padding"], "data_format": "channels_last"}),
-        "GlobalAveragePooling2D" => json!({"data_format": "channels_last", "keepdims": false}),
-        "Flatten" => json!({"data_format": "channels_last"}),
-        "Reshape" => json!({"target_shape": c["target_shape"]}),
-        "Dropout" => json!({"rate": c["rate"]}),
-        "BatchNormalization" => json!({"axis": -1, "momentum": c["momentum"], "epsilon": c["epsilon"], "center": true, "scale": true}),
-        "LayerNormalization" => json!({"axis": -1, "epsilon": c["epsilon"], "center": true, "scale": true}),
-        "Embedding" => json!({"input_dim": c["input_dim"], "output_dim": c["output_dim"]}),
-        "Activation" => json!({"activation": c["activation"]}),
-        "ReLU" => json!({}),
-        "Softmax" => json!({"axis": -1}),
-        "Rescaling" => json!({"scale": c["scale"], "offset": c["offset"]}),
-        other => {
-            return Err(unsupported(format!(
-                "layer '{name}' ({other}) has no Keras counterpart that Rill writes; the layers that save as .keras are Dense, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Reshape, Dropout, BatchNormalization, LayerNormalization, Embedding, Activation, ReLU, Softmax, Rescaling, Add, Multiply and Concatenate"
-            )))
-        }
-    })
+    let form = rill_nn::layers::keras_form(kind).ok_or_else(|| {
+        unsupported(format!(
+            "layer '{name}' ({kind}) has no Keras counterpart that Rill writes; the layers that save as .keras are {}, Add, Multiply and Concatenate",
+            rill_nn::layers::keras_kinds().join(", ")
+        ))
+    })?;
+    Ok((form.to_keras)(c)?)
 }
 
 fn keras_tensor(shape: &[usize], parent: &str) -> Value {

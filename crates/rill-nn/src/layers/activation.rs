@@ -119,3 +119,56 @@ impl Softmax {
         Self::default()
     }
 }
+
+/// Keras: `keras.layers.Activation`.
+impl super::KerasForm for ActivationLayer {
+    fn to_keras(c: &ActivationConfig) -> serde_json::Value {
+        serde_json::json!({"activation": c.activation.name()})
+    }
+    fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<ActivationConfig> {
+        Ok(ActivationConfig {
+            activation: a.activation()?,
+        })
+    }
+}
+
+/// Keras: `keras.layers.ReLU` without a cap, a slope or a threshold.
+impl super::KerasForm for ReLU {
+    fn to_keras(_c: &ActivationConfig) -> serde_json::Value {
+        serde_json::json!({})
+    }
+    fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<ActivationConfig> {
+        use serde_json::json;
+        a.expect(
+            "max_value",
+            &[],
+            "a capped ReLU is not among Rill's activations",
+        )?;
+        a.expect(
+            "negative_slope",
+            &[json!(0), json!(0.0)],
+            "use LeakyReLU's activation",
+        )?;
+        a.expect(
+            "threshold",
+            &[json!(0), json!(0.0)],
+            "Rill's ReLU cuts at 0",
+        )?;
+        Ok(ActivationConfig {
+            activation: Activation::Relu,
+        })
+    }
+}
+
+/// Keras: `keras.layers.Softmax` over the last axis.
+impl super::KerasForm for Softmax {
+    fn to_keras(_c: &ActivationConfig) -> serde_json::Value {
+        serde_json::json!({"axis": -1})
+    }
+    fn from_keras(a: &mut super::KerasArgs<'_>, rank: usize) -> Result<ActivationConfig> {
+        a.last_axis("axis", rank)?;
+        Ok(ActivationConfig {
+            activation: Activation::Softmax,
+        })
+    }
+}

@@ -206,3 +206,28 @@ impl super::OnnxForm for BatchNormalization {
         })
     }
 }
+
+/// Keras: `keras.layers.BatchNormalization` over the last axis, with beta and gamma.
+impl super::KerasForm for BatchNormalization {
+    fn to_keras(c: &BatchNormalizationConfig) -> serde_json::Value {
+        serde_json::json!({"axis": -1, "momentum": c.momentum, "epsilon": c.epsilon, "center": true, "scale": true})
+    }
+    fn from_keras(a: &mut super::KerasArgs<'_>, rank: usize) -> Result<BatchNormalizationConfig> {
+        use serde_json::json;
+        a.last_axis("axis", rank)?;
+        a.expect(
+            "center",
+            &[json!(true)],
+            "Rill's BatchNormalization has a beta",
+        )?;
+        a.expect(
+            "scale",
+            &[json!(true)],
+            "Rill's BatchNormalization has a gamma",
+        )?;
+        Ok(BatchNormalizationConfig {
+            momentum: a.number("momentum")?,
+            epsilon: a.number("epsilon")?,
+        })
+    }
+}

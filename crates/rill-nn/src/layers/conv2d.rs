@@ -239,3 +239,27 @@ impl super::OnnxForm for Conv2D {
         }
     }
 }
+
+/// Keras: `keras.layers.Conv2D`, channels-last and ungrouped.
+impl super::KerasForm for Conv2D {
+    fn to_keras(c: &Conv2DConfig) -> serde_json::Value {
+        let pair = |p: (usize, usize)| [p.0, p.1];
+        serde_json::json!({"filters": c.filters, "kernel_size": pair(c.kernel_size), "strides": pair(c.strides), "padding": super::keras_padding(c.padding), "data_format": "channels_last", "dilation_rate": pair(c.dilation_rate), "groups": 1, "activation": c.kernel_bias.activation.name(), "use_bias": c.kernel_bias.use_bias, "kernel_regularizer": super::keras_regularizer(c.kernel_bias.kernel_regularizer)})
+    }
+    fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<Conv2DConfig> {
+        a.channels_last()?;
+        a.expect(
+            "groups",
+            &[serde_json::json!(1)],
+            "grouped convolutions are not among Rill's Conv2D options",
+        )?;
+        Ok(Conv2DConfig {
+            filters: a.required("filters")?,
+            kernel_size: a.required("kernel_size")?,
+            strides: a.value("strides", (1, 1))?,
+            padding: a.padding()?,
+            dilation_rate: a.value("dilation_rate", (1, 1))?,
+            kernel_bias: a.kernel_bias()?,
+        })
+    }
+}

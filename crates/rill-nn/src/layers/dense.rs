@@ -148,3 +148,16 @@ impl super::OnnxForm for Dense {
         g.activation(l.name, activation, y)
     }
 }
+
+/// Keras: `keras.layers.Dense` with the same arguments.
+impl super::KerasForm for Dense {
+    fn to_keras(c: &DenseConfig) -> serde_json::Value {
+        serde_json::json!({"units": c.units, "activation": c.kernel_bias.activation.name(), "use_bias": c.kernel_bias.use_bias, "kernel_regularizer": super::keras_regularizer(c.kernel_bias.kernel_regularizer)})
+    }
+    fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<DenseConfig> {
+        Ok(DenseConfig {
+            units: a.required("units")?,
+            kernel_bias: a.kernel_bias()?,
+        })
+    }
+}

@@ -96,3 +96,15 @@ impl super::OnnxForm for Dropout {
         Ok(l.input)
     }
 }
+
+/// Keras: `keras.layers.Dropout`.
+impl super::KerasForm for Dropout {
+    fn to_keras(c: &DropoutConfig) -> serde_json::Value {
+        serde_json::json!({"rate": c.rate})
+    }
+    fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<DropoutConfig> {
+        Ok(DropoutConfig {
+            rate: a.number("rate")?,
+        })
+    }
+}

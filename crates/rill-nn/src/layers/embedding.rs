@@ -106,3 +106,16 @@ impl super::OnnxForm for Embedding {
         Ok(g.node("Gather", vec![table, ids], l.name, vec![Int("axis", 0)]))
     }
 }
+
+/// Keras: `keras.layers.Embedding`.
+impl super::KerasForm for Embedding {
+    fn to_keras(c: &EmbeddingConfig) -> serde_json::Value {
+        serde_json::json!({"input_dim": c.input_dim, "output_dim": c.output_dim})
+    }
+    fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<EmbeddingConfig> {
+        Ok(EmbeddingConfig {
+            input_dim: a.required("input_dim")?,
+            output_dim: a.required("output_dim")?,
+        })
+    }
+}

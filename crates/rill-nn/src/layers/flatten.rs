@@ -46,3 +46,14 @@ impl super::OnnxForm for Flatten {
         Ok(g.node("Flatten", vec![l.input.clone()], l.name, axis))
     }
 }
+
+/// Keras: `keras.layers.Flatten`, channels-last.
+impl super::KerasForm for Flatten {
+    fn to_keras(_c: &Self::Config) -> serde_json::Value {
+        serde_json::json!({"data_format": "channels_last"})
+    }
+    fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<Self::Config> {
+        a.channels_last()?;
+        Ok(Default::default())
+    }
+}

@@ -103,3 +103,27 @@ impl super::OnnxForm for LayerNormalization {
         Ok(g.node("LayerNormalization", inputs, l.name, attrs))
     }
 }
+
+/// Keras: `keras.layers.LayerNormalization` over the last axis, with beta and gamma.
+impl super::KerasForm for LayerNormalization {
+    fn to_keras(c: &LayerNormalizationConfig) -> serde_json::Value {
+        serde_json::json!({"axis": -1, "epsilon": c.epsilon, "center": true, "scale": true})
+    }
+    fn from_keras(a: &mut super::KerasArgs<'_>, rank: usize) -> Result<LayerNormalizationConfig> {
+        use serde_json::json;
+        a.last_axis("axis", rank)?;
+        a.expect(
+            "center",
+            &[json!(true)],
+            "Rill's LayerNormalization has a beta",
+        )?;
+        a.expect(
+            "scale",
+            &[json!(true)],
+            "Rill's LayerNormalization has a gamma",
+        )?;
+        Ok(LayerNormalizationConfig {
+            epsilon: a.number("epsilon")?,
+        })
+    }
+}

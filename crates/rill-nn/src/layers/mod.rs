@@ -4,8 +4,9 @@
 //! Its arguments are a typed, serde-derived config ([`Configurable`]); one registry
 //! ([`register_layer`]) turns configs back into layers, built-in or the user's own.
 //!
-//! Adding a layer: one file here implementing [`Layer`] and [`Configurable`] (and [`OnnxForm`],
-//! its ONNX export), and one line in the registry (`registry.rs`).
+//! Adding a layer: one file here implementing [`Layer`] and [`Configurable`] (and [`OnnxForm`]
+//! and [`KerasForm`], its ONNX export and its Keras arguments both ways), and one line in the
+//! registry (`registry.rs`).
 
 mod activation;
 mod batch_norm;
@@ -14,6 +15,7 @@ mod dense;
 mod dropout;
 mod embedding;
 mod flatten;
+mod keras_form;
 mod kernel_bias;
 mod layer_norm;
 mod merge;
@@ -32,6 +34,7 @@ pub use dense::{Dense, DenseConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use embedding::{Embedding, EmbeddingConfig};
 pub use flatten::Flatten;
+pub use keras_form::{keras_padding, keras_regularizer, KerasArgs, KerasForm, KERAS_IGNORED};
 pub use kernel_bias::KernelBiasConfig;
 pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
 pub use merge::{
@@ -43,8 +46,9 @@ pub use pooling::{
     AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolWindow, PoolingConfig,
 };
 pub use registry::{
-    from_config, onnx_form, onnx_kinds, register_layer, register_onnx_layer, registered_kinds,
-    OnnxExport,
+    from_config, keras_form, keras_kinds, onnx_form, onnx_kinds, register_keras_layer,
+    register_layer, register_layer_with_every_form, register_onnx_layer, registered_kinds,
+    KerasMapping, OnnxExport,
 };
 pub use regularizer::Regularizer;
 pub use rescaling::{Rescaling, RescalingConfig};

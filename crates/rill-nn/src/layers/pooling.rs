@@ -130,6 +130,21 @@ macro_rules! pooling_layer {
                 Ok(g.channels_last(y, l.name))
             }
         }
+        /// Keras: the pooling layer of the same name, channels-last.
+        impl super::KerasForm for $name {
+            fn to_keras(c: &PoolingConfig) -> serde_json::Value {
+                let pair = |p: (usize, usize)| [p.0, p.1];
+                serde_json::json!({"pool_size": pair(c.pool_size), "strides": pair(c.strides.unwrap_or(c.pool_size)), "padding": super::keras_padding(c.padding), "data_format": "channels_last"})
+            }
+            fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<PoolingConfig> {
+                a.channels_last()?;
+                Ok(PoolingConfig {
+                    pool_size: a.required("pool_size")?,
+                    strides: a.value("strides", None)?,
+                    padding: a.padding()?,
+                })
+            }
+        }
     };
 }
 
@@ -197,5 +212,21 @@ impl super::OnnxForm for GlobalAveragePooling2D {
         use super::OnnxAttr::{Int, Ints};
         let attrs = vec![Ints("axes", vec![1, 2]), Int("keepdims", 0)];
         Ok(g.node("ReduceMean", vec![l.input.clone()], l.name, attrs))
+    }
+}
+
+/// Keras: `keras.layers.GlobalAveragePooling2D`, channels-last, without `keepdims`.
+impl super::KerasForm for GlobalAveragePooling2D {
+    fn to_keras(_c: &Self::Config) -> serde_json::Value {
+        serde_json::json!({"data_format": "channels_last", "keepdims": false})
+    }
+    fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<Self::Config> {
+        a.channels_last()?;
+        a.expect(
+            "keepdims",
+            &[serde_json::json!(false)],
+            "Rill's GlobalAveragePooling2D drops the pooled axes",
+        )?;
+        Ok(Default::default())
     }
 }

@@ -1,7 +1,8 @@
 //! The one registry of layer kinds: every built-in layer and every custom layer registered with
 //! [`register_layer`] is rebuilt from its stored config here (Keras' `from_config` through its
 //! object registry), and the forms a kind has in other formats are found here — its ONNX form
-//! ([`OnnxForm`]), written in the layer's own file. One line a kind.
+//! ([`OnnxForm`]) and its Keras form ([`KerasForm`]), written in the layer's own file. One
+//! line a kind.
 
 use super::*;
 use crate::{Error, Result};
@@ -15,11 +16,22 @@ type Factory = fn(&Value) -> Result<Box<dyn Layer>>;
 /// Writes a layer of one kind, given its JSON config, as ONNX nodes.
 pub type OnnxExport = fn(&Value, OnnxLayer<'_>, &mut dyn OnnxGraph) -> Result<String>;
 
+/// A kind's Keras form: Keras' arguments from the layer's JSON config, and the layer's JSON
+/// config from Keras' arguments (for inputs of a per-sample rank).
+#[derive(Clone, Copy)]
+pub struct KerasMapping {
+    /// Keras' arguments for a config.
+    pub to_keras: fn(&Value) -> Result<Value>,
+    /// A config from Keras' arguments.
+    pub from_keras: fn(&mut KerasArgs<'_>, usize) -> Result<Value>,
+}
+
 /// What the registry knows of a kind.
 #[derive(Clone, Copy)]
 struct Spec {
     factory: Factory,
     onnx: Option<OnnxExport>,
+    keras: Option<KerasMapping>,
 }
 
 fn typed_config<L: Configurable>(config: &Value) -> Result<L::Config> {
@@ -39,19 +51,48 @@ fn onnx_export<L: OnnxForm>(
     L::to_onnx(&typed_config::<L>(config)?, layer, graph)
 }
 
+fn to_keras<L: KerasForm>(config: &Value) -> Result<Value> {
+    Ok(L::to_keras(&typed_config::<L>(config)?))
+}
+
+fn from_keras<L: KerasForm>(args: &mut KerasArgs<'_>, rank: usize) -> Result<Value> {
+    serde_json::to_value(L::from_keras(args, rank)?)
+        .map_err(|e| Error::Config(format!("{} config: {e}", L::KIND)))
+}
+
 /// A kind that loads from its config.
 fn plain<L: Configurable>() -> Spec {
     Spec {
         factory: factory::<L>,
         onnx: None,
+        keras: None,
     }
 }
 
 /// A kind that loads from its config and exports to ONNX.
 fn with_onnx<L: OnnxForm>() -> Spec {
     Spec {
-        factory: factory::<L>,
         onnx: Some(onnx_export::<L>),
+        ..plain::<L>()
+    }
+}
+
+/// A kind that loads from its config and has a Keras form.
+fn with_keras<L: KerasForm>() -> Spec {
+    Spec {
+        keras: Some(KerasMapping {
+            to_keras: to_keras::<L>,
+            from_keras: from_keras::<L>,
+        }),
+        ..plain::<L>()
+    }
+}
+
+/// A kind with every form: its config, ONNX and Keras.
+fn every_form<L: OnnxForm + KerasForm>() -> Spec {
+    Spec {
+        onnx: Some(onnx_export::<L>),
+        ..with_keras::<L>()
     }
 }
 
@@ -65,26 +106,27 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
         let model = Spec {
             factory: model_factory,
             onnx: None,
+            keras: None,
         };
         let r: HashMap<&'static str, Spec> = [
-            (Dense::KIND, with_onnx::<Dense>()),
-            (Conv2D::KIND, with_onnx::<Conv2D>()),
-            (Flatten::KIND, with_onnx::<Flatten>()),
-            (Reshape::KIND, with_onnx::<Reshape>()),
-            (Rescaling::KIND, with_onnx::<Rescaling>()),
-            (Dropout::KIND, with_onnx::<Dropout>()),
-            (ActivationLayer::KIND, with_onnx::<ActivationLayer>()),
-            (ReLU::KIND, with_onnx::<ReLU>()),
-            (Softmax::KIND, with_onnx::<Softmax>()),
-            (MaxPooling2D::KIND, with_onnx::<MaxPooling2D>()),
-            (AveragePooling2D::KIND, with_onnx::<AveragePooling2D>()),
+            (Dense::KIND, every_form::<Dense>()),
+            (Conv2D::KIND, every_form::<Conv2D>()),
+            (Flatten::KIND, every_form::<Flatten>()),
+            (Reshape::KIND, every_form::<Reshape>()),
+            (Rescaling::KIND, every_form::<Rescaling>()),
+            (Dropout::KIND, every_form::<Dropout>()),
+            (ActivationLayer::KIND, every_form::<ActivationLayer>()),
+            (ReLU::KIND, every_form::<ReLU>()),
+            (Softmax::KIND, every_form::<Softmax>()),
+            (MaxPooling2D::KIND, every_form::<MaxPooling2D>()),
+            (AveragePooling2D::KIND, every_form::<AveragePooling2D>()),
             (
                 GlobalAveragePooling2D::KIND,
-                with_onnx::<GlobalAveragePooling2D>(),
+                every_form::<GlobalAveragePooling2D>(),
             ),
-            (BatchNormalization::KIND, with_onnx::<BatchNormalization>()),
-            (LayerNormalization::KIND, with_onnx::<LayerNormalization>()),
-            (Embedding::KIND, with_onnx::<Embedding>()),
+            (BatchNormalization::KIND, every_form::<BatchNormalization>()),
+            (LayerNormalization::KIND, every_form::<LayerNormalization>()),
+            (Embedding::KIND, every_form::<Embedding>()),
             ("Functional", model),
             ("Sequential", model),
         ]
@@ -120,6 +162,16 @@ pub fn register_onnx_layer<L: OnnxForm>() {
     insert(L::KIND, with_onnx::<L>());
 }
 
+/// [`register_layer`] for a layer that also has a Keras form ([`KerasForm`]).
+pub fn register_keras_layer<L: KerasForm>() {
+    insert(L::KIND, with_keras::<L>());
+}
+
+/// [`register_layer`] for a layer with both an ONNX and a Keras form.
+pub fn register_layer_with_every_form<L: OnnxForm + KerasForm>() {
+    insert(L::KIND, every_form::<L>());
+}
+
 /// Every layer kind that [`from_config`] can rebuild, sorted.
 pub fn registered_kinds() -> Vec<&'static str> {
     kinds_where(|_| true)
@@ -140,6 +192,16 @@ fn kinds_where(keep: impl Fn(&Spec) -> bool) -> Vec<&'static str> {
         .collect();
     kinds.sort_unstable();
     kinds
+}
+
+/// Every layer kind with a Keras form, sorted (Keras' class names).
+pub fn keras_kinds() -> Vec<&'static str> {
+    kinds_where(|s| s.keras.is_some())
+}
+
+/// The Keras form of `kind` (Keras' class name), if it has one.
+pub fn keras_form(kind: &str) -> Option<KerasMapping> {
+    spec(kind)?.keras
 }
 
 /// The ONNX form of `kind`, if it has one.

@@ -42,7 +42,7 @@ impl Regularizer {
             v["l2"].as_f64().unwrap_or(0.0),
         )
     }
-    fn from_factors(l1: f64, l2: f64) -> Option<Self> {
+    pub(crate) fn from_factors(l1: f64, l2: f64) -> Option<Self> {
         match (l1 > 0.0, l2 > 0.0) {
             (true, true) => Some(Regularizer::L1L2(l1, l2)),
             (true, false) => Some(Regularizer::L1(l1)),

@@ -67,3 +67,16 @@ impl super::OnnxForm for Rescaling {
         Ok(g.node("Add", vec![y, offset], l.name, vec![]))
     }
 }
+
+/// Keras: `keras.layers.Rescaling`.
+impl super::KerasForm for Rescaling {
+    fn to_keras(c: &RescalingConfig) -> serde_json::Value {
+        serde_json::json!({"scale": c.scale, "offset": c.offset})
+    }
+    fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<RescalingConfig> {
+        Ok(RescalingConfig {
+            scale: a.number("scale")?,
+            offset: a.value("offset", 0.0)?,
+        })
+    }
+}

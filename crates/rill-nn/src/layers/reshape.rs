@@ -73,3 +73,15 @@ impl super::OnnxForm for Reshape {
         Ok(g.node("Reshape", vec![l.input.clone(), shape], l.name, vec![]))
     }
 }
+
+/// Keras: `keras.layers.Reshape`.
+impl super::KerasForm for Reshape {
+    fn to_keras(c: &ReshapeConfig) -> serde_json::Value {
+        serde_json::json!({"target_shape": c.target_shape})
+    }
+    fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<ReshapeConfig> {
+        Ok(ReshapeConfig {
+            target_shape: a.required("target_shape")?,
+        })
+    }
+}

@@ -1,0 +1,196 @@
+//! A layer's Keras form: its Keras 3 arguments both ways, kept in the layer's own file beside
+//! its call ([`KerasForm`]). Reading goes through [`KerasArgs`], which takes Keras' arguments
+//! one by one and refuses any argument Rill cannot honour — naming the layer and the argument —
+//! rather than build a silently different layer. rill-keras reads and writes the files around.
+
+use super::{Configurable, Regularizer};
+use crate::{Activation, Error, Result};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Map, Value};
+use std::collections::HashSet;
+
+/// Arguments that never change what a loaded layer computes: names, initializers (the weights
+/// come from the file), seeds.
+pub const KERAS_IGNORED: &[&str] = &[
+    "name",
+    "trainable",
+    "dtype",
+    "seed",
+    "kernel_initializer",
+    "bias_initializer",
+    "beta_initializer",
+    "gamma_initializer",
+    "moving_mean_initializer",
+    "moving_variance_initializer",
+    "embeddings_initializer",
+    "input_length",
+    "renorm_momentum",
+    "renorm_clipping",
+    "lora_alpha",
+];
+
+/// One Keras layer's arguments, read one by one; whatever is left must be at its default.
+pub struct KerasArgs<'a> {
+    class: &'a str,
+    name: &'a str,
+    config: &'a Map<String, Value>,
+    used: HashSet<&'a str>,
+}
+
+impl<'a> KerasArgs<'a> {
+    /// The arguments of the Keras layer `name` of class `class`.
+    pub fn new(class: &'a str, name: &'a str, config: &'a Map<String, Value>) -> Self {
+        KerasArgs {
+            class,
+            name,
+            config,
+            used: HashSet::new(),
+        }
+    }
+    /// Argument `key` (null when absent), marked as read.
+    pub fn get(&mut self, key: &'a str) -> &'a Value {
+        self.used.insert(key);
+        self.config.get(key).unwrap_or(&Value::Null)
+    }
+    /// The error for an argument Rill cannot honour, and why.
+    pub fn bad(&self, key: &str, value: &Value, why: &str) -> Error {
+        Error::Config(format!(
+            "layer '{}' ({}): {key}={value} is not supported: {why}",
+            self.name, self.class
+        ))
+    }
+    /// The argument must be one of `allowed` (a missing argument counts as its default).
+    pub fn expect(&mut self, key: &'a str, allowed: &[Value], why: &str) -> Result<()> {
+        let v = self.get(key);
+        if v.is_null() || allowed.contains(v) {
+            Ok(())
+        } else {
+            Err(self.bad(key, v, why))
+        }
+    }
+    /// Argument `key` as a `T` (sizes, pairs, paddings as Keras writes them); a missing one is
+    /// `default`.
+    pub fn value<T: DeserializeOwned>(&mut self, key: &'a str, default: T) -> Result<T> {
+        let v = self.get(key);
+        if v.is_null() {
+            return Ok(default);
+        }
+        serde_json::from_value(v.clone()).map_err(|e| self.bad(key, v, &e.to_string()))
+    }
+    /// A required argument as a `T`.
+    pub fn required<T: DeserializeOwned>(&mut self, key: &'a str) -> Result<T> {
+        let v = self.get(key);
+        serde_json::from_value(v.clone()).map_err(|e| self.bad(key, v, &e.to_string()))
+    }
+    /// A number argument.
+    pub fn number(&mut self, key: &'a str) -> Result<f64> {
+        let v = self.get(key);
+        v.as_f64()
+            .ok_or_else(|| self.bad(key, v, "a number is expected"))
+    }
+    /// The `padding` argument: `valid` (the default) or `same`.
+    pub fn padding(&mut self) -> Result<rill_core::Padding> {
+        match self.get("padding") {
+            Value::Null => Ok(rill_core::Padding::Valid),
+            v if v == "valid" => Ok(rill_core::Padding::Valid),
+            v if v == "same" => Ok(rill_core::Padding::Same),
+            v => Err(self.bad("padding", v, "Rill pads \"valid\" or \"same\"")),
+        }
+    }
+    /// The arguments Dense and Conv2D share: activation, bias and kernel regularizer (the
+    /// initializers stay Keras' defaults: a file's weights replace what they make).
+    pub fn kernel_bias(&mut self) -> Result<super::KernelBiasConfig> {
+        Ok(super::KernelBiasConfig {
+            activation: self.activation()?,
+            use_bias: self.value("use_bias", true)?,
+            kernel_regularizer: self.regularizer("kernel_regularizer")?,
+            ..Default::default()
+        })
+    }
+    /// The `activation` argument.
+    pub fn activation(&mut self) -> Result<Activation> {
+        match self.get("activation") {
+            Value::Null => Ok(Activation::Linear),
+            Value::String(s) => Activation::from_name(s).map_err(|_| {
+                self.bad("activation", &json!(s), "Rill's activations are linear, relu, sigmoid, tanh, softmax, gelu, elu, leaky_relu and softplus")
+            }),
+            v => Err(self.bad("activation", v, "an activation's name is expected")),
+        }
+    }
+    /// A regularizer argument: Keras' L1, L2 or L1L2.
+    pub fn regularizer(&mut self, key: &'a str) -> Result<Option<Regularizer>> {
+        let v = self.get(key);
+        match v["class_name"].as_str() {
+            _ if v.is_null() => Ok(None),
+            Some("L1" | "L2" | "L1L2") => Ok(Regularizer::from_factors(
+                v["config"]["l1"].as_f64().unwrap_or(0.0),
+                v["config"]["l2"].as_f64().unwrap_or(0.0),
+            )),
+            _ => Err(self.bad(key, v, "only L1, L2 and L1L2 regularizers are")),
+        }
+    }
+    /// `data_format` must be channels-last (or absent).
+    pub fn channels_last(&mut self) -> Result<()> {
+        self.expect(
+            "data_format",
+            &[json!("channels_last")],
+            "Rill's layers are channels-last",
+        )
+    }
+    /// Argument `key` must name the last axis, however Keras wrote it for inputs of per-sample
+    /// rank `rank`.
+    pub fn last_axis(&mut self, key: &'a str, rank: usize) -> Result<()> {
+        let v = self.get(key);
+        let last = |a: &Value| a.as_i64().is_some_and(|a| a == -1 || a == rank as i64);
+        let ok = last(v) || v.as_array().is_some_and(|a| a.len() == 1 && last(&a[0]));
+        if ok {
+            Ok(())
+        } else {
+            Err(self.bad(
+                key,
+                v,
+                "Rill normalises, joins and takes softmaxes over the last axis",
+            ))
+        }
+    }
+    /// Every argument not read must be null, false, zero or ignorable.
+    pub fn finish(self) -> Result<()> {
+        for (k, v) in self.config {
+            let neutral = v.is_null() || *v == json!(false) || *v == json!(0) || *v == json!(0.0);
+            if !self.used.contains(k.as_str()) && !KERAS_IGNORED.contains(&k.as_str()) && !neutral {
+                return Err(self.bad(k, v, "Rill has no such option for this layer"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `Padding` as Keras writes it.
+pub fn keras_padding(p: rill_core::Padding) -> Value {
+    json!(match p {
+        rill_core::Padding::Valid => "valid",
+        rill_core::Padding::Same => "same",
+    })
+}
+
+/// A regularizer as Keras writes one in a config.
+pub fn keras_regularizer(r: Option<Regularizer>) -> Value {
+    match r {
+        None => Value::Null,
+        Some(r) => {
+            let c = r.config();
+            json!({"module": "keras.regularizers", "class_name": "L1L2", "config": {"l1": c["l1"], "l2": c["l2"]}, "registered_name": null})
+        }
+    }
+}
+
+/// A layer with a Keras 3 counterpart of the same class name: its arguments both ways.
+/// Register it with [`register_keras_layer`](super::register_keras_layer) (the built-in layers
+/// are).
+pub trait KerasForm: Configurable {
+    /// Keras' arguments for this config, besides `name`, `trainable` and `dtype`.
+    fn to_keras(config: &Self::Config) -> Value;
+    /// This layer's config from Keras' arguments, for inputs of per-sample rank `rank`; an
+    /// argument Rill cannot honour is an error ([`KerasArgs::bad`]).
+    fn from_keras(args: &mut KerasArgs<'_>, rank: usize) -> Result<Self::Config>;
+}
