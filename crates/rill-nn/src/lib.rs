@@ -54,8 +54,9 @@ pub mod prelude {
     };
     pub use crate::layers::{
         ActivationLayer, Add, AveragePooling2D, BatchNormalization, Concatenate, Configurable,
-        Conv2D, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling2D, Layer,
-        LayerNormalization, MaxPooling2D, Multiply, ReLU, Regularizer, Rescaling, Reshape, Softmax,
+        Conv1D, Conv2D, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1D,
+        GlobalAveragePooling2D, GlobalMaxPooling1D, Layer, LayerNormalization, MaxPooling1D,
+        MaxPooling2D, Multiply, Padding1D, ReLU, Regularizer, Rescaling, Reshape, Softmax,
     };
     pub use crate::losses::{
         BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, MeanAbsoluteError,

@@ -118,6 +118,38 @@ fn every_layer_passes_the_harness() {
         0,
         false,
     );
+    // Keras: Conv1D(8, 3) on (10, 4) has 3·4·8 + 8 = 104 parameters.
+    run_layer_test("Conv1D", Conv1D::new(8, 3), &[10, 4], 104, true);
+    run_layer_test(
+        "Conv1D causal, dilated",
+        Conv1D::new(2, 3)
+            .padding(Padding1D::Causal)
+            .dilation_rate(2),
+        &[7, 3],
+        3 * 3 * 2 + 2,
+        true,
+    );
+    run_layer_test(
+        "MaxPooling1D",
+        MaxPooling1D::new(2).padding(Padding::Same),
+        &[7, 3],
+        0,
+        false,
+    );
+    run_layer_test(
+        "GlobalAveragePooling1D",
+        GlobalAveragePooling1D::new(),
+        &[7, 3],
+        0,
+        false,
+    );
+    run_layer_test(
+        "GlobalMaxPooling1D",
+        GlobalMaxPooling1D::new(),
+        &[7, 3],
+        0,
+        false,
+    );
     run_layer_test("ReLU", ReLU::new(), &[6], 0, false);
     run_layer_test("Softmax", Softmax::new(), &[6], 0, false);
     run_layer_test(
@@ -245,4 +277,114 @@ fn summary_matches_keras_layout() {
     );
     assert!(s.contains(" Total params: 101,770 (397.54 KB)"), "{s}");
     assert!(s.contains(" Non-trainable params: 0 (0.00 B)"), "{s}");
+}
+
+/// Conv1D against the sum it is, written out: `y[t, o] = b[o] + Σ_k Σ_c x[t·s + k·d - pad, c] ·
+/// w[k, c, o]`, with zeros outside the sequence; causal padding puts all of them before it.
+#[test]
+fn conv1d_computes_the_written_out_sum_and_causal_outputs_never_see_later_steps() {
+    set_seed(11);
+    let (steps, cin, cout, k) = (9usize, 2usize, 3usize, 3usize);
+    let x = Tensor::rand_uniform(&[2, steps, cin], -1.0, 1.0, DType::F32).unwrap();
+    let xs = x.to_vec::<f32>().unwrap();
+    for (padding, stride, dilation) in [
+        (Padding1D::Valid, 1, 1),
+        (Padding1D::Same, 2, 1),
+        (Padding1D::Causal, 1, 2),
+        (Padding1D::Valid, 2, 2),
+    ] {
+        let model = Sequential::new(vec![Box::new(
+            Conv1D::new(cout, k)
+                .padding(padding)
+                .strides(stride)
+                .dilation_rate(dilation),
+        ) as Box<dyn Layer>])
+        .with_input_shape(&[steps, cin])
+        .unwrap();
+        let w = model.get_weights();
+        let (kernel, bias) = (w[0].to_vec::<f32>().unwrap(), w[1].to_vec::<f32>().unwrap());
+        let span = (k - 1) * dilation;
+        let (out_steps, before) = match padding {
+            Padding1D::Valid => ((steps - span - 1) / stride + 1, 0),
+            Padding1D::Causal => ((steps - 1) / stride + 1, span),
+            Padding1D::Same => {
+                let out = steps.div_ceil(stride);
+                let total = ((out - 1) * stride + span + 1).saturating_sub(steps);
+                (out, total / 2)
+            }
+        };
+        let y = model.predict(&x, 2).unwrap();
+        assert_eq!(y.shape(), &[2, out_steps, cout], "{padding:?}");
+        let got = y.to_vec::<f32>().unwrap();
+        for n in 0..2 {
+            for t in 0..out_steps {
+                for o in 0..cout {
+                    let mut want = bias[o];
+                    for tap in 0..k {
+                        let at = (t * stride + tap * dilation) as isize - before as isize;
+                        if at < 0 || at >= steps as isize {
+                            continue;
+                        }
+                        for c in 0..cin {
+                            want += xs[(n * steps + at as usize) * cin + c]
+                                * kernel[(tap * cin + c) * cout + o];
+                        }
+                    }
+                    let g = got[(n * out_steps + t) * cout + o];
+                    assert!(
+                        (g - want).abs() < 1e-5,
+                        "{padding:?} n{n} t{t} o{o}: {g} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+    // Causal: changing the last step changes only the last output step.
+    let model = Sequential::new(vec![
+        Box::new(Conv1D::new(2, 3).padding(Padding1D::Causal)) as Box<dyn Layer>
+    ])
+    .with_input_shape(&[6, 1])
+    .unwrap();
+    let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[1, 6, 1]).unwrap();
+    let b = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, -9.0], &[1, 6, 1]).unwrap();
+    let (ya, yb) = (
+        model.predict(&a, 1).unwrap().to_vec::<f32>().unwrap(),
+        model.predict(&b, 1).unwrap().to_vec::<f32>().unwrap(),
+    );
+    assert_eq!(ya[..10], yb[..10]);
+    assert_ne!(ya[10..], yb[10..]);
+}
+
+#[test]
+fn global_poolings_over_steps_take_the_mean_and_the_largest_value_per_channel() {
+    let x = Tensor::from_vec(vec![1.0f32, -4.0, 3.0, 2.0, -1.0, 6.0], &[1, 3, 2]).unwrap();
+    let run = |layer: Box<dyn Layer>| {
+        Sequential::new(vec![layer])
+            .with_input_shape(&[3, 2])
+            .unwrap()
+            .predict(&x, 1)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap()
+    };
+    assert_eq!(
+        run(Box::new(GlobalAveragePooling1D::new())),
+        [1.0, 4.0 / 3.0]
+    );
+    assert_eq!(run(Box::new(GlobalMaxPooling1D::new())), [3.0, 6.0]);
+    let pooled = Sequential::new(vec![Box::new(MaxPooling1D::new(2)) as Box<dyn Layer>])
+        .with_input_shape(&[3, 2])
+        .unwrap()
+        .predict(&x, 1)
+        .unwrap();
+    assert_eq!(pooled.shape(), &[1, 1, 2]);
+    assert_eq!(pooled.to_vec::<f32>().unwrap(), [3.0, 2.0]);
+    let e = Sequential::new(vec![Box::new(Conv1D::new(2, 3)) as Box<dyn Layer>])
+        .with_input_shape(&[4, 4, 1])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("Conv1D expects per-sample inputs (steps, channels)"),
+        "{e}"
+    );
 }

@@ -95,6 +95,29 @@ fn models() -> Vec<(&'static str, Model)> {
     .with_input_shape(&[6])
     .unwrap();
     out.push(("embedding_sequence", seq));
+    // Sequences through the 1-D layers, as Keras' Conv1D text and time-series models use them.
+    let conv1d = Sequential::new(vec![
+        Box::new(
+            Conv1D::new(5, 3)
+                .padding(Padding1D::Causal)
+                .dilation_rate(2)
+                .activation(Activation::Relu),
+        ),
+        Box::new(Conv1D::new(4, 4).strides(2).padding(Padding1D::Same)),
+        Box::new(MaxPooling1D::new(2)),
+        Box::new(GlobalMaxPooling1D::new()),
+        Box::new(Dense::new(3)),
+    ])
+    .with_input_shape(&[16, 3])
+    .unwrap();
+    out.push(("sequence_conv1d", conv1d));
+    let mean = Sequential::new(vec![
+        Box::new(Conv1D::new(4, 2)) as Box<dyn Layer>,
+        Box::new(GlobalAveragePooling1D::new()),
+    ])
+    .with_input_shape(&[7, 2])
+    .unwrap();
+    out.push(("sequence_mean", mean));
     // Models inside models: a frozen convolutional base under a new head (transfer learning),
     // and a trained model followed by a Softmax (the tutorial's probability model).
     let base = Sequential::new(vec![

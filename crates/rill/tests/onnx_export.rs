@@ -136,6 +136,39 @@ fn cases() -> Vec<Case> {
     .unwrap();
     add("dense_sequence_activations", seq, None, &mut g);
 
+    // Sequences: 1-D convolutions of every padding (causal included), stride and dilation, max
+    // pooling over steps, and both global poolings over steps.
+    let mut b = FunctionalBuilder::new();
+    let x = b.input(&[16, 3]);
+    let h = b
+        .layer(
+            Conv1D::new(5, 3)
+                .padding(Padding1D::Causal)
+                .dilation_rate(2)
+                .activation(Activation::Relu),
+            x,
+        )
+        .unwrap();
+    let h = b
+        .layer(Conv1D::new(4, 4).strides(2).padding(Padding1D::Same), h)
+        .unwrap();
+    let h = b
+        .layer(MaxPooling1D::new(2).padding(Padding::Same), h)
+        .unwrap();
+    let h = b
+        .layer(Conv1D::new(6, 2).activation(Activation::Tanh), h)
+        .unwrap();
+    let mean = b.layer(GlobalAveragePooling1D::new(), h).unwrap();
+    let top = b.layer(GlobalMaxPooling1D::new(), h).unwrap();
+    let both = b.merge(Concatenate, &[mean, top]).unwrap();
+    let out_node = b.layer(Dense::new(3), both).unwrap();
+    add(
+        "sequence_conv1d_pool1d",
+        b.build(&[x], &[out_node]).unwrap(),
+        None,
+        &mut g,
+    );
+
     // An embedding of integer ids.
     let emb = Sequential::new(vec![
         Box::new(Embedding::new(20, 8)),

@@ -77,6 +77,20 @@ impl<'a> KerasArgs<'a> {
         }
         serde_json::from_value(v.clone()).map_err(|e| self.bad(key, v, &e.to_string()))
     }
+    /// A size Keras writes as a number or as a list of one (a 1-D layer's `kernel_size`,
+    /// `strides`, `pool_size`); a missing one is `default`.
+    pub fn size(&mut self, key: &'a str, default: Option<usize>) -> Result<usize> {
+        let v = self.get(key);
+        let one = match v.as_array() {
+            Some(list) if list.len() == 1 => &list[0],
+            _ => v,
+        };
+        match (one.as_u64(), default) {
+            (Some(n), _) => Ok(n as usize),
+            (None, Some(d)) if v.is_null() => Ok(d),
+            _ => Err(self.bad(key, v, "a size (or a list of one) is expected")),
+        }
+    }
     /// A required argument as a `T`.
     pub fn required<T: DeserializeOwned>(&mut self, key: &'a str) -> Result<T> {
         let v = self.get(key);

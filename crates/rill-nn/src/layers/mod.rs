@@ -10,14 +10,17 @@
 
 mod activation;
 mod batch_norm;
+mod conv1d;
 mod conv2d;
 mod dense;
 mod dropout;
 mod embedding;
 mod flatten;
+mod global_pooling1d;
 mod keras_form;
 mod kernel_bias;
 mod layer_norm;
+mod max_pooling1d;
 mod merge;
 mod onnx_form;
 mod pooling;
@@ -29,14 +32,17 @@ pub(crate) mod serde_helpers;
 
 pub use activation::{ActivationConfig, ActivationLayer, ReLU, Softmax};
 pub use batch_norm::{BatchNormalization, BatchNormalizationConfig};
+pub use conv1d::{Conv1D, Conv1DConfig, Padding1D};
 pub use conv2d::{Conv2D, Conv2DConfig};
 pub use dense::{Dense, DenseConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use embedding::{Embedding, EmbeddingConfig};
 pub use flatten::Flatten;
+pub use global_pooling1d::{GlobalAveragePooling1D, GlobalMaxPooling1D};
 pub use keras_form::{keras_padding, keras_regularizer, KerasArgs, KerasForm, KERAS_IGNORED};
 pub use kernel_bias::KernelBiasConfig;
 pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
+pub use max_pooling1d::{MaxPooling1D, MaxPooling1DConfig};
 pub use merge::{
     merge_from_config, merge_from_kind, register_merge, Add, Concatenate, Merge, MergeFactory,
     Multiply,

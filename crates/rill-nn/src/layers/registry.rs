@@ -127,6 +127,13 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
             (BatchNormalization::KIND, every_form::<BatchNormalization>()),
             (LayerNormalization::KIND, every_form::<LayerNormalization>()),
             (Embedding::KIND, every_form::<Embedding>()),
+            (Conv1D::KIND, every_form::<Conv1D>()),
+            (MaxPooling1D::KIND, every_form::<MaxPooling1D>()),
+            (
+                GlobalAveragePooling1D::KIND,
+                every_form::<GlobalAveragePooling1D>(),
+            ),
+            (GlobalMaxPooling1D::KIND, every_form::<GlobalMaxPooling1D>()),
             ("Functional", model),
             ("Sequential", model),
         ]

@@ -59,6 +59,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Pad",
     "Pow",
     "Reciprocal",
+    "ReduceMax",
     "ReduceMean",
     "Relu",
     "Reshape",
@@ -246,7 +247,7 @@ pub(crate) const BATCH: i64 = i64::MIN;
 pub(crate) struct Importer<'a> {
     pub opset: i64,
     builder: FunctionalBuilder,
-    values: HashMap<String, Value>,
+    pub(super) values: HashMap<String, Value>,
     initializers: HashMap<&'a str, &'a TensorProto>,
     graph: &'a GraphProto,
     /// Layer name → the values of its variables, set once the model is built.

@@ -8,7 +8,8 @@ use crate::proto::NodeProto;
 use crate::tensors::{read, Const};
 use rill_core::Tensor;
 use rill_nn::layers::{
-    ActivationLayer, Configurable, Dense, Embedding, Flatten, LayerNormalization, Reshape, Softmax,
+    ActivationLayer, Configurable, Dense, Embedding, Flatten, GlobalMaxPooling1D,
+    LayerNormalization, Reshape, Softmax,
 };
 use rill_nn::{Activation, Node};
 
@@ -360,6 +361,9 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
         }
         "Conv" => {
             let (x, s) = dynamic(0)?;
+            if s.len() == 2 {
+                return lifted_1d(imp, node, x, &s);
+            }
             let w = constant_input(1, "W")?;
             if s.len() != 3 || w.shape().len() != 4 {
                 return Err(unsupported(format!(
@@ -404,6 +408,9 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
         "MaxPool" | "AveragePool" => {
             only_first_output()?;
             let (x, s) = dynamic(0)?;
+            if s.len() == 2 {
+                return lifted_1d(imp, node, x, &s);
+            }
             if s.len() != 3 {
                 return Err(unsupported(format!(
                     "{op} on inputs {}: only 2-D pooling (N, C, H, W)",
@@ -476,6 +483,25 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
                 keepdims: a.int("keepdims", 1)? != 0,
             })?;
             imp.layer(node, layer, x, &s, vec![])
+        }
+        "ReduceMax" => {
+            // The largest value over the steps of (steps, channels) samples: Keras'
+            // GlobalMaxPooling1D, as Rill exports it.
+            let (x, s) = dynamic(0)?;
+            let axes = if imp.opset >= 18 {
+                optional_const(1, "axes")?
+                    .map(|c| c.ints("axes").map(<[i64]>::to_vec))
+                    .transpose()?
+            } else {
+                a.ints("axes")?
+            };
+            let steps_only = axes.is_some_and(|axes| matches!(axes[..], [1] | [-2]));
+            if s.len() != 2 || !steps_only || a.int("keepdims", 1)? != 0 {
+                return Err(unsupported(
+                    "ReduceMax other than over axis 1 of (batch, steps, channels) inputs with keepdims=0",
+                ));
+            }
+            imp.layer(node, GlobalMaxPooling1D::new(), x, &s, vec![])
         }
         "BatchNormalization" => {
             only_first_output()?;
@@ -715,6 +741,61 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
             }
         }
     }
+}
+
+/// A 1-D `Conv` or pooling node (per-sample inputs (channels, steps)) through its 2-D form
+/// on (channels, 1, steps): the input reshaped, the weights given a height of 1, each window
+/// attribute a leading 1 (and `pads` a 0 at both ends of the new axis), the output reshaped
+/// back. The 2-D node is converted as any other.
+fn lifted_1d(imp: &mut Importer, node: &NodeProto, x: Node, s: &[usize]) -> Result<Value> {
+    let out = node
+        .output
+        .first()
+        .ok_or_else(|| invalid("the node has no output"))?;
+    let value = |part: &str| format!("{out}/{part}_as_2d");
+    let image = imp.layer(node, Reshape::new(&[s[0], 1, s[1]]), x, s, vec![])?;
+    imp.values.insert(value("x"), image);
+    let mut lifted = node.clone();
+    lifted.input[0] = value("x");
+    if node.op_type == "Conv" {
+        let w = node
+            .input
+            .get(1)
+            .ok_or_else(|| invalid("Conv needs weights"))?;
+        let Value::Const { value: w, weight } = imp.value(w)? else {
+            return Err(unsupported(
+                "W (input 1) must be a constant, not computed by the graph",
+            ));
+        };
+        let &[o, i, k] = w.shape() else {
+            return Err(invalid(format!(
+                "a 1-D Conv's weights have shape {:?}, not (out, in, window)",
+                w.shape()
+            )));
+        };
+        imp.values.insert(
+            value("w"),
+            Value::Const {
+                value: w.reshaped(vec![o, i, 1, k]),
+                weight,
+            },
+        );
+        lifted.input[1] = value("w");
+    }
+    for attr in &mut lifted.attribute {
+        match attr.name.as_str() {
+            "kernel_shape" | "strides" | "dilations" if attr.ints.len() == 1 => {
+                attr.ints.insert(0, 1)
+            }
+            "pads" if attr.ints.len() == 2 => attr.ints = vec![0, attr.ints[0], 0, attr.ints[1]],
+            _ => {}
+        }
+    }
+    lifted.output = vec![value("y")];
+    let Value::Node { node: y, shape } = convert(imp, &lifted)? else {
+        return Err(invalid("a convolution of a computed value is computed"));
+    };
+    imp.layer(node, Reshape::new(&[shape[0], shape[2]]), y, &shape, vec![])
 }
 
 /// A `Constant` node's value.
