@@ -59,7 +59,6 @@ pub fn new_layer(class: &str, config: &Map<String, Value>, rank: usize) -> Resul
     for key in ["kernel_initializer", "bias_initializer"] {
         if let Some(v) = config.get(key) {
             let init = initializer(v)
-                .filter(|_| matches!(class, "Dense" | "Conv2D"))
                 .ok_or_else(|| {
                     unsupported(format!(
                         "layer '{name}' ({class}): {key}={v} is not supported: Rill starts                          Dense and Conv2D kernels and biases from zeros, ones, glorot_uniform,                          glorot_normal, he_uniform, he_normal, random_uniform or random_normal"
@@ -131,6 +130,12 @@ fn layer_with(
     })?;
     let mut rill = (form.from_keras)(&mut a, rank).map_err(refused)?;
     for (key, init) in initializers {
+        // Honoured where the layer's config has the initializer (Dense and the convolutions).
+        if rill.get(*key).is_none() {
+            return Err(unsupported(format!(
+                "layer '{name}' ({class}): {key} is not supported: this layer has no such weight"
+            )));
+        }
         rill[*key] = init.clone();
     }
     a.finish().map_err(refused)?;

@@ -50,6 +50,22 @@ fn json(config: &str) -> PyResult<serde_json::Value> {
     serde_json::from_str(config).map_err(|e| PyValueError::new_err(format!("bad config: {e}")))
 }
 
+/// Every layer kind with a Keras form, with the arguments Keras' constructor takes by
+/// position: `rill.keras.layers` makes a class for each kind it does not write by hand.
+#[pyfunction]
+pub(crate) fn keras_layer_kinds() -> Vec<(String, Vec<String>)> {
+    rill_nn::layers::keras_kinds()
+        .into_iter()
+        .filter_map(|kind| {
+            let form = rill_nn::layers::keras_form(kind)?;
+            Some((
+                kind.to_string(),
+                form.positional.iter().map(|p| p.to_string()).collect(),
+            ))
+        })
+        .collect()
+}
+
 /// A new layer from its Keras class and config, for an input of per-sample rank `rank`.
 fn new_layer(class: &str, config: &str, rank: usize) -> PyResult<Box<dyn rill_nn::layers::Layer>> {
     let config = json(config)?;

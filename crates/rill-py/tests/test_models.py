@@ -362,3 +362,29 @@ def test_an_unknown_extension_is_a_value_error_listing_the_known_ones(tmp_path):
     small_model().save(tmp_path / "m.weights.h5")
     with pytest.raises(ValueError, match="holds weights only"):
         keras.models.load_model(tmp_path / "m.weights.h5")
+
+
+def test_layers_made_from_rills_registry_train_save_and_refuse_what_rill_cannot_honour(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 12, 3)).astype(np.float32)
+    y = x[:, :, 0].sum(axis=1, keepdims=True)
+    model = keras.Sequential([
+        keras.layers.Conv1D(8, 3, padding="causal", dilation_rate=2, activation="relu", input_shape=(12, 3)),
+        keras.layers.MaxPooling1D(2),
+        keras.layers.Conv1D(4, kernel_size=2),
+        keras.layers.GlobalAveragePooling1D(),
+        keras.layers.Dense(1),
+    ])
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(x, y, epochs=5, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert model.predict(x[:2], verbose=0).shape == (2, 1)
+    model.save(tmp_path / "sequence.keras")
+    again = keras.models.load_model(tmp_path / "sequence.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert keras.layers.GlobalMaxPooling1D().__class__.__name__ == "GlobalMaxPooling1D"
+    with pytest.raises(ValueError, match=r"layer 'c' \(Conv1D\): groups=2 is not supported"):
+        bad = keras.Sequential([keras.layers.Conv1D(2, 3, groups=2, name="c", input_shape=(8, 1))])
+        bad.predict(np.zeros((1, 8, 1), np.float32), verbose=0)
+    with pytest.raises(TypeError, match="Conv1D takes 2 positional arguments"):
+        keras.layers.Conv1D(2, 3, 1)

@@ -38,6 +38,7 @@ mod book {
         Introduction => "introduction.md",
         Crates => "crates.md",
         Models => "models.md",
+        WritingALayer => "writing-a-layer.md",
         Python => "python.md",
         KerasGuides => "keras-guides.md",
         ModelFiles => "model-files.md",

@@ -122,6 +122,7 @@ impl Softmax {
 
 /// Keras: `keras.layers.Activation`.
 impl super::KerasForm for ActivationLayer {
+    const KERAS_POSITIONAL: &'static [&'static str] = &["activation"];
     fn to_keras(c: &ActivationConfig) -> serde_json::Value {
         serde_json::json!({"activation": c.activation.name()})
     }

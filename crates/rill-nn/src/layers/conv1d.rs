@@ -237,6 +237,7 @@ impl OnnxForm for Conv1D {
 
 /// Keras: `keras.layers.Conv1D`, channels-last and ungrouped.
 impl KerasForm for Conv1D {
+    const KERAS_POSITIONAL: &'static [&'static str] = &["filters", "kernel_size"];
     fn to_keras(c: &Conv1DConfig) -> serde_json::Value {
         serde_json::json!({"filters": c.filters, "kernel_size": [c.kernel_size], "strides": [c.strides], "padding": c.padding, "data_format": "channels_last", "dilation_rate": [c.dilation_rate], "groups": 1, "activation": c.kernel_bias.activation.name(), "use_bias": c.kernel_bias.use_bias, "kernel_regularizer": super::keras_regularizer(c.kernel_bias.kernel_regularizer)})
     }

@@ -99,6 +99,7 @@ impl super::OnnxForm for Dropout {
 
 /// Keras: `keras.layers.Dropout`.
 impl super::KerasForm for Dropout {
+    const KERAS_POSITIONAL: &'static [&'static str] = &["rate"];
     fn to_keras(c: &DropoutConfig) -> serde_json::Value {
         serde_json::json!({"rate": c.rate})
     }

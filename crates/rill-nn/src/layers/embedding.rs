@@ -109,6 +109,7 @@ impl super::OnnxForm for Embedding {
 
 /// Keras: `keras.layers.Embedding`.
 impl super::KerasForm for Embedding {
+    const KERAS_POSITIONAL: &'static [&'static str] = &["input_dim", "output_dim"];
     fn to_keras(c: &EmbeddingConfig) -> serde_json::Value {
         serde_json::json!({"input_dim": c.input_dim, "output_dim": c.output_dim})
     }

@@ -202,6 +202,9 @@ pub fn keras_regularizer(r: Option<Regularizer>) -> Value {
 /// Register it with [`register_keras_layer`](super::register_keras_layer) (the built-in layers
 /// are).
 pub trait KerasForm: Configurable {
+    /// The arguments Keras' constructor takes by position, in order (`Dense(units)`,
+    /// `Conv1D(filters, kernel_size)`): the Python package's classes take them the same way.
+    const KERAS_POSITIONAL: &'static [&'static str] = &[];
     /// Keras' arguments for this config, besides `name`, `trainable` and `dtype`.
     fn to_keras(config: &Self::Config) -> Value;
     /// This layer's config from Keras' arguments, for inputs of per-sample rank `rank`; an

@@ -121,6 +121,7 @@ impl OnnxForm for MaxPooling1D {
 
 /// Keras: `keras.layers.MaxPooling1D`, channels-last.
 impl KerasForm for MaxPooling1D {
+    const KERAS_POSITIONAL: &'static [&'static str] = &["pool_size"];
     fn to_keras(c: &MaxPooling1DConfig) -> serde_json::Value {
         serde_json::json!({"pool_size": [c.pool_size], "strides": [c.strides.unwrap_or(c.pool_size)], "padding": super::keras_padding(c.padding), "data_format": "channels_last"})
     }

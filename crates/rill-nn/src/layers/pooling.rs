@@ -132,6 +132,7 @@ macro_rules! pooling_layer {
         }
         /// Keras: the pooling layer of the same name, channels-last.
         impl super::KerasForm for $name {
+            const KERAS_POSITIONAL: &'static [&'static str] = &["pool_size"];
             fn to_keras(c: &PoolingConfig) -> serde_json::Value {
                 let pair = |p: (usize, usize)| [p.0, p.1];
                 serde_json::json!({"pool_size": pair(c.pool_size), "strides": pair(c.strides.unwrap_or(c.pool_size)), "padding": super::keras_padding(c.padding), "data_format": "channels_last"})

@@ -24,6 +24,8 @@ pub struct KerasMapping {
     pub to_keras: fn(&Value) -> Result<Value>,
     /// A config from Keras' arguments.
     pub from_keras: fn(&mut KerasArgs<'_>, usize) -> Result<Value>,
+    /// The arguments Keras' constructor takes by position, in order.
+    pub positional: &'static [&'static str],
 }
 
 /// What the registry knows of a kind.
@@ -83,6 +85,7 @@ fn with_keras<L: KerasForm>() -> Spec {
         keras: Some(KerasMapping {
             to_keras: to_keras::<L>,
             from_keras: from_keras::<L>,
+            positional: L::KERAS_POSITIONAL,
         }),
         ..plain::<L>()
     }

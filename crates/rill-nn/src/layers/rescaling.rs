@@ -70,6 +70,7 @@ impl super::OnnxForm for Rescaling {
 
 /// Keras: `keras.layers.Rescaling`.
 impl super::KerasForm for Rescaling {
+    const KERAS_POSITIONAL: &'static [&'static str] = &["scale", "offset"];
     fn to_keras(c: &RescalingConfig) -> serde_json::Value {
         serde_json::json!({"scale": c.scale, "offset": c.offset})
     }

@@ -76,6 +76,7 @@ impl super::OnnxForm for Reshape {
 
 /// Keras: `keras.layers.Reshape`.
 impl super::KerasForm for Reshape {
+    const KERAS_POSITIONAL: &'static [&'static str] = &["target_shape"];
     fn to_keras(c: &ReshapeConfig) -> serde_json::Value {
         serde_json::json!({"target_shape": c.target_shape})
     }

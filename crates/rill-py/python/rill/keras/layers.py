@@ -344,6 +344,45 @@ class Rescaling(Layer):
         self._config.update(scale=float(scale), offset=float(offset))
 
 
+_COMMON = ("name", "trainable", "input_shape", "dtype", "input_dim")
+
+
+def _registered(kind, positional):
+    """A class for a layer kind of Rill's registry that has a Keras form: Keras' arguments, by
+    position (in Keras' order) or by name, go to Rill as Keras' config, and Rill's side of the
+    layer reads them — refusing, by layer and argument, any it cannot honour."""
+
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(positional):
+            raise TypeError(f"{kind} takes {len(positional)} positional arguments ({', '.join(positional)}), "
+                            f"found {len(args)}")
+        Layer.__init__(self, **{k: kwargs.pop(k) for k in _COMMON if k in kwargs})
+        arguments = dict(zip(positional, args))
+        for key, value in kwargs.items():
+            if key in arguments:
+                raise TypeError(f"{kind}: {key} given twice")
+            arguments[key] = value
+        for key, value in arguments.items():
+            if key == "activation":
+                value = _activation(value)
+            elif key.endswith("_regularizer"):
+                value = _regularizer(value)
+            elif key.endswith("_initializer"):
+                value = _initializer(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            self._config[key] = value
+
+    doc = f"Keras' `{kind}`: {kind}({', '.join(positional + ('**kwargs',))}), built by Rill's `{kind}` layer."
+    return type(kind, (Layer,), {"_class": kind, "__init__": __init__, "__doc__": doc, "__module__": __name__})
+
+
+# Every registered layer kind that has no class written above gets one made from the registry.
+for _kind, _positional in _rill.keras_layer_kinds():
+    if _kind not in globals():
+        globals()[_kind] = _registered(_kind, tuple(_positional))
+
+
 class _Merge(Layer):
     def __call__(self, inputs, training=None):
         inputs = list(inputs)
