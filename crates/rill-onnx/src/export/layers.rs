@@ -28,6 +28,9 @@ impl Exporter {
         let kind = layer.kind();
         let config = layer.config().unwrap_or(Value::Null);
         let weights: Vec<rill_core::Tensor> = layer.variables().iter().map(|v| v.value()).collect();
+        // The importer's own layers are registered once anything is imported; a model that was
+        // saved after importing may be exported without that.
+        crate::import::register_layers();
         if let Some(export) = rill_nn::layers::onnx_form(kind) {
             let input = OnnxLayer {
                 name,
@@ -37,13 +40,10 @@ impl Exporter {
             };
             return export(&config, input, self).map_err(Error::Model);
         }
-        match self.imported_layer(name, kind, &config, &weights, x)? {
-            Some(out) => Ok(out),
-            None => Err(unsupported(format!(
-                "layer '{name}' ({kind}) has no ONNX mapping; the layers that export are {} and nested models",
-                rill_nn::layers::onnx_kinds().join(", ")
-            ))),
-        }
+        Err(unsupported(format!(
+            "layer '{name}' ({kind}) has no ONNX mapping; the layers that export are {} and nested models",
+            rill_nn::layers::onnx_kinds().join(", ")
+        )))
     }
 
     /// Applies a Keras activation to `x`, the result named after `name` (linear: `x` itself).

@@ -15,7 +15,7 @@ use crate::tensors::Const;
 use layers::*;
 use prost::Message;
 use rill_core::Tensor;
-use rill_nn::layers::{register_layer, register_merge, Layer, Merge};
+use rill_nn::layers::{register_merge, register_onnx_layer, Layer, Merge};
 use rill_nn::{FunctionalBuilder, Model, Node};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -125,15 +125,15 @@ impl Budget {
 pub fn register_layers() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        register_layer::<OnnxConv>();
-        register_layer::<OnnxPool>();
-        register_layer::<OnnxBatchNorm>();
-        register_layer::<OnnxTranspose>();
-        register_layer::<OnnxPad>();
-        register_layer::<OnnxReduceMean>();
-        register_layer::<OnnxUnary>();
-        register_layer::<OnnxSoftmax>();
-        register_layer::<OnnxConstantOp>();
+        register_onnx_layer::<OnnxConv>();
+        register_onnx_layer::<OnnxPool>();
+        register_onnx_layer::<OnnxBatchNorm>();
+        register_onnx_layer::<OnnxTranspose>();
+        register_onnx_layer::<OnnxPad>();
+        register_onnx_layer::<OnnxReduceMean>();
+        register_onnx_layer::<OnnxUnary>();
+        register_onnx_layer::<OnnxSoftmax>();
+        register_onnx_layer::<OnnxConstantOp>();
         register_merge("OnnxBinary", OnnxBinary::from_config);
         register_merge("OnnxConcat", OnnxConcat::from_config);
     });

@@ -20,6 +20,16 @@ pub enum Arithmetic {
 }
 
 impl Arithmetic {
+    /// ONNX's name for the operator.
+    pub fn onnx_op(self) -> &'static str {
+        match self {
+            Arithmetic::Add => "Add",
+            Arithmetic::Sub => "Sub",
+            Arithmetic::Mul => "Mul",
+            Arithmetic::Div => "Div",
+            Arithmetic::Pow => "Pow",
+        }
+    }
     fn apply(self, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Arithmetic::Add => a.add(b)?,
@@ -238,5 +248,18 @@ impl Merge for OnnxConcat {
     }
     fn config(&self) -> serde_json::Value {
         serde_json::json!({ "axis": self.axis })
+    }
+}
+
+/// ONNX: the operator with the constant as a weight, on the side it came from.
+impl OnnxForm for OnnxConstantOp {
+    fn to_onnx(c: &ConstantOpConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
+        let constant = g.weight(&l.part("constant"), l.weight(0)?)?;
+        let inputs = if c.constant_first {
+            vec![constant, l.input.clone()]
+        } else {
+            vec![l.input.clone(), constant]
+        };
+        Ok(g.node(c.op.onnx_op(), inputs, l.name, vec![]))
     }
 }

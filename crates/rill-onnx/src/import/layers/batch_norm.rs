@@ -87,3 +87,18 @@ impl Layer for OnnxBatchNorm {
         self.weights.clone()
     }
 }
+
+/// ONNX: the `BatchNormalization` over axis 1 it was imported from.
+impl OnnxForm for OnnxBatchNorm {
+    fn to_onnx(c: &BatchNormConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
+        let mut inputs = vec![l.input.clone()];
+        for (i, part) in ["scale", "bias", "mean", "variance"].iter().enumerate() {
+            inputs.push(g.weight(&l.part(part), l.weight(i)?)?);
+        }
+        let attrs = vec![
+            Float("epsilon", c.epsilon as f32),
+            Float("momentum", c.momentum as f32),
+        ];
+        Ok(g.node("BatchNormalization", inputs, l.name, attrs))
+    }
+}

@@ -143,3 +143,21 @@ impl Layer for OnnxConv {
             .collect()
     }
 }
+
+/// ONNX: the `Conv` it was imported from, in the file's own layout.
+impl OnnxForm for OnnxConv {
+    fn to_onnx(c: &ConvConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
+        let mut inputs = vec![l.input.clone(), g.weight(&l.part("kernel"), l.weight(0)?)?];
+        if let Some(b) = l.weights.get(1) {
+            inputs.push(g.weight(&l.part("bias"), b)?);
+        }
+        let attrs = vec![
+            Ints("kernel_shape", sizes(&c.kernel_shape)),
+            Ints("strides", sizes(&c.strides)),
+            Ints("pads", sizes(&c.pads)),
+            Ints("dilations", sizes(&c.dilations)),
+            Int("group", c.group as i64),
+        ];
+        Ok(g.node("Conv", inputs, l.name, attrs))
+    }
+}

@@ -150,3 +150,43 @@ impl Layer for OnnxSoftmax {
         })
     }
 }
+
+/// ONNX: the operator it was imported from.
+impl OnnxForm for OnnxUnary {
+    fn to_onnx(c: &UnaryConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
+        let x = l.input.clone();
+        Ok(match c.op.as_str() {
+            "leaky_relu" => {
+                let alpha = vec![Float("alpha", c.alpha as f32)];
+                g.node("LeakyRelu", vec![x], l.name, alpha)
+            }
+            "clip" => {
+                let lo = g.scalar(&l.part("min"), c.min as f32);
+                let hi = g.scalar(&l.part("max"), c.max as f32);
+                g.node("Clip", vec![x, lo, hi], l.name, vec![])
+            }
+            op => {
+                let onnx = match op {
+                    "erf" => "Erf",
+                    "neg" => "Neg",
+                    "sqrt" => "Sqrt",
+                    "exp" => "Exp",
+                    "log" => "Log",
+                    "abs" => "Abs",
+                    "reciprocal" => "Reciprocal",
+                    other => return Err(config_error(Self::KIND, format!("unknown op '{other}'"))),
+                };
+                g.node(onnx, vec![x], l.name, vec![])
+            }
+        })
+    }
+}
+
+/// ONNX: `Softmax` or `LogSoftmax` over the same axis.
+impl OnnxForm for OnnxSoftmax {
+    fn to_onnx(c: &SoftmaxConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
+        let op = if c.log { "LogSoftmax" } else { "Softmax" };
+        let axis = vec![Int("axis", c.axis as i64)];
+        Ok(g.node(op, vec![l.input.clone()], l.name, axis))
+    }
+}

@@ -8,7 +8,8 @@
 //! Attributes keep ONNX's meaning: axes count the batch axis, pads are (begins…, ends…).
 
 use rill_core::{no_grad, Conv2dOptions, Padding, Tensor};
-use rill_nn::layers::{Configurable, Layer, Merge};
+use rill_nn::layers::OnnxAttr::{Float, Int, Ints};
+use rill_nn::layers::{Configurable, Layer, Merge, OnnxForm, OnnxGraph, OnnxLayer};
 use rill_nn::{Error, Result, Variable};
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +38,11 @@ fn not_built(kind: &str) -> Error {
 /// Refuses a per-sample shape (or work size) above [`MAX_SAMPLE_VALUES`](rill_nn::layers::MAX_SAMPLE_VALUES).
 pub(crate) fn bounded(kind: &str, what: &str, dims: &[usize]) -> Result<()> {
     rill_nn::layers::check_sample_values(kind, what, dims)
+}
+
+/// Sizes as ONNX's integer lists.
+fn sizes(v: &[usize]) -> Vec<i64> {
+    v.iter().map(|&d| d as i64).collect()
 }
 
 /// The batch shape with the batch axis at the front, for messages.

@@ -98,3 +98,21 @@ impl Layer for OnnxPool {
         nchw(&y)
     }
 }
+
+/// ONNX: the `MaxPool` or `AveragePool` it was imported from, in the file's own layout.
+impl OnnxForm for OnnxPool {
+    fn to_onnx(c: &PoolConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
+        let mut attrs = vec![
+            Ints("kernel_shape", sizes(&c.kernel_shape)),
+            Ints("strides", sizes(&c.strides)),
+            Ints("pads", sizes(&c.pads)),
+        ];
+        let op = if c.mode == "max" {
+            "MaxPool"
+        } else {
+            attrs.push(Int("count_include_pad", i64::from(c.count_include_pad)));
+            "AveragePool"
+        };
+        Ok(g.node(op, vec![l.input.clone()], l.name, attrs))
+    }
+}

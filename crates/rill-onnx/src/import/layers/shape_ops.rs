@@ -162,3 +162,44 @@ impl Layer for OnnxReduceMean {
         Ok(x.mean(&axes, self.0.keepdims)?)
     }
 }
+
+/// ONNX: `Transpose` by the same permutation.
+impl OnnxForm for OnnxTranspose {
+    fn to_onnx(c: &TransposeConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
+        let perm = vec![Ints("perm", sizes(&c.perm))];
+        Ok(g.node("Transpose", vec![l.input.clone()], l.name, perm))
+    }
+}
+
+/// ONNX: `Pad` with the pads as an input (batch axis unpadded) and the value as a scalar.
+impl OnnxForm for OnnxPad {
+    fn to_onnx(c: &PadConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
+        let pads: Vec<i64> = std::iter::once(0)
+            .chain(c.pads.iter().map(|p| p.0 as i64))
+            .chain(std::iter::once(0))
+            .chain(c.pads.iter().map(|p| p.1 as i64))
+            .collect();
+        let pads = g.int64s(&l.part("pads"), &pads);
+        // −0 pads exactly as 0 does, and keeps onnxruntime from fusing this Pad into a
+        // following pooling or convolution: its fusion takes only a value whose bytes are all
+        // zero, then adds the pads to the next node's without checking them against its window
+        // — which fails for pads as large as the window.
+        let value = match c.value as f32 {
+            v if v == 0.0 => -0.0,
+            v => v,
+        };
+        let value = g.scalar(&l.part("value"), value);
+        Ok(g.node("Pad", vec![l.input.clone(), pads, value], l.name, vec![]))
+    }
+}
+
+/// ONNX: `ReduceMean` over the same axes.
+impl OnnxForm for OnnxReduceMean {
+    fn to_onnx(c: &ReduceMeanConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
+        let attrs = vec![
+            Ints("axes", sizes(&c.axes)),
+            Int("keepdims", i64::from(c.keepdims)),
+        ];
+        Ok(g.node("ReduceMean", vec![l.input.clone()], l.name, attrs))
+    }
+}
