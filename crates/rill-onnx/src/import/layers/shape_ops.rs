@@ -184,10 +184,7 @@ impl OnnxForm for OnnxPad {
         // following pooling or convolution: its fusion takes only a value whose bytes are all
         // zero, then adds the pads to the next node's without checking them against its window
         // — which fails for pads as large as the window.
-        let value = match c.value as f32 {
-            v if v == 0.0 => -0.0,
-            v => v,
-        };
+        let value = if c.value == 0.0 { -0.0 } else { c.value as f32 };
         let value = g.scalar(&l.part("value"), value);
         Ok(g.node("Pad", vec![l.input.clone(), pads, value], l.name, vec![]))
     }
