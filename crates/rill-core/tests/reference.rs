@@ -2,23 +2,8 @@
 //! tools/make_core_fixtures.py).
 
 use rill_core::{Conv2dOptions, Padding, Tensor};
+use rill_test_support::fixtures::tensor;
 use serde_json::Value;
-
-fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f32> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_f64().unwrap() as f32)
-        .collect();
-    Tensor::from_vec(data, &shape).unwrap()
-}
 
 fn pair(p: &Value) -> (usize, usize) {
     match p {

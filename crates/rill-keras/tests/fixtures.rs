@@ -5,6 +5,7 @@
 use rill_core::{DType, Tensor};
 use rill_nn::prelude::*;
 use rill_test_support::crafted::{edit_keras_config, edit_keras_entry, keras_claiming};
+use rill_test_support::fixtures::tensor;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -17,22 +18,6 @@ fn fixture(name: &str) -> PathBuf {
 fn record(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixture(&format!("{name}.json"))).unwrap())
         .unwrap()
-}
-
-fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f32> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_f64().unwrap() as f32)
-        .collect();
-    Tensor::from_vec(data, &shape).unwrap()
 }
 
 fn outputs_match(name: &str) -> Model {

@@ -9,6 +9,7 @@ use rill_nn::optimizers::{
     Adagrad, Adam, LearningRate, LearningRateSchedule, Optimizer, RmsProp, Sgd,
 };
 use rill_nn::{Activation, Variable};
+use rill_test_support::fixtures::tensor;
 use serde_json::Value;
 
 fn fixtures() -> Value {
@@ -24,22 +25,6 @@ fn cases(section: &str, min: usize) -> Vec<Value> {
         all.len()
     );
     all
-}
-
-fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f32> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_f64().unwrap() as f32)
-        .collect();
-    Tensor::from_vec(data, &shape).unwrap()
 }
 
 /// Within 1e-5 relative (with a small absolute floor for values near zero).

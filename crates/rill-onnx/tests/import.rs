@@ -7,6 +7,7 @@ use prost::Message;
 use rill_core::{DType, Tensor};
 use rill_nn::prelude::*;
 use rill_onnx::proto::*;
+use rill_test_support::fixtures::tensor;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -17,22 +18,6 @@ fn fixtures() -> PathBuf {
 fn record(name: &str) -> Value {
     let text = std::fs::read_to_string(fixtures().join(format!("{name}.json"))).unwrap();
     serde_json::from_str(&text).unwrap()
-}
-
-fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f32> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_f64().unwrap() as f32)
-        .collect();
-    Tensor::from_vec(data, &shape).unwrap()
 }
 
 /// The fixture's inputs in the model's input order.

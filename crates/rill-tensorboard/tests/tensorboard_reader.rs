@@ -5,18 +5,10 @@
 use rill_core::{set_seed, DType, Generator, Tensor};
 use rill_nn::prelude::*;
 use rill_tensorboard::{TensorBoard, UpdateFreq};
+use rill_test_support::fixtures::python;
 use serde_json::json;
 use std::path::Path;
 use std::process::Command;
-
-fn python() -> String {
-    std::env::var("RILL_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "RILL_TEST_PYTHON is not set: run the tests with tools/test, which prepares the \
-             Python environment holding TensorBoard"
-        )
-    })
-}
 
 #[test]
 fn tensorboard_reads_every_scalar_histogram_image_and_the_graph() {
@@ -90,7 +82,7 @@ fn tensorboard_reads_every_scalar_histogram_image_and_the_graph() {
     let expected_path = dir.path().join("expected.json");
     std::fs::write(&expected_path, expected.to_string()).unwrap();
     let checker = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/check_tensorboard.py");
-    let out = Command::new(python())
+    let out = Command::new(python("TensorBoard"))
         .arg(checker)
         .arg(&logs)
         .arg(&expected_path)

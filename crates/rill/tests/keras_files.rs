@@ -3,16 +3,11 @@
 //! Rill predicts; and read back by Rill, exactly.
 
 use rill::prelude::*;
+use rill_test_support::fixtures::python;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-
-fn python() -> String {
-    std::env::var("RILL_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!("RILL_TEST_PYTHON is not set: run the tests with tools/test, which prepares the Python environment holding Keras")
-    })
-}
 
 fn tensor_json(t: &Tensor) -> Value {
     json!({"shape": t.shape(), "data": t.to_dtype(DType::F32).unwrap().to_vec::<f32>().unwrap()})
@@ -217,7 +212,7 @@ fn keras_opens_rill_models_and_predicts_the_same() {
     let cases_path = dir.path().join("cases.json");
     std::fs::write(&cases_path, json!({ "cases": cases }).to_string()).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/check_keras.py");
-    let run = Command::new(python())
+    let run = Command::new(python("Keras"))
         .arg(script)
         .arg(&cases_path)
         .env("KERAS_BACKEND", "numpy")

@@ -5,18 +5,10 @@
 
 use rill::prelude::*;
 use rill_onnx::ExportOptions;
+use rill_test_support::fixtures::python;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
-
-fn python() -> String {
-    std::env::var("RILL_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "RILL_TEST_PYTHON is not set: run the tests with tools/test, which prepares the \
-             Python environment holding onnx and onnxruntime"
-        )
-    })
-}
 
 /// Random values for the biases and normalisation parameters, which start as zeros and ones
 /// (BatchNormalization's variances stay positive), so no weight that export gets wrong can
@@ -314,7 +306,7 @@ fn onnxruntime_runs_every_exported_layer_as_rill_does_and_import_gives_it_back()
     let cases_path = dir.path().join("cases.json");
     std::fs::write(&cases_path, json!({ "cases": listed }).to_string()).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/check_onnx.py");
-    let run = Command::new(python())
+    let run = Command::new(python("onnx and onnxruntime"))
         .arg(script)
         .arg(&cases_path)
         .output()
