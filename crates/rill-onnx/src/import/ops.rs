@@ -167,6 +167,16 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
             Some(_) => constant_input(i, what).map(Some),
         }
     };
+    // Axes: an attribute until the op's opset moved them into input 1.
+    let axes = |input_from: i64| -> Result<Option<Vec<i64>>> {
+        if imp.opset >= input_from {
+            optional_const(1, "axes")?
+                .map(|c| c.ints("axes").map(<[i64]>::to_vec))
+                .transpose()
+        } else {
+            a.ints("axes")
+        }
+    };
     let only_first_output = || -> Result<()> {
         if node.output.iter().skip(1).any(|o| !o.is_empty()) {
             return Err(unsupported("only the first output is supported"));
@@ -464,13 +474,7 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
         "ReduceMean" => {
             let (x, s) = dynamic(0)?;
             let r = s.len() + 1;
-            let axes = if imp.opset >= 18 {
-                optional_const(1, "axes")?
-                    .map(|c| c.ints("axes").map(<[i64]>::to_vec))
-                    .transpose()?
-            } else {
-                a.ints("axes")?
-            };
+            let axes = axes(18)?;
             let axes = axes.ok_or_else(|| {
                 unsupported("ReduceMean over every axis, the batch axis included")
             })?;
@@ -488,13 +492,7 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
             // The largest value over the steps of (steps, channels) samples: Keras'
             // GlobalMaxPooling1D, as Rill exports it.
             let (x, s) = dynamic(0)?;
-            let axes = if imp.opset >= 18 {
-                optional_const(1, "axes")?
-                    .map(|c| c.ints("axes").map(<[i64]>::to_vec))
-                    .transpose()?
-            } else {
-                a.ints("axes")?
-            };
+            let axes = axes(18)?;
             let steps_only = axes.is_some_and(|axes| matches!(axes[..], [1] | [-2]));
             if s.len() != 2 || !steps_only || a.int("keepdims", 1)? != 0 {
                 return Err(unsupported(
@@ -581,13 +579,7 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
         }
         "Squeeze" | "Unsqueeze" => {
             let (x, s) = dynamic(0)?;
-            let axes = if imp.opset >= 13 {
-                optional_const(1, "axes")?
-                    .map(|c| c.ints("axes").map(<[i64]>::to_vec))
-                    .transpose()?
-            } else {
-                a.ints("axes")?
-            };
+            let axes = axes(13)?;
             let mut full = vec![usize::MAX];
             full.extend(&s);
             if op == "Unsqueeze" {
