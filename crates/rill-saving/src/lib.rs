@@ -93,16 +93,66 @@ pub fn load_weights(model: &Model, path: impl AsRef<Path>) -> Result<()> {
     }
 }
 
-/// Keras' `ModelCheckpoint`, writing each checkpoint through [`save_model`]: a `.keras` path
-/// gets a Keras file, `.rill` Rill's own with the optimizer state, `.weights.h5` the weights.
-/// The path's extension is checked now, not at the end of the first epoch.
-pub fn checkpoint(path: impl Into<String>) -> Result<rill_io::ModelCheckpoint> {
+/// Keras' `ModelCheckpoint`, writing each checkpoint through this door, as `model.save` does:
+/// a `.keras` path gets a Keras file, `.rill` Rill's own (with the compile settings and
+/// optimizer state of a compiled model, so the checkpoint loads compiled and resumes),
+/// `.onnx` an ONNX file, `.weights.h5` the weights. The path takes Keras' placeholders
+/// (`{epoch:02d}`, `{val_loss:.2f}`).
+///
+/// ```
+/// use rill_saving::ModelCheckpoint;
+/// let best = ModelCheckpoint::new("out/model-{epoch:02d}.keras")
+///     .monitor("val_accuracy")
+///     .save_best_only(true);
+/// ```
+pub struct ModelCheckpoint(rill_io::ModelCheckpoint);
+
+impl ModelCheckpoint {
+    /// Saves to `path` after every epoch, watching `val_loss`. An extension no format has is
+    /// an error at the first save; [`checkpoint`] checks it at once.
+    pub fn new(path: impl Into<String>) -> Self {
+        ModelCheckpoint(rill_io::ModelCheckpoint::new(path).with_saver(|model, p| {
+            save_model(model, p).map_err(|e| rill_nn::Error::Config(e.to_string()))
+        }))
+    }
+    /// Watches `monitor` instead of `val_loss`.
+    pub fn monitor(self, monitor: &str) -> Self {
+        ModelCheckpoint(self.0.monitor(monitor))
+    }
+    /// Which direction is better (default: from the monitor's name).
+    pub fn mode(self, mode: rill_nn::callbacks::Mode) -> Self {
+        ModelCheckpoint(self.0.mode(mode))
+    }
+    /// Saves only when the monitored value improves on the best so far.
+    pub fn save_best_only(self, on: bool) -> Self {
+        ModelCheckpoint(self.0.save_best_only(on))
+    }
+}
+
+impl std::fmt::Debug for ModelCheckpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl rill_nn::callbacks::Callback for ModelCheckpoint {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &rill_nn::Logs,
+        model: &mut Model,
+    ) -> rill_nn::Result<()> {
+        self.0.on_epoch_end(epoch, logs, model)
+    }
+}
+
+/// [`ModelCheckpoint::new`] with the path's extension checked now, not at the end of the first
+/// epoch.
+pub fn checkpoint(path: impl Into<String>) -> Result<ModelCheckpoint> {
     let path = path.into();
     // `{epoch:02d}` and the like stand in the name, never in the extension.
     ModelFormat::from_path(Path::new(&path))?;
-    Ok(rill_io::ModelCheckpoint::new(path).with_saver(|model, p| {
-        save_model(model, p).map_err(|e| rill_nn::Error::Config(e.to_string()))
-    }))
+    Ok(ModelCheckpoint::new(path))
 }
 
 /// `model.save(path)`, `model.save_weights(path)` and `model.load_weights(path)` as methods

@@ -151,3 +151,38 @@ fn a_checkpoint_writes_the_format_its_path_names() {
         "{e}"
     );
 }
+
+#[test]
+fn the_preludes_checkpoint_saves_what_model_save_saves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut model = trained();
+    let x = rill_core::Generator::new(1)
+        .uniform(&[32, 4], -1.0, 1.0, DType::F32)
+        .unwrap();
+    let y = rill_core::Generator::new(2)
+        .uniform(&[32, 3], -1.0, 1.0, DType::F32)
+        .unwrap();
+    let rill = dir.path().join("last.rill");
+    let keras = dir.path().join("last.keras");
+    model
+        .fit(
+            (&x, &y),
+            FitConfig::default()
+                .epochs(1)
+                .verbose(Verbosity::Silent)
+                .callback(rill_saving::ModelCheckpoint::new(rill.to_str().unwrap()).monitor("loss"))
+                .callback(
+                    rill_saving::ModelCheckpoint::new(keras.to_str().unwrap()).monitor("loss"),
+                ),
+        )
+        .unwrap();
+    // Compiled, with the optimizer's state, as `model.save` writes a compiled model: the
+    // checkpoint evaluates and resumes at once.
+    let resumed = rill_io::load_model(&rill).unwrap();
+    assert!(resumed.is_compiled());
+    assert_eq!(outputs(&resumed), outputs(&model));
+    assert_eq!(
+        outputs(&rill_keras::load_model(&keras).unwrap()),
+        outputs(&model)
+    );
+}

@@ -86,10 +86,10 @@ pub mod prelude {
     };
     pub use rill_data::images::{image_dataset_from_directory, load_image};
     pub use rill_data::{augment, Dataset};
-    pub use rill_io::{BackupAndRestore, ModelCheckpoint};
+    pub use rill_io::BackupAndRestore;
     pub use rill_nn::metrics::{Accuracy, AccuracyKind, Auc, ClassMetric, SparseTopKAccuracy};
     pub use rill_nn::prelude::*;
     pub use rill_onnx::SaveOnnx;
-    pub use rill_saving::{load_model, save_model, ModelFiles, ModelFormat};
+    pub use rill_saving::{load_model, save_model, ModelCheckpoint, ModelFiles, ModelFormat};
     pub use rill_tensorboard::TensorBoard;
 }
