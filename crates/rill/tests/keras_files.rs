@@ -169,7 +169,14 @@ fn keras_opens_rill_models_and_predicts_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let mut g = Generator::new(5);
     let mut cases = Vec::new();
-    for (name, model) in models() {
+    let models = models();
+    // Every layer with a Keras form goes through Keras 3 here.
+    rill_test_support::coverage::assert_every_kind_used(
+        "Keras 3",
+        &rill::nn::layers::keras_kinds(),
+        models.iter().map(|(_, m)| m),
+    );
+    for (name, model) in models {
         let file = format!("{name}.keras");
         let path = dir.path().join(&file);
         rill::keras::save_model(&model, &path).unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -202,29 +202,12 @@ fn cases() -> Vec<Case> {
     for name in IMPORTED {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rill-onnx/tests/fixtures");
         let model = rill::onnx::load(dir.join(format!("{name}.onnx"))).unwrap();
-        let record: Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap(),
-        )
-        .unwrap();
+        let record = rill_test_support::fixtures::read_json(dir.join(format!("{name}.json")));
         let inputs = record["inputs"]
             .as_object()
             .unwrap()
             .values()
-            .map(|v| {
-                let shape: Vec<usize> = v["shape"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|d| d.as_u64().unwrap() as usize)
-                    .collect();
-                let data: Vec<f32> = v["data"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|d| d.as_f64().unwrap() as f32)
-                    .collect();
-                Tensor::from_vec(data, &shape).unwrap()
-            })
+            .map(rill_test_support::fixtures::tensor)
             .collect();
         out.push(Case {
             name,
@@ -252,7 +235,14 @@ const IMPORTED: [&str; 10] = [
 fn onnxruntime_runs_every_exported_layer_as_rill_does_and_import_gives_it_back() {
     let dir = tempfile::tempdir().unwrap();
     let mut listed = Vec::new();
-    for case in cases() {
+    let cases = cases();
+    // Every layer with an ONNX form goes through onnxruntime here.
+    rill_test_support::coverage::assert_every_kind_used(
+        "onnxruntime",
+        &rill::nn::layers::onnx_kinds(),
+        cases.iter().map(|c| &c.model),
+    );
+    for case in cases {
         let file = format!("{}.onnx", case.name);
         let path = dir.path().join(&file);
         let options = ExportOptions {
