@@ -7,12 +7,12 @@ use rill_nn::layers::{register_layer, Configurable};
 use rill_nn::prelude::*;
 use rill_serve::batcher::BatchConfig;
 use rill_serve::{ModelSet, ModelSource, ModelStore, ServerConfig, VersionPolicy};
+use rill_test_support::server::{agent, get, post_text as post, Server};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A layer that misbehaves on purpose: its loading panics (`on_load`), its call panics on an
@@ -82,92 +82,6 @@ fn predict_local(m: &Sequential, k: f32) -> Vec<f32> {
 
 fn instance(k: f32) -> Value {
     json!([[k, 0.5, -1.0], [2.0, k, 0.25]])
-}
-
-struct Server {
-    addr: std::net::SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(store: ModelStore, config: ServerConfig) -> Server {
-        Server::start_set(ModelSet::single(Arc::new(store)), config)
-    }
-    fn start_set(models: ModelSet, config: ServerConfig) -> Server {
-        let models = Arc::new(models);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                ready_tx.send(listener.local_addr().unwrap()).unwrap();
-                rill_serve::serve(listener, models, config, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        Server {
-            addr,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-    /// Signals shutdown and waits for the server to return; how long that took.
-    fn stop(&mut self) -> Duration {
-        let t = Instant::now();
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(th) = self.thread.take() {
-            th.join().unwrap();
-        }
-        t.elapsed()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .into()
-}
-
-/// Status and body text (not parsed: answers may hold NaN, which JSON readers refuse).
-fn post(url: &str, body: &str) -> (u16, String) {
-    let mut r = agent()
-        .post(url)
-        .header("content-type", "application/json")
-        .send(body)
-        .unwrap();
-    (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
-}
-
-fn get(url: &str) -> (u16, Value) {
-    let mut r = agent().get(url).call().unwrap();
-    let text = r.body_mut().read_to_string().unwrap();
-    (
-        r.status().as_u16(),
-        serde_json::from_str(&text).unwrap_or(Value::Null),
-    )
 }
 
 fn predictions(body: &str) -> Vec<Vec<f32>> {
@@ -248,7 +162,7 @@ fn a_version_that_fails_or_panics_while_loading_never_takes_the_server_down() {
         .collect();
     assert_eq!(states, [(3, "END"), (2, "END"), (1, "AVAILABLE")]);
 
-    let mut s = Server::start(store, quick(ServerConfig::default()));
+    let mut s = Server::start_store(store, quick(ServerConfig::default()));
     let (code, body) = post(
         &s.url("/v1/models/m:predict"),
         &json!({"instances": [instance(1.0)]}).to_string(),
@@ -321,7 +235,7 @@ fn version_policies_and_labels_route_each_request_to_its_version() {
     )
     .unwrap();
     assert_eq!(store.served_versions(), [1, 3]);
-    let s = Server::start(store, quick(ServerConfig::default()));
+    let s = Server::start_store(store, quick(ServerConfig::default()));
     let body = json!({"instances": [instance(0.5)]}).to_string();
     for (path, want) in [
         ("/v1/models/m:predict", &models[2]),
@@ -376,7 +290,7 @@ fn a_model_that_panics_is_answered_500_and_the_workers_go_on() {
     let m = model(4, "on_666");
     save(dir.path(), 1, &m);
     let store = ModelStore::open("m", ModelSource::BasePath(dir.path().to_path_buf())).unwrap();
-    let s = Server::start(
+    let s = Server::start_store(
         store,
         quick(ServerConfig {
             batch: BatchConfig {
@@ -406,7 +320,7 @@ fn nan_infinity_size_one_axes_and_large_requests() {
     let m = model(5, "plain");
     save(dir.path(), 1, &m);
     let store = ModelStore::open("m", ModelSource::BasePath(dir.path().to_path_buf())).unwrap();
-    let s = Server::start(
+    let s = Server::start_store(
         store,
         quick(ServerConfig {
             batch: BatchConfig {
@@ -449,7 +363,7 @@ fn stalled_headers_idle_connections_and_slow_bodies_are_cut_off() {
     let dir = tempfile::tempdir().unwrap();
     save(dir.path(), 1, &model(6, "plain"));
     let store = ModelStore::open("m", ModelSource::BasePath(dir.path().to_path_buf())).unwrap();
-    let s = Server::start(store, quick(ServerConfig::default()));
+    let s = Server::start_store(store, quick(ServerConfig::default()));
     // Half-sent headers: closed after the header timeout.
     let mut half = TcpStream::connect(s.addr).unwrap();
     half.write_all(b"POST /v1/models/m:predict HTTP/1.1\r\nHost: x\r\n")
@@ -483,7 +397,7 @@ fn held_connections_cannot_lock_clients_out_for_longer_than_the_header_timeout()
     let dir = tempfile::tempdir().unwrap();
     save(dir.path(), 1, &model(7, "plain"));
     let store = ModelStore::open("m", ModelSource::BasePath(dir.path().to_path_buf())).unwrap();
-    let s = Server::start(
+    let s = Server::start_store(
         store,
         quick(ServerConfig {
             max_connections: 8,
@@ -513,7 +427,7 @@ fn shutdown_does_not_wait_forever_for_a_stalled_client() {
     let dir = tempfile::tempdir().unwrap();
     save(dir.path(), 1, &model(8, "plain"));
     let store = ModelStore::open("m", ModelSource::BasePath(dir.path().to_path_buf())).unwrap();
-    let mut s = Server::start(
+    let mut s = Server::start_store(
         store,
         ServerConfig {
             // Timeouts far longer than the shutdown deadline: the deadline must end it.
@@ -538,7 +452,7 @@ fn work_for_clients_that_left_is_dropped_unrun() {
     let dir = tempfile::tempdir().unwrap();
     save(dir.path(), 1, &model(10, "slow"));
     let store = ModelStore::open("m", ModelSource::BasePath(dir.path().to_path_buf())).unwrap();
-    let s = Server::start(
+    let s = Server::start_store(
         store,
         quick(ServerConfig {
             batch: BatchConfig {
@@ -606,7 +520,7 @@ fn a_model_config_file_serves_several_models_and_is_reread_when_it_changes() {
     };
     write_config("");
     let set = ModelSet::from_config_file(&config).unwrap();
-    let s = Server::start_set(set, quick(ServerConfig::default()));
+    let s = Server::start(set, quick(ServerConfig::default()));
     let body = json!({"instances": [instance(0.25)]}).to_string();
     let answer = |path: &str| {
         let (code, text) = post(&s.url(path), &body);

@@ -5,9 +5,9 @@ use rill_core::{set_seed, Tensor};
 use rill_nn::prelude::*;
 use rill_serve::batcher::BatchConfig;
 use rill_serve::{ModelSource, ModelStore, ServerConfig};
+use rill_test_support::server::{agent, get, post, Server};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// A model on `[2, 3]` samples with 4 outputs, saved under `dir/<version>/model.rill`.
@@ -26,84 +26,10 @@ fn save_version(dir: &Path, version: u64, seed: u64) -> Sequential {
     m
 }
 
-struct Server {
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(base: &Path, config: ServerConfig) -> Server {
-        let store =
-            Arc::new(ModelStore::open("demo", ModelSource::BasePath(base.to_path_buf())).unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                ready_tx.send(listener.local_addr().unwrap()).unwrap();
-                let models = Arc::new(rill_serve::ModelSet::single(store));
-                rill_serve::serve(listener, models, config, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = ready_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        Server {
-            url: format!("http://{addr}"),
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-    fn stop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .into()
-}
-
-fn get(url: &str) -> (u16, Value) {
-    let mut r = agent().get(url).call().unwrap();
-    (
-        r.status().as_u16(),
-        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null),
-    )
-}
-
-fn post(url: &str, body: &str) -> (u16, Value) {
-    let mut r = agent()
-        .post(url)
-        .header("content-type", "application/json")
-        .send(body)
-        .unwrap();
-    (
-        r.status().as_u16(),
-        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null),
-    )
+/// The server for the model versions under `base`, named `demo`.
+fn start(base: &Path, config: ServerConfig) -> Server {
+    let store = ModelStore::open("demo", ModelSource::BasePath(base.to_path_buf())).unwrap();
+    Server::start_store(store, config)
 }
 
 fn sample(k: f64) -> Value {
@@ -138,17 +64,17 @@ fn close(got: &Value, want: &[Vec<f64>]) -> bool {
 fn status_metadata_and_predict_in_both_formats() {
     let dir = tempfile::tempdir().unwrap();
     let mut model = save_version(dir.path(), 1, 1);
-    let s = Server::start(dir.path(), ServerConfig::default());
+    let s = start(dir.path(), ServerConfig::default());
     let status = json!({"model_version_status": [{"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]});
     assert_eq!(
-        get(&format!("{}/v1/models/demo", s.url)),
+        get(&format!("{}/v1/models/demo", s.base)),
         (200, status.clone())
     );
     assert_eq!(
-        get(&format!("{}/v1/models/demo/versions/1", s.url)),
+        get(&format!("{}/v1/models/demo/versions/1", s.base)),
         (200, status)
     );
-    let (code, meta) = get(&format!("{}/v1/models/demo/metadata", s.url));
+    let (code, meta) = get(&format!("{}/v1/models/demo/metadata", s.base));
     assert_eq!(code, 200);
     let sig = &meta["metadata"]["signature_def"]["signature_def"]["serving_default"];
     // The names are the model's own, as Keras names them: its input layer and its last layer.
@@ -167,26 +93,26 @@ fn status_metadata_and_predict_in_both_formats() {
         "4"
     );
     assert_eq!(
-        get(&format!("{}/v1/models/demo/versions/1/metadata", s.url)).0,
+        get(&format!("{}/v1/models/demo/versions/1/metadata", s.base)).0,
         200
     );
 
     let want = expected(&mut model, &[1.0, -3.0]);
     let (code, r) = post(
-        &format!("{}/v1/models/demo:predict", s.url),
+        &format!("{}/v1/models/demo:predict", s.base),
         &json!({"instances": [sample(1.0), sample(-3.0)]}).to_string(),
     );
     assert_eq!(code, 200);
     assert!(close(&r["predictions"], &want), "{r}");
     let (code, r) = post(
-        &format!("{}/v1/models/demo/versions/1:predict", s.url),
+        &format!("{}/v1/models/demo/versions/1:predict", s.base),
         &json!({"signature_name": "serving_default", "inputs": [sample(1.0), sample(-3.0)]})
             .to_string(),
     );
     assert_eq!(code, 200);
     assert!(close(&r["outputs"], &want), "{r}");
     let (code, r) = post(
-        &format!("{}/v1/models/demo:predict", s.url),
+        &format!("{}/v1/models/demo:predict", s.base),
         &json!({"instances": [{"input_layer": sample(1.0)}]}).to_string(),
     );
     assert!(
@@ -194,7 +120,7 @@ fn status_metadata_and_predict_in_both_formats() {
         "named inputs: {r}"
     );
     let (code, r) = post(
-        &format!("{}/v1/models/demo:predict", s.url),
+        &format!("{}/v1/models/demo:predict", s.base),
         &json!({"inputs": {"input_layer": [sample(1.0), sample(-3.0)]}}).to_string(),
     );
     assert!(
@@ -255,9 +181,9 @@ fn a_two_input_two_output_model_is_served_with_named_inputs_and_outputs() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("1")).unwrap();
     rill_io::save_model(&model, dir.path().join("1/model.rill")).unwrap();
-    let s = Server::start(dir.path(), ServerConfig::default());
+    let s = start(dir.path(), ServerConfig::default());
 
-    let (_, meta_body) = get(&format!("{}/v1/models/demo/metadata", s.url));
+    let (_, meta_body) = get(&format!("{}/v1/models/demo/metadata", s.base));
     let sig = &meta_body["metadata"]["signature_def"]["signature_def"]["serving_default"];
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&sig["inputs"]), ["image", "meta"]);
@@ -283,7 +209,7 @@ fn a_two_input_two_output_model_is_served_with_named_inputs_and_outputs() {
         json!([v[i * 6..i * 6 + 3], v[i * 6 + 3..i * 6 + 6]])
     };
     let meta_rows = |i: usize| json!(xm.to_f64_vec()[i * 2..i * 2 + 2]);
-    let url = format!("{}/v1/models/demo:predict", s.url);
+    let url = format!("{}/v1/models/demo:predict", s.base);
 
     // Row format: each instance an object of inputs; each prediction an object of outputs.
     let instances: Vec<Value> = (0..rows)
@@ -324,14 +250,14 @@ fn a_two_input_two_output_model_is_served_with_named_inputs_and_outputs() {
 fn every_bad_request_gets_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     save_version(dir.path(), 3, 2);
-    let s = Server::start(
+    let s = start(
         dir.path(),
         ServerConfig {
             max_body_bytes: 4096,
             ..ServerConfig::default()
         },
     );
-    let p = format!("{}/v1/models/demo:predict", s.url);
+    let p = format!("{}/v1/models/demo:predict", s.base);
     let cases: Vec<(String, u16, &str)> = vec![
         ("{not json".into(), 400, "invalid JSON"),
         ("[1, 2]".into(), 400, "must be a JSON object"),
@@ -392,7 +318,7 @@ fn every_bad_request_gets_a_clear_error() {
         );
     }
     assert_eq!(
-        post(&format!("{}/v1/models/other:predict", s.url), "{}"),
+        post(&format!("{}/v1/models/other:predict", s.base), "{}"),
         (
             404,
             json!({"error": "Servable not found for request: Latest(other)"})
@@ -400,7 +326,7 @@ fn every_bad_request_gets_a_clear_error() {
     );
     assert_eq!(
         post(
-            &format!("{}/v1/models/demo/versions/7:predict", s.url),
+            &format!("{}/v1/models/demo/versions/7:predict", s.base),
             "{}"
         ),
         (
@@ -408,19 +334,19 @@ fn every_bad_request_gets_a_clear_error() {
             json!({"error": "Servable not found for request: Specific(demo, 7)"})
         )
     );
-    let (code, r) = post(&format!("{}/v1/models/demo:classify", s.url), "{}");
+    let (code, r) = post(&format!("{}/v1/models/demo:classify", s.base), "{}");
     assert_eq!(code, 404);
     assert_eq!(
         r["error"],
         "unknown method ':classify'; this server answers ':predict'"
     );
-    assert_eq!(get(&format!("{}/v1/models/demo/versions/1", s.url)).0, 404);
+    assert_eq!(get(&format!("{}/v1/models/demo/versions/1", s.base)).0, 404);
     assert_eq!(
-        get(&format!("{}/v1/models/demo/labels/stable", s.url)).0,
+        get(&format!("{}/v1/models/demo/labels/stable", s.base)).0,
         404
     );
-    assert_eq!(get(&format!("{}/v1/models/other", s.url)).0, 404);
-    assert_eq!(get(&format!("{}/v2/anything", s.url)).0, 404);
+    assert_eq!(get(&format!("{}/v1/models/other", s.base)).0, 404);
+    assert_eq!(get(&format!("{}/v2/anything", s.base)).0, 404);
 }
 
 #[test]
@@ -437,8 +363,8 @@ fn concurrent_requests_are_batched_correctly_and_hot_reload_drops_nothing() {
         poll_interval: Duration::from_millis(50),
         ..ServerConfig::default()
     };
-    let s = Server::start(dir.path(), config);
-    let url = format!("{}/v1/models/demo:predict", s.url);
+    let s = start(dir.path(), config);
+    let url = format!("{}/v1/models/demo:predict", s.base);
     // 8 clients × 25 requests, each with its own input: every answer must be its own.
     let answers_v1: Vec<Vec<Vec<f64>>> = (0..8).map(|c| expected(&mut v1, &[c as f64])).collect();
     std::thread::scope(|scope| {
@@ -478,7 +404,7 @@ fn concurrent_requests_are_batched_correctly_and_hot_reload_drops_nothing() {
         std::thread::sleep(Duration::from_millis(100));
         v2_model = Some(save_version(dir.path(), 2, 4));
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while get(&format!("{}/v1/models/demo", s.url)).1["model_version_status"][0]["version"]
+        while get(&format!("{}/v1/models/demo", s.base)).1["model_version_status"][0]["version"]
             != "2"
         {
             assert!(
@@ -499,23 +425,23 @@ fn concurrent_requests_are_batched_correctly_and_hot_reload_drops_nothing() {
         close(&r["predictions"], &want_v2),
         "serves version 2 now: {r}"
     );
-    assert_eq!(get(&format!("{}/v1/models/demo/versions/2", s.url)).0, 200);
+    assert_eq!(get(&format!("{}/v1/models/demo/versions/2", s.base)).0, 200);
 }
 
 #[test]
 fn metrics_count_requests_and_shutdown_is_graceful() {
     let dir = tempfile::tempdir().unwrap();
     save_version(dir.path(), 1, 5);
-    let mut s = Server::start(dir.path(), ServerConfig::default());
+    let mut s = start(dir.path(), ServerConfig::default());
     for _ in 0..3 {
         post(
-            &format!("{}/v1/models/demo:predict", s.url),
+            &format!("{}/v1/models/demo:predict", s.base),
             &json!({"instances": [sample(1.0)]}).to_string(),
         );
     }
-    post(&format!("{}/v1/models/demo:predict", s.url), "oops");
+    post(&format!("{}/v1/models/demo:predict", s.base), "oops");
     let mut r = agent()
-        .get(&format!("{}/monitoring/prometheus/metrics", s.url))
+        .get(&format!("{}/monitoring/prometheus/metrics", s.base))
         .call()
         .unwrap();
     let text = r.body_mut().read_to_string().unwrap();
@@ -531,7 +457,7 @@ fn metrics_count_requests_and_shutdown_is_graceful() {
         text.contains("rill_request_latency_seconds_count 4"),
         "{text}"
     );
-    let url = s.url.clone();
+    let url = s.base.clone();
     s.stop();
     assert!(
         agent()
@@ -557,8 +483,8 @@ fn an_onnx_file_in_a_version_folder_is_served_with_its_own_names() {
         &std::fs::read_to_string(fixtures.join("torch_separable.json")).unwrap(),
     )
     .unwrap();
-    let s = Server::start(dir.path(), ServerConfig::default());
-    let (code, meta) = get(&format!("{}/v1/models/demo/metadata", s.url));
+    let s = start(dir.path(), ServerConfig::default());
+    let (code, meta) = get(&format!("{}/v1/models/demo/metadata", s.base));
     assert_eq!(code, 200, "{meta}");
     let sig = &meta["metadata"]["signature_def"]["signature_def"]["serving_default"];
     assert!(
@@ -581,7 +507,7 @@ fn an_onnx_file_in_a_version_folder_is_served_with_its_own_names() {
             .collect::<Vec<_>>())
     };
     let body = json!({"instances": [nest(&flat[..324]), nest(&flat[324..])]}).to_string();
-    let (code, answer) = post(&format!("{}/v1/models/demo:predict", s.url), &body);
+    let (code, answer) = post(&format!("{}/v1/models/demo:predict", s.base), &body);
     assert_eq!(code, 200, "{answer}");
     // onnxruntime's log-probabilities for the same inputs (within 1e-4).
     let want: Vec<f64> = record["outputs"][0]["data"]
@@ -624,7 +550,7 @@ fn the_keras_tutorial_model_is_served_from_its_keras_file() {
     let record: Value =
         serde_json::from_str(&std::fs::read_to_string(fixtures.join("tutorial.json")).unwrap())
             .unwrap();
-    let s = Server::start(dir.path(), ServerConfig::default());
+    let s = start(dir.path(), ServerConfig::default());
     let images: Vec<f64> = record["inputs"]
         .as_object()
         .unwrap()
@@ -641,7 +567,7 @@ fn the_keras_tutorial_model_is_served_from_its_keras_file() {
         .map(|img| json!(img.chunks(28).map(|r| r.to_vec()).collect::<Vec<_>>()))
         .collect();
     let body = json!({"signature_name": "serving_default", "instances": instances}).to_string();
-    let (code, answer) = post(&format!("{}/v1/models/demo:predict", s.url), &body);
+    let (code, answer) = post(&format!("{}/v1/models/demo:predict", s.base), &body);
     assert_eq!(code, 200, "{answer}");
     let want: Vec<f64> = record["outputs"][0]["data"]
         .as_array()
