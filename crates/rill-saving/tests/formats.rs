@@ -17,6 +17,15 @@ fn trained() -> Model {
     m
 }
 
+/// 32 samples of 4 features and 3 targets, to fit `trained()` on.
+fn regression_data() -> (Tensor, Tensor) {
+    let mut g = rill_core::Generator::new(1);
+    (
+        g.uniform(&[32, 4], -1.0, 1.0, DType::F32).unwrap(),
+        g.uniform(&[32, 3], -1.0, 1.0, DType::F32).unwrap(),
+    )
+}
+
 fn outputs(m: &Model) -> Vec<f32> {
     let x = rill_core::Generator::new(5)
         .uniform(&[6, 4], -1.0, 1.0, DType::F32)
@@ -124,12 +133,7 @@ fn a_checkpoint_writes_the_format_its_path_names() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ckpt-{epoch:02d}.keras");
     let mut model = trained();
-    let x = rill_core::Generator::new(1)
-        .uniform(&[32, 4], -1.0, 1.0, DType::F32)
-        .unwrap();
-    let y = rill_core::Generator::new(2)
-        .uniform(&[32, 3], -1.0, 1.0, DType::F32)
-        .unwrap();
+    let (x, y) = regression_data();
     let checkpoint = rill_saving::checkpoint(path.to_str().unwrap())
         .unwrap()
         .monitor("loss");
@@ -156,12 +160,7 @@ fn a_checkpoint_writes_the_format_its_path_names() {
 fn the_preludes_checkpoint_saves_what_model_save_saves() {
     let dir = tempfile::tempdir().unwrap();
     let mut model = trained();
-    let x = rill_core::Generator::new(1)
-        .uniform(&[32, 4], -1.0, 1.0, DType::F32)
-        .unwrap();
-    let y = rill_core::Generator::new(2)
-        .uniform(&[32, 3], -1.0, 1.0, DType::F32)
-        .unwrap();
+    let (x, y) = regression_data();
     let rill = dir.path().join("last.rill");
     let keras = dir.path().join("last.keras");
     model
