@@ -239,7 +239,10 @@ impl OnnxForm for Conv1D {
 impl KerasForm for Conv1D {
     const KERAS_POSITIONAL: &'static [&'static str] = &["filters", "kernel_size"];
     fn to_keras(c: &Conv1DConfig) -> serde_json::Value {
-        serde_json::json!({"filters": c.filters, "kernel_size": [c.kernel_size], "strides": [c.strides], "padding": c.padding, "data_format": "channels_last", "dilation_rate": [c.dilation_rate], "groups": 1, "activation": c.kernel_bias.activation.name(), "use_bias": c.kernel_bias.use_bias, "kernel_regularizer": super::keras_regularizer(c.kernel_bias.kernel_regularizer)})
+        super::with_keras_kernel_bias(
+            serde_json::json!({"filters": c.filters, "kernel_size": [c.kernel_size], "strides": [c.strides], "padding": c.padding, "data_format": "channels_last", "dilation_rate": [c.dilation_rate], "groups": 1}),
+            &c.kernel_bias,
+        )
     }
     fn from_keras(a: &mut KerasArgs<'_>, _rank: usize) -> Result<Conv1DConfig> {
         a.channels_last()?;

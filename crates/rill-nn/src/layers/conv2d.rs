@@ -245,7 +245,10 @@ impl super::KerasForm for Conv2D {
     const KERAS_POSITIONAL: &'static [&'static str] = &["filters", "kernel_size"];
     fn to_keras(c: &Conv2DConfig) -> serde_json::Value {
         let pair = |p: (usize, usize)| [p.0, p.1];
-        serde_json::json!({"filters": c.filters, "kernel_size": pair(c.kernel_size), "strides": pair(c.strides), "padding": super::keras_padding(c.padding), "data_format": "channels_last", "dilation_rate": pair(c.dilation_rate), "groups": 1, "activation": c.kernel_bias.activation.name(), "use_bias": c.kernel_bias.use_bias, "kernel_regularizer": super::keras_regularizer(c.kernel_bias.kernel_regularizer)})
+        super::with_keras_kernel_bias(
+            serde_json::json!({"filters": c.filters, "kernel_size": pair(c.kernel_size), "strides": pair(c.strides), "padding": super::keras_padding(c.padding), "data_format": "channels_last", "dilation_rate": pair(c.dilation_rate), "groups": 1}),
+            &c.kernel_bias,
+        )
     }
     fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<Conv2DConfig> {
         a.channels_last()?;

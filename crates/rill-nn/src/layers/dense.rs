@@ -153,7 +153,7 @@ impl super::OnnxForm for Dense {
 impl super::KerasForm for Dense {
     const KERAS_POSITIONAL: &'static [&'static str] = &["units"];
     fn to_keras(c: &DenseConfig) -> serde_json::Value {
-        serde_json::json!({"units": c.units, "activation": c.kernel_bias.activation.name(), "use_bias": c.kernel_bias.use_bias, "kernel_regularizer": super::keras_regularizer(c.kernel_bias.kernel_regularizer)})
+        super::with_keras_kernel_bias(serde_json::json!({"units": c.units}), &c.kernel_bias)
     }
     fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<DenseConfig> {
         Ok(DenseConfig {

@@ -187,6 +187,15 @@ pub fn keras_padding(p: rill_core::Padding) -> Value {
     })
 }
 
+/// `args` with the arguments Dense and the convolutions share — activation, bias and kernel
+/// regularizer — as Keras writes them: the other side of [`KerasArgs::kernel_bias`].
+pub fn with_keras_kernel_bias(mut args: Value, c: &super::KernelBiasConfig) -> Value {
+    args["activation"] = json!(c.activation.name());
+    args["use_bias"] = json!(c.use_bias);
+    args["kernel_regularizer"] = keras_regularizer(c.kernel_regularizer);
+    args
+}
+
 /// A regularizer as Keras writes one in a config.
 pub fn keras_regularizer(r: Option<Regularizer>) -> Value {
     match r {

@@ -39,7 +39,9 @@ pub use dropout::{Dropout, DropoutConfig};
 pub use embedding::{Embedding, EmbeddingConfig};
 pub use flatten::Flatten;
 pub use global_pooling1d::{GlobalAveragePooling1D, GlobalMaxPooling1D};
-pub use keras_form::{keras_padding, keras_regularizer, KerasArgs, KerasForm, KERAS_IGNORED};
+pub use keras_form::{
+    keras_padding, keras_regularizer, with_keras_kernel_bias, KerasArgs, KerasForm, KERAS_IGNORED,
+};
 pub use kernel_bias::KernelBiasConfig;
 pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
 pub use max_pooling1d::{MaxPooling1D, MaxPooling1DConfig};

@@ -28,9 +28,6 @@ impl Exporter {
         let kind = layer.kind();
         let config = layer.config().unwrap_or(Value::Null);
         let weights: Vec<rill_core::Tensor> = layer.variables().iter().map(|v| v.value()).collect();
-        // The importer's own layers are registered once anything is imported; a model that was
-        // saved after importing may be exported without that.
-        crate::import::register_layers();
         if let Some(export) = rill_nn::layers::onnx_form(kind) {
             let input = OnnxLayer {
                 name,

@@ -29,6 +29,9 @@ pub struct ExportOptions {
 
 /// The model as an ONNX `ModelProto`, with a dynamic batch dimension named `batch`.
 pub fn to_onnx(model: &Model, options: &ExportOptions) -> Result<ModelProto> {
+    // The importer's own layers find their ONNX forms in the registry once registered; a model
+    // saved after importing may be exported by a program that has imported nothing.
+    crate::import::register_layers();
     let view = model.graph_view()?;
     let mut ex = Exporter::default();
     let inputs: Vec<String> = view
