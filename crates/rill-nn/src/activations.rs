@@ -28,6 +28,19 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// Every activation.
+    pub const ALL: [Activation; 9] = [
+        Activation::Linear,
+        Activation::Relu,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Softmax,
+        Activation::Gelu,
+        Activation::Elu,
+        Activation::LeakyRelu,
+        Activation::Softplus,
+    ];
+
     /// Applies the activation.
     pub fn apply(self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
@@ -58,20 +71,10 @@ impl Activation {
     }
     /// Parses a Keras name.
     pub fn from_name(name: &str) -> Result<Self> {
-        [
-            Activation::Linear,
-            Activation::Relu,
-            Activation::Sigmoid,
-            Activation::Tanh,
-            Activation::Softmax,
-            Activation::Gelu,
-            Activation::Elu,
-            Activation::LeakyRelu,
-            Activation::Softplus,
-        ]
-        .into_iter()
-        .find(|a| a.name() == name)
-        .ok_or_else(|| Error::Config(format!("unknown activation '{name}'")))
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| Error::Config(format!("unknown activation '{name}'")))
     }
 }
 

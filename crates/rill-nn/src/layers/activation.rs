@@ -27,6 +27,15 @@ macro_rules! activation_layer {
             fn from_config(c: ActivationConfig) -> Result<Self> {
                 Ok($name { activation: c.activation })
             }
+            fn examples() -> Vec<super::LayerExample<ActivationConfig>> {
+                // The activation layer runs each activation; ReLU and Softmax their own.
+                let all = $default == Activation::Linear;
+                Activation::ALL
+                    .into_iter()
+                    .filter(|&a| all || a == $default)
+                    .map(|activation| super::LayerExample::new(ActivationConfig { activation }, &[2, 5]))
+                    .collect()
+            }
         }
         impl Layer for $name {
             crate::configurable_layer!();

@@ -105,6 +105,19 @@ impl Configurable for BatchNormalization {
             weights: None,
         })
     }
+    fn examples() -> Vec<super::LayerExample<BatchNormalizationConfig>> {
+        use super::LayerExample as E;
+        vec![
+            E::new(BatchNormalization::new().get_config(), &[5]),
+            E::new(
+                BatchNormalization::new()
+                    .epsilon(0.01)
+                    .momentum(0.9)
+                    .get_config(),
+                &[4, 4, 3],
+            ),
+        ]
+    }
 }
 
 impl Layer for BatchNormalization {

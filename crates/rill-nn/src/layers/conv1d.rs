@@ -138,6 +138,31 @@ impl Configurable for Conv1D {
             weights: KernelBias::default(),
         })
     }
+    fn examples() -> Vec<super::LayerExample<Conv1DConfig>> {
+        use super::LayerExample as E;
+        vec![
+            E::new(
+                Conv1D::new(4, 3)
+                    .activation(crate::Activation::Relu)
+                    .get_config(),
+                &[9, 2],
+            ),
+            E::new(
+                Conv1D::new(3, 2)
+                    .strides(2)
+                    .padding(Padding1D::Same)
+                    .get_config(),
+                &[7, 3],
+            ),
+            E::new(
+                Conv1D::new(2, 3)
+                    .dilation_rate(2)
+                    .padding(Padding1D::Causal)
+                    .get_config(),
+                &[8, 2],
+            ),
+        ]
+    }
 }
 
 impl Layer for Conv1D {

@@ -120,6 +120,30 @@ impl Configurable for Conv2D {
             weights: KernelBias::default(),
         })
     }
+    fn examples() -> Vec<super::LayerExample<Conv2DConfig>> {
+        use super::LayerExample as E;
+        use rill_core::Padding;
+        vec![
+            E::new(
+                Conv2D::new(4, (3, 3))
+                    .activation(Activation::Relu)
+                    .get_config(),
+                &[7, 6, 2],
+            ),
+            E::new(
+                Conv2D::new(3, (3, 2))
+                    .strides((2, 1))
+                    .padding(Padding::Same)
+                    .use_bias(false)
+                    .get_config(),
+                &[7, 5, 3],
+            ),
+            E::new(
+                Conv2D::new(2, (3, 3)).dilation((2, 1)).get_config(),
+                &[8, 6, 1],
+            ),
+        ]
+    }
 }
 
 impl Layer for Conv2D {

@@ -82,6 +82,20 @@ impl Configurable for Dense {
             weights: KernelBias::default(),
         })
     }
+    fn examples() -> Vec<super::LayerExample<DenseConfig>> {
+        use super::LayerExample as E;
+        vec![
+            E::new(
+                Dense::new(5).activation(Activation::Relu).get_config(),
+                &[7],
+            ),
+            E::new(Dense::new(3).use_bias(false).get_config(), &[4, 6]),
+            E::new(
+                Dense::new(4).activation(Activation::Softmax).get_config(),
+                &[3],
+            ),
+        ]
+    }
 }
 
 impl Layer for Dense {

@@ -36,6 +36,12 @@ impl Configurable for Dropout {
     fn from_config(c: DropoutConfig) -> Result<Self> {
         Ok(Dropout::new(c.rate))
     }
+    fn examples() -> Vec<super::LayerExample<DropoutConfig>> {
+        vec![super::LayerExample::new(
+            Dropout::new(0.3).get_config(),
+            &[6],
+        )]
+    }
 }
 
 impl Layer for Dropout {

@@ -48,6 +48,10 @@ impl Configurable for Embedding {
         )?;
         Ok(Embedding::new(c.input_dim, c.output_dim))
     }
+    fn examples() -> Vec<super::LayerExample<EmbeddingConfig>> {
+        use super::{LayerExample as E, SampleValues::Ids};
+        vec![E::new(Embedding::new(10, 4).get_config(), &[5]).values(Ids(10))]
+    }
 }
 
 impl Layer for Embedding {

@@ -23,6 +23,9 @@ impl Configurable for Flatten {
     fn from_config(_: Self::Config) -> Result<Self> {
         Ok(Flatten)
     }
+    fn examples() -> Vec<super::LayerExample<Self::Config>> {
+        vec![super::LayerExample::new(Default::default(), &[3, 2, 2])]
+    }
 }
 
 impl Layer for Flatten {

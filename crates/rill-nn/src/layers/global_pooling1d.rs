@@ -30,6 +30,9 @@ macro_rules! global_pooling1d {
             fn from_config(_: NoConfig) -> Result<Self> {
                 Ok($name)
             }
+            fn examples() -> Vec<super::LayerExample<NoConfig>> {
+                vec![super::LayerExample::new(NoConfig::new(), &[6, 3])]
+            }
         }
 
         impl Layer for $name {

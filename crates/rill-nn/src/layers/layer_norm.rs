@@ -52,6 +52,13 @@ impl Configurable for LayerNormalization {
     fn from_config(c: LayerNormalizationConfig) -> Result<Self> {
         Ok(LayerNormalization::new().epsilon(c.epsilon))
     }
+    fn examples() -> Vec<super::LayerExample<LayerNormalizationConfig>> {
+        use super::LayerExample as E;
+        vec![
+            E::new(LayerNormalization::new().get_config(), &[6]),
+            E::new(LayerNormalization::new().epsilon(0.1).get_config(), &[3, 5]),
+        ]
+    }
 }
 
 impl Layer for LayerNormalization {

@@ -58,6 +58,19 @@ impl Configurable for MaxPooling1D {
         super::check_sizes(Self::KIND, "strides", &[c.strides.unwrap_or(1)])?;
         Ok(MaxPooling1D(c))
     }
+    fn examples() -> Vec<super::LayerExample<MaxPooling1DConfig>> {
+        use super::LayerExample as E;
+        vec![
+            E::new(MaxPooling1D::new(2).get_config(), &[8, 3]),
+            E::new(
+                MaxPooling1D::new(3)
+                    .strides(1)
+                    .padding(rill_core::Padding::Same)
+                    .get_config(),
+                &[7, 2],
+            ),
+        ]
+    }
 }
 
 impl Layer for MaxPooling1D {

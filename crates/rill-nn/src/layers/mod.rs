@@ -15,6 +15,7 @@ mod conv2d;
 mod dense;
 mod dropout;
 mod embedding;
+mod example;
 mod flatten;
 mod global_pooling1d;
 mod keras_form;
@@ -37,6 +38,7 @@ pub use conv2d::{Conv2D, Conv2DConfig};
 pub use dense::{Dense, DenseConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use embedding::{Embedding, EmbeddingConfig};
+pub use example::{LayerExample, SampleValues};
 pub use flatten::Flatten;
 pub use global_pooling1d::{GlobalAveragePooling1D, GlobalMaxPooling1D};
 pub use keras_form::{
@@ -54,9 +56,9 @@ pub use pooling::{
     AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolWindow, PoolingConfig,
 };
 pub use registry::{
-    from_config, keras_form, keras_kinds, onnx_form, onnx_kinds, register_keras_layer,
-    register_layer, register_layer_with_every_form, register_onnx_layer, registered_kinds,
-    KerasMapping, OnnxExport,
+    from_config, keras_form, keras_kinds, layer_examples, onnx_form, onnx_kinds,
+    register_keras_layer, register_layer, register_layer_with_every_form, register_onnx_layer,
+    registered_kinds, KerasMapping, OnnxExport,
 };
 pub use regularizer::Regularizer;
 pub use rescaling::{Rescaling, RescalingConfig};
@@ -168,6 +170,12 @@ pub trait Configurable: Layer + Sized {
     fn get_config(&self) -> Self::Config;
     /// A fresh (unbuilt) layer from its arguments; checks them.
     fn from_config(config: Self::Config) -> Result<Self>;
+    /// Arguments and inputs the test every registered layer passes builds this layer with
+    /// (`crates/rill/tests/every_layer.rs`, Keras' `run_layer_test`): each built-in layer
+    /// offers at least one, covering its options that change the computation.
+    fn examples() -> Vec<LayerExample<Self::Config>> {
+        Vec::new()
+    }
 }
 
 /// Writes the two [`Layer`] methods a [`Configurable`] layer derives from its config: `kind`

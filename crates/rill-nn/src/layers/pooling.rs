@@ -89,6 +89,13 @@ macro_rules! pooling_layer {
             fn from_config(c: PoolingConfig) -> Result<Self> {
                 Ok($name(c.check($kind)?))
             }
+            fn examples() -> Vec<super::LayerExample<PoolingConfig>> {
+                use super::LayerExample as E;
+                vec![
+                    E::new($name::new((2, 2)).get_config(), &[6, 6, 2]),
+                    E::new($name::new((3, 3)).strides((1, 2)).padding(Padding::Same).get_config(), &[5, 7, 2]),
+                ]
+            }
         }
         impl Layer for $name {
             crate::configurable_layer!();
@@ -185,6 +192,9 @@ impl Configurable for GlobalAveragePooling2D {
     }
     fn from_config(_: Self::Config) -> Result<Self> {
         Ok(GlobalAveragePooling2D)
+    }
+    fn examples() -> Vec<super::LayerExample<Self::Config>> {
+        vec![super::LayerExample::new(Default::default(), &[4, 5, 3])]
     }
 }
 

@@ -32,6 +32,7 @@ pub struct KerasMapping {
 #[derive(Clone, Copy)]
 struct Spec {
     factory: Factory,
+    examples: fn() -> Vec<LayerExample<Value>>,
     onnx: Option<OnnxExport>,
     keras: Option<KerasMapping>,
 }
@@ -43,6 +44,13 @@ fn typed_config<L: Configurable>(config: &Value) -> Result<L::Config> {
 
 fn factory<L: Configurable>(config: &Value) -> Result<Box<dyn Layer>> {
     Ok(Box::new(L::from_config(typed_config::<L>(config)?)?))
+}
+
+fn examples<L: Configurable>() -> Vec<LayerExample<Value>> {
+    L::examples()
+        .into_iter()
+        .filter_map(|e| e.to_json().ok())
+        .collect()
 }
 
 fn onnx_export<L: OnnxForm>(
@@ -66,6 +74,7 @@ fn from_keras<L: KerasForm>(args: &mut KerasArgs<'_>, rank: usize) -> Result<Val
 fn plain<L: Configurable>() -> Spec {
     Spec {
         factory: factory::<L>,
+        examples: examples::<L>,
         onnx: None,
         keras: None,
     }
@@ -108,6 +117,7 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
     REGISTRY.get_or_init(|| {
         let model = Spec {
             factory: model_factory,
+            examples: Vec::new,
             onnx: None,
             keras: None,
         };
@@ -217,6 +227,11 @@ pub fn keras_form(kind: &str) -> Option<KerasMapping> {
 /// The ONNX form of `kind`, if it has one.
 pub fn onnx_form(kind: &str) -> Option<OnnxExport> {
     spec(kind)?.onnx
+}
+
+/// The examples `kind`'s file offers ([`Configurable::examples`]), with JSON configs.
+pub fn layer_examples(kind: &str) -> Vec<LayerExample<Value>> {
+    spec(kind).map(|s| (s.examples)()).unwrap_or_default()
 }
 
 /// Rebuilds an unbuilt layer of `kind` from its [`Layer::config`].

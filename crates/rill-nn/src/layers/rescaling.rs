@@ -34,6 +34,12 @@ impl Configurable for Rescaling {
     fn from_config(c: RescalingConfig) -> Result<Self> {
         Ok(Rescaling(c))
     }
+    fn examples() -> Vec<super::LayerExample<RescalingConfig>> {
+        vec![super::LayerExample::new(
+            Rescaling::new(0.5, -0.25).get_config(),
+            &[2, 3],
+        )]
+    }
 }
 
 impl Layer for Rescaling {

@@ -38,6 +38,12 @@ impl Configurable for Reshape {
         check_sizes(Self::KIND, "target_shape", &c.target_shape)?;
         Ok(Reshape::new(&c.target_shape))
     }
+    fn examples() -> Vec<super::LayerExample<ReshapeConfig>> {
+        vec![super::LayerExample::new(
+            Reshape::new(&[3, 4]).get_config(),
+            &[12],
+        )]
+    }
 }
 
 impl Layer for Reshape {

@@ -114,6 +114,19 @@ impl Configurable for OnnxConstantOp {
             constant: None,
         })
     }
+    fn examples() -> Vec<LayerExample<ConstantOpConfig>> {
+        let op = |op, shape: &[usize], constant_first| ConstantOpConfig {
+            op,
+            shape: shape.to_vec(),
+            constant_first,
+            trainable: true,
+        };
+        vec![
+            LayerExample::new(op(Arithmetic::Add, &[4], false), &[3, 4]),
+            LayerExample::new(op(Arithmetic::Sub, &[4], true), &[4]),
+            LayerExample::new(op(Arithmetic::Mul, &[3, 1], false), &[3, 4]),
+        ]
+    }
 }
 
 impl Layer for OnnxConstantOp {

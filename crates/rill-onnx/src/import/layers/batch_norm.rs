@@ -31,6 +31,13 @@ impl Configurable for OnnxBatchNorm {
             weights: Vec::new(),
         })
     }
+    fn examples() -> Vec<LayerExample<BatchNormConfig>> {
+        let config = BatchNormConfig {
+            epsilon: 1e-3,
+            momentum: 0.9,
+        };
+        vec![LayerExample::new(config, &[3, 4, 4])]
+    }
 }
 
 impl Layer for OnnxBatchNorm {

@@ -54,6 +54,22 @@ impl Configurable for OnnxConv {
             bias: None,
         })
     }
+    fn examples() -> Vec<LayerExample<ConvConfig>> {
+        let conv = |filters, group, pads, strides, use_bias| ConvConfig {
+            filters,
+            kernel_shape: [3, 3],
+            strides,
+            pads,
+            dilations: [1, 1],
+            group,
+            use_bias,
+        };
+        vec![
+            LayerExample::new(conv(4, 1, [1, 0, 1, 2], [1, 2], true), &[2, 6, 7]),
+            // Depthwise: a group per input channel.
+            LayerExample::new(conv(6, 3, [0; 4], [1, 1], false), &[3, 5, 5]),
+        ]
+    }
 }
 
 impl Layer for OnnxConv {

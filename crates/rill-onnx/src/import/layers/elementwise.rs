@@ -77,6 +77,16 @@ impl Configurable for OnnxUnary {
         }
         Ok(OnnxUnary(c))
     }
+    fn examples() -> Vec<LayerExample<UnaryConfig>> {
+        // Positive inputs, so that sqrt, log and reciprocal are defined everywhere.
+        let positive = rill_nn::layers::SampleValues::Uniform(0.25, 2.0);
+        let mut all: Vec<OnnxUnary> = UNARY_OPS[..7].iter().map(|op| OnnxUnary::new(op)).collect();
+        all.push(OnnxUnary::leaky_relu(0.1));
+        all.push(OnnxUnary::clip(0.5, 1.5));
+        all.into_iter()
+            .map(|u| LayerExample::new(u.0, &[6]).values(positive))
+            .collect()
+    }
 }
 
 impl Layer for OnnxUnary {
@@ -127,6 +137,13 @@ impl Configurable for OnnxSoftmax {
             ));
         }
         Ok(OnnxSoftmax(c))
+    }
+    fn examples() -> Vec<LayerExample<SoftmaxConfig>> {
+        let softmax = |axis, log| SoftmaxConfig { axis, log };
+        vec![
+            LayerExample::new(softmax(1, false), &[3, 4]),
+            LayerExample::new(softmax(2, true), &[3, 4]),
+        ]
     }
 }
 

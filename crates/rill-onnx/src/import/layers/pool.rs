@@ -51,6 +51,20 @@ impl Configurable for OnnxPool {
         rill_nn::layers::check_sizes(Self::KIND, "strides", &c.strides)?;
         Ok(OnnxPool(c))
     }
+    fn examples() -> Vec<LayerExample<PoolConfig>> {
+        let pool = |mode: &str, pads, count_include_pad| PoolConfig {
+            mode: mode.into(),
+            kernel_shape: [3, 3],
+            strides: [2, 2],
+            pads,
+            count_include_pad,
+        };
+        vec![
+            LayerExample::new(pool("max", [1, 1, 1, 1], false), &[2, 7, 7]),
+            LayerExample::new(pool("average", [1, 1, 1, 1], true), &[2, 7, 7]),
+            LayerExample::new(pool("average", [0, 0, 1, 1], false), &[2, 6, 6]),
+        ]
+    }
 }
 
 impl Layer for OnnxPool {

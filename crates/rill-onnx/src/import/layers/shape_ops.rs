@@ -33,6 +33,10 @@ impl Configurable for OnnxTranspose {
         }
         Ok(OnnxTranspose(c))
     }
+    fn examples() -> Vec<LayerExample<TransposeConfig>> {
+        let perm = vec![0, 3, 1, 2];
+        vec![LayerExample::new(TransposeConfig { perm }, &[4, 5, 3])]
+    }
 }
 
 impl Layer for OnnxTranspose {
@@ -78,6 +82,13 @@ impl Configurable for OnnxPad {
             ));
         }
         Ok(OnnxPad(c))
+    }
+    fn examples() -> Vec<LayerExample<PadConfig>> {
+        let config = PadConfig {
+            pads: vec![(1, 0), (0, 2)],
+            value: 0.5,
+        };
+        vec![LayerExample::new(config, &[3, 4])]
     }
 }
 
@@ -134,6 +145,16 @@ impl Configurable for OnnxReduceMean {
             ));
         }
         Ok(OnnxReduceMean(c))
+    }
+    fn examples() -> Vec<LayerExample<ReduceMeanConfig>> {
+        let mean = |axes: &[usize], keepdims| ReduceMeanConfig {
+            axes: axes.to_vec(),
+            keepdims,
+        };
+        vec![
+            LayerExample::new(mean(&[2, 3], true), &[3, 4, 5]),
+            LayerExample::new(mean(&[1], false), &[3, 4]),
+        ]
     }
 }
 

@@ -1,0 +1,200 @@
+//! One test for every registered layer, in the spirit of Keras' `run_layer_test`: each example a
+//! layer's file offers ([`Configurable::examples`](rill::nn::layers::Configurable::examples)) is
+//! built, run, and checked —
+//!
+//! - its shape rule (`compute_output_shape`) against the output it computes;
+//! - its config: the layer rebuilt from it has the same config;
+//! - `.rill`: saved and loaded back, the same outputs exactly;
+//! - `.keras`, where the kind has a Keras form: loaded back by Rill exactly, and opened by
+//!   Keras 3 itself (`tools/check_keras.py`), which must predict the same;
+//! - ONNX, where the kind has an ONNX form: run by onnxruntime (`tools/check_onnx.py`), which
+//!   must give the same, and imported back by Rill, which must too.
+//!
+//! A kind without a form says so by not implementing it in its file; this test prints which
+//! kinds skip which format. The Python package's side is `crates/rill-py/tests/test_every_layer.py`.
+
+use rill::nn::layers::{self, LayerExample, SampleValues};
+use rill::prelude::*;
+use rill_test_support::fixtures::python;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::Command;
+
+/// A model of one example: its input, its layer, and a batch of sample inputs.
+struct Built {
+    name: String,
+    kind: &'static str,
+    model: Model,
+    x: Tensor,
+}
+
+/// Random values for the vectors among the weights (biases, normalisation parameters and
+/// statistics, constants), which start as zeros and ones, so that no weight a format gets wrong
+/// can hide behind a zero or a one. Variances stay positive.
+fn randomise(model: &Model, g: &mut Generator) {
+    for (name, v) in model.named_variables() {
+        if v.is_state() || v.shape().len() > 1 {
+            continue; // Dropout's random state; kernels keep their seeded values
+        }
+        let (lo, hi) = if name.ends_with("variance") {
+            (0.5, 1.5)
+        } else {
+            (-0.6, 0.6)
+        };
+        v.assign(&g.uniform(&v.shape(), lo, hi, DType::F32).unwrap())
+            .unwrap();
+    }
+}
+
+fn sample(example: &LayerExample<Value>, g: &mut Generator) -> Tensor {
+    let mut shape = vec![3];
+    shape.extend(&example.input_shape);
+    match example.values {
+        SampleValues::Uniform(lo, hi) => g.uniform(&shape, lo, hi, DType::F32).unwrap(),
+        SampleValues::Ids(n) => {
+            let u = g.uniform(&shape, 0.0, n as f64, DType::F32).unwrap();
+            let ids = u.to_vec::<f32>().unwrap().iter().map(|v| v.floor()).collect();
+            Tensor::from_vec::<f32>(ids, &shape).unwrap()
+        }
+    }
+}
+
+fn build(kind: &'static str, i: usize, example: &LayerExample<Value>, g: &mut Generator) -> Built {
+    let name = format!("{kind}_{i}");
+    let layer = layers::from_config(kind, &example.config)
+        .unwrap_or_else(|e| panic!("{name}: from its own example's config: {e}"));
+    let model = Sequential::new(vec![layer])
+        .with_input_shape(&example.input_shape)
+        .unwrap_or_else(|e| panic!("{name}: on inputs {:?}: {e}", example.input_shape));
+    randomise(&model, g);
+    let x = sample(example, g);
+    Built {
+        name,
+        kind,
+        model,
+        x,
+    }
+}
+
+fn tensor_json(t: &Tensor) -> Value {
+    json!({"shape": t.shape(), "data": t.to_dtype(DType::F32).unwrap().to_vec::<f32>().unwrap()})
+}
+
+fn case_json(b: &Built, file: &str, y: &Tensor) -> Value {
+    let input = b.model.input_names().remove(0);
+    let mut out = tensor_json(y);
+    out["name"] = json!(b.model.output_names().remove(0));
+    json!({"file": file, "inputs": {input: tensor_json(&b.x)}, "outputs": [out], "rtol": 1e-5, "atol": 1e-5})
+}
+
+fn assert_same(name: &str, what: &str, want: &Tensor, got: &Tensor, tolerance: f32) {
+    assert_eq!(want.shape(), got.shape(), "{name}: {what}: shapes");
+    let (w, h) = (want.to_vec::<f32>().unwrap(), got.to_vec::<f32>().unwrap());
+    for (a, b) in w.iter().zip(&h) {
+        assert!(
+            (a - b).abs() <= tolerance * a.abs().max(1.0),
+            "{name}: {what}: {a} vs {b}"
+        );
+    }
+}
+
+/// Runs `script` (in `tools/`) on the cases, in the Python environment of the outside
+/// implementations, and fails with its report unless every case passed.
+fn outside(script: &str, what: &str, dir: &Path, cases: Vec<Value>) {
+    let cases_path = dir.join(format!("{script}.json"));
+    std::fs::write(&cases_path, json!({ "cases": cases }).to_string()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../tools/{script}.py"));
+    let run = Command::new(python(what))
+        .arg(script)
+        .arg(&cases_path)
+        .env("KERAS_BACKEND", "numpy")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&run.stdout);
+    println!("{report}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "{what} disagrees with Rill:\n{report}");
+}
+
+#[test]
+fn every_registered_layer_keeps_its_shape_rule_and_outputs_through_every_format() {
+    rill::onnx::register_layers();
+    set_seed(21);
+    let mut g = Generator::new(21);
+    let dir = tempfile::tempdir().unwrap();
+    let (mut keras_cases, mut onnx_cases) = (Vec::new(), Vec::new());
+    let (mut no_keras, mut no_onnx) = (Vec::new(), Vec::new());
+    let kinds: Vec<&str> = layers::registered_kinds()
+        .into_iter()
+        .filter(|k| !matches!(*k, "Functional" | "Sequential"))
+        .collect();
+    for kind in kinds {
+        let examples = layers::layer_examples(kind);
+        assert!(
+            !examples.is_empty(),
+            "{kind} offers no example: give it `fn examples()` in its Configurable impl"
+        );
+        if layers::keras_form(kind).is_none() {
+            no_keras.push(kind);
+        }
+        if layers::onnx_form(kind).is_none() {
+            no_onnx.push(kind);
+        }
+        for (i, example) in examples.iter().enumerate() {
+            let b = build(kind, i, example, &mut g);
+            let name = &b.name;
+            let y = b.model.predict(&b.x, 3).unwrap();
+
+            // The shape rule, asked by the layer itself, against what it computed.
+            let layer = layers::from_config(kind, &example.config).unwrap();
+            let rule = layer
+                .compute_output_shape(&example.input_shape)
+                .unwrap_or_else(|e| panic!("{name}: shape rule: {e}"));
+            assert_eq!(&y.shape()[1..], &rule[..], "{name}: shape rule vs output");
+            assert_eq!(
+                b.model.output_shape().unwrap(),
+                rule,
+                "{name}: the model's shape"
+            );
+            // Its config rebuilds the same layer.
+            assert_eq!(
+                layer.config().as_ref(),
+                Some(&example.config),
+                "{name}: config round trip"
+            );
+            assert_eq!(
+                b.model.layers()[0].1.config().as_ref(),
+                Some(&example.config),
+                "{name}: the built layer's config"
+            );
+
+            // .rill: the same outputs, exactly.
+            let path = dir.path().join(format!("{name}.rill"));
+            rill::save_model(&b.model, &path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let back = rill::load_model(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_same(name, ".rill", &y, &back.predict(&b.x, 3).unwrap(), 0.0);
+
+            if layers::keras_form(kind).is_some() {
+                let file = format!("{name}.keras");
+                let path = dir.path().join(&file);
+                rill::save_model(&b.model, &path).unwrap_or_else(|e| panic!("{name}: {e}"));
+                let back = rill::load_model(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_same(name, ".keras", &y, &back.predict(&b.x, 3).unwrap(), 0.0);
+                keras_cases.push(case_json(&b, &file, &y));
+            }
+            if layers::onnx_form(kind).is_some() {
+                let file = format!("{name}.onnx");
+                let path = dir.path().join(&file);
+                rill::save_model(&b.model, &path).unwrap_or_else(|e| panic!("{name}: {e}"));
+                let back = rill::load_model(&path)
+                    .unwrap_or_else(|e| panic!("{name}: ONNX imported back: {e}"));
+                assert_same(name, "ONNX import", &y, &back.predict(&b.x, 3).unwrap(), 1e-5);
+                onnx_cases.push(case_json(&b, &file, &y));
+            }
+            assert_eq!(b.kind, kind);
+        }
+    }
+    println!("kinds without a Keras form (not written as .keras): {no_keras:?}");
+    println!("kinds without an ONNX form (not exported): {no_onnx:?}");
+    outside("check_keras", "Keras", dir.path(), keras_cases);
+    outside("check_onnx", "onnx and onnxruntime", dir.path(), onnx_cases);
+}
