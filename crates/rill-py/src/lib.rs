@@ -29,7 +29,7 @@ fn _rill(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<training_objects::PyOptimizer>()?;
     m.add_class::<training_objects::PyLoss>()?;
     m.add_class::<training_objects::PyMetric>()?;
-    m.add_function(wrap_pyfunction!(model::keras_layer_kinds, m)?)?;
+    m.add_function(wrap_pyfunction!(model::keras_layer_forms, m)?)?;
     m.add_function(wrap_pyfunction!(ops::unary, m)?)?;
     m.add_function(wrap_pyfunction!(ops::binary, m)?)?;
     m.add_function(wrap_pyfunction!(ops::reduce, m)?)?;

@@ -40,30 +40,55 @@ impl Weights {
             by_layer: model
                 .layers()
                 .iter()
-                .map(|(n, l)| (n.to_string(), l.kind().to_string(), l.variables()))
+                .map(|(n, l)| (n.to_string(), l.kind().to_string(), layer_weights(&***l)))
                 .collect(),
         }
     }
+}
+
+/// A layer's weights as Keras lists them: without Rill's random-number state (Dropout's), which
+/// Keras keeps in a seed generator outside `layer.weights`.
+fn layer_weights(layer: &dyn rill_nn::layers::Layer) -> Vec<rill_nn::Variable> {
+    let mut vars = layer.variables();
+    vars.retain(|v| !v.is_state());
+    vars
 }
 
 fn json(config: &str) -> PyResult<serde_json::Value> {
     serde_json::from_str(config).map_err(|e| PyValueError::new_err(format!("bad config: {e}")))
 }
 
-/// Every layer kind with a Keras form, with the arguments Keras' constructor takes by
-/// position: `rill.keras.layers` makes a class for each kind it does not write by hand.
+/// Every layer kind with a Keras form, as JSON: its Keras class name, the arguments Keras'
+/// constructor takes by position, the arguments without a default and the others' defaults
+/// ([`rill_nn::layers::keras_signature`]), and its file's examples as Keras arguments with
+/// their per-sample input shapes. `rill.keras.layers` makes its classes from these.
 #[pyfunction]
-pub(crate) fn keras_layer_kinds() -> Vec<(String, Vec<String>)> {
-    rill_nn::layers::keras_kinds()
-        .into_iter()
-        .filter_map(|kind| {
-            let form = rill_nn::layers::keras_form(kind)?;
-            Some((
-                kind.to_string(),
-                form.positional.iter().map(|p| p.to_string()).collect(),
-            ))
-        })
-        .collect()
+pub(crate) fn keras_layer_forms() -> PyResult<String> {
+    use rill_nn::layers::{keras_form, keras_kinds, keras_signature, layer_examples, SampleValues};
+    let mut forms = Vec::new();
+    for kind in keras_kinds() {
+        let (Some(form), Some(signature)) = (keras_form(kind), keras_signature(kind)) else {
+            continue;
+        };
+        let mut examples = Vec::new();
+        for e in layer_examples(kind) {
+            let args = (form.to_keras)(&e.config).map_err(errors::nn)?;
+            let ids = match e.values {
+                SampleValues::Ids(n) => Some(n),
+                SampleValues::Uniform(..) => None,
+            };
+            examples
+                .push(serde_json::json!({"args": args, "input_shape": e.input_shape, "ids": ids}));
+        }
+        forms.push(serde_json::json!({
+            "kind": kind,
+            "positional": form.positional,
+            "required": signature.required,
+            "defaults": signature.defaults,
+            "examples": examples,
+        }));
+    }
+    Ok(serde_json::Value::Array(forms).to_string())
 }
 
 /// A new layer from its Keras class and config, for an input of per-sample rank `rank`.
@@ -448,7 +473,10 @@ impl PyModel {
             return Ok(vars.into_iter().map(PyVariable::new).collect());
         }
         let l = self.lock()?.layer(name).map_err(errors::nn)?;
-        Ok(l.variables().into_iter().map(PyVariable::new).collect())
+        Ok(layer_weights(&*l)
+            .into_iter()
+            .map(PyVariable::new)
+            .collect())
     }
     /// Freezes or unfreezes a layer (a nested model freezes as one).
     fn set_layer_trainable(&self, name: &str, on: bool) -> PyResult<()> {

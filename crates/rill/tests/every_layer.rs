@@ -53,7 +53,12 @@ fn sample(example: &LayerExample<Value>, g: &mut Generator) -> Tensor {
         SampleValues::Uniform(lo, hi) => g.uniform(&shape, lo, hi, DType::F32).unwrap(),
         SampleValues::Ids(n) => {
             let u = g.uniform(&shape, 0.0, n as f64, DType::F32).unwrap();
-            let ids = u.to_vec::<f32>().unwrap().iter().map(|v| v.floor()).collect();
+            let ids = u
+                .to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .map(|v| v.floor())
+                .collect();
             Tensor::from_vec::<f32>(ids, &shape).unwrap()
         }
     }
@@ -112,7 +117,10 @@ fn outside(script: &str, what: &str, dir: &Path, cases: Vec<Value>) {
         .unwrap();
     let report = String::from_utf8_lossy(&run.stdout);
     println!("{report}{}", String::from_utf8_lossy(&run.stderr));
-    assert!(run.status.success(), "{what} disagrees with Rill:\n{report}");
+    assert!(
+        run.status.success(),
+        "{what} disagrees with Rill:\n{report}"
+    );
 }
 
 #[test]
@@ -187,7 +195,13 @@ fn every_registered_layer_keeps_its_shape_rule_and_outputs_through_every_format(
                 rill::save_model(&b.model, &path).unwrap_or_else(|e| panic!("{name}: {e}"));
                 let back = rill::load_model(&path)
                     .unwrap_or_else(|e| panic!("{name}: ONNX imported back: {e}"));
-                assert_same(name, "ONNX import", &y, &back.predict(&b.x, 3).unwrap(), 1e-5);
+                assert_same(
+                    name,
+                    "ONNX import",
+                    &y,
+                    &back.predict(&b.x, 3).unwrap(),
+                    1e-5,
+                );
                 onnx_cases.push(case_json(&b, &file, &y));
             }
             assert_eq!(b.kind, kind);

@@ -239,8 +239,8 @@ impl super::KerasForm for BatchNormalization {
             "Rill's BatchNormalization has a gamma",
         )?;
         Ok(BatchNormalizationConfig {
-            momentum: a.number("momentum")?,
-            epsilon: a.number("epsilon")?,
+            momentum: a.number("momentum", Some(0.99))?,
+            epsilon: a.number("epsilon", Some(1e-3))?,
         })
     }
 }

@@ -283,10 +283,10 @@ impl super::KerasForm for Conv2D {
         )?;
         Ok(Conv2DConfig {
             filters: a.required("filters")?,
-            kernel_size: a.required("kernel_size")?,
-            strides: a.value("strides", (1, 1))?,
+            kernel_size: a.pair("kernel_size", None)?,
+            strides: a.pair("strides", Some((1, 1)))?,
             padding: a.padding()?,
-            dilation_rate: a.value("dilation_rate", (1, 1))?,
+            dilation_rate: a.pair("dilation_rate", Some((1, 1)))?,
             kernel_bias: a.kernel_bias()?,
         })
     }

@@ -111,7 +111,7 @@ impl super::KerasForm for Dropout {
     }
     fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<DropoutConfig> {
         Ok(DropoutConfig {
-            rate: a.number("rate")?,
+            rate: a.number("rate", None)?,
         })
     }
 }

@@ -91,16 +91,43 @@ impl<'a> KerasArgs<'a> {
             _ => Err(self.bad(key, v, "a size (or a list of one) is expected")),
         }
     }
+    /// A 2-D window size Keras takes as one number or a pair (`kernel_size=3` is `(3, 3)`); a
+    /// missing one is `default`, or an error when there is none.
+    pub fn pair(
+        &mut self,
+        key: &'a str,
+        default: Option<(usize, usize)>,
+    ) -> Result<(usize, usize)> {
+        let v = self.get(key);
+        if let Some(n) = v.as_u64() {
+            return Ok((n as usize, n as usize));
+        }
+        match (
+            v.as_array()
+                .map(|a| a.iter().map(Value::as_u64).collect::<Vec<_>>()),
+            default,
+        ) {
+            (Some(p), _) if p.len() == 2 && p.iter().all(Option::is_some) => {
+                Ok((p[0].unwrap_or(0) as usize, p[1].unwrap_or(0) as usize))
+            }
+            (None, Some(d)) if v.is_null() => Ok(d),
+            _ => Err(self.bad(key, v, "a size or a pair of sizes is expected")),
+        }
+    }
     /// A required argument as a `T`.
     pub fn required<T: DeserializeOwned>(&mut self, key: &'a str) -> Result<T> {
         let v = self.get(key);
         serde_json::from_value(v.clone()).map_err(|e| self.bad(key, v, &e.to_string()))
     }
-    /// A number argument.
-    pub fn number(&mut self, key: &'a str) -> Result<f64> {
+    /// A number argument; a missing one is `default` (Keras' default), or an error when there
+    /// is none.
+    pub fn number(&mut self, key: &'a str, default: Option<f64>) -> Result<f64> {
         let v = self.get(key);
-        v.as_f64()
-            .ok_or_else(|| self.bad(key, v, "a number is expected"))
+        match (v.as_f64(), default) {
+            (Some(x), _) => Ok(x),
+            (None, Some(d)) if v.is_null() => Ok(d),
+            _ => Err(self.bad(key, v, "a number is expected")),
+        }
     }
     /// The `padding` argument: `valid` (the default) or `same`.
     pub fn padding(&mut self) -> Result<rill_core::Padding> {
@@ -152,11 +179,12 @@ impl<'a> KerasArgs<'a> {
         )
     }
     /// Argument `key` must name the last axis, however Keras wrote it for inputs of per-sample
-    /// rank `rank`.
+    /// rank `rank` (missing, it is Keras' default, -1).
     pub fn last_axis(&mut self, key: &'a str, rank: usize) -> Result<()> {
         let v = self.get(key);
         let last = |a: &Value| a.as_i64().is_some_and(|a| a == -1 || a == rank as i64);
-        let ok = last(v) || v.as_array().is_some_and(|a| a.len() == 1 && last(&a[0]));
+        let ok =
+            v.is_null() || last(v) || v.as_array().is_some_and(|a| a.len() == 1 && last(&a[0]));
         if ok {
             Ok(())
         } else {

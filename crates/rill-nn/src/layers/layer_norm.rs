@@ -130,7 +130,7 @@ impl super::KerasForm for LayerNormalization {
             "Rill's LayerNormalization has a gamma",
         )?;
         Ok(LayerNormalizationConfig {
-            epsilon: a.number("epsilon")?,
+            epsilon: a.number("epsilon", Some(1e-3))?,
         })
     }
 }

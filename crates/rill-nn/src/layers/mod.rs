@@ -56,7 +56,7 @@ pub use pooling::{
     AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolWindow, PoolingConfig,
 };
 pub use registry::{
-    from_config, keras_form, keras_kinds, layer_examples, onnx_form, onnx_kinds,
+    from_config, keras_form, keras_kinds, keras_signature, layer_examples, onnx_form, onnx_kinds,
     register_keras_layer, register_layer, register_layer_with_every_form, register_onnx_layer,
     registered_kinds, KerasMapping, OnnxExport,
 };

@@ -147,8 +147,11 @@ macro_rules! pooling_layer {
             fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<PoolingConfig> {
                 a.channels_last()?;
                 Ok(PoolingConfig {
-                    pool_size: a.required("pool_size")?,
-                    strides: a.value("strides", None)?,
+                    pool_size: a.pair("pool_size", Some((2, 2)))?,
+                    strides: match a.get("strides") {
+                        serde_json::Value::Null => None,
+                        _ => Some(a.pair("strides", None)?),
+                    },
                     padding: a.padding()?,
                 })
             }

@@ -224,6 +224,57 @@ pub fn keras_form(kind: &str) -> Option<KerasMapping> {
     spec(kind)?.keras
 }
 
+/// What Keras' constructor of a kind takes, as Rill's Keras form reads it: the arguments that
+/// must be given, and the defaults of the others.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KerasSignature {
+    /// The arguments without a default, in the order of [`KerasMapping::positional`] first.
+    pub required: Vec<String>,
+    /// Every other argument the form writes, with the value it takes when not given.
+    pub defaults: serde_json::Map<String, Value>,
+}
+
+/// The signature of `kind`'s Keras form, derived from its config both ways: of the arguments
+/// its first example writes ([`layer_examples`]), those whose absence `from_keras` refuses are
+/// required, and the others' defaults are what `from_keras` then `to_keras` make of the
+/// required ones alone. `None` for a kind without a Keras form or an example.
+pub fn keras_signature(kind: &str) -> Option<KerasSignature> {
+    let form = keras_form(kind)?;
+    let example = layer_examples(kind).into_iter().next()?;
+    let rank = example.input_shape.len();
+    let Value::Object(full) = (form.to_keras)(&example.config).ok()? else {
+        return None;
+    };
+    let reads = |args: &serde_json::Map<String, Value>| {
+        (form.from_keras)(&mut KerasArgs::new(kind, kind, args), rank)
+    };
+    let mut required: Vec<String> = full
+        .keys()
+        .filter(|key| {
+            let mut without = full.clone();
+            without.remove(*key);
+            reads(&without).is_err()
+        })
+        .cloned()
+        .collect();
+    required.sort_by_key(|k| {
+        form.positional
+            .iter()
+            .position(|p| p == k)
+            .unwrap_or(usize::MAX)
+    });
+    let given = full
+        .iter()
+        .filter(|(k, _)| required.contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let Value::Object(mut defaults) = (form.to_keras)(&reads(&given).ok()?).ok()? else {
+        return None;
+    };
+    defaults.retain(|k, _| !required.contains(k));
+    Some(KerasSignature { required, defaults })
+}
+
 /// The ONNX form of `kind`, if it has one.
 pub fn onnx_form(kind: &str) -> Option<OnnxExport> {
     spec(kind)?.onnx
@@ -242,4 +293,31 @@ pub fn from_config(kind: &str, config: &Value) -> Result<Box<dyn Layer>> {
         ))
     })?;
     (spec.factory)(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keras_signatures_name_the_required_arguments_and_keras_defaults() {
+        let dense = keras_signature("Dense").unwrap();
+        assert_eq!(dense.required, ["units"]);
+        assert_eq!(dense.defaults["activation"], json!("linear"));
+        assert_eq!(dense.defaults["use_bias"], json!(true));
+        let conv = keras_signature("Conv2D").unwrap();
+        assert_eq!(conv.required, ["filters", "kernel_size"]);
+        assert_eq!(conv.defaults["strides"], json!([1, 1]));
+        assert_eq!(conv.defaults["padding"], json!("valid"));
+        let pool = keras_signature("MaxPooling2D").unwrap();
+        assert!(pool.required.is_empty());
+        assert_eq!(pool.defaults["pool_size"], json!([2, 2]));
+        let norm = keras_signature("LayerNormalization").unwrap();
+        assert!(norm.required.is_empty());
+        assert_eq!(norm.defaults["epsilon"], json!(1e-3));
+        let embedding = keras_signature("Embedding").unwrap();
+        assert_eq!(embedding.required, ["input_dim", "output_dim"]);
+        assert_eq!(keras_signature("Dropout").unwrap().required, ["rate"]);
+    }
 }

@@ -82,7 +82,7 @@ impl super::KerasForm for Rescaling {
     }
     fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<RescalingConfig> {
         Ok(RescalingConfig {
-            scale: a.number("scale")?,
+            scale: a.number("scale", None)?,
             offset: a.value("offset", 0.0)?,
         })
     }

@@ -2,6 +2,9 @@
 builds the layer from that config when the model is built, refusing any argument it cannot
 honour. Calling a layer on a symbolic tensor (from `Input`) records the functional graph."""
 
+import inspect
+import json
+
 from .. import _rill
 
 
@@ -54,6 +57,7 @@ class Layer:
     built layer in that model (weights, `trainable`)."""
 
     _class = None
+    _defaults = {}  # Keras' defaults of the arguments not given
 
     def __init__(self, name=None, trainable=True, input_shape=None, dtype=None, input_dim=None, **kwargs):
         for key in ("kernel_constraint", "bias_constraint", "activity_regularizer", "bias_regularizer"):
@@ -157,7 +161,7 @@ class Layer:
             self._model.set_layer_trainable(self._name, bool(on))
 
     def get_config(self):
-        return dict(self._config, name=self._name, trainable=self.trainable)
+        return dict(self._defaults, **self._config, name=self._name, trainable=self.trainable)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self._name}>"
@@ -202,166 +206,34 @@ def _activation(a):
     return a
 
 
-class Dense(Layer):
-    _class = "Dense"
-
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(units=int(units), activation=_activation(activation), use_bias=bool(use_bias),
-                            kernel_regularizer=_regularizer(kernel_regularizer))
-        if kernel_initializer != "glorot_uniform":
-            self._config["kernel_initializer"] = _initializer(kernel_initializer)
-        if bias_initializer != "zeros":
-            self._config["bias_initializer"] = _initializer(bias_initializer)
-
-
-def _pair(v):
-    return [int(v), int(v)] if isinstance(v, int) else [int(d) for d in v]
-
-
-class Conv2D(Layer):
-    _class = "Conv2D"
-
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1),
-                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(filters=int(filters), kernel_size=_pair(kernel_size), strides=_pair(strides),
-                            padding=padding, data_format=data_format or "channels_last",
-                            dilation_rate=_pair(dilation_rate), groups=groups, activation=_activation(activation),
-                            use_bias=bool(use_bias), kernel_regularizer=_regularizer(kernel_regularizer))
-        if kernel_initializer != "glorot_uniform":
-            self._config["kernel_initializer"] = _initializer(kernel_initializer)
-        if bias_initializer != "zeros":
-            self._config["bias_initializer"] = _initializer(bias_initializer)
-
-
-class _Pooling2D(Layer):
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(pool_size=_pair(pool_size), strides=_pair(strides) if strides is not None else _pair(pool_size),
-                            padding=padding, data_format=data_format or "channels_last")
-
-
-class MaxPooling2D(_Pooling2D):
-    _class = "MaxPooling2D"
-
-
-class AveragePooling2D(_Pooling2D):
-    _class = "AveragePooling2D"
-
-
-MaxPool2D = MaxPooling2D
-AvgPool2D = AveragePooling2D
-
-
-class GlobalAveragePooling2D(Layer):
-    _class = "GlobalAveragePooling2D"
-
-    def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(data_format=data_format or "channels_last", keepdims=keepdims)
-
-
-class Flatten(Layer):
-    _class = "Flatten"
-
-    def __init__(self, data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(data_format=data_format or "channels_last")
-
-
-class Reshape(Layer):
-    _class = "Reshape"
-
-    def __init__(self, target_shape, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(target_shape=list(target_shape))
-
-
-class Dropout(Layer):
-    _class = "Dropout"
-
-    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(rate=float(rate), noise_shape=noise_shape)
-
-
-class BatchNormalization(Layer):
-    _class = "BatchNormalization"
-
-    def __init__(self, axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(axis=axis, momentum=float(momentum), epsilon=float(epsilon), center=center, scale=scale)
-
-
-class LayerNormalization(Layer):
-    _class = "LayerNormalization"
-
-    def __init__(self, axis=-1, epsilon=0.001, center=True, scale=True, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(axis=axis, epsilon=float(epsilon), center=center, scale=scale)
-
-
-class Embedding(Layer):
-    _class = "Embedding"
-
-    def __init__(self, input_dim, output_dim, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(input_dim=int(input_dim), output_dim=int(output_dim))
-
-
-class Activation(Layer):
-    _class = "Activation"
-
-    def __init__(self, activation, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(activation=_activation(activation))
-
-
-class ReLU(Layer):
-    _class = "ReLU"
-
-    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(max_value=max_value, negative_slope=negative_slope, threshold=threshold)
-
-
-class Softmax(Layer):
-    _class = "Softmax"
-
-    def __init__(self, axis=-1, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(axis=axis)
-
-
-class Rescaling(Layer):
-    _class = "Rescaling"
-
-    def __init__(self, scale, offset=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self._config.update(scale=float(scale), offset=float(offset))
-
-
 _COMMON = ("name", "trainable", "input_shape", "dtype", "input_dim")
 
 
-def _registered(kind, positional):
+def _registered(form):
     """A class for a layer kind of Rill's registry that has a Keras form: Keras' arguments, by
     position (in Keras' order) or by name, go to Rill as Keras' config, and Rill's side of the
-    layer reads them — refusing, by layer and argument, any it cannot honour."""
+    layer reads them — refusing, by layer and argument, any it cannot honour. The signature
+    (which arguments are required, the others' defaults) is the registry's, derived from the
+    layer's config both ways."""
+    kind, positional = form["kind"], tuple(form["positional"])
+    required, defaults = form["required"], form["defaults"]
+    named = list(positional) + [k for k in required if k not in positional]
+    # Arguments every layer takes, unless they are this layer's own (Embedding's input_dim).
+    common = [k for k in _COMMON if k not in named and k not in defaults]
 
     def __init__(self, *args, **kwargs):
         if len(args) > len(positional):
             raise TypeError(f"{kind} takes {len(positional)} positional arguments ({', '.join(positional)}), "
                             f"found {len(args)}")
-        Layer.__init__(self, **{k: kwargs.pop(k) for k in _COMMON if k in kwargs})
+        Layer.__init__(self, **{k: kwargs.pop(k) for k in common if k in kwargs})
         arguments = dict(zip(positional, args))
         for key, value in kwargs.items():
             if key in arguments:
                 raise TypeError(f"{kind}: {key} given twice")
             arguments[key] = value
+        missing = [r for r in required if r not in arguments]
+        if missing:
+            raise TypeError(f"{kind}: missing required argument{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
         for key, value in arguments.items():
             if key == "activation":
                 value = _activation(value)
@@ -373,14 +245,26 @@ def _registered(kind, positional):
                 value = list(value)
             self._config[key] = value
 
-    doc = f"Keras' `{kind}`: {kind}({', '.join(positional + ('**kwargs',))}), built by Rill's `{kind}` layer."
-    return type(kind, (Layer,), {"_class": kind, "__init__": __init__, "__doc__": doc, "__module__": __name__})
+    P = inspect.Parameter
+    params = [P("self", P.POSITIONAL_OR_KEYWORD)]
+    for key in named:
+        kind_of = P.POSITIONAL_OR_KEYWORD if key in positional else P.KEYWORD_ONLY
+        params.append(P(key, kind_of, default=defaults.get(key, P.empty)))
+    params += [P(k, P.KEYWORD_ONLY, default=v) for k, v in defaults.items() if k not in named]
+    params.append(P("kwargs", P.VAR_KEYWORD))
+    __init__.__signature__ = inspect.Signature(params)
+    shown = ", ".join(str(p) for p in params[1:])
+    doc = f"Keras' `{kind}({shown})`, built by Rill's `{kind}` layer."
+    return type(kind, (Layer,), {"_class": kind, "_defaults": defaults, "__init__": __init__, "__doc__": doc,
+                                 "__module__": __name__})
 
 
-# Every registered layer kind that has no class written above gets one made from the registry.
-for _kind, _positional in _rill.keras_layer_kinds():
-    if _kind not in globals():
-        globals()[_kind] = _registered(_kind, tuple(_positional))
+# Every registered layer kind with a Keras form gets its class from the registry.
+_FORMS = json.loads(_rill.keras_layer_forms())
+for _form in _FORMS:
+    globals()[_form["kind"]] = _registered(_form)
+MaxPool2D = MaxPooling2D  # noqa: F821 (made above)
+AvgPool2D = AveragePooling2D  # noqa: F821
 
 
 class _Merge(Layer):

@@ -1,0 +1,61 @@
+"""Builds layers in Keras 3 from Keras' own arguments and checks that they compute what Rill's
+layers of the same class and arguments computed.
+
+    KERAS_BACKEND=numpy python tools/check_keras_layers.py CASES.json
+
+CASES.json (written by crates/rill-py/tests/test_every_layer.py) lists cases:
+    {"cases": [{"name": "Dense_0", "kind": "Dense", "args": {...}, "input_shape": [...],
+                "x": {"shape": [...], "data": [...]}, "weights": [{"shape": [...], "data": [...]}],
+                "y": {"shape": [...], "data": [...]}}]}
+Each layer is `keras.layers.<kind>(**args)` in a `Sequential` on `keras.Input(input_shape)`, given
+the weights in order; its prediction on `x` must equal `y` within 1e-5 relative to `y`'s scale.
+Prints one line per case; exits 1 if any case fails.
+"""
+import json
+import os
+import sys
+
+os.environ.setdefault("KERAS_BACKEND", "numpy")
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def array(v):
+    return np.asarray(v["data"], dtype=np.float32).reshape(v["shape"])
+
+
+def run(case):
+    layer = getattr(keras.layers, case["kind"])(**case["args"])
+    model = keras.Sequential([keras.Input(tuple(case["input_shape"])), layer])
+    weights = [array(w) for w in case["weights"]]
+    if len(weights) != len(layer.weights):
+        raise AssertionError(f"Keras' layer has {len(layer.weights)} weights, Rill's {len(weights)}")
+    layer.set_weights(weights)
+    have = np.asarray(model.predict(array(case["x"]), verbose=0))
+    want = array(case["y"])
+    if have.shape != want.shape:
+        raise AssertionError(f"Keras gives shape {have.shape}, Rill {want.shape}")
+    scale = max(1.0, float(np.max(np.abs(want))))
+    diff = float(np.max(np.abs(have - want))) / scale
+    if diff > 1e-5:
+        raise AssertionError(f"outputs differ by {diff:.2e} (relative to their scale)")
+    return diff
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        cases = json.load(f)["cases"]
+    failed = 0
+    for case in cases:
+        try:
+            diff = run(case)
+            print(f"ok   {case['name']}: keras.layers.{case['kind']}(**{case['args']}) computes the same (max diff {diff:.1e})")
+        except Exception as e:  # report every case, then fail
+            failed += 1
+            print(f"FAIL {case['name']}: {type(e).__name__}: {e}")
+    print(f"{len(cases) - failed} of {len(cases)} layers passed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
