@@ -61,7 +61,8 @@ pub fn new_layer(class: &str, config: &Map<String, Value>, rank: usize) -> Resul
             let init = initializer(v)
                 .ok_or_else(|| {
                     unsupported(format!(
-                        "layer '{name}' ({class}): {key}={v} is not supported: Rill starts                          Dense and Conv2D kernels and biases from zeros, ones, glorot_uniform,                          glorot_normal, he_uniform, he_normal, random_uniform or random_normal"
+                        "layer '{name}' ({class}): {key}={v} is not supported: Rill starts Dense and Conv2D kernels and biases from zeros, ones, \
+                         glorot_uniform, glorot_normal, he_uniform, he_normal, random_uniform or random_normal"
                     ))
                 })?;
             initializers.push((key, init));
@@ -71,7 +72,8 @@ pub fn new_layer(class: &str, config: &Map<String, Value>, rank: usize) -> Resul
         if !key.starts_with("kernel") && !key.starts_with("bias") {
             if let Some(v) = config.get(*key) {
                 return Err(unsupported(format!(
-                    "layer '{name}' ({class}): {key}={v} is not supported: this layer starts                      from Keras' default"
+                    "layer '{name}' ({class}): {key}={v} is not supported: this layer starts \
+                     from Keras' default"
                 )));
             }
         }
