@@ -31,6 +31,7 @@ pub mod losses;
 pub mod metrics;
 mod model;
 pub mod optimizers;
+pub mod saveable;
 mod variable;
 
 pub use activations::Activation;

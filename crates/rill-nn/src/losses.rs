@@ -1,6 +1,7 @@
 //! Losses, with Keras' definitions and its default reduction (the mean over the batch).
 
 use crate::metrics::AccuracyKind;
+use crate::saveable::Saveable;
 use crate::{Error, Result};
 use rill_core::{DType, Tensor};
 
@@ -22,28 +23,15 @@ pub trait Loss: Send + Sync {
     fn config(&self) -> serde_json::Value;
 }
 
-/// Rebuilds a loss from [`Loss::config`].
+/// Rebuilds a loss from [`Loss::config`]: a built-in one or one registered with
+/// [`register_loss`](crate::saveable::register_loss).
 pub fn from_config(c: &serde_json::Value) -> Result<Box<dyn Loss>> {
-    let from_logits = c["from_logits"].as_bool().unwrap_or(false);
-    let label_smoothing = c["label_smoothing"].as_f64().unwrap_or(0.0);
-    let delta = c["delta"].as_f64().unwrap_or(1.0);
-    Ok(match c["name"].as_str().unwrap_or("") {
-        "sparse_categorical_crossentropy" => {
-            Box::new(SparseCategoricalCrossentropy { from_logits })
-        }
-        "categorical_crossentropy" => Box::new(CategoricalCrossentropy {
-            from_logits,
-            label_smoothing,
-        }),
-        "binary_crossentropy" => Box::new(BinaryCrossentropy {
-            from_logits,
-            label_smoothing,
-        }),
-        "mean_squared_error" => Box::new(MeanSquaredError { delta }),
-        "mean_absolute_error" => Box::new(MeanAbsoluteError { delta }),
-        "huber" => Box::new(Huber { delta }),
-        other => return Err(Error::Config(format!("unknown loss '{other}'"))),
-    })
+    let mut fields = c.as_object().cloned().unwrap_or_default();
+    let name = match fields.remove("name") {
+        Some(serde_json::Value::String(name)) => name,
+        _ => return Err(Error::Config(format!("a loss config names its loss: {c}"))),
+    };
+    crate::saveable::new_loss(&name, &serde_json::Value::Object(fields))
 }
 
 /// Keras' `squeeze_or_expand_to_same_rank`: targets `[N]` against predictions `[N, 1]` (or the
@@ -84,7 +72,8 @@ fn label_column(y: &Tensor) -> Result<Tensor> {
 }
 
 /// Cross-entropy with integer class labels (`y_true` of shape `[N]`).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SparseCategoricalCrossentropy {
     /// Whether predictions are logits (true) or probabilities (false).
     pub from_logits: bool,
@@ -97,10 +86,20 @@ impl SparseCategoricalCrossentropy {
     }
 }
 
-impl Loss for SparseCategoricalCrossentropy {
-    fn name(&self) -> &'static str {
-        "sparse_categorical_crossentropy"
+/// Saved as Keras' `sparse_categorical_crossentropy` with its arguments.
+impl Saveable for SparseCategoricalCrossentropy {
+    const NAME: &'static str = "sparse_categorical_crossentropy";
+    type Config = Self;
+    fn get_config(&self) -> Self {
+        *self
     }
+    fn from_config(config: Self) -> Result<Self> {
+        Ok(config)
+    }
+}
+
+impl Loss for SparseCategoricalCrossentropy {
+    crate::saveable_loss!();
     fn compute(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         if self.from_logits && y_pred.rank() == 2 {
             let labels = label_column(y_true)?.reshape(&[y_pred.shape()[0]])?;
@@ -143,13 +142,11 @@ impl Loss for SparseCategoricalCrossentropy {
     fn accuracy_kind(&self) -> AccuracyKind {
         AccuracyKind::SparseCategorical
     }
-    fn config(&self) -> serde_json::Value {
-        serde_json::json!({"name": self.name(), "from_logits": self.from_logits})
-    }
 }
 
 /// Cross-entropy with one-hot (or soft) targets of the prediction's shape.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CategoricalCrossentropy {
     /// Whether predictions are logits.
     pub from_logits: bool,
@@ -157,10 +154,20 @@ pub struct CategoricalCrossentropy {
     pub label_smoothing: f64,
 }
 
-impl Loss for CategoricalCrossentropy {
-    fn name(&self) -> &'static str {
-        "categorical_crossentropy"
+/// Saved as Keras' `categorical_crossentropy` with its arguments.
+impl Saveable for CategoricalCrossentropy {
+    const NAME: &'static str = "categorical_crossentropy";
+    type Config = Self;
+    fn get_config(&self) -> Self {
+        *self
     }
+    fn from_config(config: Self) -> Result<Self> {
+        Ok(config)
+    }
+}
+
+impl Loss for CategoricalCrossentropy {
+    crate::saveable_loss!();
     fn compute(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (y_true, y_pred) = &same_rank(self.name(), y_true, y_pred)?;
         let classes = *y_pred.shape().last().unwrap_or(&1) as f64;
@@ -183,13 +190,11 @@ impl Loss for CategoricalCrossentropy {
     fn accuracy_kind(&self) -> AccuracyKind {
         AccuracyKind::Categorical
     }
-    fn config(&self) -> serde_json::Value {
-        serde_json::json!({"name": self.name(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing})
-    }
 }
 
 /// Binary cross-entropy for targets in [0, 1] of the prediction's shape.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct BinaryCrossentropy {
     /// Whether predictions are logits.
     pub from_logits: bool,
@@ -197,10 +202,20 @@ pub struct BinaryCrossentropy {
     pub label_smoothing: f64,
 }
 
-impl Loss for BinaryCrossentropy {
-    fn name(&self) -> &'static str {
-        "binary_crossentropy"
+/// Saved as Keras' `binary_crossentropy` with its arguments.
+impl Saveable for BinaryCrossentropy {
+    const NAME: &'static str = "binary_crossentropy";
+    type Config = Self;
+    fn get_config(&self) -> Self {
+        *self
     }
+    fn from_config(config: Self) -> Result<Self> {
+        Ok(config)
+    }
+}
+
+impl Loss for BinaryCrossentropy {
+    crate::saveable_loss!();
     fn compute(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let (y_true, y_pred) = &same_rank(self.name(), y_true, y_pred)?;
         let mut y = y_true.to_dtype(y_pred.dtype())?;
@@ -230,9 +245,6 @@ impl Loss for BinaryCrossentropy {
     fn accuracy_kind(&self) -> AccuracyKind {
         AccuracyKind::Binary
     }
-    fn config(&self) -> serde_json::Value {
-        serde_json::json!({"name": self.name(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing})
-    }
 }
 
 /// Targets of the output's shape, or of it without (or with an extra) trailing 1, which the loss
@@ -257,7 +269,8 @@ fn same_shape_targets(name: &str, y: &Tensor, output_shape: &[usize]) -> Result<
 macro_rules! regression_loss {
     ($(#[$doc:meta])* $ty:ident, $name:literal, |$d:ident, $s:ident| $body:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy)]
+        #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+        #[serde(default)]
         pub struct $ty {
             /// The Huber threshold (ignored by the other regression losses).
             pub delta: f64,
@@ -267,10 +280,18 @@ macro_rules! regression_loss {
                 $ty { delta: 1.0 }
             }
         }
-        impl Loss for $ty {
-            fn name(&self) -> &'static str {
-                $name
+        impl Saveable for $ty {
+            const NAME: &'static str = $name;
+            type Config = Self;
+            fn get_config(&self) -> Self {
+                *self
             }
+            fn from_config(config: Self) -> Result<Self> {
+                Ok(config)
+            }
+        }
+        impl Loss for $ty {
+            crate::saveable_loss!();
             fn compute(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
                 let (y_true, y_pred) = same_rank($name, y_true, y_pred)?;
                 let $d = y_pred.sub(&y_true.to_dtype(y_pred.dtype())?)?;
@@ -283,9 +304,6 @@ macro_rules! regression_loss {
             }
             fn accuracy_kind(&self) -> AccuracyKind {
                 AccuracyKind::Binary
-            }
-            fn config(&self) -> serde_json::Value {
-                serde_json::json!({"name": $name, "delta": self.delta})
             }
         }
     };

@@ -35,14 +35,45 @@ impl Adagrad {
 
 option_builders!(Adagrad);
 
+/// [`Adagrad`]'s own hyperparameters, as stored in a compiled model's file (the learning rate and
+/// the shared options are stored beside them).
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct AdagradConfig {
+    /// See [`Adagrad`]'s field of this name.
+    pub initial_accumulator_value: f64,
+    /// See [`Adagrad`]'s field of this name.
+    pub epsilon: f64,
+}
+
+impl Default for AdagradConfig {
+    fn default() -> Self {
+        crate::saveable::Saveable::get_config(&Adagrad::new(1e-3))
+    }
+}
+
+/// Saved as Keras' `adagrad`.
+impl crate::saveable::Saveable for Adagrad {
+    const NAME: &'static str = "adagrad";
+    type Config = AdagradConfig;
+    fn get_config(&self) -> AdagradConfig {
+        AdagradConfig {
+            initial_accumulator_value: self.initial_accumulator_value,
+            epsilon: self.epsilon,
+        }
+    }
+    fn from_config(c: AdagradConfig) -> Result<Self> {
+        Ok(Adagrad {
+            initial_accumulator_value: c.initial_accumulator_value,
+            epsilon: c.epsilon,
+            ..Adagrad::new(1e-3)
+        })
+    }
+}
+
 impl Optimizer for Adagrad {
-    fn name(&self) -> &'static str {
-        "adagrad"
-    }
+    crate::saveable_optimizer!();
     options_access!();
-    fn hyperparameters(&self) -> serde_json::Value {
-        serde_json::json!({"initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon})
-    }
     fn slots(&self) -> Vec<(&'static str, &Slots)> {
         vec![("accumulator", &self.accumulators)]
     }

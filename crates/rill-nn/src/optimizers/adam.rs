@@ -122,6 +122,46 @@ fn update_portable(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f
     }
 }
 
+/// [`Adam`]'s own hyperparameters, as stored in a compiled model's file (the learning rate and
+/// the shared options are stored beside them).
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct AdamConfig {
+    /// See [`Adam`]'s field of this name.
+    pub beta_1: f64,
+    /// See [`Adam`]'s field of this name.
+    pub beta_2: f64,
+    /// See [`Adam`]'s field of this name.
+    pub epsilon: f64,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        crate::saveable::Saveable::get_config(&Adam::new(1e-3))
+    }
+}
+
+/// Saved as Keras' `adam`.
+impl crate::saveable::Saveable for Adam {
+    const NAME: &'static str = "adam";
+    type Config = AdamConfig;
+    fn get_config(&self) -> AdamConfig {
+        AdamConfig {
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            epsilon: self.epsilon,
+        }
+    }
+    fn from_config(c: AdamConfig) -> Result<Self> {
+        Ok(Adam {
+            beta_1: c.beta_1,
+            beta_2: c.beta_2,
+            epsilon: c.epsilon,
+            ..Adam::new(1e-3)
+        })
+    }
+}
+
 impl Optimizer for Adam {
     fn name(&self) -> &'static str {
         if self.options.weight_decay > 0.0 {
@@ -132,7 +172,7 @@ impl Optimizer for Adam {
     }
     options_access!();
     fn hyperparameters(&self) -> serde_json::Value {
-        serde_json::json!({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
+        serde_json::Value::Object(crate::saveable::config_json(self))
     }
     fn slots(&self) -> Vec<(&'static str, &Slots)> {
         vec![("m", &self.m), ("v", &self.v)]

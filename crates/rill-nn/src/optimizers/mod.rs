@@ -46,13 +46,14 @@ pub trait Optimizer: Send + Sync {
     fn config(&self) -> Result<serde_json::Value> {
         let o = self.options();
         let lr = match &o.learning_rate {
-            LearningRate::Constant(v) => *v,
-            LearningRate::Schedule(_) => {
-                return Err(Error::Config(format!(
-                    "{}: a learning-rate schedule cannot be saved with the model",
+            LearningRate::Constant(v) => serde_json::json!(v),
+            LearningRate::Schedule(s) => s.config().ok_or_else(|| {
+                Error::Config(format!(
+                    "{}: this learning-rate schedule is code, and cannot be saved with the model \
+                     (a Saveable schedule registered with register_schedule can)",
                     self.name()
-                )))
-            }
+                ))
+            })?,
         };
         Ok(serde_json::json!({
             "name": self.name(), "learning_rate": lr, "clipnorm": o.clipnorm, "global_clipnorm": o.global_clipnorm,
@@ -129,8 +130,9 @@ impl OptimizerOptions {
     }
 
     /// Runs one optimizer step: clips the gradients, applies weight decay, then calls
-    /// `update(variable, weights, gradient, lr, step)` for every variable that has a gradient.
-    pub(crate) fn step(
+    /// `update(variable, weights, gradient, lr, step)` for every variable that has a gradient
+    /// (`step` counts from 1). A user's [`Optimizer::apply`] calls it with its own update.
+    pub fn step(
         &mut self,
         variables: &[Variable],
         grads: &Gradients,
@@ -316,39 +318,24 @@ macro_rules! options_access {
 }
 pub(crate) use options_access;
 
-/// Rebuilds an optimizer (without its state buffers) from [`Optimizer::config`].
+/// Rebuilds an optimizer (without its state buffers) from [`Optimizer::config`]: a built-in
+/// one or one registered with [`register_optimizer`](crate::saveable::register_optimizer), at
+/// a constant learning rate or a saved schedule.
 pub fn from_config(c: &serde_json::Value) -> Result<Box<dyn Optimizer>> {
-    let lr = c["learning_rate"]
-        .as_f64()
-        .ok_or_else(|| Error::Config("optimizer config: missing learning_rate".into()))?;
-    let h = &c["hyperparameters"];
-    let f = |k: &str, d: f64| h[k].as_f64().unwrap_or(d);
-    let mut opt: Box<dyn Optimizer> = match c["name"].as_str().unwrap_or("") {
-        "adam" | "adamw" => Box::new(Adam {
-            beta_1: f("beta_1", 0.9),
-            beta_2: f("beta_2", 0.999),
-            epsilon: f("epsilon", 1e-7),
-            ..Adam::new(lr)
-        }),
-        "sgd" => Box::new(Sgd::with_momentum(
-            lr,
-            f("momentum", 0.0),
-            h["nesterov"].as_bool().unwrap_or(false),
-        )),
-        "rmsprop" => Box::new(RmsProp {
-            rho: f("rho", 0.9),
-            momentum: f("momentum", 0.0),
-            epsilon: f("epsilon", 1e-7),
-            centered: h["centered"].as_bool().unwrap_or(false),
-            ..RmsProp::new(lr)
-        }),
-        "adagrad" => Box::new(Adagrad {
-            initial_accumulator_value: f("initial_accumulator_value", 0.1),
-            epsilon: f("epsilon", 1e-7),
-            ..Adagrad::new(lr)
-        }),
-        other => return Err(Error::Config(format!("unknown optimizer '{other}'"))),
+    let learning_rate = match &c["learning_rate"] {
+        serde_json::Value::Number(n) => LearningRate::Constant(n.as_f64().unwrap_or(0.0)),
+        schedule @ serde_json::Value::Object(_) => {
+            LearningRate::Schedule(crate::saveable::new_schedule(schedule)?)
+        }
+        _ => {
+            return Err(Error::Config(
+                "optimizer config: missing learning_rate".into(),
+            ))
+        }
     };
+    let name = c["name"].as_str().unwrap_or_default();
+    let mut opt = crate::saveable::new_optimizer(name, &c["hyperparameters"])?;
+    opt.options_mut().learning_rate = learning_rate;
     let o = opt.options_mut();
     o.clipnorm = c["clipnorm"].as_f64();
     o.global_clipnorm = c["global_clipnorm"].as_f64();

@@ -49,14 +49,53 @@ impl RmsProp {
 
 option_builders!(RmsProp);
 
+/// [`RmsProp`]'s own hyperparameters, as stored in a compiled model's file (the learning rate and
+/// the shared options are stored beside them).
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct RmsPropConfig {
+    /// See [`RmsProp`]'s field of this name.
+    pub rho: f64,
+    /// See [`RmsProp`]'s field of this name.
+    pub momentum: f64,
+    /// See [`RmsProp`]'s field of this name.
+    pub epsilon: f64,
+    /// See [`RmsProp`]'s field of this name.
+    pub centered: bool,
+}
+
+impl Default for RmsPropConfig {
+    fn default() -> Self {
+        crate::saveable::Saveable::get_config(&RmsProp::new(1e-3))
+    }
+}
+
+/// Saved as Keras' `rmsprop`.
+impl crate::saveable::Saveable for RmsProp {
+    const NAME: &'static str = "rmsprop";
+    type Config = RmsPropConfig;
+    fn get_config(&self) -> RmsPropConfig {
+        RmsPropConfig {
+            rho: self.rho,
+            momentum: self.momentum,
+            epsilon: self.epsilon,
+            centered: self.centered,
+        }
+    }
+    fn from_config(c: RmsPropConfig) -> Result<Self> {
+        Ok(RmsProp {
+            rho: c.rho,
+            momentum: c.momentum,
+            epsilon: c.epsilon,
+            centered: c.centered,
+            ..RmsProp::new(1e-3)
+        })
+    }
+}
+
 impl Optimizer for RmsProp {
-    fn name(&self) -> &'static str {
-        "rmsprop"
-    }
+    crate::saveable_optimizer!();
     options_access!();
-    fn hyperparameters(&self) -> serde_json::Value {
-        serde_json::json!({"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered})
-    }
     fn slots(&self) -> Vec<(&'static str, &Slots)> {
         vec![
             ("velocity", &self.velocity),

@@ -5,10 +5,37 @@
 pub trait LearningRateSchedule: Send + Sync {
     /// The rate for step `step` (0-based).
     fn at(&self, step: u64) -> f64;
+    /// The schedule's stored form ([`schedule_json`](crate::saveable::schedule_json)), or
+    /// `None` (the default) when it is code that cannot be saved with the model — a
+    /// [`Saveable`](crate::saveable::Saveable) schedule, registered with
+    /// [`register_schedule`](crate::saveable::register_schedule), can.
+    fn config(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
+/// The [`Saveable`](crate::saveable::Saveable) impl of a schedule that is plain data, under
+/// Keras' class name.
+macro_rules! saveable_schedule {
+    ($ty:ident) => {
+        impl crate::saveable::Saveable for $ty {
+            const NAME: &'static str = stringify!($ty);
+            type Config = Self;
+            fn get_config(&self) -> Self {
+                self.clone()
+            }
+            fn from_config(config: Self) -> crate::Result<Self> {
+                Ok(config)
+            }
+        }
+    };
+}
+saveable_schedule!(ExponentialDecay);
+saveable_schedule!(PiecewiseConstantDecay);
+saveable_schedule!(CosineDecay);
+
 /// `initial · rate^(step / decay_steps)`, the exponent floored when `staircase`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct ExponentialDecay {
     /// The rate at step 0.
     pub initial_learning_rate: f64,
@@ -21,6 +48,9 @@ pub struct ExponentialDecay {
 }
 
 impl LearningRateSchedule for ExponentialDecay {
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(crate::saveable::schedule_json(self))
+    }
     fn at(&self, step: u64) -> f64 {
         let mut p = step as f64 / self.decay_steps.max(1) as f64;
         if self.staircase {
@@ -31,7 +61,7 @@ impl LearningRateSchedule for ExponentialDecay {
 }
 
 /// `values[i]` while `step ≤ boundaries[i]` (and past the last boundary, the last value).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PiecewiseConstantDecay {
     /// Increasing step boundaries.
     pub boundaries: Vec<u64>,
@@ -40,6 +70,9 @@ pub struct PiecewiseConstantDecay {
 }
 
 impl LearningRateSchedule for PiecewiseConstantDecay {
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(crate::saveable::schedule_json(self))
+    }
     fn at(&self, step: u64) -> f64 {
         let i = self.boundaries.iter().take_while(|&&b| step > b).count();
         self.values
@@ -52,7 +85,7 @@ impl LearningRateSchedule for PiecewiseConstantDecay {
 
 /// Cosine decay from `initial` (or, after a linear warmup, from `warmup_target`) down to
 /// `alpha` times that over `decay_steps`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct CosineDecay {
     /// The rate at step 0.
     pub initial_learning_rate: f64,
@@ -80,6 +113,9 @@ impl CosineDecay {
 }
 
 impl LearningRateSchedule for CosineDecay {
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(crate::saveable::schedule_json(self))
+    }
     fn at(&self, step: u64) -> f64 {
         let decay = |peak: f64, s: u64| {
             let done = s.min(self.decay_steps) as f64 / self.decay_steps.max(1) as f64;

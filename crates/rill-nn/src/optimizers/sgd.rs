@@ -46,14 +46,45 @@ impl Sgd {
 
 option_builders!(Sgd);
 
+/// [`Sgd`]'s own hyperparameters, as stored in a compiled model's file (the learning rate and
+/// the shared options are stored beside them).
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SgdConfig {
+    /// See [`Sgd`]'s field of this name.
+    pub momentum: f64,
+    /// See [`Sgd`]'s field of this name.
+    pub nesterov: bool,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        crate::saveable::Saveable::get_config(&Sgd::new(0.01))
+    }
+}
+
+/// Saved as Keras' `sgd`.
+impl crate::saveable::Saveable for Sgd {
+    const NAME: &'static str = "sgd";
+    type Config = SgdConfig;
+    fn get_config(&self) -> SgdConfig {
+        SgdConfig {
+            momentum: self.momentum,
+            nesterov: self.nesterov,
+        }
+    }
+    fn from_config(c: SgdConfig) -> Result<Self> {
+        Ok(Sgd {
+            momentum: c.momentum,
+            nesterov: c.nesterov,
+            ..Sgd::new(0.01)
+        })
+    }
+}
+
 impl Optimizer for Sgd {
-    fn name(&self) -> &'static str {
-        "sgd"
-    }
+    crate::saveable_optimizer!();
     options_access!();
-    fn hyperparameters(&self) -> serde_json::Value {
-        serde_json::json!({"momentum": self.momentum, "nesterov": self.nesterov})
-    }
     fn slots(&self) -> Vec<(&'static str, &Slots)> {
         vec![("velocity", &self.velocity)]
     }
