@@ -215,7 +215,7 @@ fn samples_that_differ_only_by_size_one_axes_go_in_reshaped() {
     assert!(err.contains("(None, 6, 6, 1)"), "{err}");
 }
 
-/// A ReLU the graph does not recognise as one (`is_plain_relu` is false): the same function,
+/// A ReLU the graph's rewrite does not recognise as one (not a built-in type): the same function,
 /// always run as its own op after the layer before it.
 struct OpaqueRelu;
 
@@ -296,7 +296,7 @@ fn batch_normalization_then_relu_fuse_in_training_and_train_alike() {
     assert_eq!(p.to_vec::<f32>().unwrap(), q.to_vec::<f32>().unwrap());
 }
 
-/// A max pooling the graph does not recognise as one (`max_pool_window` is `None`): the same
+/// A max pooling the graph's rewrite does not recognise as one (not a built-in type): the same
 /// function, always run as its own op after the layer before it.
 struct OpaqueMaxPool(MaxPooling2D);
 

@@ -45,9 +45,6 @@ macro_rules! activation_layer {
             fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
                 self.activation.apply(x)
             }
-            fn is_plain_relu(&self) -> bool {
-                self.activation == Activation::Relu
-            }
         }
         impl Default for $name {
             fn default() -> Self {

@@ -67,6 +67,14 @@ impl BatchNormalization {
 
     /// Training: normalizes with the batch's statistics (then the ReLU if `relu`) and moves
     /// the moving averages towards them.
+    /// This layer's output passed through `max(·, 0)`, computed together in training (the
+    /// normalized values then never go to memory); `None` where the two run apart (inference,
+    /// frozen), for the model's graph rewrite (`model/fusion.rs`).
+    pub(crate) fn call_then_relu(&self, x: &Tensor, training: bool) -> Option<Result<Tensor>> {
+        let w = self.weights.as_ref()?;
+        (training && w.gamma.is_trainable()).then(|| self.normalize_batch(w, x, true))
+    }
+
     fn normalize_batch(&self, w: &Weights, x: &Tensor, relu: bool) -> Result<Tensor> {
         let (gamma, beta) = (w.gamma.value(), w.beta.value());
         let epsilon = self.config.epsilon;
@@ -156,10 +164,6 @@ impl Layer for BatchNormalization {
         )?;
         let shift = beta.sub(&w.moving_mean.value().mul(&scale)?)?;
         Ok(x.mul(&scale)?.add(&shift)?)
-    }
-    fn call_then_relu(&self, x: &Tensor, training: bool) -> Option<Result<Tensor>> {
-        let w = self.weights.as_ref()?;
-        (training && w.gamma.is_trainable()).then(|| self.normalize_batch(w, x, true))
     }
     fn variables(&self) -> Vec<Variable> {
         match &self.weights {

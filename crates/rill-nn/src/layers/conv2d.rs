@@ -95,6 +95,36 @@ impl Conv2D {
     }
 }
 
+impl Conv2D {
+    /// Whether [`Conv2D::call_then_max_pool`] computes this layer then a max pooling exactly:
+    /// for a ReLU or no activation.
+    pub(crate) fn pools_first(&self) -> bool {
+        matches!(
+            self.config.kernel_bias.activation,
+            Activation::Relu | Activation::Linear
+        )
+    }
+
+    /// Pools the convolution's raw output, then adds the bias and applies the ReLU to the pooled
+    /// values: for an increasing activation and a bias constant over each window,
+    /// `max(relu(y + b)) = relu(max(y) + b)` exactly (rounding is monotonic too), and the
+    /// bias, the ReLU and their gradients then touch a quarter of the values of a 2×2 pool.
+    /// (A NaN in `y` is the one difference: the ReLU no longer turns it into 0 before the
+    /// window's maximum is taken.) Only where [`Conv2D::pools_first`]; used by the model's
+    /// graph rewrite (`model/fusion.rs`).
+    pub(crate) fn call_then_max_pool(&self, x: &Tensor, window: &PoolWindow) -> Result<Tensor> {
+        let y = x.conv2d_max_pool2d(
+            &self.weights.kernel(Self::KIND)?,
+            &self.options(),
+            window.size,
+            window.strides,
+            window.padding,
+        )?;
+        self.weights
+            .bias_and_activation(y, &self.config.kernel_bias.activation)
+    }
+}
+
 impl Configurable for Conv2D {
     const KIND: &'static str = "Conv2D";
     type Config = Conv2DConfig;
@@ -183,34 +213,6 @@ impl Layer for Conv2D {
         let y = x.conv2d(&self.weights.kernel(Self::KIND)?, &self.options())?;
         self.weights
             .bias_and_activation(y, &self.config.kernel_bias.activation)
-    }
-    /// Pools the convolution's raw output, then adds the bias and applies the ReLU to the pooled
-    /// values: for an increasing activation and a bias constant over each window,
-    /// `max(relu(y + b)) = relu(max(y) + b)` exactly (rounding is monotonic too), and the
-    /// bias, the ReLU and their gradients then touch a quarter of the values of a 2×2 pool.
-    /// (A NaN in `y` is the one difference: the ReLU no longer turns it into 0 before the
-    /// window's maximum is taken.)
-    fn call_then_max_pool(
-        &self,
-        x: &Tensor,
-        window: &PoolWindow,
-        _training: bool,
-    ) -> Option<Result<Tensor>> {
-        let activation = &self.config.kernel_bias.activation;
-        if !matches!(activation, Activation::Relu | Activation::Linear) {
-            return None;
-        }
-        let pooled = || -> Result<Tensor> {
-            let y = x.conv2d_max_pool2d(
-                &self.weights.kernel(Self::KIND)?,
-                &self.options(),
-                window.size,
-                window.strides,
-                window.padding,
-            )?;
-            self.weights.bias_and_activation(y, activation)
-        };
-        Some(pooled())
     }
     fn variables(&self) -> Vec<Variable> {
         self.weights.variables()

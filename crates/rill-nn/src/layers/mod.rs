@@ -72,7 +72,9 @@ use rill_core::Tensor;
 
 /// A building block of a model. Implement it (and [`Configurable`], to save and load) for a
 /// custom layer, and it trains, evaluates, predicts, saves and summarises like a built-in one.
-pub trait Layer: Send + Sync + 'static {
+/// It says what a layer is — build, shape rule, call, variables, config; how two layers run
+/// faster together is the model's business (its graph is rewritten when built: `fusion.rs`).
+pub trait Layer: std::any::Any + Send + Sync + 'static {
     /// The Keras class name, e.g. `Dense` (shown by `summary`, stored in model files).
     fn kind(&self) -> &'static str;
     /// Creates the weights for samples of `input_shape` (no batch dimension). Called once, by
@@ -123,37 +125,6 @@ pub trait Layer: Send + Sync + 'static {
     }
     /// The model inside, when this layer is a nested model (for summaries and configs).
     fn as_model(&self) -> Option<&crate::Model> {
-        None
-    }
-    /// This layer's output passed through `max(·, 0)`, computed together when the layer knows
-    /// how (BatchNormalization in training does: the normalized values then never go to
-    /// memory); `None`, the default, has the model run the two apart. A model asks this where
-    /// the layer's only reader is a plain ReLU ([`Layer::is_plain_relu`]) and nothing else
-    /// needs the layer's own output.
-    fn call_then_relu(&self, _x: &Tensor, _training: bool) -> Option<Result<Tensor>> {
-        None
-    }
-    /// Whether this layer computes exactly `max(x, 0)` and nothing else, so that the layer
-    /// before it may apply it for it ([`Layer::call_then_relu`]).
-    fn is_plain_relu(&self) -> bool {
-        false
-    }
-    /// This layer's output max-pooled by `window`, computed together when the layer knows a
-    /// cheaper order (a convolution with a ReLU or no activation pools first: the bias and ReLU
-    /// then run on a quarter of the values); `None`, the default, has the model run the two
-    /// apart. A model asks this where the layer's only reader is a max pooling layer
-    /// ([`Layer::max_pool_window`]) and nothing else needs the layer's own output.
-    fn call_then_max_pool(
-        &self,
-        _x: &Tensor,
-        _window: &PoolWindow,
-        _training: bool,
-    ) -> Option<Result<Tensor>> {
-        None
-    }
-    /// The window of this layer when it is a max pooling and nothing else, so that the layer
-    /// before it may pool for it ([`Layer::call_then_max_pool`]).
-    fn max_pool_window(&self) -> Option<PoolWindow> {
         None
     }
 }

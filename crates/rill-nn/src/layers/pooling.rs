@@ -60,7 +60,7 @@ impl PoolWindow {
 }
 
 macro_rules! pooling_layer {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, $op:ident, $onnx_op:literal $(, $window:ident)?) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $op:ident, $onnx_op:literal) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name(PoolingConfig);
@@ -78,6 +78,11 @@ macro_rules! pooling_layer {
             pub fn padding(mut self, p: Padding) -> Self {
                 self.0.padding = p;
                 self
+            }
+            /// The window as applied.
+            pub fn window(&self) -> PoolWindow {
+                let o = self.0.options();
+                PoolWindow { size: self.0.pool_size, strides: o.strides, padding: o.padding }
             }
         }
         impl Configurable for $name {
@@ -106,12 +111,6 @@ macro_rules! pooling_layer {
                 let o = self.0.options();
                 Ok(x.$op(self.0.pool_size, o.strides, o.padding)?)
             }
-            $(
-            fn $window(&self) -> Option<PoolWindow> {
-                let o = self.0.options();
-                Some(PoolWindow { size: self.0.pool_size, strides: o.strides, padding: o.padding })
-            }
-            )?
         }
         /// ONNX: the pooling op in channels-first, Keras' `same` padding as explicit pads.
         impl super::OnnxForm for $name {
@@ -164,8 +163,7 @@ pooling_layer!(
     MaxPooling2D,
     "MaxPooling2D",
     max_pool2d,
-    "MaxPool",
-    max_pool_window
+    "MaxPool"
 );
 pooling_layer!(
     /// Average pooling over NHWC inputs.

@@ -2,8 +2,9 @@
 //! added — which is a topological order, since a node can only use nodes that already exist —
 //! and the functional API that builds one, shapes checked as it goes.
 
+use super::fusion::{fuse, FusedCall};
 use super::{unique_name, Model};
-use crate::layers::{Layer, Merge, PoolWindow};
+use crate::layers::{Layer, Merge};
 use crate::{Error, Result};
 use rill_core::Tensor;
 use std::sync::Arc;
@@ -41,10 +42,9 @@ pub(crate) struct Graph {
     last_use: Vec<usize>,
     /// Whether a node is needed for some output.
     needed: Vec<bool>,
-    /// For a layer whose only reader is a plain ReLU or max pooling layer and whose own output
-    /// is not a model output, that reader's node and what it does: the layer may compute both
-    /// at once (`Layer::call_then_relu`, `Layer::call_then_max_pool`).
-    fused_reader: Vec<Option<(usize, Reader)>>,
+    /// The graph rewritten for running (`fusion.rs`): for a layer whose only reader fuses with
+    /// it and whose own output is not a model output, that reader's node and the fused step.
+    fused_reader: Vec<Option<(usize, FusedCall)>>,
 }
 
 impl Graph {
@@ -140,13 +140,9 @@ impl Graph {
                         }
                         other => other,
                     };
-                    let fused = self.fused_reader[n].and_then(|(r, reader)| {
+                    let fused = self.fused_reader[n].as_ref().and_then(|(r, fused)| {
                         let x = arg(0).ok()?;
-                        let out = match reader {
-                            Reader::Relu => l.call_then_relu(x, training),
-                            Reader::MaxPool(w) => l.call_then_max_pool(x, &w, training),
-                        };
-                        Some((r, out?))
+                        Some((*r, fused(x, training)?))
                     });
                     if let Some((reader, out)) = fused {
                         // The reader's value, computed here; the layer's own is never needed.
@@ -358,22 +354,13 @@ impl FunctionalBuilder {
     }
 }
 
-/// What a layer's only reader does, when the layer may do it for it.
-#[derive(Clone, Copy)]
-enum Reader {
-    /// `max(x, 0)`.
-    Relu,
-    /// Max pooling by this window.
-    MaxPool(PoolWindow),
-}
-
-/// For each node, its only reader when that is a plain ReLU or max pooling layer and the node
-/// is a layer whose own output is not a model output (see `Graph::fused_reader`).
+/// For each node, its only reader and the fused step when the two fuse (`fusion.rs`) and
+/// the node's own output is not a model output.
 fn fused_readers(
     nodes: &[GraphNode],
     needed: &[bool],
     outputs: &[usize],
-) -> Vec<Option<(usize, Reader)>> {
+) -> Vec<Option<(usize, FusedCall)>> {
     let mut readers: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
     for (i, node) in nodes.iter().enumerate().filter(|&(i, _)| needed[i]) {
         for &p in &node.parents {
@@ -385,16 +372,13 @@ fn fused_readers(
             let &[r] = readers[n].as_slice() else {
                 return None;
             };
-            if !matches!(nodes[n].op, Op::Layer(_)) || outputs.contains(&n) {
+            if outputs.contains(&n) {
                 return None;
             }
-            let Op::Layer(reader) = &nodes[r].op else {
+            let (Op::Layer(first), Op::Layer(second)) = (&nodes[n].op, &nodes[r].op) else {
                 return None;
             };
-            if reader.is_plain_relu() {
-                return Some((r, Reader::Relu));
-            }
-            reader.max_pool_window().map(|w| (r, Reader::MaxPool(w)))
+            fuse(first, &**second).map(|f| (r, f))
         })
         .collect()
 }

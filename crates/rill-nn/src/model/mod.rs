@@ -13,6 +13,7 @@ mod batches;
 mod compile;
 mod config;
 mod fit_config;
+mod fusion;
 mod graph;
 mod history;
 mod progress;
