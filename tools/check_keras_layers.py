@@ -5,10 +5,11 @@ layers of the same class and arguments computed.
 
 CASES.json (written by crates/rill-py/tests/test_every_layer.py) lists cases:
     {"cases": [{"name": "Dense_0", "kind": "Dense", "args": {...}, "input_shape": [...],
-                "x": {"shape": [...], "data": [...]}, "weights": [{"shape": [...], "data": [...]}],
+                "xs": [{"shape": [...], "data": [...]}], "weights": [{"shape": [...], "data": [...]}],
                 "y": {"shape": [...], "data": [...]}}]}
-Each layer is `keras.layers.<kind>(**args)` in a `Sequential` on `keras.Input(input_shape)`, given
-the weights in order; its prediction on `x` must equal `y` within 1e-5 relative to `y`'s scale.
+Each layer is `keras.layers.<kind>(**args)` on one `keras.Input(input_shape)` per input (a merge
+takes several), given the weights in order; its prediction on `xs` must equal `y` within 1e-5
+relative to `y`'s scale.
 Prints one line per case; exits 1 if any case fails.
 """
 import json
@@ -26,12 +27,14 @@ def array(v):
 
 def run(case):
     layer = getattr(keras.layers, case["kind"])(**case["args"])
-    model = keras.Sequential([keras.Input(tuple(case["input_shape"])), layer])
+    ins = [keras.Input(tuple(case["input_shape"])) for _ in case["xs"]]
+    model = keras.Model(ins, layer(ins if len(ins) > 1 else ins[0]))
     weights = [array(w) for w in case["weights"]]
     if len(weights) != len(layer.weights):
         raise AssertionError(f"Keras' layer has {len(layer.weights)} weights, Rill's {len(weights)}")
     layer.set_weights(weights)
-    have = np.asarray(model.predict(array(case["x"]), verbose=0))
+    xs = [array(x) for x in case["xs"]]
+    have = np.asarray(model.predict(xs if len(xs) > 1 else xs[0], verbose=0))
     want = array(case["y"])
     if have.shape != want.shape:
         raise AssertionError(f"Keras gives shape {have.shape}, Rill {want.shape}")

@@ -5,7 +5,7 @@
 
 use crate::error::{format, unsupported, Result};
 use crate::h5::{Keys, Weights};
-use rill_nn::layers::{from_config, keras_form, merge_from_kind, KerasArgs, Layer, KERAS_IGNORED};
+use rill_nn::layers::{from_config, keras_form, KerasArgs, Layer, KERAS_IGNORED};
 use rill_nn::{FunctionalBuilder, Model, Node, Sequential};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -318,32 +318,17 @@ fn build(config: &Value, depth: usize) -> Result<(Model, Vec<(String, String)>)>
                     .iter()
                     .map(|p| nodes.get(p).cloned().ok_or_else(|| format(format!("layer '{name}' reads '{p}', which comes later or not at all"))))
                     .collect::<Result<Vec<_>>>()?;
-                let node = match c {
-                    "Add" | "Multiply" | "Concatenate" => {
-                        let mut a = KerasArgs::new(c, &name, cfg);
-                        if c == "Concatenate" {
-                            a.last_axis("axis", args[0].1.len()).map_err(refused)?;
-                        }
-                        a.get("dtype");
-                        a.finish().map_err(refused)?;
-                        let xs: Vec<Node> = args.iter().map(|x| x.0).collect();
-                        let shapes: Vec<Vec<usize>> = args.iter().map(|x| x.1.clone()).collect();
-                        let merge = merge_from_kind(c)?;
-                        let shape = merge.output_shape(&shapes)?;
-                        (g.merge_boxed(Some(&name), merge, &xs)?, shape)
-                    }
-                    _ => {
-                        if args.len() != 1 {
-                            return Err(unsupported(format!("layer '{name}' ({c}) takes {} inputs; Rill's layers take one", args.len())));
-                        }
-                        let (x, s) = args[0].clone();
-                        let built = make_layer(c, &name, cfg, l, s.len())?;
-                        let shape = built.compute_output_shape(&s)?;
-                        if cfg.get("trainable") == Some(&json!(false)) {
-                            trainable_off.push(name.clone());
-                        }
-                        (g.layer_boxed(Some(&name), built, x)?, shape)
-                    }
+                let xs: Vec<Node> = args.iter().map(|x| x.0).collect();
+                let shapes: Vec<Vec<usize>> = args.iter().map(|x| x.1.clone()).collect();
+                let rank = shapes.first().map_or(0, Vec::len);
+                let built = make_layer(c, &name, cfg, l, rank)?;
+                let shape = built.output_shape_for(&shapes)?;
+                if cfg.get("trainable") == Some(&json!(false)) {
+                    trainable_off.push(name.clone());
+                }
+                let node = match xs.as_slice() {
+                    [x] => (g.layer_boxed(Some(&name), built, *x)?, shape),
+                    _ => (g.merge_boxed(Some(&name), built, &xs)?, shape),
                 };
                 nodes.insert(name, node);
             }
@@ -387,7 +372,7 @@ pub(crate) fn assign_weights(
             continue;
         }
         let Ok(layer) = model.layer(name) else {
-            continue; // a merge
+            continue;
         };
         if let Some(inner) = layer.as_model() {
             // A nested model's layers have their groups under `layers/<key>/layers/`.

@@ -97,39 +97,14 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
                     name: node.name.to_string(),
                     values,
                 });
-                let input = view.nodes[node.parents[0]].shape;
-                (
-                    l.kind().to_string(),
-                    c,
-                    json!({"input_shape": batch(input)}),
-                )
-            }
-            NodeOp::Merge(m) => {
-                let kind = m.kind();
-                let mut c = match kind {
-                    "Add" | "Multiply" => json!({}),
-                    "Concatenate" => json!({"axis": -1}),
-                    other => {
-                        return Err(unsupported(format!(
-                            "merge '{}' ({other}) has no Keras counterpart",
-                            node.name
-                        )))
-                    }
+                let input = match node.parents {
+                    [one] => batch(view.nodes[*one].shape),
+                    several => json!(several
+                        .iter()
+                        .map(|&p| batch(view.nodes[p].shape))
+                        .collect::<Vec<_>>()),
                 };
-                c["name"] = json!(node.name);
-                c["trainable"] = json!(true);
-                c["dtype"] = json!("float32");
-                weights.push(LayerWeights {
-                    key: keys.next(kind),
-                    name: node.name.to_string(),
-                    values: Vec::new(),
-                });
-                let inputs: Vec<Value> = node
-                    .parents
-                    .iter()
-                    .map(|&p| batch(view.nodes[p].shape))
-                    .collect();
-                (kind.to_string(), c, json!({"input_shape": inputs}))
+                (l.kind().to_string(), c, json!({ "input_shape": input }))
             }
         };
         let mut layer = json!({"module": "keras.layers", "class_name": class, "config": config.take(), "registered_name": null});
@@ -140,7 +115,7 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
             layer["name"] = json!(node.name);
             let args = match &node.op {
                 NodeOp::Input => None,
-                NodeOp::Merge(_) => Some(json!([parents])),
+                NodeOp::Layer(_) if parents.len() > 1 => Some(json!([parents])),
                 NodeOp::Layer(_) => Some(json!([parents[0]])),
             };
             layer["inbound_nodes"] = match args {

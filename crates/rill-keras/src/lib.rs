@@ -61,7 +61,6 @@ pub(crate) fn layer_order(model: &rill_nn::Model) -> Result<(Vec<(String, String
             let class = match &n.op {
                 rill_nn::NodeOp::Input => "InputLayer",
                 rill_nn::NodeOp::Layer(l) => l.kind(),
-                rill_nn::NodeOp::Merge(m) => m.kind(),
             };
             (class.to_string(), n.name.to_string())
         })

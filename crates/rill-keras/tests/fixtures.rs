@@ -72,7 +72,11 @@ fn a_functional_model_with_two_inputs_two_outputs_a_skip_and_batchnorm_gives_ker
 #[test]
 fn models_nested_in_a_model_give_keras_outputs_and_keep_the_frozen_base() {
     let model = outputs_match("nested");
-    assert_eq!(model.layer_names(), vec!["base", "tower", "head"]);
+    // Merging layers are layers, as in Keras' `model.layers`.
+    assert_eq!(
+        model.layer_names(),
+        vec!["base", "tower", "concatenate", "head"]
+    );
     assert!(!model.layer("base").unwrap().is_trainable());
     assert!(model.layer("tower").unwrap().is_trainable());
     // Written again, read again: the same outputs (the writer nests groups as Keras does).

@@ -167,7 +167,7 @@ fn construction_errors_say_what_is_wrong() {
     let e = g.merge(Add, &[a, b]).unwrap_err().to_string();
     assert_eq!(
         e,
-        "Add: needs at least two inputs of one shape, found (None, 3), (None, 4)"
+        "layer 'add' (Add): needs at least two inputs of one shape, found (None, 3), (None, 4)"
     );
     let e = g.layer(Conv2D::new(2, (3, 3)), a).unwrap_err().to_string();
     assert!(

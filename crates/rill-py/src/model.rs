@@ -78,7 +78,7 @@ pub(crate) fn keras_layer_forms() -> PyResult<String> {
                 SampleValues::Uniform(..) => None,
             };
             examples
-                .push(serde_json::json!({"args": args, "input_shape": e.input_shape, "ids": ids}));
+                .push(serde_json::json!({"args": args, "input_shape": e.input_shape, "ids": ids, "inputs": e.inputs}));
         }
         forms.push(serde_json::json!({
             "kind": kind,
@@ -592,15 +592,21 @@ impl GraphBuilder {
             .map_err(errors::nn)?;
         Ok(self.push(n))
     }
-    /// Applies a new layer to a node; `rank` is the node's per-sample rank.
-    fn layer(&mut self, class: &str, config: &str, x: usize, rank: usize) -> PyResult<usize> {
-        let x = self.node(x)?;
+    /// Applies a new layer to its nodes (one, or several for a merge such as `Add`); `rank` is
+    /// the first node's per-sample rank.
+    fn layer(&mut self, class: &str, config: &str, xs: Vec<usize>, rank: usize) -> PyResult<usize> {
+        let xs = xs
+            .iter()
+            .map(|&i| self.node(i))
+            .collect::<PyResult<Vec<_>>>()?;
         let built = new_layer(class, config, rank)?;
         let name = json(config)?["name"].as_str().map(String::from);
-        let n = self
-            .builder()?
-            .layer_boxed(name.as_deref(), built, x)
-            .map_err(errors::nn)?;
+        let builder = self.builder()?;
+        let n = match xs.as_slice() {
+            [x] => builder.layer_boxed(name.as_deref(), built, *x),
+            _ => builder.merge_boxed(name.as_deref(), built, &xs),
+        }
+        .map_err(errors::nn)?;
         Ok(self.push(n))
     }
     /// Applies a built model to a node, sharing its weights.
@@ -622,20 +628,6 @@ impl GraphBuilder {
         let n = self
             .builder()?
             .shared(layer, shared, x)
-            .map_err(errors::nn)?;
-        Ok(self.push(n))
-    }
-    /// Combines nodes with `Add`, `Multiply` or `Concatenate`.
-    #[pyo3(signature = (class, xs, name=None))]
-    fn merge(&mut self, class: &str, xs: Vec<usize>, name: Option<String>) -> PyResult<usize> {
-        let xs = xs
-            .iter()
-            .map(|&i| self.node(i))
-            .collect::<PyResult<Vec<_>>>()?;
-        let merge = rill_nn::layers::merge_from_kind(class).map_err(errors::nn)?;
-        let n = self
-            .builder()?
-            .merge_boxed(name.as_deref(), merge, &xs)
             .map_err(errors::nn)?;
         Ok(self.push(n))
     }

@@ -24,7 +24,11 @@ EXAMPLES = [(f["kind"], i, e) for f in FORMS for i, e in enumerate(f["examples"]
 
 def built(kind, example, rng):
     layer = getattr(layers, kind)(**example["args"])
-    model = keras.Sequential([keras.Input(tuple(example["input_shape"])), layer])
+    if example["inputs"] == 1:
+        model = keras.Sequential([keras.Input(tuple(example["input_shape"])), layer])
+    else:  # a merge: one input each
+        ins = [keras.Input(tuple(example["input_shape"])) for _ in range(example["inputs"])]
+        model = keras.Model(ins, layer(ins))
     # Vectors (biases, normalisation parameters and statistics) start as zeros and ones: random
     # values, so that no weight a path gets wrong can hide behind them. Variances stay positive.
     weights = []
@@ -37,10 +41,10 @@ def built(kind, example, rng):
     layer.set_weights(weights)
     shape = (3, *example["input_shape"])
     if example["ids"] is not None:
-        x = np.floor(rng.uniform(0, example["ids"], size=shape)).astype(np.float32)
+        xs = [np.floor(rng.uniform(0, example["ids"], size=shape)).astype(np.float32) for _ in range(example["inputs"])]
     else:
-        x = rng.uniform(-1, 1, size=shape).astype(np.float32)
-    return model, layer, x
+        xs = [rng.uniform(-1, 1, size=shape).astype(np.float32) for _ in range(example["inputs"])]
+    return model, layer, xs[0] if len(xs) == 1 else xs
 
 
 def test_every_layer_with_a_keras_form_has_a_class_and_an_example():
@@ -93,8 +97,9 @@ def test_every_registry_made_class_computes_what_keras_computes(tmp_path):
     for kind, i, example in EXAMPLES:
         model, layer, x = built(kind, example, np.random.default_rng(100 + i))
         as_json = lambda a: {"shape": list(a.shape), "data": np.asarray(a, np.float32).ravel().tolist()}  # noqa: E731
+        xs = x if isinstance(x, list) else [x]
         cases.append({"name": f"{kind}_{i}", "kind": kind, "args": example["args"],
-                      "input_shape": example["input_shape"], "x": as_json(x),
+                      "input_shape": example["input_shape"], "xs": [as_json(x) for x in xs],
                       "weights": [as_json(w) for w in layer.get_weights()],
                       "y": as_json(model.predict(x, verbose=0))})
     path = tmp_path / "cases.json"

@@ -21,6 +21,8 @@ pub struct LayerExample<C> {
     pub input_shape: Vec<usize>,
     /// What the inputs hold.
     pub values: SampleValues,
+    /// How many inputs of that shape the layer takes (several for a merge).
+    pub inputs: usize,
 }
 
 impl<C> LayerExample<C> {
@@ -30,7 +32,14 @@ impl<C> LayerExample<C> {
             config,
             input_shape: input_shape.to_vec(),
             values: SampleValues::Uniform(-1.0, 1.0),
+            inputs: 1,
         }
+    }
+
+    /// The same example with `n` inputs of its shape (a merge's).
+    pub fn inputs(mut self, n: usize) -> Self {
+        self.inputs = n;
+        self
     }
 
     /// The same example with inputs holding `values`.
@@ -50,6 +59,7 @@ impl<C> LayerExample<C> {
             config,
             input_shape: self.input_shape,
             values: self.values,
+            inputs: self.inputs,
         })
     }
 }

@@ -47,10 +47,7 @@ pub use keras_form::{
 pub use kernel_bias::KernelBiasConfig;
 pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
 pub use max_pooling1d::{MaxPooling1D, MaxPooling1DConfig};
-pub use merge::{
-    merge_from_config, merge_from_kind, register_merge, Add, Concatenate, Merge, MergeFactory,
-    Multiply,
-};
+pub use merge::{Add, Concatenate, Multiply};
 pub use onnx_form::{pair, window_pads, OnnxAttr, OnnxForm, OnnxGraph, OnnxLayer};
 pub use pooling::{
     AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolWindow, PoolingConfig,
@@ -67,7 +64,7 @@ pub use serde_helpers::{
     check_rank, check_sample_values, check_sizes, MAX_DIM, MAX_RANK, MAX_SAMPLE_VALUES,
 };
 
-use crate::{Result, Variable};
+use crate::{Error, Result, Variable};
 use rill_core::Tensor;
 
 /// A building block of a model. Implement it (and [`Configurable`], to save and load) for a
@@ -87,6 +84,39 @@ pub trait Layer: std::any::Any + Send + Sync + 'static {
     fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>>;
     /// Computes the output for a batch; `training` switches dropout and batch statistics on.
     fn call(&self, x: &Tensor, training: bool) -> Result<Tensor>;
+    /// The per-sample output shape for the per-sample shapes of each input: a layer of several
+    /// inputs (a merge: `Add`, `Concatenate`) says how it combines them here. The default takes
+    /// exactly one input, by [`Layer::compute_output_shape`].
+    fn output_shape_for(&self, input_shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
+        match input_shapes {
+            [one] => self.compute_output_shape(one),
+            _ => Err(Error::Config(format!(
+                "{} takes one input, found {}",
+                self.kind(),
+                input_shapes.len()
+            ))),
+        }
+    }
+    /// Creates the weights for inputs of `input_shapes`; the default builds for one input by
+    /// [`Layer::build`] (a merge has no weights).
+    fn build_for(&mut self, input_shapes: &[Vec<usize>]) -> Result<()> {
+        match input_shapes {
+            [one] => self.build(one),
+            _ => Ok(()),
+        }
+    }
+    /// Computes the output for a batch of each input; the default takes exactly one, by
+    /// [`Layer::call`].
+    fn call_on(&self, inputs: &[Tensor], training: bool) -> Result<Tensor> {
+        match inputs {
+            [x] => self.call(x, training),
+            _ => Err(Error::Config(format!(
+                "{} takes one input, found {}",
+                self.kind(),
+                inputs.len()
+            ))),
+        }
+    }
     /// The layer's variables, trainable weights first (handles sharing the layer's values).
     fn variables(&self) -> Vec<Variable> {
         Vec::new()

@@ -45,8 +45,10 @@ pub trait OnnxGraph {
 pub struct OnnxLayer<'a> {
     /// The layer's name in the model: its output's name in the file.
     pub name: &'a str,
-    /// The value the layer reads.
+    /// The value the layer reads (its first, for a layer of several inputs).
     pub input: String,
+    /// Every value the layer reads, in order.
+    pub inputs: Vec<String>,
     /// Its per-sample shape.
     pub input_shape: &'a [usize],
     /// The layer's variables' values, in [`Layer::variables`](super::Layer::variables) order.

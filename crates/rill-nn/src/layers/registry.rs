@@ -147,6 +147,9 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
                 every_form::<GlobalAveragePooling1D>(),
             ),
             (GlobalMaxPooling1D::KIND, every_form::<GlobalMaxPooling1D>()),
+            (Add::KIND, every_form::<Add>()),
+            (Multiply::KIND, every_form::<Multiply>()),
+            (Concatenate::KIND, every_form::<Concatenate>()),
             ("Functional", model),
             ("Sequential", model),
         ]

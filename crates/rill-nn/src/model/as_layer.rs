@@ -86,9 +86,6 @@ impl Model {
                 let op = match &n.op {
                     Op::Input => Op::Input,
                     Op::Layer(l) => Op::Layer(l.clone()),
-                    Op::Merge(m) => {
-                        Op::Merge(crate::layers::merge_from_config(m.kind(), &m.config())?)
-                    }
                 };
                 Ok(GraphNode {
                     name: n.name.clone(),

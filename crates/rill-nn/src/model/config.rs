@@ -1,11 +1,11 @@
 //! A model's architecture as JSON (Keras' `get_config` / `from_config`) and its compile
 //! settings (`training_config`). One format for every model: the graph's nodes in order, each
-//! an input, a layer (kind, name, trainable, typed config) or a merge, with its parents.
+//! an input or a layer (kind, name, trainable, typed config), with its parents.
 //! Files written before this format (a stack's `input_shape` + `layers`) still load.
 
 use super::graph::{Graph, GraphNode, Op};
 use super::Model;
-use crate::layers::{from_config, merge_from_config, serde_helpers::MAX_DIM};
+use crate::layers::{from_config, serde_helpers::MAX_DIM};
 use crate::{Error, Result};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -61,14 +61,6 @@ impl Model {
                         json!({"op": "layer", "class_name": l.kind(), "name": n.name,
                                "trainable": l.is_trainable(), "config": config, "parents": n.parents})
                     }
-                    Op::Merge(m) => {
-                        let mut node = json!({"op": "merge", "class_name": m.kind(), "name": n.name, "parents": n.parents});
-                        let config = m.config();
-                        if config.as_object().is_some_and(|c| !c.is_empty()) {
-                            node["config"] = config;
-                        }
-                        node
-                    }
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -114,27 +106,28 @@ impl Model {
             let shapes: Vec<Vec<usize>> = parents.iter().map(|&p| nodes[p].shape.clone()).collect();
             let (op, shape) = match n["op"].as_str() {
                 Some("input") => (Op::Input, shape_of(&n["shape"], "shape")?),
-                Some("layer") => {
-                    let input = shapes
-                        .first()
-                        .ok_or_else(|| bad(format!("layer '{name}' has no parent")))?;
-                    let mut layer = from_config(kind, &n["config"])
+                // Files before merges were layers wrote them as "merge", without a config
+                // when they had no arguments.
+                Some(op @ ("layer" | "merge")) => {
+                    if shapes.is_empty() {
+                        return Err(bad(format!("layer '{name}' has no parent")));
+                    }
+                    let config = match &n["config"] {
+                        Value::Null if op == "merge" => json!({}),
+                        c => c.clone(),
+                    };
+                    let mut layer = from_config(kind, &config)
                         .map_err(|e| bad(format!("layer '{name}': {e}")))?;
                     let out = layer
-                        .compute_output_shape(input)
+                        .output_shape_for(&shapes)
                         .map_err(|e| bad(format!("layer '{name}': {e}")))?;
                     layer
-                        .build(input)
+                        .build_for(&shapes)
                         .map_err(|e| bad(format!("layer '{name}': {e}")))?;
                     if n["trainable"] == json!(false) {
                         layer.set_trainable(false);
                     }
                     (Op::Layer(Arc::from(layer)), out)
-                }
-                Some("merge") => {
-                    let m = merge_from_config(kind, &n["config"])?;
-                    let out = m.output_shape(&shapes)?;
-                    (Op::Merge(m), out)
                 }
                 other => return Err(bad(format!("unknown node kind {other:?}"))),
             };

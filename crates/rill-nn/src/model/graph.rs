@@ -1,10 +1,10 @@
-//! The graph every [`Model`] is: named nodes (inputs, layers, merges) in the order they were
+//! The graph every [`Model`] is: named nodes (inputs and layers, merges among them) in the order they were
 //! added — which is a topological order, since a node can only use nodes that already exist —
 //! and the functional API that builds one, shapes checked as it goes.
 
 use super::fusion::{fuse, FusedCall};
 use super::{unique_name, Model};
-use crate::layers::{Layer, Merge};
+use crate::layers::Layer;
 use crate::{Error, Result};
 use rill_core::Tensor;
 use std::sync::Arc;
@@ -17,10 +17,9 @@ pub struct Node(pub(crate) usize);
 pub(crate) enum Op {
     /// One of the model's inputs.
     Input,
-    /// A layer applied to one parent (shared by handle: the same layer may sit in two models).
+    /// A layer applied to its parents — one, or several for a merge (shared by handle: the
+    /// same layer may sit in two models).
     Layer(Arc<dyn Layer>),
-    /// Several parents combined.
-    Merge(Box<dyn Merge>),
 }
 
 pub(crate) struct GraphNode {
@@ -68,7 +67,6 @@ impl Graph {
             let kind = match &node.op {
                 Op::Input => "InputLayer",
                 Op::Layer(l) => l.kind(),
-                Op::Merge(m) => m.kind(),
             };
             crate::layers::check_rank(
                 kind,
@@ -150,13 +148,14 @@ impl Graph {
                         self.release_parents(n, &mut values);
                         continue;
                     }
-                    l.call(arg(0)?, training).map_err(in_layer)?
-                }
-                Op::Merge(m) => {
-                    let args = (0..node.parents.len())
-                        .map(|k| arg(k).cloned())
-                        .collect::<Result<Vec<_>>>()?;
-                    m.call(&args)?
+                    if node.parents.len() == 1 {
+                        l.call(arg(0)?, training).map_err(in_layer)?
+                    } else {
+                        let args = (0..node.parents.len())
+                            .map(|k| arg(k).cloned())
+                            .collect::<Result<Vec<_>>>()?;
+                        l.call_on(&args, training).map_err(in_layer)?
+                    }
                 }
             };
             self.release_parents(n, &mut values);
@@ -316,27 +315,31 @@ impl FunctionalBuilder {
         Ok(self.push(name, Op::Layer(layer), vec![x.0], out))
     }
 
-    /// Combines several nodes with a merge layer (`Add`, `Concatenate`, `Multiply`).
-    pub fn merge(&mut self, merge: impl Merge + 'static, xs: &[Node]) -> Result<Node> {
-        self.merge_boxed(None, Box::new(merge), xs)
+    /// Combines several nodes with a layer of several inputs (`Add`, `Concatenate`,
+    /// `Multiply`), named after its kind.
+    pub fn merge(&mut self, layer: impl Layer, xs: &[Node]) -> Result<Node> {
+        self.merge_boxed(None, Box::new(layer), xs)
     }
 
-    /// [`FunctionalBuilder::merge`] for a boxed merge layer, optionally named.
+    /// [`FunctionalBuilder::merge`] for a boxed layer, optionally named.
     pub fn merge_boxed(
         &mut self,
         name: Option<&str>,
-        merge: Box<dyn Merge>,
+        mut layer: Box<dyn Layer>,
         xs: &[Node],
     ) -> Result<Node> {
         let shapes = xs
             .iter()
             .map(|&n| Ok(self.check(n)?.shape.clone()))
             .collect::<Result<Vec<_>>>()?;
-        let shape = merge.output_shape(&shapes)?;
-        let name = self.take_name(name, merge.kind())?;
+        let name = self.take_name(name, layer.kind())?;
+        let kind = layer.kind();
+        let context = |e: Error| Error::Config(format!("layer '{name}' ({kind}): {e}"));
+        let shape = layer.output_shape_for(&shapes).map_err(context)?;
+        layer.build_for(&shapes).map_err(context)?;
         Ok(self.push(
             name,
-            Op::Merge(merge),
+            Op::Layer(Arc::from(layer)),
             xs.iter().map(|n| n.0).collect(),
             shape,
         ))

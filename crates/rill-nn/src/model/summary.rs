@@ -52,7 +52,6 @@ impl Model {
                         Op::Input if !functional => continue,
                         Op::Input => ("InputLayer".to_string(), 0),
                         Op::Layer(l) => (l.kind().to_string(), params(&l.variables())),
-                        Op::Merge(m) => (m.kind().to_string(), 0),
                     };
                     let mut cells = vec![
                         format!("{} ({kind})", node.name),

@@ -3,7 +3,7 @@
 
 use super::graph::Op;
 use super::Model;
-use crate::layers::{Layer, Merge};
+use crate::layers::Layer;
 use crate::Result;
 use std::sync::Arc;
 
@@ -11,10 +11,8 @@ use std::sync::Arc;
 pub enum NodeOp<'a> {
     /// One of the model's inputs.
     Input,
-    /// A layer applied to the node's one parent.
+    /// A layer applied to the node's parents (one, or several for a merge).
     Layer(&'a Arc<dyn Layer>),
-    /// A merge of the node's parents.
-    Merge(&'a dyn Merge),
 }
 
 /// One node of a built model's graph.
@@ -52,7 +50,6 @@ impl Model {
                 op: match &n.op {
                     Op::Input => NodeOp::Input,
                     Op::Layer(l) => NodeOp::Layer(l),
-                    Op::Merge(m) => NodeOp::Merge(m.as_ref()),
                 },
                 parents: &n.parents,
                 shape: &n.shape,

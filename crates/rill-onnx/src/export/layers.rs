@@ -14,12 +14,12 @@ impl Exporter {
         &mut self,
         name: &str,
         layer: &dyn Layer,
-        x: String,
+        xs: Vec<String>,
         in_shape: &[usize],
     ) -> Result<String> {
         if let Some(inner) = layer.as_model() {
             let view = inner.graph_view()?;
-            let outs = self.graph(&view, &[x], &format!("{name}/"))?;
+            let outs = self.graph(&view, &xs, &format!("{name}/"))?;
             return Ok(outs
                 .into_iter()
                 .next()
@@ -31,7 +31,8 @@ impl Exporter {
         if let Some(export) = rill_nn::layers::onnx_form(kind) {
             let input = OnnxLayer {
                 name,
-                input: x,
+                input: xs[0].clone(),
+                inputs: xs,
                 input_shape: in_shape,
                 weights,
             };

@@ -4,15 +4,14 @@
 //! channels-first form is reused, and nodes nothing reads are dropped at the end, so a stack of
 //! convolutions transposes once on the way in and once on the way out.
 
-use crate::attributes::{int, ints};
-use crate::error::{invalid, unsupported, Error, Result};
+use crate::attributes::ints;
+use crate::error::{invalid, Error, Result};
 use crate::proto::*;
 use crate::tensors::{write_f32, write_floats, write_i64};
 use rill_nn::{GraphView, Model, NodeOp};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-mod imported;
 mod layers;
 
 /// The operator set exported files use.
@@ -262,9 +261,8 @@ impl Exporter {
                 }
                 NodeOp::Layer(layer) => {
                     let in_shape = view.nodes[node.parents[0]].shape;
-                    self.layer(&name, layer.as_ref(), args[0].clone(), in_shape)?
+                    self.layer(&name, layer.as_ref(), args, in_shape)?
                 }
-                NodeOp::Merge(m) => self.merge(&name, *m, args)?,
             };
             tensors[n] = Some(out);
         }
@@ -276,52 +274,6 @@ impl Exporter {
                     .ok_or_else(|| invalid("an output was not computed"))
             })
             .collect()
-    }
-
-    fn merge(
-        &mut self,
-        name: &str,
-        merge: &dyn rill_nn::layers::Merge,
-        args: Vec<String>,
-    ) -> Result<String> {
-        if let Some(out) = self.imported_merge(name, merge, &args)? {
-            return Ok(out);
-        }
-        let op = match merge.kind() {
-            "Add" => "Add",
-            "Multiply" => "Mul",
-            "Concatenate" => {
-                let out = self.claim(name);
-                return Ok(self.emit("Concat", args, out, vec![int("axis", -1)]));
-            }
-            other => {
-                return Err(unsupported(format!(
-                    "merge '{name}' ({other}) has no ONNX mapping"
-                )))
-            }
-        };
-        // Elementwise: done in channels-first when every input already exists that way.
-        let nchw: Option<Vec<String>> = args.iter().map(|a| self.nchw.get(a).cloned()).collect();
-        let fold = |ex: &mut Self, xs: Vec<String>, base: &str| {
-            let mut acc = xs[0].clone();
-            for (k, x) in xs[1..].iter().enumerate() {
-                let target = if k + 2 == xs.len() {
-                    ex.claim(base)
-                } else {
-                    ex.claim(&format!("{base}/partial"))
-                };
-                acc = ex.emit(op, vec![acc, x.clone()], target, vec![]);
-            }
-            acc
-        };
-        Ok(match nchw {
-            Some(xs) => {
-                let y = fold(self, xs, &format!("{name}/nchw"));
-                let out = self.claim(name);
-                self.back_to_channels_last(y, out)
-            }
-            None => fold(self, args, name),
-        })
     }
 
     /// Drops the nodes and initializers that no output needs.

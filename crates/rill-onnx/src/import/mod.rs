@@ -15,7 +15,7 @@ use crate::tensors::Const;
 use layers::*;
 use prost::Message;
 use rill_core::Tensor;
-use rill_nn::layers::{register_merge, register_onnx_layer, Layer, Merge};
+use rill_nn::layers::{register_onnx_layer, Layer};
 use rill_nn::{FunctionalBuilder, Model, Node};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -134,8 +134,8 @@ pub fn register_layers() {
         register_onnx_layer::<OnnxUnary>();
         register_onnx_layer::<OnnxSoftmax>();
         register_onnx_layer::<OnnxConstantOp>();
-        register_merge("OnnxBinary", OnnxBinary::from_config);
-        register_merge("OnnxConcat", OnnxConcat::from_config);
+        register_onnx_layer::<OnnxBinary>();
+        register_onnx_layer::<OnnxConcat>();
     });
 }
 
@@ -417,15 +417,15 @@ impl<'a> Importer<'a> {
         Ok(Value::Node { node: out, shape })
     }
 
-    /// Adds a merge of several values.
+    /// Adds a layer of several values.
     pub fn merge(
         &mut self,
         node: &NodeProto,
-        merge: Box<dyn Merge>,
+        merge: Box<dyn Layer>,
         xs: &[(Node, Vec<usize>)],
     ) -> Result<Value> {
         let shapes: Vec<Vec<usize>> = xs.iter().map(|x| x.1.clone()).collect();
-        let shape = merge.output_shape(&shapes)?;
+        let shape = merge.output_shape_for(&shapes)?;
         layers::bounded(merge.kind(), "an output", &shape)?;
         let name = self.node_name(node);
         let nodes: Vec<Node> = xs.iter().map(|x| x.0).collect();

@@ -1,5 +1,5 @@
 //! ONNX arithmetic with numpy broadcasting: with a constant (a layer holding it as a
-//! variable) or between two computed values (a merge), and `Concat` on any axis.
+//! variable) or between two computed values (a layer of two inputs), and `Concat` on any axis.
 
 use super::*;
 
@@ -160,25 +160,49 @@ impl Layer for OnnxConstantOp {
         self.constant.iter().cloned().collect()
     }
 }
-/// ONNX's binary arithmetic between two computed values, with broadcasting.
+/// [`OnnxBinary`]'s attributes.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct BinaryConfig {
+    /// The operator.
+    pub op: Arithmetic,
+}
+
+/// ONNX's binary arithmetic between two computed values, with broadcasting: a layer of two
+/// inputs.
 #[derive(Debug, Clone, Copy)]
 pub struct OnnxBinary(pub Arithmetic);
 
-impl OnnxBinary {
+/// The error for a layer of several inputs given one through the single-input path.
+fn several(kind: &str) -> Error {
+    config_error(kind, "takes several inputs")
+}
+
+impl Configurable for OnnxBinary {
     const KIND: &'static str = "OnnxBinary";
-    /// Rebuilds one from its stored config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Box<dyn Merge>> {
-        let op: Arithmetic = serde_json::from_value(config["op"].clone())
-            .map_err(|e| config_error(Self::KIND, e))?;
-        Ok(Box::new(OnnxBinary(op)))
+    type Config = BinaryConfig;
+    fn get_config(&self) -> BinaryConfig {
+        BinaryConfig { op: self.0 }
+    }
+    fn from_config(c: BinaryConfig) -> Result<Self> {
+        Ok(OnnxBinary(c.op))
+    }
+    fn examples() -> Vec<LayerExample<BinaryConfig>> {
+        [Arithmetic::Add, Arithmetic::Sub, Arithmetic::Mul]
+            .into_iter()
+            .map(|op| LayerExample::new(BinaryConfig { op }, &[2, 3]).inputs(2))
+            .collect()
     }
 }
 
-impl Merge for OnnxBinary {
-    fn kind(&self) -> &'static str {
-        Self::KIND
+impl Layer for OnnxBinary {
+    rill_nn::configurable_layer!();
+    fn compute_output_shape(&self, _: &[usize]) -> Result<Vec<usize>> {
+        Err(several(Self::KIND))
     }
-    fn output_shape(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
+    fn call(&self, _: &Tensor, _: bool) -> Result<Tensor> {
+        Err(several(Self::KIND))
+    }
+    fn output_shape_for(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
         match shapes {
             // Both carry the batch axis first; ONNX aligns axes from the right, so the ranks
             // must agree for batch to meet batch.
@@ -192,40 +216,67 @@ impl Merge for OnnxBinary {
             _ => Err(config_error(Self::KIND, "takes two inputs")),
         }
     }
-    fn call(&self, inputs: &[Tensor]) -> Result<Tensor> {
-        self.0.apply(&inputs[0], &inputs[1])
-    }
-    fn config(&self) -> serde_json::Value {
-        serde_json::json!({ "op": self.0 })
+    fn call_on(&self, inputs: &[Tensor], _training: bool) -> Result<Tensor> {
+        match inputs {
+            [a, b] => self.0.apply(a, b),
+            _ => Err(config_error(Self::KIND, "takes two inputs")),
+        }
     }
 }
 
-/// ONNX `Concat` along any axis but the batch's.
+/// ONNX: the operator itself.
+impl OnnxForm for OnnxBinary {
+    fn to_onnx(c: &BinaryConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
+        Ok(g.node(c.op.onnx_op(), l.inputs.clone(), l.name, vec![]))
+    }
+}
+
+/// [`OnnxConcat`]'s attributes.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct ConcatConfig {
+    /// The axis (batch axis = 0).
+    pub axis: usize,
+}
+
+/// ONNX `Concat` along any axis but the batch's: a layer of several inputs.
 #[derive(Debug, Clone, Copy)]
 pub struct OnnxConcat {
     /// The axis (batch axis = 0).
     pub axis: usize,
 }
 
-impl OnnxConcat {
+impl Configurable for OnnxConcat {
     const KIND: &'static str = "OnnxConcat";
-    /// Rebuilds one from its stored config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Box<dyn Merge>> {
-        match config["axis"].as_u64() {
-            Some(a) if a > 0 => Ok(Box::new(OnnxConcat { axis: a as usize })),
-            _ => Err(config_error(
+    type Config = ConcatConfig;
+    fn get_config(&self) -> ConcatConfig {
+        ConcatConfig { axis: self.axis }
+    }
+    fn from_config(c: ConcatConfig) -> Result<Self> {
+        if c.axis == 0 {
+            return Err(config_error(
                 Self::KIND,
                 "needs an axis after the batch axis",
-            )),
+            ));
         }
+        Ok(OnnxConcat { axis: c.axis })
+    }
+    fn examples() -> Vec<LayerExample<ConcatConfig>> {
+        vec![
+            LayerExample::new(ConcatConfig { axis: 1 }, &[2, 3]).inputs(2),
+            LayerExample::new(ConcatConfig { axis: 2 }, &[2, 3]).inputs(3),
+        ]
     }
 }
 
-impl Merge for OnnxConcat {
-    fn kind(&self) -> &'static str {
-        Self::KIND
+impl Layer for OnnxConcat {
+    rill_nn::configurable_layer!();
+    fn compute_output_shape(&self, _: &[usize]) -> Result<Vec<usize>> {
+        Err(several(Self::KIND))
     }
-    fn output_shape(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
+    fn call(&self, _: &Tensor, _: bool) -> Result<Tensor> {
+        Err(several(Self::KIND))
+    }
+    fn output_shape_for(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
         let a = self.axis - 1;
         let first = shapes
             .first()
@@ -256,11 +307,16 @@ impl Merge for OnnxConcat {
         out[a] = shapes.iter().map(|s| s[a]).sum();
         Ok(out)
     }
-    fn call(&self, inputs: &[Tensor]) -> Result<Tensor> {
+    fn call_on(&self, inputs: &[Tensor], _training: bool) -> Result<Tensor> {
         Ok(Tensor::concat(inputs, self.axis as isize)?)
     }
-    fn config(&self) -> serde_json::Value {
-        serde_json::json!({ "axis": self.axis })
+}
+
+/// ONNX: `Concat` on its axis.
+impl OnnxForm for OnnxConcat {
+    fn to_onnx(c: &ConcatConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
+        let attrs = vec![Int("axis", c.axis as i64)];
+        Ok(g.node("Concat", l.inputs.clone(), l.name, attrs))
     }
 }
 

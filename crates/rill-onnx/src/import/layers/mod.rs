@@ -9,7 +9,7 @@
 
 use rill_core::{no_grad, Conv2dOptions, Padding, Tensor};
 use rill_nn::layers::OnnxAttr::{Float, Int, Ints};
-use rill_nn::layers::{Configurable, Layer, LayerExample, Merge, OnnxForm, OnnxGraph, OnnxLayer};
+use rill_nn::layers::{Configurable, Layer, LayerExample, OnnxForm, OnnxGraph, OnnxLayer};
 use rill_nn::{Error, Result, Variable};
 use serde::{Deserialize, Serialize};
 

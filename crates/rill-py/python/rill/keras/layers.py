@@ -17,7 +17,7 @@ class KerasTensor:
     called on one. `shape` has `None` for the batch axis."""
 
     def __init__(self, op, parents, input_shape=None, name=None):
-        self._op = op  # ("input", name) | ("layer", layer) | ("merge", layer) | ("model", model)
+        self._op = op  # ("input", name) | ("layer", layer) | ("model", model)
         self._parents = parents
         self._input_shape = input_shape
         self.name = name
@@ -94,6 +94,8 @@ class Layer:
     def __call__(self, inputs, training=None):
         if isinstance(inputs, KerasTensor):
             return KerasTensor(("layer", self), [inputs])
+        if isinstance(inputs, (list, tuple)) and inputs and all(isinstance(t, KerasTensor) for t in inputs):
+            return KerasTensor(("layer", self), list(inputs))  # a merge: Add, Concatenate, …
         if self._model is None:
             raise ValueError(
                 f"{type(self).__name__}: call a layer on an Input's symbolic tensor to build a model; "
@@ -265,31 +267,6 @@ for _form in _FORMS:
     globals()[_form["kind"]] = _registered(_form)
 MaxPool2D = MaxPooling2D  # noqa: F821 (made above)
 AvgPool2D = AveragePooling2D  # noqa: F821
-
-
-class _Merge(Layer):
-    def __call__(self, inputs, training=None):
-        inputs = list(inputs)
-        if not all(isinstance(t, KerasTensor) for t in inputs):
-            raise ValueError(f"{type(self).__name__}: call it on a list of symbolic tensors")
-        return KerasTensor(("merge", self), inputs)
-
-
-class Add(_Merge):
-    _class = "Add"
-
-
-class Multiply(_Merge):
-    _class = "Multiply"
-
-
-class Concatenate(_Merge):
-    _class = "Concatenate"
-
-    def __init__(self, axis=-1, **kwargs):
-        if axis != -1:
-            raise ValueError(f"Concatenate: Rill joins on the last axis, found axis={axis}")
-        super().__init__(**kwargs)
 
 
 def add(inputs, **kwargs):

@@ -24,15 +24,13 @@ def _replay(outputs, builder=None):
         kind, what = t._op
         if kind == "input":
             n = builder.input(what, t._input_shape)
-        elif kind == "merge":
-            n = builder.merge(what._class, parents, what._config.get("name"))
         elif kind == "model":
             n = builder.nested(what._core, parents[0])
         elif what._model is not None:
             n = builder.reuse(what._model, what.name, parents[0])
         else:
             cls, config = what._spec()
-            n = builder.layer(cls, config, parents[0], len(builder.shape(parents[0])))
+            n = builder.layer(cls, config, parents, len(builder.shape(parents[0])))
         nodes[id(t)] = n
         return n
 
