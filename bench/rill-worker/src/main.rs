@@ -291,10 +291,10 @@ impl Callback for TargetWatch {
         Ok(())
     }
 
-    fn on_batch_end(
+    fn on_train_batch_end(
         &mut self,
         _step: usize,
-        _loss: f64,
+        _batch: &rill::nn::callbacks::BatchEnd,
         _model: &mut Model,
     ) -> rill::nn::Result<()> {
         self.last_batch_done = Instant::now();

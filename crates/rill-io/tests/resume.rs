@@ -100,7 +100,12 @@ impl Callback for Crash {
         self.current = epoch;
         Ok(())
     }
-    fn on_batch_end(&mut self, step: usize, _loss: f64, _m: &mut Sequential) -> Result<()> {
+    fn on_train_batch_end(
+        &mut self,
+        step: usize,
+        _batch: &rill_nn::callbacks::BatchEnd,
+        _m: &mut Sequential,
+    ) -> Result<()> {
         if self.current == self.epoch && step + 1 == self.batches {
             return Err(rill_nn::Error::Config("killed".into()));
         }

@@ -6,7 +6,7 @@ use crate::errors;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use rill_nn::callbacks::{Callback, Mode};
+use rill_nn::callbacks::{BatchEnd, Callback, Mode};
 use rill_nn::{Logs, Model, Verbosity};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -91,10 +91,10 @@ impl InterruptCheck {
 }
 
 impl Callback for InterruptCheck {
-    fn on_batch_end(
+    fn on_train_batch_end(
         &mut self,
         _step: usize,
-        _loss: f64,
+        _batch: &BatchEnd,
         _model: &mut Model,
     ) -> rill_nn::Result<()> {
         self.check()
@@ -162,19 +162,21 @@ impl Callback for PythonCallback {
             ])
         })
     }
-    fn wants_batch_logs(&self) -> bool {
-        self.batch_hooks
-    }
     fn on_train_batch_end(
         &mut self,
         step: usize,
-        logs: &Logs,
+        batch: &BatchEnd,
         model: &mut Model,
     ) -> rill_nn::Result<()> {
+        // The running logs cost a little per step: only for a callback that overrides the hook.
+        if !self.batch_hooks {
+            return Ok(());
+        }
+        let logs = batch.logs(model);
         self.call(model, "on_train_batch_end", |py| {
             Ok(vec![
                 step.into_pyobject(py)?.into_any().unbind(),
-                logs_dict(py, logs)?.into_any().unbind(),
+                logs_dict(py, &logs)?.into_any().unbind(),
             ])
         })
     }

@@ -3,7 +3,7 @@
 
 use crate::event_writer::EventWriter;
 use crate::keras_graph::keras_model_json;
-use rill_nn::callbacks::Callback;
+use rill_nn::callbacks::{BatchEnd, Callback};
 use rill_nn::{Error, Logs, Model, Result};
 use std::path::PathBuf;
 
@@ -204,7 +204,12 @@ impl Callback for TensorBoard {
         Ok(())
     }
 
-    fn on_batch_end(&mut self, _step: usize, _loss: f64, _model: &mut Model) -> Result<()> {
+    fn on_train_batch_end(
+        &mut self,
+        _step: usize,
+        batch: &BatchEnd,
+        model: &mut Model,
+    ) -> Result<()> {
         self.steps += 1;
         if let Some((first, last)) = self.profile_batch {
             if self.steps + 1 == first {
@@ -213,21 +218,14 @@ impl Callback for TensorBoard {
                 self.write_trace()?;
             }
         }
-        Ok(())
-    }
-
-    fn wants_batch_logs(&self) -> bool {
-        self.update_freq != UpdateFreq::Epoch
-    }
-
-    fn on_train_batch_end(&mut self, _step: usize, logs: &Logs, _model: &mut Model) -> Result<()> {
         let UpdateFreq::Every(n) = self.update_freq else {
             return Ok(());
         };
         if self.steps.is_multiple_of(n.max(1) as u64) {
             let step = self.steps;
+            let logs = batch.logs(model);
             let (train, _) = self.writers()?;
-            for (name, &value) in logs {
+            for (name, &value) in &logs {
                 train
                     .scalar(&format!("batch_{name}"), value, step)
                     .map_err(|e| io_error(name, e))?;

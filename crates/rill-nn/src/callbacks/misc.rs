@@ -1,4 +1,4 @@
-use super::Callback;
+use super::{BatchEnd, Callback};
 use crate::{Error, Logs, Result, Sequential};
 use std::io::Write;
 use std::path::PathBuf;
@@ -32,7 +32,13 @@ impl Callback for LearningRateScheduler {
 pub struct TerminateOnNaN;
 
 impl Callback for TerminateOnNaN {
-    fn on_batch_end(&mut self, step: usize, loss: f64, model: &mut Sequential) -> Result<()> {
+    fn on_train_batch_end(
+        &mut self,
+        step: usize,
+        batch: &BatchEnd,
+        model: &mut Sequential,
+    ) -> Result<()> {
+        let loss = batch.loss();
         if !loss.is_finite() {
             eprintln!("Batch {step}: invalid loss {loss}, terminating training");
             model.stop_training = true;

@@ -21,20 +21,15 @@ pub trait Callback: Send {
     fn on_epoch_begin(&mut self, _epoch: usize, _model: &mut Model) -> Result<()> {
         Ok(())
     }
-    /// After each training step, with the batch loss.
-    fn on_batch_end(&mut self, _step: usize, _loss: f64, _model: &mut Model) -> Result<()> {
+    /// After each training step (Keras' `on_train_batch_end`): the batch's loss, and on request
+    /// ([`BatchEnd::logs`]) the epoch's running logs, which cost a little to compute.
+    fn on_train_batch_end(
+        &mut self,
+        _step: usize,
+        _batch: &BatchEnd,
+        _model: &mut Model,
+    ) -> Result<()> {
         Ok(())
-    }
-    /// After each training step (and after [`Callback::on_batch_end`]), with the epoch's
-    /// running logs so far — the mean loss and the metrics over its batches up to this one,
-    /// as Keras' `on_train_batch_end` gets them. Called only for callbacks whose
-    /// [`Callback::wants_batch_logs`] is true, since the logs cost a little per step.
-    fn on_train_batch_end(&mut self, _step: usize, _logs: &Logs, _model: &mut Model) -> Result<()> {
-        Ok(())
-    }
-    /// Whether [`Callback::on_train_batch_end`] should be called.
-    fn wants_batch_logs(&self) -> bool {
-        false
     }
     /// After each epoch, with its logs (`loss`, metrics, `val_*`). Set
     /// `model.stop_training = true` to end training.
@@ -44,6 +39,26 @@ pub trait Callback: Send {
     /// After the last epoch.
     fn on_train_end(&mut self, _model: &mut Model) -> Result<()> {
         Ok(())
+    }
+}
+
+/// What a callback learns after a training step.
+#[derive(Debug, Clone)]
+pub struct BatchEnd {
+    pub(crate) loss: f64,
+    /// The epoch's mean loss and mean loss per output so far.
+    pub(crate) running: (f64, Vec<f64>),
+}
+
+impl BatchEnd {
+    /// This batch's loss.
+    pub fn loss(&self) -> f64 {
+        self.loss
+    }
+    /// The epoch's running logs so far — the mean loss and the metrics over its batches up to
+    /// this one, as Keras' `on_train_batch_end` gets them — computed when asked.
+    pub fn logs(&self, model: &Model) -> Logs {
+        model.metric_logs("", self.running.clone())
     }
 }
 

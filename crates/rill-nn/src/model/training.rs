@@ -222,7 +222,7 @@ impl Model {
     }
 
     /// Logs for losses and the compiled metrics' current results, with a `prefix` (`val_`).
-    fn metric_logs(&self, prefix: &str, (loss, per_output): (f64, Vec<f64>)) -> Logs {
+    pub(crate) fn metric_logs(&self, prefix: &str, (loss, per_output): (f64, Vec<f64>)) -> Logs {
         let mut logs = Logs::new();
         logs.insert(format!("{prefix}loss"), loss);
         let Some(c) = &self.compiled else {
@@ -340,7 +340,6 @@ impl Model {
         let _mode = batch_loop_mode();
         let mut history = History::default();
         let mut callbacks = std::mem::take(&mut config.callbacks);
-        let batch_logs = callbacks.iter().any(|c| c.wants_batch_logs());
         self.stop_training = false;
         self.resume_epoch = None;
         for cb in &mut callbacks {
@@ -372,13 +371,13 @@ impl Model {
                 let (loss, per_output) = self.step(&xs, &ys)?;
                 sums.add(loss, &per_output, xs[0].shape()[0]);
                 progress.update(step + 1, || self.metric_logs("", sums.mean()));
-                for cb in &mut callbacks {
-                    cb.on_batch_end(step, loss, self)?;
-                }
-                if batch_logs {
-                    let logs = self.metric_logs("", sums.mean());
-                    for cb in callbacks.iter_mut().filter(|c| c.wants_batch_logs()) {
-                        cb.on_train_batch_end(step, &logs, self)?;
+                if !callbacks.is_empty() {
+                    let batch = crate::callbacks::BatchEnd {
+                        loss,
+                        running: sums.mean(),
+                    };
+                    for cb in &mut callbacks {
+                        cb.on_train_batch_end(step, &batch, self)?;
                     }
                 }
             }
