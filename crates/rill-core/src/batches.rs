@@ -1,8 +1,12 @@
-//! What `fit`, `evaluate` and `predict` consume, defined here so that data pipelines
-//! (`rill-data`) and models (`rill-nn`) both depend on it without depending on each other.
+//! What `fit`, `evaluate` and `predict` consume — one vocabulary, defined here so that data
+//! pipelines (`rill-data`) and models (`rill-nn`) both depend on it without depending on each
+//! other:
 //!
-//! A batch is [`Data`]: one tensor, a list of tensors (a model's inputs or outputs in order), or
-//! tensors by name — Keras' "nested structures", one level deep.
+//! - [`Data`]: one tensor, a list of tensors (a model's inputs or outputs in order), or tensors
+//!   by name — Keras' "nested structures", one level deep;
+//! - [`Batch`]: inputs, and targets where the source has them;
+//! - [`Batches`]: a source of batches, epoch by epoch (a `rill-data` `Dataset` is one);
+//! - [`Feed`]: what the three methods take — whole tensors (`(x, y)` or `x`) or a source.
 
 use crate::Tensor;
 
@@ -101,20 +105,96 @@ impl From<std::collections::BTreeMap<String, Tensor>> for Data {
     }
 }
 
-/// A source of `(inputs, targets)` batches that `fit` and `evaluate` run over, e.g. a
-/// `rill-data` `Dataset`.
+/// One batch: the inputs, and the targets where the source has them (`predict` reads the
+/// inputs alone; `fit` and `evaluate` need both).
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The model's inputs.
+    pub x: Data,
+    /// The targets, if any.
+    pub y: Option<Data>,
+}
+
+impl Batch {
+    /// A batch of inputs and targets.
+    pub fn new(x: impl Into<Data>, y: impl Into<Data>) -> Self {
+        Batch {
+            x: x.into(),
+            y: Some(y.into()),
+        }
+    }
+    /// A batch of inputs alone.
+    pub fn inputs(x: impl Into<Data>) -> Self {
+        Batch {
+            x: x.into(),
+            y: None,
+        }
+    }
+}
+
+/// A source of batches that `fit`, `evaluate` and `predict` run over, e.g. a `rill-data`
+/// `Dataset` (pass it as [`Feed::batches`], or `&dataset`).
 pub trait Batches: Sync {
     /// The batches of one epoch (a source may reshuffle, or draw new augmentations, per epoch).
-    fn batches(
-        &self,
-        epoch: usize,
-    ) -> Box<dyn Iterator<Item = BatchResult<(Data, Data)>> + Send + '_>;
+    fn batches(&self, epoch: usize) -> Box<dyn Iterator<Item = BatchResult<Batch>> + Send + '_>;
     /// Batches per epoch, when known (for the progress bar).
     fn steps(&self) -> Option<usize>;
 }
 
-/// A source of input batches (no targets), for `predict`.
-pub trait InputBatches: Sync {
-    /// The input batches, in order.
-    fn input_batches(&self) -> Box<dyn Iterator<Item = BatchResult<Data>> + Send + '_>;
+/// What `fit`, `evaluate` and `predict` run over: whole tensors — `(x, y)`, or `x` alone for
+/// `predict` — cut into batches by the model, or a source of batches.
+pub enum Feed<'a> {
+    /// Whole tensors: inputs, and targets where given.
+    Tensors {
+        /// The inputs.
+        x: Data,
+        /// The targets, if given.
+        y: Option<Data>,
+    },
+    /// A source of batches, e.g. a `Dataset`.
+    Batches(&'a dyn Batches),
 }
+
+impl<'a> Feed<'a> {
+    /// A source of batches (a `Dataset` converts by itself: `&dataset`).
+    pub fn batches(source: &'a dyn Batches) -> Self {
+        Feed::Batches(source)
+    }
+}
+
+impl<'a, X: Into<Data>, Y: Into<Data>> From<(X, Y)> for Feed<'a> {
+    fn from((x, y): (X, Y)) -> Self {
+        Feed::Tensors {
+            x: x.into(),
+            y: Some(y.into()),
+        }
+    }
+}
+
+/// Inputs alone, for `predict`, from every form [`Data`] takes. (Written per form: a blanket
+/// `X: Into<Data>` would overlap the `(x, y)` pair in the compiler's eyes.)
+macro_rules! inputs_alone {
+    ($([$($generics:tt)*] $t:ty),* $(,)?) => {
+        $(
+            impl<'a, $($generics)*> From<$t> for Feed<'a> {
+                fn from(x: $t) -> Self {
+                    Feed::Tensors { x: x.into(), y: None }
+                }
+            }
+        )*
+    };
+}
+
+inputs_alone!(
+    [] Data,
+    [] Tensor,
+    [] &Tensor,
+    [] Vec<Tensor>,
+    [] &[Tensor],
+    [const N: usize] [Tensor; N],
+    [const N: usize] [&Tensor; N],
+    [S: Into<String>] Vec<(S, Tensor)>,
+    [const N: usize] [(&str, &Tensor); N],
+    [] std::collections::HashMap<String, Tensor>,
+    [] std::collections::BTreeMap<String, Tensor>,
+);

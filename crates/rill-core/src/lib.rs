@@ -55,7 +55,7 @@ mod storage;
 pub mod tensor;
 
 pub use autograd::{is_grad_enabled, no_grad, Gradients, NoGradGuard};
-pub use batches::{Batches, Data, InputBatches};
+pub use batches::{Batch, Batches, Data, Feed};
 pub use dtype::{DType, Element, FloatElement};
 pub use error::{Error, Result};
 pub use float_mode::FlushDenormals;

@@ -39,10 +39,9 @@ pub use error::{batch_shape, Error, Result};
 pub use initializers::Initializer;
 pub use model::{
     fits, set_progress_output, FitConfig, FunctionalBuilder, GraphView, History, Logs, Losses,
-    Metrics, Model, Node, NodeOp, NodeView, PredictData, ProgressOutput, Sequential, TrainingData,
-    Verbosity,
+    Metrics, Model, Node, NodeOp, NodeView, ProgressOutput, Sequential, Verbosity,
 };
-pub use rill_core::{Batches, Data, InputBatches};
+pub use rill_core::{Batch, Batches, Data, Feed};
 /// The serde crate Rill's configs derive with, for custom layers' configs.
 pub use serde;
 pub use variable::{Variable, VariableId, VariableRole};
@@ -67,8 +66,8 @@ pub mod prelude {
     pub use crate::optimizers::schedules::{CosineDecay, ExponentialDecay, PiecewiseConstantDecay};
     pub use crate::optimizers::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
     pub use crate::{
-        Activation, Batches, Data, FitConfig, FunctionalBuilder, History, Initializer,
-        InputBatches, Logs, Losses, Metrics, Model, PredictData, Sequential, Variable, Verbosity,
+        Activation, Batch, Batches, Data, Feed, FitConfig, FunctionalBuilder, History, Initializer,
+        Logs, Losses, Metrics, Model, Sequential, Variable, Verbosity,
     };
     pub use rill_core::{DType, Padding, Tensor};
 }

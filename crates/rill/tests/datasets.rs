@@ -52,13 +52,27 @@ fn fit_trains_from_a_dataset() {
     let inputs = Dataset::from_tensor_slices(vec![tx.clone()])
         .unwrap()
         .batch(32, false);
-    let from_ds = m.predict(PredictData::batches(&inputs), 0).unwrap();
+    let from_ds = m.predict(&inputs, 0).unwrap();
     assert_eq!(from_ds.shape(), &[70, 2]);
     assert_eq!(
         from_ds.to_vec::<f32>().unwrap(),
         m.predict(&tx, 70).unwrap().to_vec::<f32>().unwrap()
     );
     assert!(m.evaluate(&ds, 0).unwrap()["accuracy"] > 0.95);
+    // Features alone feed predict, not fit: the error says what is missing.
+    let e = m
+        .fit(&inputs, FitConfig::default().verbose(Verbosity::Silent))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("fit: the data holds inputs without targets"),
+        "{e}"
+    );
+    let e = m.evaluate(&tx, 8).unwrap_err().to_string();
+    assert!(
+        e.contains("evaluate: the data holds inputs without targets"),
+        "{e}"
+    );
     // A dataset of the wrong shape is refused per batch with the usual message.
     let bad = Dataset::from_tensor_slices(vec![
         Tensor::zeros(&[4, 3], DType::F32),

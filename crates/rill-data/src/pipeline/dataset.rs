@@ -1,7 +1,7 @@
 use super::stages;
 use crate::{Error, Result};
 use rill_core::batches::BatchResult;
-use rill_core::{Batches, Data, Generator, InputBatches, Tensor};
+use rill_core::{Batch, Batches, Data, Feed, Generator, Tensor};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -273,9 +273,11 @@ impl Dataset {
 }
 
 impl Dataset {
-    /// An element as `(inputs, targets)`: by the recorded structure, else `[x, y]`.
-    fn split(&self, e: Element) -> Result<(Data, Data)> {
+    /// An element as a batch: by the recorded structure (targets absent when the element holds
+    /// the inputs alone), else `[x, y]`, or `[x]` for inputs alone.
+    fn split(&self, e: Element) -> Result<Batch> {
         match self.structure.as_deref() {
+            Some((x, _)) if e.len() == x.len() => Ok(Batch::inputs(x.take(&mut e.into_iter()))),
             Some((x, y)) => {
                 if e.len() != x.len() + y.len() {
                     return Err(Error::Pipeline(format!(
@@ -285,16 +287,17 @@ impl Dataset {
                     )));
                 }
                 let mut rest = e.into_iter();
-                Ok((x.take(&mut rest), y.take(&mut rest)))
+                Ok(Batch::new(x.take(&mut rest), y.take(&mut rest)))
             }
             None if e.len() == 2 => {
                 let mut e = e;
                 let y = e.pop().expect("two");
                 let x = e.pop().expect("two");
-                Ok((Data::One(x), Data::One(y)))
+                Ok(Batch::new(x, y))
             }
+            None if e.len() == 1 => Ok(Batch::inputs(e.into_iter().next().expect("one"))),
             None => Err(Error::Pipeline(format!(
-                "a training dataset yields (features, labels) pairs, found elements of {} tensors; use Dataset::from_structured for several inputs or outputs",
+                "a dataset yields (features, labels) pairs or features alone, found elements of {} tensors; use Dataset::from_structured for several inputs or outputs",
                 e.len()
             ))),
         }
@@ -302,10 +305,7 @@ impl Dataset {
 }
 
 impl Batches for Dataset {
-    fn batches(
-        &self,
-        epoch: usize,
-    ) -> Box<dyn Iterator<Item = BatchResult<(Data, Data)>> + Send + '_> {
+    fn batches(&self, epoch: usize) -> Box<dyn Iterator<Item = BatchResult<Batch>> + Send + '_> {
         Box::new(self.iter_epoch(epoch as u64).map(|e| Ok(self.split(e?)?)))
     }
     fn steps(&self) -> Option<usize> {
@@ -313,19 +313,9 @@ impl Batches for Dataset {
     }
 }
 
-impl InputBatches for Dataset {
-    fn input_batches(&self) -> Box<dyn Iterator<Item = BatchResult<Data>> + Send + '_> {
-        Box::new(self.iter_epoch(0).map(|e| {
-            let e = e?;
-            match self.structure.as_deref() {
-                // A structured dataset's inputs come first; targets, if present, are ignored.
-                Some((x, _)) if e.len() >= x.len() => Ok(x.take(&mut e.into_iter())),
-                _ => e
-                    .into_iter()
-                    .next()
-                    .map(Data::One)
-                    .ok_or_else(|| "predict: a dataset element holds no tensors".into()),
-            }
-        }))
+/// `model.fit(&dataset, …)`, `model.evaluate(&dataset, …)`, `model.predict(&dataset, …)`.
+impl<'a> From<&'a Dataset> for Feed<'a> {
+    fn from(ds: &'a Dataset) -> Self {
+        Feed::Batches(ds)
     }
 }

@@ -1,30 +1,10 @@
-//! Data as `fit` and `evaluate` take it: tensors (one, a list, or by name) or any [`Batches`]
-//! source (a `rill-data` `Dataset`), and the batches cut from whole tensors.
+//! Whole tensors as the model cuts them into batches, and their alignment with the model's
+//! inputs and outputs (the vocabulary — `Data`, `Batch`, `Batches`, `Feed` — is rill-core's).
 
 use super::Model;
 use crate::{Error, Result};
 use rill_core::batches::BatchResult;
-use rill_core::{Batches, Data, Generator, Tensor};
-
-/// What `fit` and `evaluate` run over: `(x, y)` tensors, or a source of batches.
-pub enum TrainingData<'a> {
-    /// Inputs and targets as whole tensors (one, a list in model order, or by name).
-    Tensors(Data, Data),
-    /// A source of `(inputs, targets)` batches, e.g. a `Dataset`.
-    Batches(&'a dyn Batches),
-}
-
-impl<'a, X: Into<Data>, Y: Into<Data>> From<(X, Y)> for TrainingData<'a> {
-    fn from((x, y): (X, Y)) -> Self {
-        TrainingData::Tensors(x.into(), y.into())
-    }
-}
-
-impl<'a, B: Batches> From<&'a B> for TrainingData<'a> {
-    fn from(b: &'a B) -> Self {
-        TrainingData::Batches(b)
-    }
-}
+use rill_core::{Batch, Batches, Data, Generator, Tensor};
 
 impl Model {
     /// `data`'s tensors in the order of `names` (the model's inputs or outputs), checking that
@@ -97,17 +77,14 @@ pub(crate) fn slice_all(ts: &[Tensor], start: usize, end: usize) -> rill_core::R
 }
 
 impl Batches for TensorBatches {
-    fn batches(
-        &self,
-        epoch: usize,
-    ) -> Box<dyn Iterator<Item = BatchResult<(Data, Data)>> + Send + '_> {
+    fn batches(&self, epoch: usize) -> Box<dyn Iterator<Item = BatchResult<Batch>> + Send + '_> {
         let n = self.len();
         let bs = self.batch_size.max(1);
         if !self.shuffle {
             // In order: each batch is a view, no copy.
             return Box::new((0..n.div_ceil(bs)).map(move |b| {
                 let (s, e) = (b * bs, ((b + 1) * bs).min(n));
-                Ok((
+                Ok(Batch::new(
                     Data::List(slice_all(&self.x, s, e)?),
                     Data::List(slice_all(&self.y, s, e)?),
                 ))
@@ -125,7 +102,10 @@ impl Batches for TensorBatches {
                     .map(|t| gather_rows(t, &idx))
                     .collect::<rill_core::Result<Vec<_>>>()
             };
-            Ok((Data::List(pick(&self.x)?), Data::List(pick(&self.y)?)))
+            Ok(Batch::new(
+                Data::List(pick(&self.x)?),
+                Data::List(pick(&self.y)?),
+            ))
         }))
     }
     fn steps(&self) -> Option<usize> {

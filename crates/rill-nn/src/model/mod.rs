@@ -23,13 +23,11 @@ mod training;
 mod view;
 mod weights;
 
-pub use batches::TrainingData;
 pub use compile::{Losses, Metrics};
 pub use fit_config::FitConfig;
 pub use graph::{FunctionalBuilder, Node};
 pub use history::{History, Logs};
 pub use progress::{set_progress_output, ProgressOutput, Verbosity};
-pub use training::PredictData;
 pub use view::{GraphView, NodeOp, NodeView};
 
 use crate::layers::Layer;

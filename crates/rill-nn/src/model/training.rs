@@ -1,6 +1,6 @@
 //! The trainer: `fit`, `evaluate`, `predict` and the `*_on_batch` forms, for every model.
 
-use super::batches::{slice_all, TensorBatches, TrainingData};
+use super::batches::{slice_all, TensorBatches};
 use super::fit_config::FitConfig;
 use super::history::{History, Logs};
 use super::progress::{Progress, Verbosity};
@@ -8,7 +8,7 @@ use super::Model;
 use crate::error::batch_shape;
 use crate::{Error, Result};
 use rill_core::float_mode::FlushDenormalsEverywhere;
-use rill_core::{no_grad, Batches, DType, Data, FlushDenormals, InputBatches, Tensor};
+use rill_core::{no_grad, Batch, Batches, DType, Data, Feed, FlushDenormals, Tensor};
 
 /// A batch as the layers take it: f32 (a batch of bytes or integers is converted here, one
 /// batch at a time, rather than the whole data set up front).
@@ -27,25 +27,19 @@ fn batch_error(op: &str, e: rill_core::batches::BatchError) -> Error {
     Error::Input(format!("{op}: {e}"))
 }
 
-/// What `predict` runs over: tensors (one, a list, or by name) or a source of input batches.
-pub enum PredictData<'a> {
-    /// Whole input tensors.
-    Tensors(Data),
-    /// A source of input batches, e.g. a `Dataset`.
-    Batches(&'a dyn InputBatches),
-}
-
-impl<'a, X: Into<Data>> From<X> for PredictData<'a> {
-    fn from(x: X) -> Self {
-        PredictData::Tensors(x.into())
+/// A batch's inputs and targets; `op` names the method in the error for a batch without targets.
+fn with_targets(op: &str, batch: Batch) -> Result<(Data, Data)> {
+    match batch.y {
+        Some(y) => Ok((batch.x, y)),
+        None => Err(Error::Input(format!(
+            "{op}: the data holds inputs without targets; give (x, y), or a dataset of (features, labels)"
+        ))),
     }
 }
 
-impl<'a> PredictData<'a> {
-    /// Input batches from a source such as a `Dataset`.
-    pub fn batches(source: &'a dyn InputBatches) -> Self {
-        PredictData::Batches(source)
-    }
+/// `(x, y)` from whole tensors, or an error naming `op` when the targets are missing.
+fn tensors_with_targets(op: &str, x: Data, y: Option<Data>) -> Result<(Data, Data)> {
+    with_targets(op, Batch { x, y })
 }
 
 /// One batch's loss: the weighted total (with the layers' penalties) and each output's own.
@@ -257,11 +251,7 @@ impl Model {
     /// Tensors are checked whole before any work (sample shapes, sample counts, targets against
     /// each loss); batches from a source are checked as they arrive. Batches are gathered by
     /// index from `x`, which is never copied per epoch.
-    pub fn fit<'a>(
-        &mut self,
-        data: impl Into<TrainingData<'a>>,
-        mut config: FitConfig,
-    ) -> Result<History> {
+    pub fn fit<'a>(&mut self, data: impl Into<Feed<'a>>, mut config: FitConfig) -> Result<History> {
         if config.batch_size == 0 {
             return Err(Error::Config("fit: batch_size must be at least 1".into()));
         }
@@ -288,7 +278,8 @@ impl Model {
         };
         let given_batches = config.validation_batches.take();
         let (train, split): (Box<dyn Batches + '_>, Option<TensorBatches>) = match data.into() {
-            TrainingData::Tensors(x, y) => {
+            Feed::Tensors { x, y } => {
+                let (x, y) = tensors_with_targets("fit", x, y)?;
                 let (xs, ys) = self.check_xy("fit", &x, &y)?;
                 let n_all = xs[0].shape()[0];
                 let n_train = n_all - (n_all as f64 * config.validation_split) as usize;
@@ -312,7 +303,7 @@ impl Model {
                 );
                 (Box::new(train), split)
             }
-            TrainingData::Batches(source) => {
+            Feed::Batches(source) => {
                 if config.validation_split > 0.0 {
                     return Err(Error::Config(
                         "fit: validation_split needs tensors (it takes the last samples); with a dataset, give validation data through FitConfig::validation_batches or validation_data".into(),
@@ -359,7 +350,7 @@ impl Model {
             let mut steps = 0;
             for (step, batch) in train.batches(epoch).enumerate() {
                 steps = step + 1;
-                let (bx, by) = batch.map_err(|e| batch_error("fit", e))?;
+                let (bx, by) = with_targets("fit", batch.map_err(|e| batch_error("fit", e))?)?;
                 let (xs, ys) = if check_batches {
                     self.check_xy("fit", &bx, &by)?
                 } else {
@@ -415,7 +406,8 @@ impl Model {
         let mut sums = LossSums::default();
         no_grad(|| -> Result<()> {
             for batch in data.batches(0) {
-                let (bx, by) = batch.map_err(|e| batch_error("evaluate", e))?;
+                let (bx, by) =
+                    with_targets("evaluate", batch.map_err(|e| batch_error("evaluate", e))?)?;
                 let (xs, ys) = if check_batches {
                     self.check_xy("evaluate", &bx, &by)?
                 } else {
@@ -447,13 +439,10 @@ impl Model {
 
     /// The loss and metrics over `data` — `(x, y)` tensors in batches of `batch_size`, or a
     /// source of batches — recording no gradients.
-    pub fn evaluate<'a>(
-        &mut self,
-        data: impl Into<TrainingData<'a>>,
-        batch_size: usize,
-    ) -> Result<Logs> {
+    pub fn evaluate<'a>(&mut self, data: impl Into<Feed<'a>>, batch_size: usize) -> Result<Logs> {
         match data.into() {
-            TrainingData::Tensors(x, y) => {
+            Feed::Tensors { x, y } => {
+                let (x, y) = tensors_with_targets("evaluate", x, y)?;
                 let (x, y) = self.check_xy("evaluate", &x, &y)?;
                 self.evaluate_source(
                     &TensorBatches {
@@ -466,7 +455,7 @@ impl Model {
                     false,
                 )
             }
-            TrainingData::Batches(b) => self.evaluate_source(b, true),
+            Feed::Batches(b) => self.evaluate_source(b, true),
         }
     }
 
@@ -487,7 +476,7 @@ impl Model {
 
     /// The outputs of a single-output model for `x` (tensors in batches of `batch_size`, or a
     /// source of input batches), recording no gradients. Safe from many threads at once.
-    pub fn predict<'a>(&self, x: impl Into<PredictData<'a>>, batch_size: usize) -> Result<Tensor> {
+    pub fn predict<'a>(&self, x: impl Into<Feed<'a>>, batch_size: usize) -> Result<Tensor> {
         let mut outs = self.predict_outputs(x, batch_size)?;
         if outs.len() != 1 {
             return Err(Error::Input(format!(
@@ -502,14 +491,15 @@ impl Model {
     /// The outputs for `x`, one tensor per model output, in output order.
     pub fn predict_outputs<'a>(
         &self,
-        x: impl Into<PredictData<'a>>,
+        x: impl Into<Feed<'a>>,
         batch_size: usize,
     ) -> Result<Vec<Tensor>> {
         self.graph("predict")?;
         let mut batches: Vec<Vec<Tensor>> = Vec::new();
         let _ftz = FlushDenormals::new();
         match x.into() {
-            PredictData::Tensors(x) => {
+            // Targets given with the inputs are not needed to predict (as in Keras).
+            Feed::Tensors { x, y: _ } => {
                 let xs = self.predict_inputs("predict", &x)?;
                 // A large input runs on the pool's threads too; one image is not worth waking them for.
                 let numel: usize = xs.iter().map(Tensor::numel).sum();
@@ -535,10 +525,10 @@ impl Model {
                         .collect());
                 }
             }
-            PredictData::Batches(source) => {
+            Feed::Batches(source) => {
                 let _mode = batch_loop_mode();
-                for batch in source.input_batches() {
-                    let x = batch.map_err(|e| batch_error("predict", e))?;
+                for batch in source.batches(0) {
+                    let x = batch.map_err(|e| batch_error("predict", e))?.x;
                     let xs = self.predict_inputs("predict", &x)?;
                     batches.push(self.predict_on_batch_many(&xs)?);
                 }
