@@ -1,14 +1,16 @@
-//! A user's own loss, optimizer and learning-rate schedule save with a compiled model and load
-//! like built-in ones once registered ([`rill_nn::saveable`]): the loaded model trains on
-//! exactly as the saved one does, bit for bit.
+//! A user's own loss, optimizer, learning-rate schedule and metric save with a compiled model
+//! and load like built-in ones once registered ([`rill_nn::saveable`]): the loaded model trains
+//! on exactly as the saved one does, bit for bit, and reports the same metrics.
 
 use rill_core::{set_seed, DType, Gradients, Tensor};
 use rill_io::{load_model, save_model};
 use rill_nn::losses::Loss;
-use rill_nn::metrics::AccuracyKind;
+use rill_nn::metrics::{AccuracyKind, Metric, SparseTopKAccuracy};
 use rill_nn::optimizers::{LearningRateSchedule, Optimizer, OptimizerOptions, Slots};
 use rill_nn::prelude::*;
-use rill_nn::saveable::{register_loss, register_optimizer, register_schedule, Saveable};
+use rill_nn::saveable::{
+    register_loss, register_metric, register_optimizer, register_schedule, Saveable,
+};
 use rill_nn::{Result, Variable};
 use serde::{Deserialize, Serialize};
 
@@ -126,6 +128,55 @@ impl LearningRateSchedule for StepHalving {
     }
 }
 
+/// The share of predictions within `tolerance` of their target.
+struct WithinTolerance {
+    tolerance: f64,
+    hits: (u64, u64),
+}
+
+impl Saveable for WithinTolerance {
+    const NAME: &'static str = "WithinTolerance";
+    type Config = WithinToleranceConfig;
+    fn get_config(&self) -> WithinToleranceConfig {
+        WithinToleranceConfig {
+            tolerance: self.tolerance,
+        }
+    }
+    fn from_config(c: WithinToleranceConfig) -> Result<Self> {
+        Ok(WithinTolerance {
+            tolerance: c.tolerance,
+            hits: (0, 0),
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct WithinToleranceConfig {
+    tolerance: f64,
+}
+
+impl Metric for WithinTolerance {
+    fn name(&self) -> &str {
+        "within_tolerance"
+    }
+    fn update(&mut self, y: &Tensor, p: &Tensor) -> Result<()> {
+        for (a, b) in y.to_f64_vec().iter().zip(p.to_f64_vec()) {
+            self.hits.0 += u64::from((a - b).abs() <= self.tolerance);
+            self.hits.1 += 1;
+        }
+        Ok(())
+    }
+    fn result(&self) -> f64 {
+        self.hits.0 as f64 / self.hits.1.max(1) as f64
+    }
+    fn reset(&mut self) {
+        self.hits = (0, 0);
+    }
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(rill_nn::saveable::metric_json(self))
+    }
+}
+
 fn data() -> (Tensor, Tensor) {
     let mut g = rill_core::Generator::new(4);
     (
@@ -157,6 +208,7 @@ fn a_users_loss_optimizer_and_schedule_save_and_load_like_built_in_ones() {
     register_loss::<ScaledMse>();
     register_optimizer::<SignSgd>();
     register_schedule::<StepHalving>();
+    register_metric::<WithinTolerance>();
     set_seed(5);
     let mut model = Sequential::new(vec![Box::new(Dense::new(2)) as Box<dyn Layer>])
         .with_input_shape(&[3])
@@ -167,8 +219,12 @@ fn a_users_loss_optimizer_and_schedule_save_and_load_like_built_in_ones() {
             initial: 0.1,
             every: 4,
         }));
+    let metrics = Metrics::new().object(WithinTolerance {
+        tolerance: 0.5,
+        hits: (0, 0),
+    });
     model
-        .compile(optimizer, ScaledMse { scale: 3.0 }, &[])
+        .compile(optimizer, ScaledMse { scale: 3.0 }, metrics)
         .unwrap();
     fit(&mut model, 2);
 
@@ -191,6 +247,10 @@ fn a_users_loss_optimizer_and_schedule_save_and_load_like_built_in_ones() {
         opt["learning_rate"],
         serde_json::json!({"class_name": "StepHalving", "config": {"initial": 0.1, "every": 4}})
     );
+    assert_eq!(
+        config["metrics"][0][0],
+        serde_json::json!({"class_name": "WithinTolerance", "config": {"tolerance": 0.5}})
+    );
     assert_eq!(back.optimizer().unwrap().iterations(), 6);
     // Step 6 of halving every 4: halved once.
     assert_eq!(back.optimizer().unwrap().learning_rate(), 0.05);
@@ -199,6 +259,38 @@ fn a_users_loss_optimizer_and_schedule_save_and_load_like_built_in_ones() {
     fit(&mut model, 2);
     fit(&mut back, 2);
     assert_eq!(bits(&model), bits(&back));
+    let (x, y) = data();
+    let (a, b) = (
+        model.evaluate((&x, &y), 8).unwrap(),
+        back.evaluate((&x, &y), 8).unwrap(),
+    );
+    assert_eq!(a["within_tolerance"], b["within_tolerance"]);
+    assert_eq!(a["loss"], b["loss"]);
+}
+
+#[test]
+fn a_top_k_metric_keeps_its_k_through_the_file() {
+    set_seed(6);
+    let mut model = Sequential::new(vec![Box::new(Dense::new(4)) as Box<dyn Layer>])
+        .with_input_shape(&[3])
+        .unwrap();
+    let metrics = Metrics::new().object(SparseTopKAccuracy::new(2));
+    model
+        .compile(
+            Adam::new(0.01),
+            SparseCategoricalCrossentropy::from_logits(),
+            metrics,
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("top_k.rill");
+    save_model(&model, &path).unwrap();
+    let back = load_model(&path).unwrap();
+    let config = back.training_config().unwrap().unwrap();
+    assert_eq!(
+        config["metrics"][0][0],
+        serde_json::json!({"class_name": "SparseTopKCategoricalAccuracy", "config": {"k": 2}})
+    );
 }
 
 #[test]

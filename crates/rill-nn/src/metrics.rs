@@ -24,6 +24,14 @@ pub trait Metric: Send + Sync {
     fn result(&self) -> f64;
     /// Forgets everything.
     fn reset(&mut self);
+    /// The metric's stored form ([`metric_json`](crate::saveable::metric_json)) when it has
+    /// arguments a name cannot carry; `None` (the default) for metrics rebuilt from their name
+    /// and the loss (`accuracy`, `precision`, …). A [`Saveable`](crate::saveable::Saveable)
+    /// metric registered with [`register_metric`](crate::saveable::register_metric) saves with
+    /// a compiled model.
+    fn config(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// Right answers out of all answers, exact over everything since the last reset.
@@ -128,6 +136,30 @@ pub struct SparseTopKAccuracy {
     tally: Tally,
 }
 
+/// [`SparseTopKAccuracy`]'s argument.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct TopKConfig {
+    /// How many of the highest scores count as a hit.
+    pub k: usize,
+}
+
+/// Saved as Keras' `SparseTopKCategoricalAccuracy` with its `k`.
+impl crate::saveable::Saveable for SparseTopKAccuracy {
+    const NAME: &'static str = "SparseTopKCategoricalAccuracy";
+    type Config = TopKConfig;
+    fn get_config(&self) -> TopKConfig {
+        TopKConfig { k: self.k }
+    }
+    fn from_config(c: TopKConfig) -> Result<Self> {
+        if c.k == 0 {
+            return Err(Error::Config(
+                "SparseTopKCategoricalAccuracy: k must be at least 1".into(),
+            ));
+        }
+        Ok(SparseTopKAccuracy::new(c.k))
+    }
+}
+
 impl SparseTopKAccuracy {
     /// Top-`k` accuracy.
     pub fn new(k: usize) -> Self {
@@ -142,6 +174,9 @@ impl SparseTopKAccuracy {
 impl Metric for SparseTopKAccuracy {
     fn name(&self) -> &str {
         &self.name
+    }
+    fn config(&self) -> Option<serde_json::Value> {
+        Some(crate::saveable::metric_json(self))
     }
     fn update(&mut self, y_true: &Tensor, y_pred: &Tensor) -> Result<()> {
         let classes = *y_pred.shape().last().unwrap_or(&1);

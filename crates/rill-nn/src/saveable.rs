@@ -1,4 +1,4 @@
-//! Losses, optimizers and learning-rate schedules rebuilt from typed configs, as layers are
+//! Losses, optimizers, learning-rate schedules and metrics rebuilt from typed configs, as layers are
 //! ([`Configurable`](crate::layers::Configurable) and its registry): one trait, [`Saveable`],
 //! and one registry per family holding the built-in ones and every one a user registers — so a
 //! user's own loss, optimizer or schedule saves with a compiled model and loads like a
@@ -38,6 +38,7 @@
 //! ```
 
 use crate::losses::{self, Loss};
+use crate::metrics::{self, Metric};
 use crate::optimizers::{self, LearningRateSchedule, Optimizer};
 use crate::{Error, Result};
 use serde::de::DeserializeOwned;
@@ -46,7 +47,7 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 
-/// A loss, optimizer or learning-rate schedule rebuilt from a typed configuration.
+/// A loss, optimizer, learning-rate schedule or metric rebuilt from a typed configuration.
 pub trait Saveable: Sized + 'static {
     /// The name stored in files: Keras' (`huber`, `adam`, `ExponentialDecay`) for built-ins.
     const NAME: &'static str;
@@ -79,6 +80,11 @@ pub fn schedule_json<T: Saveable>(schedule: &T) -> Value {
     serde_json::json!({"class_name": T::NAME, "config": config_json(schedule)})
 }
 
+/// A metric's stored form: Keras' `{"class_name": …, "config": {…}}`.
+pub fn metric_json<T: Saveable>(metric: &T) -> Value {
+    serde_json::json!({"class_name": T::NAME, "config": config_json(metric)})
+}
+
 fn typed<T: Saveable>(what: &str, config: &Value) -> Result<T> {
     let config = if config.is_null() {
         Value::Object(Map::new())
@@ -93,6 +99,7 @@ fn typed<T: Saveable>(what: &str, config: &Value) -> Result<T> {
 type LossFactory = fn(&Value) -> Result<Box<dyn Loss>>;
 type OptimizerFactory = fn(&Value) -> Result<Box<dyn Optimizer>>;
 type ScheduleFactory = fn(&Value) -> Result<Box<dyn LearningRateSchedule>>;
+type MetricFactory = fn(&Value) -> Result<Box<dyn Metric>>;
 type Registry<F> = RwLock<HashMap<&'static str, F>>;
 
 fn loss_factory<L: Loss + Saveable>(config: &Value) -> Result<Box<dyn Loss>> {
@@ -107,6 +114,21 @@ fn schedule_factory<S: LearningRateSchedule + Saveable>(
     config: &Value,
 ) -> Result<Box<dyn LearningRateSchedule>> {
     Ok(Box::new(typed::<S>("learning-rate schedule", config)?))
+}
+
+fn metric_factory<M: Metric + Saveable>(config: &Value) -> Result<Box<dyn Metric>> {
+    Ok(Box::new(typed::<M>("metric", config)?))
+}
+
+fn metric_registry() -> &'static Registry<MetricFactory> {
+    static R: OnceLock<Registry<MetricFactory>> = OnceLock::new();
+    R.get_or_init(|| {
+        let f: [(&'static str, MetricFactory); 1] = [(
+            metrics::SparseTopKAccuracy::NAME,
+            metric_factory::<metrics::SparseTopKAccuracy>,
+        )];
+        RwLock::new(f.into_iter().collect())
+    })
 }
 
 fn loss_registry() -> &'static Registry<LossFactory> {
@@ -210,6 +232,17 @@ pub fn register_schedule<S: LearningRateSchedule + Saveable>() {
     insert(schedule_registry(), S::NAME, schedule_factory::<S>);
 }
 
+/// Registers a metric with arguments, so that models compiled with it save and load with them.
+pub fn register_metric<M: Metric + Saveable>() {
+    insert(metric_registry(), M::NAME, metric_factory::<M>);
+}
+
+/// Every metric class a stored metric may name (metrics without arguments are stored by their
+/// Keras name and rebuilt from it: [`metrics::from_name`]), sorted.
+pub fn metric_names() -> Vec<&'static str> {
+    names(metric_registry())
+}
+
 /// Every loss name [`losses::from_config`] knows, sorted.
 pub fn loss_names() -> Vec<&'static str> {
     names(loss_registry())
@@ -249,6 +282,12 @@ pub(crate) fn new_schedule(stored: &Value) -> Result<Box<dyn LearningRateSchedul
         "register_schedule",
         name,
     )?(&stored["config"])
+}
+
+/// A metric from its stored form ([`metric_json`]).
+pub(crate) fn new_metric(stored: &Value) -> Result<Box<dyn Metric>> {
+    let name = stored["class_name"].as_str().unwrap_or_default();
+    find(metric_registry(), "metric", "register_metric", name)?(&stored["config"])
 }
 
 /// Writes the two [`Loss`] methods a [`Saveable`] loss derives from its config: `name` and

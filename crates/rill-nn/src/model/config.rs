@@ -177,22 +177,28 @@ impl Model {
         model.with_input_shape(&shape)
     }
 
-    /// How the model was compiled — a loss and metric names per output, loss weights, the
-    /// optimizer with its step count — as JSON, or `None` when it is not compiled. Metric
-    /// objects that are not built in are not recorded (compile the loaded model again to use
-    /// them).
+    /// How the model was compiled — a loss and metrics per output, loss weights, the optimizer
+    /// with its step count — as JSON, or `None` when it is not compiled. A metric is stored by
+    /// its Keras name, or by its typed config when it has arguments ([`Metric::config`](crate::metrics::Metric::config)); a
+    /// metric object that has neither is not recorded (compile the loaded model again to use
+    /// it).
     pub fn training_config(&self) -> Result<Option<Value>> {
         let Some(c) = &self.compiled else {
             return Ok(None);
         };
-        let metrics: Vec<Vec<String>> = c
+        // A metric with arguments by its typed config; one of Keras' names by its name.
+        let metrics: Vec<Vec<Value>> = c
             .metrics
             .iter()
             .zip(&c.losses)
             .map(|(ms, l)| {
                 ms.iter()
-                    .map(|m| m.name().to_string())
-                    .filter(|n| crate::metrics::from_name(n, l.accuracy_kind()).is_ok())
+                    .filter_map(|m| match m.config() {
+                        Some(config) => Some(config),
+                        None => crate::metrics::from_name(m.name(), l.accuracy_kind())
+                            .is_ok()
+                            .then(|| json!(m.name())),
+                    })
                     .collect()
             })
             .collect();
@@ -229,25 +235,20 @@ impl Model {
             Some(w) => w.iter().map(|v| v.as_f64().unwrap_or(1.0)).collect(),
             None => vec![1.0; outputs.len()],
         };
-        let names = |v: &Value| -> Vec<String> {
-            v.as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|m| m.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let metric_names: Vec<Vec<String>> = match config["metrics"].as_array() {
-            Some(a) if a.iter().all(Value::is_array) => a.iter().map(names).collect(),
-            _ => vec![names(&config["metrics"]); outputs.len()],
+        let listed = |v: &Value| -> Vec<Value> { v.as_array().cloned().unwrap_or_default() };
+        let metric_lists: Vec<Vec<Value>> = match config["metrics"].as_array() {
+            Some(a) if a.iter().all(Value::is_array) => a.iter().map(listed).collect(),
+            _ => vec![listed(&config["metrics"]); outputs.len()],
         };
         let metrics = losses
             .iter()
-            .zip(metric_names.iter().chain(std::iter::repeat(&Vec::new())))
+            .zip(metric_lists.iter().chain(std::iter::repeat(&Vec::new())))
             .map(|(l, ms)| {
                 ms.iter()
-                    .map(|n| crate::metrics::from_name(n, l.accuracy_kind()))
+                    .map(|m| match m.as_str() {
+                        Some(name) => crate::metrics::from_name(name, l.accuracy_kind()),
+                        None => crate::saveable::new_metric(m),
+                    })
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<Vec<_>>>()?;
