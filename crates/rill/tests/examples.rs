@@ -11,6 +11,9 @@ mod custom_layer;
 #[path = "../examples/custom_training_loop.rs"]
 mod custom_training_loop;
 #[allow(dead_code)]
+#[path = "../examples/custom_training_objects.rs"]
+mod custom_training_objects;
+#[allow(dead_code)]
 #[path = "../examples/functional_api.rs"]
 mod functional_api;
 #[allow(dead_code)]
@@ -49,6 +52,16 @@ fn custom_layer_trains_and_reloads_exactly() {
         diff, 0.0,
         "the reloaded model predicts exactly as the trained one"
     );
+}
+
+#[test]
+fn a_custom_loss_schedule_and_metric_save_load_and_train_on_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let (test, same) = custom_training_objects::run(6000, 2, dir.path()).unwrap();
+    assert!(same, "the reloaded model trained on differently");
+    // Untrained, no image would be classified right with a probability of 0.8.
+    assert!(test["confident_and_right"] > 0.25, "{test:?}");
+    assert!(test.contains_key("loss"), "{test:?}");
 }
 
 #[test]

@@ -3,16 +3,19 @@
 //! `dense_1_accuracy`, …).
 
 use super::Model;
-use crate::losses::{self, Loss};
+use crate::losses::Loss;
 use crate::metrics::{self, Metric};
 use crate::optimizers::Optimizer;
 use crate::{Error, Result};
+use std::sync::Arc;
 
 /// What `compile` sets: how the model learns and what it reports, per output.
 pub(crate) struct Compiled {
     pub optimizer: Box<dyn Optimizer>,
     /// One loss per output, in output order.
-    pub losses: Vec<Box<dyn Loss>>,
+    /// One per output; one loss object serves every output it was given for (losses keep no
+    /// state).
+    pub losses: Vec<Arc<dyn Loss>>,
     /// The weight of each output's loss in the total.
     pub loss_weights: Vec<f64>,
     /// The metrics of each output, in output order.
@@ -136,11 +139,6 @@ impl From<Vec<Box<dyn Metric>>> for Metrics {
     }
 }
 
-/// A fresh copy of a loss (each output gets its own when one loss serves them all).
-fn copy_loss(l: &dyn Loss) -> Result<Box<dyn Loss>> {
-    losses::from_config(&l.config())
-}
-
 impl Model {
     /// Sets the optimizer, the loss(es) and the metrics. A single loss serves every output;
     /// [`Losses`] gives each output its own, with weights. Metrics are Keras names (`"accuracy"`
@@ -179,12 +177,18 @@ impl Model {
                 return Err(unknown("a loss", n));
             }
         }
+        let all: Option<Arc<dyn Loss>> = loss.all.map(Arc::from);
+        let per_output: Vec<(String, Arc<dyn Loss>)> = loss
+            .per_output
+            .into_iter()
+            .map(|(n, l)| (n, Arc::from(l)))
+            .collect();
         let mut losses = Vec::with_capacity(names.len());
         for name in &names {
-            let own = loss.per_output.iter().find(|(n, _)| n == name);
-            losses.push(match (own, &loss.all) {
-                (Some((_, l)), _) => copy_loss(l.as_ref())?,
-                (None, Some(all)) => copy_loss(all.as_ref())?,
+            let own = per_output.iter().find(|(n, _)| n == name);
+            losses.push(match (own, &all) {
+                (Some((_, l)), _) => l.clone(),
+                (None, Some(all)) => all.clone(),
                 (None, None) => {
                     return Err(Error::Config(format!(
                         "compile: no loss for output '{name}'"

@@ -227,9 +227,9 @@ impl Model {
                 outputs.len()
             )));
         }
-        let losses = loss_configs
+        let losses: Vec<Arc<dyn crate::losses::Loss>> = loss_configs
             .iter()
-            .map(crate::losses::from_config)
+            .map(|c| crate::losses::from_config(c).map(Arc::from))
             .collect::<Result<Vec<_>>>()?;
         let loss_weights: Vec<f64> = match config["loss_weights"].as_array() {
             Some(w) => w.iter().map(|v| v.as_f64().unwrap_or(1.0)).collect(),
