@@ -38,3 +38,58 @@ pub fn python(holding: &str) -> String {
         )
     })
 }
+
+/// A tensor as the checking scripts in `tools/` read one: `{"shape": [...], "data": [...]}`.
+pub fn tensor_json(t: &Tensor) -> Value {
+    let data = t
+        .to_dtype(rill_core::DType::F32)
+        .and_then(|t| t.to_vec::<f32>())
+        .expect("a tensor of numbers");
+    serde_json::json!({"shape": t.shape(), "data": data})
+}
+
+/// Runs `tools/{script}.py` on `cases` (written beside the files they name, in `dir`) in the
+/// Python environment holding `what`, prints its report, and fails with it unless every case
+/// passed — how the tests hand Rill's files to Keras 3 and onnxruntime.
+pub fn check_with_python(script: &str, what: &str, dir: &Path, cases: Vec<Value>) {
+    let cases_path = dir.join(format!("{script}.json"));
+    std::fs::write(
+        &cases_path,
+        serde_json::json!({ "cases": cases }).to_string(),
+    )
+    .expect("the cases file is written");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../tools/{script}.py"));
+    let run = std::process::Command::new(python(what))
+        .arg(script)
+        .arg(&cases_path)
+        .env("KERAS_BACKEND", "numpy")
+        .output()
+        .expect("Python runs");
+    let report = String::from_utf8_lossy(&run.stdout);
+    println!("{report}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{what} disagrees with Rill:\n{report}"
+    );
+}
+
+/// Random values for a model's vectors — biases, normalisation parameters and statistics,
+/// constants — which start as zeros and ones, so that no weight a format gets wrong can hide
+/// behind a zero or a one (variances stay positive). Kernels keep their seeded values, which
+/// keep outputs at the scale of real models'.
+pub fn randomise_vectors(model: &rill_nn::Model, g: &mut rill_core::Generator) {
+    for (name, v) in model.named_variables() {
+        if v.is_state() || v.shape().len() > 1 {
+            continue; // Dropout's random state; kernels
+        }
+        let (lo, hi) = if name.ends_with("variance") {
+            (0.5, 1.5)
+        } else {
+            (-0.6, 0.6)
+        };
+        let values = g
+            .uniform(&v.shape(), lo, hi, rill_core::DType::F32)
+            .expect("a shape");
+        v.assign(&values).expect("the variable's shape");
+    }
+}

@@ -15,10 +15,8 @@
 
 use rill::nn::layers::{self, LayerExample, SampleValues};
 use rill::prelude::*;
-use rill_test_support::fixtures::python;
+use rill_test_support::fixtures::{check_with_python, randomise_vectors, tensor_json};
 use serde_json::{json, Value};
-use std::path::Path;
-use std::process::Command;
 
 /// A model of one example: its inputs, its layer, and a batch of each sample input.
 struct Built {
@@ -35,24 +33,6 @@ impl Built {
             .call_many(&self.xs, false)
             .unwrap_or_else(|e| panic!("{}: {e}", self.name));
         outs.remove(0)
-    }
-}
-
-/// Random values for the vectors among the weights (biases, normalisation parameters and
-/// statistics, constants), which start as zeros and ones, so that no weight a format gets wrong
-/// can hide behind a zero or a one. Variances stay positive.
-fn randomise(model: &Model, g: &mut Generator) {
-    for (name, v) in model.named_variables() {
-        if v.is_state() || v.shape().len() > 1 {
-            continue; // Dropout's random state; kernels keep their seeded values
-        }
-        let (lo, hi) = if name.ends_with("variance") {
-            (0.5, 1.5)
-        } else {
-            (-0.6, 0.6)
-        };
-        v.assign(&g.uniform(&v.shape(), lo, hi, DType::F32).unwrap())
-            .unwrap();
     }
 }
 
@@ -95,7 +75,7 @@ fn build(kind: &'static str, i: usize, example: &LayerExample<Value>, g: &mut Ge
             .unwrap_or_else(|e| on_inputs(e));
         b.build(&ins, &[out]).unwrap()
     };
-    randomise(&model, g);
+    randomise_vectors(&model, g);
     let xs = (0..example.inputs).map(|_| sample(example, g)).collect();
     Built {
         name,
@@ -103,10 +83,6 @@ fn build(kind: &'static str, i: usize, example: &LayerExample<Value>, g: &mut Ge
         model,
         xs,
     }
-}
-
-fn tensor_json(t: &Tensor) -> Value {
-    json!({"shape": t.shape(), "data": t.to_dtype(DType::F32).unwrap().to_vec::<f32>().unwrap()})
 }
 
 fn case_json(b: &Built, file: &str, y: &Tensor) -> Value {
@@ -131,26 +107,6 @@ fn assert_same(name: &str, what: &str, want: &Tensor, got: &Tensor, tolerance: f
             "{name}: {what}: {a} vs {b}"
         );
     }
-}
-
-/// Runs `script` (in `tools/`) on the cases, in the Python environment of the outside
-/// implementations, and fails with its report unless every case passed.
-fn outside(script: &str, what: &str, dir: &Path, cases: Vec<Value>) {
-    let cases_path = dir.join(format!("{script}.json"));
-    std::fs::write(&cases_path, json!({ "cases": cases }).to_string()).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../tools/{script}.py"));
-    let run = Command::new(python(what))
-        .arg(script)
-        .arg(&cases_path)
-        .env("KERAS_BACKEND", "numpy")
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&run.stdout);
-    println!("{report}{}", String::from_utf8_lossy(&run.stderr));
-    assert!(
-        run.status.success(),
-        "{what} disagrees with Rill:\n{report}"
-    );
 }
 
 #[test]
@@ -237,6 +193,6 @@ fn every_registered_layer_keeps_its_shape_rule_and_outputs_through_every_format(
     }
     println!("kinds without a Keras form (not written as .keras): {no_keras:?}");
     println!("kinds without an ONNX form (not exported): {no_onnx:?}");
-    outside("check_keras", "Keras", dir.path(), keras_cases);
-    outside("check_onnx", "onnx and onnxruntime", dir.path(), onnx_cases);
+    check_with_python("check_keras", "Keras", dir.path(), keras_cases);
+    check_with_python("check_onnx", "onnx and onnxruntime", dir.path(), onnx_cases);
 }

@@ -3,31 +3,9 @@
 //! Rill predicts; and read back by Rill, exactly.
 
 use rill::prelude::*;
-use rill_test_support::fixtures::python;
+use rill_test_support::fixtures::{check_with_python, randomise_vectors, tensor_json};
 use serde_json::{json, Value};
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
-
-fn tensor_json(t: &Tensor) -> Value {
-    json!({"shape": t.shape(), "data": t.to_dtype(DType::F32).unwrap().to_vec::<f32>().unwrap()})
-}
-
-/// Random biases and normalisation statistics (kernels keep their seeded Glorot values).
-fn randomise(model: &Model, g: &mut Generator) {
-    for (name, v) in model.named_variables() {
-        if v.is_state() || v.shape().len() > 1 {
-            continue;
-        }
-        let (lo, hi) = if name.ends_with("variance") {
-            (0.5, 1.5)
-        } else {
-            (-0.5, 0.5)
-        };
-        v.assign(&g.uniform(&v.shape(), lo, hi, DType::F32).unwrap())
-            .unwrap();
-    }
-}
 
 fn models() -> Vec<(&'static str, Model)> {
     set_seed(11);
@@ -124,7 +102,7 @@ fn models() -> Vec<(&'static str, Model)> {
     .with_input_shape(&[8, 8, 1])
     .unwrap()
     .with_name("base");
-    randomise(&base, &mut g);
+    randomise_vectors(&base, &mut g);
     base.set_trainable(false);
     let mut b = FunctionalBuilder::new();
     let image = b.input_named("image", &[8, 8, 1]).unwrap();
@@ -140,7 +118,7 @@ fn models() -> Vec<(&'static str, Model)> {
     out.push(("nested_transfer", transfer));
     out.push(("nested_probability_model", probabilities));
     for (_, m) in &out {
-        randomise(m, &mut g);
+        randomise_vectors(m, &mut g);
     }
     out
 }
@@ -216,16 +194,5 @@ fn keras_opens_rill_models_and_predicts_the_same() {
             .collect();
         cases.push(json!({"file": file, "inputs": ins, "outputs": outs}));
     }
-    let cases_path = dir.path().join("cases.json");
-    std::fs::write(&cases_path, json!({ "cases": cases }).to_string()).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/check_keras.py");
-    let run = Command::new(python("Keras"))
-        .arg(script)
-        .arg(&cases_path)
-        .env("KERAS_BACKEND", "numpy")
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&run.stdout);
-    println!("{report}{}", String::from_utf8_lossy(&run.stderr));
-    assert!(run.status.success(), "Keras disagrees with Rill:\n{report}");
+    check_with_python("check_keras", "Keras", dir.path(), cases);
 }

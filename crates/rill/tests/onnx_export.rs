@@ -5,33 +5,9 @@
 
 use rill::prelude::*;
 use rill_onnx::ExportOptions;
-use rill_test_support::fixtures::python;
+use rill_test_support::fixtures::{check_with_python, randomise_vectors, tensor_json};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::Command;
-
-/// Random values for the biases and normalisation parameters, which start as zeros and ones
-/// (BatchNormalization's variances stay positive), so no weight that export gets wrong can
-/// hide behind a zero or a one. Kernels keep their (seeded) Glorot values, which keep the
-/// outputs at the scale of real models'.
-fn randomise(model: &Model, g: &mut Generator) {
-    for (name, v) in model.named_variables() {
-        if v.is_state() || v.shape().len() > 1 {
-            continue; // Dropout's random state; kernels
-        }
-        let t = if name.ends_with("variance") {
-            g.uniform(&v.shape(), 0.5, 1.5, DType::F32)
-        } else {
-            g.uniform(&v.shape(), -0.6, 0.6, DType::F32)
-        }
-        .unwrap();
-        v.assign(&t).unwrap();
-    }
-}
-
-fn tensor_json(t: &Tensor) -> Value {
-    json!({"shape": t.shape(), "data": t.to_dtype(DType::F32).unwrap().to_vec::<f32>().unwrap()})
-}
 
 struct Case {
     name: &'static str,
@@ -56,7 +32,7 @@ fn cases() -> Vec<Case> {
     let mut g = Generator::new(7);
     let mut out: Vec<Case> = Vec::new();
     let mut add = |name, model: Model, inputs: Option<Vec<Tensor>>, g: &mut Generator| {
-        randomise(&model, g);
+        randomise_vectors(&model, g);
         let inputs = inputs.unwrap_or_else(|| sample_inputs(&model, g));
         out.push(Case {
             name,
@@ -293,20 +269,7 @@ fn onnxruntime_runs_every_exported_layer_as_rill_does_and_import_gives_it_back()
             json!({"file": file, "inputs": inputs, "outputs": outs, "rtol": 1e-5, "atol": 1e-6}),
         );
     }
-    let cases_path = dir.path().join("cases.json");
-    std::fs::write(&cases_path, json!({ "cases": listed }).to_string()).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/check_onnx.py");
-    let run = Command::new(python("onnx and onnxruntime"))
-        .arg(script)
-        .arg(&cases_path)
-        .output()
-        .unwrap();
-    let report = String::from_utf8_lossy(&run.stdout);
-    println!("{report}{}", String::from_utf8_lossy(&run.stderr));
-    assert!(
-        run.status.success(),
-        "onnxruntime disagrees with Rill:\n{report}"
-    );
+    check_with_python("check_onnx", "onnx and onnxruntime", dir.path(), listed);
 }
 
 #[test]
