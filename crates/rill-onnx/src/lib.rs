@@ -22,6 +22,6 @@ mod tensors;
 pub use error::{Error, Result};
 pub use export::{export, to_onnx, ExportOptions, SaveOnnx, IR_VERSION, OPSET};
 pub use import::{
-    class_names, load, load_bytes, load_with_class_names, register_layers, MAX_OPSET, MIN_OPSET,
-    SUPPORTED_OPS,
+    class_names, load, load_bytes, load_with_class_names, register_layers, supported_ops,
+    MAX_OPSET, MIN_OPSET,
 };

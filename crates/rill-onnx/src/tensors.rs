@@ -81,13 +81,6 @@ impl Const {
             Const::I64 { data, .. } => data.iter().map(|&v| v as f32).collect(),
         }
     }
-    /// The first value as a float, without copying the rest.
-    pub fn first_float(&self) -> Option<f32> {
-        match self {
-            Const::F32 { data, .. } => data.first().copied(),
-            Const::I64 { data, .. } => data.first().map(|&v| v as f32),
-        }
-    }
     /// The values as integers, or an error naming `what` for float data.
     pub fn ints(&self, what: &str) -> Result<&[i64]> {
         match self {

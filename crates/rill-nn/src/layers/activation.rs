@@ -12,7 +12,7 @@ pub struct ActivationConfig {
 }
 
 macro_rules! activation_layer {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, $default:expr) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $default:expr, $onnx_ops:expr, $from_onnx:path) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name {
@@ -54,6 +54,12 @@ macro_rules! activation_layer {
         /// ONNX: the activation's op; after a convolution, on its channels-first form (no
         /// transpose between them), except a softmax, which runs over the channels.
         impl super::OnnxForm for $name {
+            const ONNX_OPS: &'static [&'static str] = $onnx_ops;
+            fn from_onnx(
+                node: &dyn super::OnnxNode,
+            ) -> Result<Option<super::OnnxImport<ActivationConfig>>> {
+                $from_onnx(node)
+            }
             fn to_onnx(
                 c: &ActivationConfig,
                 l: super::OnnxLayer<'_>,
@@ -84,20 +90,98 @@ activation_layer!(
     /// Applies an [`Activation`] (Keras' `layers.Activation`).
     ActivationLayer,
     "Activation",
-    Activation::Linear
+    Activation::Linear,
+    &["Relu", "Sigmoid", "Tanh", "Softplus", "Elu", "Gelu", "Clip"],
+    activation_from_onnx
 );
 activation_layer!(
     /// max(x, 0) as a layer.
     ReLU,
     "ReLU",
-    Activation::Relu
+    Activation::Relu,
+    &[],
+    nothing_from_onnx
 );
 activation_layer!(
     /// Softmax over the last axis as a layer: turns logits into probabilities.
     Softmax,
     "Softmax",
-    Activation::Softmax
+    Activation::Softmax,
+    &["Softmax"],
+    softmax_from_onnx
 );
+
+type Found = Result<Option<super::OnnxImport<ActivationConfig>>>;
+
+fn activation(activation: Activation) -> Found {
+    Ok(Some(super::OnnxImport::new(ActivationConfig {
+        activation,
+    })))
+}
+
+/// ONNX's activations as Keras' `Activation` layer: those of the same definition, and a
+/// `Clip` to [0, ∞) as a ReLU (other clips are the importer's `OnnxUnary`).
+fn activation_from_onnx(node: &dyn super::OnnxNode) -> Found {
+    match node.op() {
+        "Relu" => activation(Activation::Relu),
+        "Sigmoid" => activation(Activation::Sigmoid),
+        "Tanh" => activation(Activation::Tanh),
+        "Softplus" => activation(Activation::Softplus),
+        "Elu" => match node.float("alpha", 1.0)? {
+            1.0 => activation(Activation::Elu),
+            alpha => Err(super::onnx_unsupported(
+                node,
+                format!("alpha {alpha} (only 1.0)"),
+            )),
+        },
+        "Gelu" => match node.string("approximate")?.as_deref() {
+            None | Some("none") => activation(Activation::Gelu),
+            Some(other) => Err(super::onnx_unsupported(
+                node,
+                format!("approximate='{other}' (only 'none')"),
+            )),
+        },
+        "Clip" => {
+            // The bounds: inputs from opset 11 on, attributes before.
+            let bound = |i: usize, name: &str, default: f32| -> Result<f32> {
+                if node.opset() >= 11 {
+                    Ok(node
+                        .constant(i)?
+                        .and_then(|c| c.to_vec::<f32>().ok()?.first().copied())
+                        .unwrap_or(default))
+                } else {
+                    node.float(name, default)
+                }
+            };
+            let relu = bound(1, "min", f32::NEG_INFINITY)? == 0.0
+                && bound(2, "max", f32::INFINITY)? == f32::INFINITY;
+            if relu {
+                activation(Activation::Relu)
+            } else {
+                Ok(None)
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+/// ONNX has no node a `ReLU` layer answers to that `Activation` does not.
+fn nothing_from_onnx(_node: &dyn super::OnnxNode) -> Found {
+    Ok(None)
+}
+
+/// ONNX `Softmax` over the last axis (any other axis is the importer's `OnnxSoftmax`).
+fn softmax_from_onnx(node: &dyn super::OnnxNode) -> Found {
+    let rank = super::onnx_computed(node, 0)?.len() + 1;
+    let default = if node.opset() >= 13 { -1 } else { 1 };
+    if super::onnx_axis(node, node.int("axis", default)?, rank)? == rank - 1 {
+        Ok(Some(super::OnnxImport::new(ActivationConfig {
+            activation: Activation::Softmax,
+        })))
+    } else {
+        Ok(None)
+    }
+}
 
 impl ActivationLayer {
     /// A layer applying `activation`.

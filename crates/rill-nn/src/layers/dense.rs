@@ -131,8 +131,87 @@ impl Layer for Dense {
     }
 }
 
-/// ONNX: `Gemm` on (batch, features) inputs, `MatMul` + `Add` above rank 2, then the activation.
+/// ONNX: `Gemm` on (batch, features) inputs, `MatMul` + `Add` above rank 2, then the activation;
+/// read back from `Gemm` (with a constant B and C) and from `MatMul` by a constant matrix.
 impl super::OnnxForm for Dense {
+    const ONNX_OPS: &'static [&'static str] = &["Gemm", "MatMul"];
+    fn from_onnx(node: &dyn super::OnnxNode) -> Result<Option<super::OnnxImport<DenseConfig>>> {
+        use super::{onnx_computed, onnx_constant, onnx_unsupported, OnnxImport};
+        let s = onnx_computed(node, 0)?;
+        let b = onnx_constant(node, 1, "B")?;
+        let dense =
+            |units: usize, use_bias: bool| Dense::new(units).use_bias(use_bias).get_config();
+        if node.op() == "MatMul" {
+            if b.rank() != 2 || s.last() != Some(&b.shape()[0]) {
+                return Err(onnx_unsupported(
+                    node,
+                    format!(
+                        "a product of inputs {} with a constant of shape {:?} (only by a matrix whose rows match the last axis)",
+                        crate::batch_shape(&s),
+                        b.shape()
+                    ),
+                ));
+            }
+            let units = b.shape()[1];
+            return Ok(Some(OnnxImport::new(dense(units, false)).weights(vec![b])));
+        }
+        if s.len() != 1 {
+            return Err(onnx_unsupported(
+                node,
+                format!(
+                    "inputs {} (Gemm takes (batch, features))",
+                    crate::batch_shape(&s)
+                ),
+            ));
+        }
+        if node.int("transA", 0)? != 0 {
+            return Err(onnx_unsupported(node, "transA=1 on a batch"));
+        }
+        if b.rank() != 2 {
+            return Err(onnx_unsupported(
+                node,
+                format!("B of shape {:?}, not a matrix", b.shape()),
+            ));
+        }
+        let mut kernel = b;
+        if node.int("transB", 0)? != 0 {
+            kernel = kernel.transpose(0, 1)?.contiguous();
+        }
+        let alpha = node.float("alpha", 1.0)?;
+        if alpha != 1.0 {
+            kernel = kernel.mul_scalar(alpha as f64)?;
+        }
+        let (k, n) = (kernel.shape()[0], kernel.shape()[1]);
+        if k != s[0] {
+            return Err(onnx_unsupported(
+                node,
+                format!("B of {k} rows for inputs of {} features", s[0]),
+            ));
+        }
+        let mut weights = vec![kernel];
+        let c = node.constant(2)?;
+        if let Some(c) = &c {
+            let beta = node.float("beta", 1.0)?;
+            let values = c.to_vec::<f32>()?;
+            let bias: Vec<f32> = match values[..] {
+                [v] => vec![v * beta; n],
+                _ if values.len() == n => values.iter().map(|v| v * beta).collect(),
+                _ => {
+                    return Err(onnx_unsupported(
+                        node,
+                        format!(
+                            "C of shape {:?} (only a bias of {n} or one value)",
+                            c.shape()
+                        ),
+                    ))
+                }
+            };
+            weights.push(Tensor::from_vec(bias, &[n])?);
+        }
+        Ok(Some(
+            OnnxImport::new(dense(n, c.is_some())).weights(weights),
+        ))
+    }
     fn to_onnx(
         c: &DenseConfig,
         l: super::OnnxLayer<'_>,

@@ -92,6 +92,27 @@ impl Layer for Embedding {
 
 /// ONNX: the ids cast to int64, then `Gather` from the table.
 impl super::OnnxForm for Embedding {
+    const ONNX_OPS: &'static [&'static str] = &["Gather"];
+    /// ONNX `Gather` of a constant table's rows by computed ids: an embedding lookup.
+    fn from_onnx(node: &dyn super::OnnxNode) -> Result<Option<super::OnnxImport<EmbeddingConfig>>> {
+        let Some(table) = node.constant(0)? else {
+            return Ok(None);
+        };
+        super::onnx_computed(node, 1)?;
+        if table.rank() != 2 || node.int("axis", 0)? != 0 {
+            return Err(super::onnx_unsupported(
+                node,
+                "a gather from anything but a constant table's rows (an embedding lookup)",
+            ));
+        }
+        let config = EmbeddingConfig {
+            input_dim: table.shape()[0],
+            output_dim: table.shape()[1],
+        };
+        let mut found = super::OnnxImport::new(config).weights(vec![table]);
+        found.input = 1;
+        Ok(Some(found))
+    }
     fn to_onnx(
         _c: &EmbeddingConfig,
         l: super::OnnxLayer<'_>,

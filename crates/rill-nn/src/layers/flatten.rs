@@ -40,6 +40,13 @@ impl Layer for Flatten {
 
 /// ONNX: `Flatten` at axis 1.
 impl super::OnnxForm for Flatten {
+    const ONNX_OPS: &'static [&'static str] = &["Flatten"];
+    /// ONNX `Flatten` at axis 1, after the batch axis (other axes are the importer's reshapes).
+    fn from_onnx(node: &dyn super::OnnxNode) -> Result<Option<super::OnnxImport<Self::Config>>> {
+        let rank = super::onnx_computed(node, 0)?.len() + 1;
+        let axis = super::onnx_axis(node, node.int("axis", 1)?, rank + 1)?;
+        Ok((axis == 1).then(|| super::OnnxImport::new(Default::default())))
+    }
     fn to_onnx(
         _c: &Self::Config,
         l: super::OnnxLayer<'_>,

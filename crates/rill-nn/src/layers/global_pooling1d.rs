@@ -9,7 +9,7 @@ use rill_core::Tensor;
 type NoConfig = serde_json::Map<String, serde_json::Value>;
 
 macro_rules! global_pooling1d {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, $reduce:ident, $onnx_op:literal) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $reduce:ident, $onnx_op:literal, $imports:expr) => {
         $(#[$doc])*
         #[derive(Debug, Default)]
         pub struct $name;
@@ -53,6 +53,22 @@ macro_rules! global_pooling1d {
 
         /// ONNX: the reduction over the steps axis.
         impl OnnxForm for $name {
+            const ONNX_OPS: &'static [&'static str] = $imports;
+            /// The reduction over axis 1 of (batch, steps, channels) inputs, without keepdims,
+            /// as Rill writes it.
+            fn from_onnx(node: &dyn super::OnnxNode) -> Result<Option<super::OnnxImport<NoConfig>>> {
+                let s = super::onnx_computed(node, 0)?;
+                // Axes: an attribute until opset 18, input 1 from then on.
+                let axes = if node.opset() >= 18 { node.constant_ints(1)? } else { node.ints("axes")? };
+                let steps_only = axes.is_some_and(|axes| matches!(axes[..], [1] | [-2]));
+                if s.len() != 2 || !steps_only || node.int("keepdims", 1)? != 0 {
+                    return Err(super::onnx_unsupported(
+                        node,
+                        "a reduction other than over axis 1 of (batch, steps, channels) inputs with keepdims=0",
+                    ));
+                }
+                Ok(Some(super::OnnxImport::new(NoConfig::new())))
+            }
             fn to_onnx(_c: &NoConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
                 use super::OnnxAttr::{Int, Ints};
                 let attrs = vec![Ints("axes", vec![1]), Int("keepdims", 0)];
@@ -83,12 +99,15 @@ global_pooling1d!(
     GlobalAveragePooling1D,
     "GlobalAveragePooling1D",
     mean,
-    "ReduceMean"
+    "ReduceMean",
+    // ReduceMean in general is the importer's OnnxReduceMean.
+    &[]
 );
 global_pooling1d!(
     /// The largest value over all steps, per channel.
     GlobalMaxPooling1D,
     "GlobalMaxPooling1D",
     max,
-    "ReduceMax"
+    "ReduceMax",
+    &["ReduceMax"]
 );

@@ -95,6 +95,45 @@ impl Layer for LayerNormalization {
 
 /// ONNX: `LayerNormalization` over the last axis.
 impl super::OnnxForm for LayerNormalization {
+    const ONNX_OPS: &'static [&'static str] = &["LayerNormalization"];
+    /// ONNX `LayerNormalization` over the last axis, with a scale and an optional bias.
+    fn from_onnx(
+        node: &dyn super::OnnxNode,
+    ) -> Result<Option<super::OnnxImport<LayerNormalizationConfig>>> {
+        use super::{onnx_axis, onnx_computed, onnx_constant, onnx_unsupported};
+        if node.outputs_used() > 1 {
+            return Err(onnx_unsupported(
+                node,
+                "reading the mean and deviation outputs",
+            ));
+        }
+        let s = onnx_computed(node, 0)?;
+        let rank = s.len() + 1;
+        if onnx_axis(node, node.int("axis", -1)?, rank)? != rank - 1 {
+            return Err(onnx_unsupported(
+                node,
+                "a normalisation over more than the last axis",
+            ));
+        }
+        let c = *s
+            .last()
+            .ok_or_else(|| onnx_unsupported(node, "an input without a feature axis"))?;
+        let scale = onnx_constant(node, 1, "Scale")?;
+        let bias = node.constant(2)?;
+        if scale.shape() != [c] || bias.as_ref().is_some_and(|b| b.shape() != [c]) {
+            return Err(onnx_unsupported(
+                node,
+                format!("parameters that are not vectors of {c}"),
+            ));
+        }
+        let beta = bias.unwrap_or_else(|| Tensor::zeros(&[c], rill_core::DType::F32));
+        let config = LayerNormalizationConfig {
+            epsilon: node.float("epsilon", 1e-5)? as f64,
+        };
+        Ok(Some(
+            super::OnnxImport::new(config).weights(vec![scale, beta]),
+        ))
+    }
     fn to_onnx(
         c: &LayerNormalizationConfig,
         l: super::OnnxLayer<'_>,

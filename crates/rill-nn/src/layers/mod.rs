@@ -48,14 +48,18 @@ pub use kernel_bias::KernelBiasConfig;
 pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
 pub use max_pooling1d::{MaxPooling1D, MaxPooling1DConfig};
 pub use merge::{Add, Concatenate, Multiply};
-pub use onnx_form::{pair, window_pads, OnnxAttr, OnnxForm, OnnxGraph, OnnxLayer};
+pub use onnx_form::{
+    onnx_axis, onnx_computed, onnx_constant, onnx_unsupported, pair, window_pads, OnnxAttr,
+    OnnxForm, OnnxGraph, OnnxImport, OnnxLayer, OnnxNode,
+};
 pub use pooling::{
     AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolWindow, PoolingConfig,
 };
 pub use registry::{
-    from_config, keras_form, keras_kinds, keras_signature, layer_examples, onnx_form, onnx_kinds,
-    register_keras_layer, register_layer, register_layer_with_every_form, register_onnx_layer,
-    registered_kinds, KerasMapping, OnnxExport,
+    from_config, keras_form, keras_kinds, keras_signature, layer_examples, onnx_form,
+    onnx_import_ops, onnx_importers, onnx_kinds, register_keras_layer, register_layer,
+    register_layer_with_every_form, register_onnx_layer, registered_kinds, KerasMapping,
+    KerasSignature, OnnxExport, OnnxImportFn,
 };
 pub use regularizer::Regularizer;
 pub use rescaling::{Rescaling, RescalingConfig};

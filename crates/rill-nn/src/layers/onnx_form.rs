@@ -68,15 +68,116 @@ impl OnnxLayer<'_> {
     }
 }
 
-/// A layer that writes itself as ONNX nodes, from its typed config. Register it with
+/// A layer that writes itself as ONNX nodes, from its typed config, and reads itself from the
+/// ONNX nodes its import pattern answers to. Register it with
 /// [`register_onnx_layer`](super::register_onnx_layer) (the built-in layers are).
 pub trait OnnxForm: Configurable {
+    /// The ONNX operators whose nodes [`OnnxForm::from_onnx`] may import as this layer.
+    const ONNX_OPS: &'static [&'static str] = &[];
     /// Writes the layer reading `layer.input` into `graph`; returns its output's name.
     fn to_onnx(
         config: &Self::Config,
         layer: OnnxLayer<'_>,
         graph: &mut dyn OnnxGraph,
     ) -> Result<String>;
+    /// This layer for `node` (an operator of [`OnnxForm::ONNX_OPS`]), or `None` when the node
+    /// is not this layer's — another kind's pattern, or the importer itself, then takes it; an
+    /// error when it is, but asks for what the layer cannot do.
+    fn from_onnx(_node: &dyn OnnxNode) -> Result<Option<OnnxImport<Self::Config>>> {
+        Ok(None)
+    }
+}
+
+/// An ONNX node as the importer shows it to a layer's import pattern: its operator, its
+/// attributes, and its inputs — those the graph computes by their per-sample shape, constants
+/// by their values. rill-onnx implements it.
+pub trait OnnxNode {
+    /// The operator, e.g. `Gemm`.
+    fn op(&self) -> &str;
+    /// The opset the file imports (of the default domain).
+    fn opset(&self) -> i64;
+    /// An integer attribute, or `default`.
+    fn int(&self, name: &str, default: i64) -> Result<i64>;
+    /// A float attribute, or `default`.
+    fn float(&self, name: &str, default: f32) -> Result<f32>;
+    /// A list of integers, if given.
+    fn ints(&self, name: &str) -> Result<Option<Vec<i64>>>;
+    /// A string attribute, if given.
+    fn string(&self, name: &str) -> Result<Option<String>>;
+    /// How many outputs the node's graph reads (a layer computes one).
+    fn outputs_used(&self) -> usize;
+    /// The per-sample shape of input `i` (the batch axis left out) when the graph computes it.
+    fn computed(&self, i: usize) -> Option<Vec<usize>>;
+    /// Input `i` when it is a constant, in f32 (what the layer keeps as a weight), charged to
+    /// the import's memory budget; `None` when it is absent or computed.
+    fn constant(&self, i: usize) -> Result<Option<Tensor>>;
+    /// Input `i` when it is a constant of whole numbers (pads, axes, shapes).
+    fn constant_ints(&self, i: usize) -> Result<Option<Vec<i64>>>;
+}
+
+/// What an import pattern makes of a node.
+pub struct OnnxImport<C> {
+    /// The layer's arguments.
+    pub config: C,
+    /// Its weights' values, in [`Layer::variables`](super::Layer::variables) order.
+    pub weights: Vec<Tensor>,
+    /// Which of the node's inputs the layer reads (0 but for a lookup such as `Gather`, whose
+    /// table comes first).
+    pub input: usize,
+}
+
+impl<C> OnnxImport<C> {
+    /// A layer of `config` reading the node's first input, with no weights.
+    pub fn new(config: C) -> Self {
+        OnnxImport {
+            config,
+            weights: Vec::new(),
+            input: 0,
+        }
+    }
+    /// The same with `weights`.
+    pub fn weights(mut self, weights: Vec<Tensor>) -> Self {
+        self.weights = weights;
+        self
+    }
+}
+
+/// The error for what a node asks that a layer cannot do.
+pub fn onnx_unsupported(node: &dyn OnnxNode, what: impl std::fmt::Display) -> Error {
+    Error::Config(format!("{}: {what} is not supported", node.op()))
+}
+
+/// The computed input `i` of `node`, or an error naming it.
+pub fn onnx_computed(node: &dyn OnnxNode, i: usize) -> Result<Vec<usize>> {
+    node.computed(i).ok_or_else(|| {
+        Error::Config(format!(
+            "{}: input {i} must be computed by the graph, not a constant",
+            node.op()
+        ))
+    })
+}
+
+/// The constant input `i` of `node` (`what` names it), or an error.
+pub fn onnx_constant(node: &dyn OnnxNode, i: usize, what: &str) -> Result<Tensor> {
+    node.constant(i)?.ok_or_else(|| {
+        Error::Config(format!(
+            "{}: {what} (input {i}) must be a constant, not computed by the graph or missing",
+            node.op()
+        ))
+    })
+}
+
+/// `axis` (negative from the end) as a position in a rank-`rank` value, or an error.
+pub fn onnx_axis(node: &dyn OnnxNode, axis: i64, rank: usize) -> Result<usize> {
+    let r = rank as i64;
+    let a = if axis < 0 { axis + r } else { axis };
+    if !(0..r).contains(&a) {
+        return Err(Error::Config(format!(
+            "{}: axis {axis} is out of range for rank {rank}",
+            node.op()
+        )));
+    }
+    Ok(a as usize)
 }
 
 /// ONNX's `pads` (top, left, bottom, right) for a 2-D window over an (H, W, C) input: none for

@@ -16,6 +16,17 @@ type Factory = fn(&Value) -> Result<Box<dyn Layer>>;
 /// Writes a layer of one kind, given its JSON config, as ONNX nodes.
 pub type OnnxExport = fn(&Value, OnnxLayer<'_>, &mut dyn OnnxGraph) -> Result<String>;
 
+/// Reads a node as a layer of one kind: its JSON config, weights and input, or `None`.
+pub type OnnxImportFn = fn(&dyn OnnxNode) -> Result<Option<OnnxImport<Value>>>;
+
+/// A kind's ONNX form: its export, and the import pattern with the operators it answers to.
+#[derive(Clone, Copy)]
+struct OnnxMapping {
+    export: OnnxExport,
+    import: OnnxImportFn,
+    ops: &'static [&'static str],
+}
+
 /// A kind's Keras form: Keras' arguments from the layer's JSON config, and the layer's JSON
 /// config from Keras' arguments (for inputs of a per-sample rank).
 #[derive(Clone, Copy)]
@@ -33,7 +44,7 @@ pub struct KerasMapping {
 struct Spec {
     factory: Factory,
     examples: fn() -> Vec<LayerExample<Value>>,
-    onnx: Option<OnnxExport>,
+    onnx: Option<OnnxMapping>,
     keras: Option<KerasMapping>,
 }
 
@@ -61,6 +72,27 @@ fn onnx_export<L: OnnxForm>(
     L::to_onnx(&typed_config::<L>(config)?, layer, graph)
 }
 
+fn onnx_import<L: OnnxForm>(node: &dyn OnnxNode) -> Result<Option<OnnxImport<Value>>> {
+    let Some(found) = L::from_onnx(node)? else {
+        return Ok(None);
+    };
+    let config = serde_json::to_value(found.config)
+        .map_err(|e| Error::Config(format!("{} config: {e}", L::KIND)))?;
+    Ok(Some(OnnxImport {
+        config,
+        weights: found.weights,
+        input: found.input,
+    }))
+}
+
+fn onnx_mapping<L: OnnxForm>() -> OnnxMapping {
+    OnnxMapping {
+        export: onnx_export::<L>,
+        import: onnx_import::<L>,
+        ops: L::ONNX_OPS,
+    }
+}
+
 fn to_keras<L: KerasForm>(config: &Value) -> Result<Value> {
     Ok(L::to_keras(&typed_config::<L>(config)?))
 }
@@ -83,7 +115,7 @@ fn plain<L: Configurable>() -> Spec {
 /// A kind that loads from its config and exports to ONNX.
 fn with_onnx<L: OnnxForm>() -> Spec {
     Spec {
-        onnx: Some(onnx_export::<L>),
+        onnx: Some(onnx_mapping::<L>()),
         ..plain::<L>()
     }
 }
@@ -103,7 +135,7 @@ fn with_keras<L: KerasForm>() -> Spec {
 /// A kind with every form: its config, ONNX and Keras.
 fn every_form<L: OnnxForm + KerasForm>() -> Spec {
     Spec {
-        onnx: Some(onnx_export::<L>),
+        onnx: Some(onnx_mapping::<L>()),
         ..with_keras::<L>()
     }
 }
@@ -280,7 +312,37 @@ pub fn keras_signature(kind: &str) -> Option<KerasSignature> {
 
 /// The ONNX form of `kind`, if it has one.
 pub fn onnx_form(kind: &str) -> Option<OnnxExport> {
-    spec(kind)?.onnx
+    Some(spec(kind)?.onnx?.export)
+}
+
+/// Every ONNX operator some registered layer's import pattern answers to, sorted.
+pub fn onnx_import_ops() -> Vec<&'static str> {
+    let mut ops: Vec<&'static str> = registry()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .filter_map(|s| s.onnx)
+        .flat_map(|m| m.ops.iter().copied())
+        .collect();
+    ops.sort_unstable();
+    ops.dedup();
+    ops
+}
+
+/// The import patterns that answer to ONNX operator `op`, in the order an importer tries them:
+/// Keras' layers before the importer's own ONNX-shaped ones (`Onnx…`), then by name.
+pub fn onnx_importers(op: &str) -> Vec<(&'static str, OnnxImportFn)> {
+    let mut found: Vec<(&'static str, OnnxImportFn)> = registry()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(|(kind, s)| {
+            let m = s.onnx?;
+            m.ops.contains(&op).then_some((*kind, m.import))
+        })
+        .collect();
+    found.sort_by_key(|(kind, _)| (kind.starts_with("Onnx"), *kind));
+    found
 }
 
 /// The examples `kind`'s file offers ([`Configurable::examples`]), with JSON configs.

@@ -7,6 +7,7 @@
 
 mod fold;
 pub mod layers;
+mod node_view;
 mod ops;
 
 use crate::error::{invalid, unsupported, Error, Result};
@@ -25,56 +26,44 @@ pub const MIN_OPSET: i64 = 11;
 /// The newest default-domain opset imported.
 pub const MAX_OPSET: i64 = 21;
 
-/// The ONNX operators the importer maps (see the README's "Models in and out").
-pub const SUPPORTED_OPS: &[&str] = &[
-    "Abs",
+/// The ONNX operators the importer handles itself: folded when their inputs are constants
+/// (`fold.rs`), or read as reshapes, arithmetic and joins of computed values (`ops.rs`). The
+/// operators a layer reads itself from are that layer's (`OnnxForm::ONNX_OPS`, in its file).
+const IMPORTER_OPS: &[&str] = &[
     "Add",
-    "AveragePool",
-    "BatchNormalization",
     "Cast",
-    "Clip",
     "Concat",
     "Constant",
     "ConstantOfShape",
-    "Conv",
     "Div",
     "Dropout",
-    "Elu",
-    "Erf",
-    "Exp",
     "Flatten",
     "Gather",
-    "Gelu",
-    "Gemm",
-    "GlobalAveragePool",
     "Identity",
-    "LayerNormalization",
-    "LeakyRelu",
-    "Log",
-    "LogSoftmax",
-    "MatMul",
-    "MaxPool",
     "Mul",
-    "Neg",
-    "Pad",
     "Pow",
-    "Reciprocal",
-    "ReduceMax",
-    "ReduceMean",
-    "Relu",
     "Reshape",
     "Shape",
-    "Sigmoid",
     "Slice",
-    "Softmax",
-    "Softplus",
-    "Sqrt",
     "Squeeze",
     "Sub",
-    "Tanh",
     "Transpose",
     "Unsqueeze",
 ];
+
+/// Every ONNX operator the importer reads, sorted: its own, and those the registered layers'
+/// import patterns answer to.
+pub fn supported_ops() -> Vec<&'static str> {
+    register_layers();
+    let mut ops: Vec<&'static str> = IMPORTER_OPS
+        .iter()
+        .copied()
+        .chain(rill_nn::layers::onnx_import_ops())
+        .collect();
+    ops.sort_unstable();
+    ops.dedup();
+    ops
+}
 
 /// The largest file read (protobuf itself stops at 2 GiB).
 const MAX_FILE_BYTES: u64 = 2 << 30;
@@ -309,7 +298,7 @@ impl<'a> Importer<'a> {
                         "node '{}' ({}, opset {}): {m}",
                         node.name, node.op_type, self.opset
                     );
-                    if SUPPORTED_OPS.contains(&node.op_type.as_str()) {
+                    if supported_ops().contains(&node.op_type.as_str()) {
                         Error::Invalid(wrapped)
                     } else {
                         Error::Unsupported(wrapped)
@@ -411,6 +400,25 @@ impl<'a> Importer<'a> {
         layers::bounded(layer.kind(), "an output", &shape)?;
         let name = self.node_name(node);
         let out = self.builder.layer_named(&name, layer, x)?;
+        if !weights.is_empty() {
+            self.weights.push((name, weights));
+        }
+        Ok(Value::Node { node: out, shape })
+    }
+
+    /// Adds a layer built by a layer's import pattern, reading `x`.
+    pub fn layer_boxed(
+        &mut self,
+        node: &NodeProto,
+        layer: Box<dyn Layer>,
+        x: Node,
+        in_shape: &[usize],
+        weights: Vec<Tensor>,
+    ) -> Result<Value> {
+        let shape = layer.compute_output_shape(in_shape)?;
+        layers::bounded(layer.kind(), "an output", &shape)?;
+        let name = self.node_name(node);
+        let out = self.builder.layer_boxed(Some(&name), layer, x)?;
         if !weights.is_empty() {
             self.weights.push((name, weights));
         }

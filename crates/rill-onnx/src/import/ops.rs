@@ -1,17 +1,14 @@
 //! One ONNX node → Rill layers (or a folded constant).
 
 use super::layers::*;
+use super::node_view::NodeView;
 use super::{fold, Importer, Value, BATCH};
 use crate::attributes::Attributes;
 use crate::error::{invalid, unsupported, Result};
 use crate::proto::NodeProto;
 use crate::tensors::{read, Const};
-use rill_core::Tensor;
-use rill_nn::layers::{
-    ActivationLayer, Configurable, Dense, Embedding, Flatten, GlobalMaxPooling1D,
-    LayerNormalization, Reshape, Softmax,
-};
-use rill_nn::{Activation, Node};
+use rill_nn::layers::{Configurable, Reshape};
+use rill_nn::Node;
 
 fn axis_of(axis: i64, rank: usize) -> Result<usize> {
     let r = rank as i64;
@@ -50,55 +47,6 @@ fn not_batch(axis: usize, what: &str) -> Result<usize> {
         return Err(unsupported(format!("{what} over the batch axis (axis 0) mixes samples; Rill models compute each sample alone")));
     }
     Ok(axis)
-}
-
-/// Window pads from `pads` / `auto_pad` for a 2-D window over (C, H, W) inputs.
-fn window_pads(
-    a: &Attributes,
-    s: &[usize],
-    k: [usize; 2],
-    strides: [usize; 2],
-    dilations: [usize; 2],
-) -> Result<[usize; 4]> {
-    let auto = a.string("auto_pad")?.unwrap_or_else(|| "NOTSET".into());
-    match auto.as_str() {
-        "NOTSET" => {
-            let p = a.ints("pads")?.unwrap_or_else(|| vec![0; 4]);
-            if p.len() != 4 || p.iter().any(|&v| !(0..=1 << 20).contains(&v)) {
-                return Err(invalid(format!("pads {p:?} must be four sizes")));
-            }
-            Ok([p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize])
-        }
-        "VALID" => Ok([0; 4]),
-        "SAME_UPPER" | "SAME_LOWER" => {
-            let mut pads = [0; 4];
-            for ax in 0..2 {
-                let (small, large) =
-                    rill_core::same_padding(s[ax + 1], k[ax], strides[ax], dilations[ax]);
-                let (begin, end) = if auto == "SAME_UPPER" {
-                    (small, large)
-                } else {
-                    (large, small)
-                };
-                pads[ax] = begin;
-                pads[ax + 2] = end;
-            }
-            Ok(pads)
-        }
-        other => Err(unsupported(format!("auto_pad '{other}'"))),
-    }
-}
-
-fn pair(a: &Attributes, name: &str, default: [usize; 2]) -> Result<[usize; 2]> {
-    match a.ints(name)? {
-        None => Ok(default),
-        Some(v) if v.len() == 2 && v.iter().all(|&x| (1..=1 << 20).contains(&x)) => {
-            Ok([v[0] as usize, v[1] as usize])
-        }
-        Some(v) => Err(unsupported(format!(
-            "{name} {v:?}: only 2-D windows with positive sizes are supported"
-        ))),
-    }
 }
 
 pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
@@ -183,14 +131,30 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
         }
         Ok(())
     };
-    let activation = |imp: &mut Importer, act: Activation| -> Result<Value> {
-        let (x, s) = dynamic(0)?;
-        imp.layer(node, ActivationLayer::new(act), x, &s, vec![])
-    };
-    let unary = |imp: &mut Importer, layer: OnnxUnary| -> Result<Value> {
-        let (x, s) = dynamic(0)?;
-        imp.layer(node, layer, x, &s, vec![])
-    };
+    // 1-D convolutions and poolings run as 2-D ones of height 1.
+    if matches!(op, "Conv" | "MaxPool" | "AveragePool") {
+        if let Ok((x, s)) = dynamic(0) {
+            if s.len() == 2 {
+                return lifted_1d(imp, node, x, &s);
+            }
+        }
+    }
+    // A node a layer's import pattern answers to becomes that layer (the patterns live in the
+    // layers' files; Keras' layers are asked before the importer's own).
+    for (kind, import) in rill_nn::layers::onnx_importers(op) {
+        let view = NodeView {
+            node,
+            attrs: Attributes::of(node),
+            inputs: &inputs,
+            imp,
+        };
+        let Some(found) = import(&view)? else {
+            continue;
+        };
+        let (x, s) = dynamic(found.input)?;
+        let layer = rill_nn::layers::from_config(kind, &found.config)?;
+        return imp.layer_boxed(node, layer, x, &s, found.weights);
+    }
     match op {
         "Identity" | "Dropout" => {
             only_first_output()?;
@@ -199,138 +163,6 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
         // Rill computes in f32; integer casts of computed values keep them as floats that
         // hold whole numbers (what Embedding reads).
         "Cast" => dynamic(0).map(|(node, shape)| Value::Node { node, shape }),
-        "Relu" => activation(imp, Activation::Relu),
-        "Sigmoid" => activation(imp, Activation::Sigmoid),
-        "Tanh" => activation(imp, Activation::Tanh),
-        "Softplus" => activation(imp, Activation::Softplus),
-        "Elu" => match a.float("alpha", 1.0)? {
-            1.0 => activation(imp, Activation::Elu),
-            alpha => Err(unsupported(format!("Elu with alpha {alpha} (only 1.0)"))),
-        },
-        "Gelu" => match a.string("approximate")?.as_deref() {
-            None | Some("none") => activation(imp, Activation::Gelu),
-            Some(other) => Err(unsupported(format!(
-                "Gelu with approximate='{other}' (only 'none')"
-            ))),
-        },
-        "LeakyRelu" => unary(imp, OnnxUnary::leaky_relu(a.float("alpha", 0.01)? as f64)),
-        "Erf" | "Neg" | "Sqrt" | "Exp" | "Log" | "Abs" | "Reciprocal" => {
-            unary(imp, OnnxUnary::new(&op.to_lowercase()))
-        }
-        "Clip" => {
-            let bound = |i: usize, attr: &str, default: f32| -> Result<f32> {
-                if imp.opset >= 11 {
-                    Ok(optional_const(i, attr)?
-                        .and_then(|c| c.first_float())
-                        .unwrap_or(default))
-                } else {
-                    a.float(attr, default)
-                }
-            };
-            let (lo, hi) = (
-                bound(1, "min", f32::NEG_INFINITY)?,
-                bound(2, "max", f32::INFINITY)?,
-            );
-            if lo == 0.0 && hi == f32::INFINITY {
-                activation(imp, Activation::Relu)
-            } else {
-                unary(imp, OnnxUnary::clip(lo as f64, hi as f64))
-            }
-        }
-        "Softmax" | "LogSoftmax" => {
-            let (x, s) = dynamic(0)?;
-            let r = s.len() + 1;
-            let default = if imp.opset >= 13 { -1 } else { 1 };
-            let axis = not_batch(axis_of(a.int("axis", default)?, r)?, op)?;
-            if imp.opset < 13 && axis != r - 1 {
-                return Err(unsupported(format!("{op} before opset 13 over axis {axis} of a rank-{r} input (it flattens the trailing axes)")));
-            }
-            if op == "Softmax" && axis == r - 1 {
-                imp.layer(node, Softmax::new(), x, &s, vec![])
-            } else {
-                imp.layer(
-                    node,
-                    OnnxSoftmax::from_config(SoftmaxConfig {
-                        axis,
-                        log: op == "LogSoftmax",
-                    })?,
-                    x,
-                    &s,
-                    vec![],
-                )
-            }
-        }
-        "Gemm" => {
-            let (x, s) = dynamic(0)?;
-            if s.len() != 1 {
-                return Err(invalid(format!(
-                    "Gemm takes (batch, features) inputs, found {}",
-                    rill_nn::batch_shape(&s)
-                )));
-            }
-            if a.int("transA", 0)? != 0 {
-                return Err(unsupported("Gemm with transA=1 on a batch"));
-            }
-            let b = constant_input(1, "B")?;
-            if b.shape().len() != 2 {
-                return Err(invalid(format!(
-                    "B has shape {:?}, not a matrix",
-                    b.shape()
-                )));
-            }
-            let mut kernel = imp.tensor(&b, "B")?;
-            if a.int("transB", 0)? != 0 {
-                kernel = kernel.transpose(0, 1)?.contiguous();
-            }
-            let alpha = a.float("alpha", 1.0)?;
-            if alpha != 1.0 {
-                kernel = kernel.mul_scalar(alpha as f64)?;
-            }
-            let (k, n) = (kernel.shape()[0], kernel.shape()[1]);
-            if k != s[0] {
-                return Err(invalid(format!(
-                    "B has {k} rows for inputs of {} features",
-                    s[0]
-                )));
-            }
-            let mut weights = vec![kernel];
-            let c = optional_const(2, "C")?;
-            if let Some(c) = &c {
-                let beta = a.float("beta", 1.0)?;
-                if c.len() != 1 && c.len() != n {
-                    return Err(unsupported(format!(
-                        "Gemm's C of shape {:?} (only a bias of {n} or one value)",
-                        c.shape()
-                    )));
-                }
-                imp.budget.charge("C", n, 4)?;
-                let bias: Vec<f32> = match c.first_float() {
-                    Some(v) if c.len() == 1 => vec![v * beta; n],
-                    _ => c.floats().iter().map(|v| v * beta).collect(),
-                };
-                weights.push(Tensor::from_vec(bias, &[n])?);
-            }
-            imp.layer(node, Dense::new(n).use_bias(c.is_some()), x, &s, weights)
-        }
-        "MatMul" => {
-            let (x, s) = dynamic(0)?;
-            let b = constant_input(1, "B")?;
-            if b.shape().len() != 2 || s.last() != Some(&b.shape()[0]) {
-                return Err(unsupported(format!(
-                    "MatMul of inputs {} with a constant of shape {:?} (only a matrix whose rows match the last axis)",
-                    rill_nn::batch_shape(&s),
-                    b.shape()
-                )));
-            }
-            let n = b.shape()[1];
-            imp.layer(
-                node,
-                Dense::new(n).use_bias(false),
-                x,
-                &s,
-                vec![imp.tensor(&b, "B")?],
-            )
-        }
         "Add" | "Sub" | "Mul" | "Div" | "Pow" => {
             let arith = match op {
                 "Add" => Arithmetic::Add,
@@ -369,199 +201,11 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
                 _ => Err(invalid("missing operand")),
             }
         }
-        "Conv" => {
-            let (x, s) = dynamic(0)?;
-            if s.len() == 2 {
-                return lifted_1d(imp, node, x, &s);
-            }
-            let w = constant_input(1, "W")?;
-            if s.len() != 3 || w.shape().len() != 4 {
-                return Err(unsupported(format!(
-                    "Conv on inputs {} with weights {:?}: only 2-D convolutions (N, C, H, W) are supported",
-                    rill_nn::batch_shape(&s),
-                    w.shape()
-                )));
-            }
-            let ws = w.shape().to_vec();
-            let kernel_shape = pair(&a, "kernel_shape", [ws[2], ws[3]])?;
-            if kernel_shape != [ws[2], ws[3]] {
-                return Err(invalid(format!(
-                    "kernel_shape {kernel_shape:?} disagrees with weights {ws:?}"
-                )));
-            }
-            let strides = pair(&a, "strides", [1, 1])?;
-            let dilations = pair(&a, "dilations", [1, 1])?;
-            let group = a.int("group", 1)?;
-            if group < 1 || s[0] as i64 % group != 0 || ws[1] as i64 * group != s[0] as i64 {
-                return Err(invalid(format!(
-                    "group {group} with weights {ws:?} does not fit {} input channels",
-                    s[0]
-                )));
-            }
-            let pads = window_pads(&a, &s, kernel_shape, strides, dilations)?;
-            let bias = optional_const(2, "B")?;
-            let mut weights = vec![imp.tensor(&w, "W")?];
-            if let Some(b) = &bias {
-                weights.push(imp.tensor(b, "B")?);
-            }
-            let layer = OnnxConv::from_config(ConvConfig {
-                filters: ws[0],
-                kernel_shape,
-                strides,
-                pads,
-                dilations,
-                group: group as usize,
-                use_bias: bias.is_some(),
-            })?;
-            imp.layer(node, layer, x, &s, weights)
-        }
-        "MaxPool" | "AveragePool" => {
-            only_first_output()?;
-            let (x, s) = dynamic(0)?;
-            if s.len() == 2 {
-                return lifted_1d(imp, node, x, &s);
-            }
-            if s.len() != 3 {
-                return Err(unsupported(format!(
-                    "{op} on inputs {}: only 2-D pooling (N, C, H, W)",
-                    rill_nn::batch_shape(&s)
-                )));
-            }
-            let kernel = pair(&a, "kernel_shape", [0, 0])?;
-            if kernel == [0, 0] {
-                return Err(invalid("kernel_shape is missing"));
-            }
-            let strides = pair(&a, "strides", [1, 1])?;
-            if pair(&a, "dilations", [1, 1])? != [1, 1] {
-                return Err(unsupported("pooling with dilations"));
-            }
-            if a.int("storage_order", 0)? != 0 {
-                return Err(unsupported("storage_order=1"));
-            }
-            let pads = window_pads(&a, &s, kernel, strides, [1, 1])?;
-            if a.int("ceil_mode", 0)? != 0 {
-                // Rounding up matters only when a window would start inside the padding's end.
-                for ax in 0..2 {
-                    let span = s[ax + 1] + pads[ax] + pads[ax + 2];
-                    if span >= kernel[ax] && (span - kernel[ax]) % strides[ax] != 0 {
-                        return Err(unsupported("ceil_mode=1 where it changes the output size"));
-                    }
-                }
-            }
-            let layer = OnnxPool::from_config(PoolConfig {
-                mode: if op == "MaxPool" { "max" } else { "average" }.into(),
-                kernel_shape: kernel,
-                strides,
-                pads,
-                count_include_pad: a.int("count_include_pad", 0)? != 0,
-            })?;
-            imp.layer(node, layer, x, &s, vec![])
-        }
-        "GlobalAveragePool" => {
-            let (x, s) = dynamic(0)?;
-            if s.len() < 2 {
-                return Err(invalid(format!(
-                    "GlobalAveragePool needs spatial axes, found {}",
-                    rill_nn::batch_shape(&s)
-                )));
-            }
-            let layer = OnnxReduceMean::from_config(ReduceMeanConfig {
-                axes: (2..=s.len()).collect(),
-                keepdims: true,
-            })?;
-            imp.layer(node, layer, x, &s, vec![])
-        }
-        "ReduceMean" => {
-            let (x, s) = dynamic(0)?;
-            let r = s.len() + 1;
-            let axes = axes(18)?;
-            let axes = axes.ok_or_else(|| {
-                unsupported("ReduceMean over every axis, the batch axis included")
-            })?;
-            let axes = axes
-                .iter()
-                .map(|&v| axis_of(v, r).and_then(|v| not_batch(v, "ReduceMean")))
-                .collect::<Result<Vec<_>>>()?;
-            let layer = OnnxReduceMean::from_config(ReduceMeanConfig {
-                axes,
-                keepdims: a.int("keepdims", 1)? != 0,
-            })?;
-            imp.layer(node, layer, x, &s, vec![])
-        }
-        "ReduceMax" => {
-            // The largest value over the steps of (steps, channels) samples: Keras'
-            // GlobalMaxPooling1D, as Rill exports it.
-            let (x, s) = dynamic(0)?;
-            let axes = axes(18)?;
-            let steps_only = axes.is_some_and(|axes| matches!(axes[..], [1] | [-2]));
-            if s.len() != 2 || !steps_only || a.int("keepdims", 1)? != 0 {
-                return Err(unsupported(
-                    "ReduceMax other than over axis 1 of (batch, steps, channels) inputs with keepdims=0",
-                ));
-            }
-            imp.layer(node, GlobalMaxPooling1D::new(), x, &s, vec![])
-        }
-        "BatchNormalization" => {
-            only_first_output()?;
-            if a.int("training_mode", 0)? != 0 {
-                return Err(unsupported(
-                    "BatchNormalization with training_mode=1 in an inference graph",
-                ));
-            }
-            let (x, s) = dynamic(0)?;
-            let c = *s
-                .first()
-                .ok_or_else(|| invalid("BatchNormalization needs a channel axis"))?;
-            let params = (1..5)
-                .map(|i| {
-                    let p = constant_input(i, ["scale", "B", "input_mean", "input_var"][i - 1])?;
-                    if p.shape() != [c] {
-                        return Err(invalid(format!(
-                            "a parameter of shape {:?} for {c} channels",
-                            p.shape()
-                        )));
-                    }
-                    imp.tensor(&p, "a normalisation parameter")
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let layer = OnnxBatchNorm::from_config(BatchNormConfig {
-                epsilon: a.float("epsilon", 1e-5)? as f64,
-                momentum: a.float("momentum", 0.9)? as f64,
-            })?;
-            imp.layer(node, layer, x, &s, params)
-        }
-        "LayerNormalization" => {
-            only_first_output()?;
-            let (x, s) = dynamic(0)?;
-            let r = s.len() + 1;
-            if axis_of(a.int("axis", -1)?, r)? != r - 1 {
-                return Err(unsupported(
-                    "LayerNormalization over more than the last axis",
-                ));
-            }
-            let c = *s
-                .last()
-                .ok_or_else(|| invalid("LayerNormalization needs a feature axis"))?;
-            let scale = constant_input(1, "Scale")?;
-            let bias = optional_const(2, "B")?;
-            if scale.shape() != [c] || bias.as_ref().is_some_and(|b| b.shape() != [c]) {
-                return Err(unsupported(format!(
-                    "LayerNormalization parameters that are not vectors of {c}"
-                )));
-            }
-            let beta = match &bias {
-                Some(b) => imp.tensor(b, "B")?,
-                None => Tensor::zeros(&[c], rill_core::DType::F32),
-            };
-            let layer = LayerNormalization::new().epsilon(a.float("epsilon", 1e-5)? as f64);
-            imp.layer(node, layer, x, &s, vec![imp.tensor(&scale, "Scale")?, beta])
-        }
         "Flatten" => {
             let (x, s) = dynamic(0)?;
             let axis = axis_of(a.int("axis", 1)?, s.len() + 1 + 1).map(|v| v.min(s.len() + 1))?;
-            if axis == 1 {
-                imp.layer(node, Flatten::new(), x, &s, vec![])
-            } else if axis > 1 && s[..axis - 1].iter().all(|&d| d == 1) {
+            // At axis 1, Keras' Flatten took it (its import pattern).
+            if axis > 1 && s[..axis - 1].iter().all(|&d| d == 1) {
                 let rest: usize = s[axis - 1..].iter().product();
                 imp.layer(node, Reshape::new(&[rest]), x, &s, vec![])
             } else {
@@ -619,29 +263,6 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
             }
             imp.layer(node, Reshape::new(&full[1..]), x, &s, vec![])
         }
-        "Transpose" => {
-            let (x, s) = dynamic(0)?;
-            let r = s.len() + 1;
-            let perm = match a.ints("perm")? {
-                Some(p) => p
-                    .iter()
-                    .map(|&v| axis_of(v, r))
-                    .collect::<Result<Vec<_>>>()?,
-                None => (0..r).rev().collect(),
-            };
-            if perm.first() != Some(&0) {
-                return Err(unsupported(format!(
-                    "Transpose with perm {perm:?}, which moves the batch axis"
-                )));
-            }
-            imp.layer(
-                node,
-                OnnxTranspose::from_config(TransposeConfig { perm })?,
-                x,
-                &s,
-                vec![],
-            )
-        }
         "Concat" => {
             let xs = (0..inputs.len()).map(dynamic).collect::<Result<Vec<_>>>()?;
             let r = xs[0].1.len() + 1;
@@ -651,66 +272,6 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
                 return Ok(Value::Node { node, shape });
             }
             imp.merge(node, Box::new(OnnxConcat { axis }), &xs)
-        }
-        "Gather" => {
-            let table = constant_input(0, "data")?;
-            let (ids, s) = dynamic(1)?;
-            if table.shape().len() != 2 || a.int("axis", 0)? != 0 {
-                return Err(unsupported(
-                    "Gather from anything but a constant table's rows (an embedding lookup)",
-                ));
-            }
-            let (rows, cols) = (table.shape()[0], table.shape()[1]);
-            imp.layer(
-                node,
-                Embedding::new(rows, cols),
-                ids,
-                &s,
-                vec![imp.tensor(&table, "the table")?],
-            )
-        }
-        "Pad" => {
-            let (x, s) = dynamic(0)?;
-            let r = s.len() + 1;
-            let mode = a.string("mode")?.unwrap_or_else(|| "constant".into());
-            if mode != "constant" {
-                return Err(unsupported(format!(
-                    "Pad in '{mode}' mode (only 'constant')"
-                )));
-            }
-            let (pads, value) = if imp.opset >= 11 {
-                let pads = constant_input(1, "pads")?.ints("pads")?.to_vec();
-                let value = optional_const(2, "constant_value")?
-                    .and_then(|c| c.first_float())
-                    .unwrap_or(0.0);
-                if optional_const(3, "axes")?.is_some() {
-                    return Err(unsupported("Pad with axes"));
-                }
-                (pads, value)
-            } else {
-                (a.ints("pads")?.unwrap_or_default(), a.float("value", 0.0)?)
-            };
-            if pads.len() != 2 * r || pads.iter().any(|&p| p < 0) {
-                return Err(unsupported(format!(
-                    "pads {pads:?} for a rank-{r} input (only non-negative pads on every axis)"
-                )));
-            }
-            if pads[0] != 0 || pads[r] != 0 {
-                return Err(unsupported("padding the batch axis"));
-            }
-            let pairs = (1..r)
-                .map(|i| (pads[i] as usize, pads[i + r] as usize))
-                .collect();
-            imp.layer(
-                node,
-                OnnxPad::from_config(PadConfig {
-                    pads: pairs,
-                    value: value as f64,
-                })?,
-                x,
-                &s,
-                vec![],
-            )
         }
         "Shape" => {
             let (_, s) = dynamic(0)?;
@@ -723,12 +284,13 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
             })
         }
         other => {
-            if super::SUPPORTED_OPS.contains(&other) {
+            let supported = super::supported_ops();
+            if supported.contains(&other) {
                 Err(unsupported(format!("{other} on these inputs")))
             } else {
                 Err(unsupported(format!(
                     "op {other} is not supported; Rill imports {}",
-                    super::SUPPORTED_OPS.join(", ")
+                    supported.join(", ")
                 )))
             }
         }

@@ -97,6 +97,45 @@ impl Layer for OnnxBatchNorm {
 
 /// ONNX: the `BatchNormalization` over axis 1 it was imported from.
 impl OnnxForm for OnnxBatchNorm {
+    const ONNX_OPS: &'static [&'static str] = &["BatchNormalization"];
+    /// ONNX `BatchNormalization` in inference over axis 1, its four parameters constants.
+    fn from_onnx(node: &dyn OnnxNode) -> Result<Option<OnnxImport<BatchNormConfig>>> {
+        if node.outputs_used() > 1 {
+            return Err(onnx_unsupported(
+                node,
+                "reading the running statistics' outputs",
+            ));
+        }
+        if node.int("training_mode", 0)? != 0 {
+            return Err(onnx_unsupported(
+                node,
+                "training_mode=1 in an inference graph",
+            ));
+        }
+        let s = onnx_computed(node, 0)?;
+        let c = *s
+            .first()
+            .ok_or_else(|| onnx_unsupported(node, "an input without a channel axis"))?;
+        let mut params = Vec::with_capacity(4);
+        for (i, what) in ["scale", "B", "input_mean", "input_var"]
+            .into_iter()
+            .enumerate()
+        {
+            let p = onnx_constant(node, i + 1, what)?;
+            if p.shape() != [c] {
+                return Err(onnx_unsupported(
+                    node,
+                    format!("{what} of shape {:?} for {c} channels", p.shape()),
+                ));
+            }
+            params.push(p);
+        }
+        let config = BatchNormConfig {
+            epsilon: node.float("epsilon", 1e-5)? as f64,
+            momentum: node.float("momentum", 0.9)? as f64,
+        };
+        Ok(Some(OnnxImport::new(config).weights(params)))
+    }
     fn to_onnx(c: &BatchNormConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
         let mut inputs = vec![l.input.clone()];
         for (i, part) in ["scale", "bias", "mean", "variance"].iter().enumerate() {

@@ -162,6 +162,55 @@ impl Layer for OnnxConv {
 
 /// ONNX: the `Conv` it was imported from, in the file's own layout.
 impl OnnxForm for OnnxConv {
+    const ONNX_OPS: &'static [&'static str] = &["Conv"];
+    /// ONNX `Conv` in two dimensions (1-D ones arrive lifted to height 1 by the importer).
+    fn from_onnx(node: &dyn OnnxNode) -> Result<Option<OnnxImport<ConvConfig>>> {
+        let s = onnx_computed(node, 0)?;
+        let w = onnx_constant(node, 1, "W")?;
+        if s.len() != 3 || w.rank() != 4 {
+            return Err(onnx_unsupported(
+                node,
+                format!(
+                    "a convolution of inputs {} with weights {:?} (2-D ones, (N, C, H, W), are supported)",
+                    rill_nn::batch_shape(&s),
+                    w.shape()
+                ),
+            ));
+        }
+        let ws = w.shape().to_vec();
+        let kernel_shape = window_pair(node, "kernel_shape", [ws[2], ws[3]])?;
+        if kernel_shape != [ws[2], ws[3]] {
+            return Err(onnx_unsupported(
+                node,
+                format!("kernel_shape {kernel_shape:?} that disagrees with weights {ws:?}"),
+            ));
+        }
+        let strides = window_pair(node, "strides", [1, 1])?;
+        let dilations = window_pair(node, "dilations", [1, 1])?;
+        let group = node.int("group", 1)?;
+        if group < 1 || s[0] as i64 % group != 0 || ws[1] as i64 * group != s[0] as i64 {
+            return Err(onnx_unsupported(
+                node,
+                format!(
+                    "group {group} with weights {ws:?} for {} input channels",
+                    s[0]
+                ),
+            ));
+        }
+        let pads = window_pads(node, &s, kernel_shape, strides, dilations)?;
+        let bias = node.constant(2)?;
+        let config = ConvConfig {
+            filters: ws[0],
+            kernel_shape,
+            strides,
+            pads,
+            dilations,
+            group: group as usize,
+            use_bias: bias.is_some(),
+        };
+        let weights = std::iter::once(w).chain(bias).collect();
+        Ok(Some(OnnxImport::new(config).weights(weights)))
+    }
     fn to_onnx(c: &ConvConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
         let mut inputs = vec![l.input.clone(), g.weight(&l.part("kernel"), l.weight(0)?)?];
         if let Some(b) = l.weights.get(1) {

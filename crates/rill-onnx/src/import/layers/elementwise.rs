@@ -170,6 +170,43 @@ impl Layer for OnnxSoftmax {
 
 /// ONNX: the operator it was imported from.
 impl OnnxForm for OnnxUnary {
+    const ONNX_OPS: &'static [&'static str] = &[
+        "LeakyRelu",
+        "Erf",
+        "Neg",
+        "Sqrt",
+        "Exp",
+        "Log",
+        "Abs",
+        "Reciprocal",
+        "Clip",
+    ];
+    /// Each operator of the same name (a clip to [0, ∞) is a ReLU, taken before this).
+    fn from_onnx(node: &dyn OnnxNode) -> Result<Option<OnnxImport<UnaryConfig>>> {
+        let unary = match node.op() {
+            "LeakyRelu" => OnnxUnary::leaky_relu(node.float("alpha", 0.01)? as f64),
+            "Clip" => {
+                // The bounds: inputs from opset 11 on, attributes before.
+                let bound = |i: usize, name: &str, default: f32| -> Result<f32> {
+                    if node.opset() >= 11 {
+                        Ok(node
+                            .constant(i)?
+                            .and_then(|c| c.to_vec::<f32>().ok()?.first().copied())
+                            .unwrap_or(default))
+                    } else {
+                        node.float(name, default)
+                    }
+                };
+                let (lo, hi) = (
+                    bound(1, "min", f32::NEG_INFINITY)?,
+                    bound(2, "max", f32::INFINITY)?,
+                );
+                OnnxUnary::clip(lo as f64, hi as f64)
+            }
+            op => OnnxUnary::new(&op.to_lowercase()),
+        };
+        Ok(Some(OnnxImport::new(unary.0)))
+    }
     fn to_onnx(c: &UnaryConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
         let x = l.input.clone();
         Ok(match c.op.as_str() {
@@ -201,6 +238,27 @@ impl OnnxForm for OnnxUnary {
 
 /// ONNX: `Softmax` or `LogSoftmax` over the same axis.
 impl OnnxForm for OnnxSoftmax {
+    const ONNX_OPS: &'static [&'static str] = &["Softmax", "LogSoftmax"];
+    /// A softmax over any axis but the batch's (over the last, Keras' `Softmax` takes it).
+    fn from_onnx(node: &dyn OnnxNode) -> Result<Option<OnnxImport<SoftmaxConfig>>> {
+        let rank = onnx_computed(node, 0)?.len() + 1;
+        let default = if node.opset() >= 13 { -1 } else { 1 };
+        let axis = onnx_axis(node, node.int("axis", default)?, rank)?;
+        if axis == 0 {
+            return Err(onnx_unsupported(
+                node,
+                "a softmax over the batch axis (axis 0), which mixes samples,",
+            ));
+        }
+        if node.opset() < 13 && axis != rank - 1 {
+            return Err(onnx_unsupported(
+                node,
+                format!("before opset 13, a softmax over axis {axis} of a rank-{rank} input (it flattens the trailing axes)"),
+            ));
+        }
+        let log = node.op() == "LogSoftmax";
+        Ok(Some(OnnxImport::new(SoftmaxConfig { axis, log })))
+    }
     fn to_onnx(c: &SoftmaxConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
         let op = if c.log { "LogSoftmax" } else { "Softmax" };
         let axis = vec![Int("axis", c.axis as i64)];

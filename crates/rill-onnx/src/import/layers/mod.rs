@@ -9,7 +9,10 @@
 
 use rill_core::{no_grad, Conv2dOptions, Padding, Tensor};
 use rill_nn::layers::OnnxAttr::{Float, Int, Ints};
-use rill_nn::layers::{Configurable, Layer, LayerExample, OnnxForm, OnnxGraph, OnnxLayer};
+use rill_nn::layers::{
+    onnx_axis, onnx_computed, onnx_constant, onnx_unsupported, Configurable, Layer, LayerExample,
+    OnnxForm, OnnxGraph, OnnxImport, OnnxLayer, OnnxNode,
+};
 use rill_nn::{Error, Result, Variable};
 use serde::{Deserialize, Serialize};
 
@@ -113,4 +116,59 @@ fn pad_hw(x: &Tensor, pads: &[usize; 4], value: f64) -> Result<Tensor> {
         &[(0, 0), (pads[0], pads[2]), (pads[1], pads[3]), (0, 0)],
         value,
     )?)
+}
+
+/// A 2-D window attribute (`kernel_shape`, `strides`, `dilations`) of `node`, or `default`.
+fn window_pair(node: &dyn OnnxNode, name: &str, default: [usize; 2]) -> Result<[usize; 2]> {
+    match node.ints(name)? {
+        None => Ok(default),
+        Some(v) if v.len() == 2 && v.iter().all(|&x| (1..=1 << 20).contains(&x)) => {
+            Ok([v[0] as usize, v[1] as usize])
+        }
+        Some(v) => Err(onnx_unsupported(
+            node,
+            format!("{name} {v:?} (only 2-D windows with positive sizes)"),
+        )),
+    }
+}
+
+/// The pads (top, left, bottom, right) of a 2-D window over (C, H, W) inputs, from `pads` or
+/// `auto_pad`.
+fn window_pads(
+    node: &dyn OnnxNode,
+    s: &[usize],
+    k: [usize; 2],
+    strides: [usize; 2],
+    dilations: [usize; 2],
+) -> Result<[usize; 4]> {
+    let auto = node.string("auto_pad")?.unwrap_or_else(|| "NOTSET".into());
+    match auto.as_str() {
+        "NOTSET" => {
+            let p = node.ints("pads")?.unwrap_or_else(|| vec![0; 4]);
+            if p.len() != 4 || p.iter().any(|&v| !(0..=1 << 20).contains(&v)) {
+                return Err(onnx_unsupported(
+                    node,
+                    format!("pads {p:?} (four sizes are)"),
+                ));
+            }
+            Ok([p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize])
+        }
+        "VALID" => Ok([0; 4]),
+        "SAME_UPPER" | "SAME_LOWER" => {
+            let mut pads = [0; 4];
+            for ax in 0..2 {
+                let (small, large) =
+                    rill_core::same_padding(s[ax + 1], k[ax], strides[ax], dilations[ax]);
+                let (begin, end) = if auto == "SAME_UPPER" {
+                    (small, large)
+                } else {
+                    (large, small)
+                };
+                pads[ax] = begin;
+                pads[ax + 2] = end;
+            }
+            Ok(pads)
+        }
+        other => Err(onnx_unsupported(node, format!("auto_pad '{other}'"))),
+    }
 }

@@ -115,6 +115,60 @@ impl Layer for OnnxPool {
 
 /// ONNX: the `MaxPool` or `AveragePool` it was imported from, in the file's own layout.
 impl OnnxForm for OnnxPool {
+    const ONNX_OPS: &'static [&'static str] = &["MaxPool", "AveragePool"];
+    /// ONNX `MaxPool` and `AveragePool` in two dimensions (1-D ones arrive lifted).
+    fn from_onnx(node: &dyn OnnxNode) -> Result<Option<OnnxImport<PoolConfig>>> {
+        if node.outputs_used() > 1 {
+            return Err(onnx_unsupported(node, "reading the indices output"));
+        }
+        let s = onnx_computed(node, 0)?;
+        if s.len() != 3 {
+            return Err(onnx_unsupported(
+                node,
+                format!(
+                    "pooling of inputs {} (2-D, (N, C, H, W), is supported)",
+                    rill_nn::batch_shape(&s)
+                ),
+            ));
+        }
+        let kernel = window_pair(node, "kernel_shape", [0, 0])?;
+        if kernel == [0, 0] {
+            return Err(onnx_unsupported(node, "a pooling without kernel_shape"));
+        }
+        let strides = window_pair(node, "strides", [1, 1])?;
+        if window_pair(node, "dilations", [1, 1])? != [1, 1] {
+            return Err(onnx_unsupported(node, "pooling with dilations"));
+        }
+        if node.int("storage_order", 0)? != 0 {
+            return Err(onnx_unsupported(node, "storage_order=1"));
+        }
+        let pads = window_pads(node, &s, kernel, strides, [1, 1])?;
+        if node.int("ceil_mode", 0)? != 0 {
+            // Rounding up matters only when a window would start inside the padding's end.
+            for ax in 0..2 {
+                let span = s[ax + 1] + pads[ax] + pads[ax + 2];
+                if span >= kernel[ax] && (span - kernel[ax]) % strides[ax] != 0 {
+                    return Err(onnx_unsupported(
+                        node,
+                        "ceil_mode=1 where it changes the output size",
+                    ));
+                }
+            }
+        }
+        let config = PoolConfig {
+            mode: if node.op() == "MaxPool" {
+                "max"
+            } else {
+                "average"
+            }
+            .into(),
+            kernel_shape: kernel,
+            strides,
+            pads,
+            count_include_pad: node.int("count_include_pad", 0)? != 0,
+        };
+        Ok(Some(OnnxImport::new(config)))
+    }
     fn to_onnx(c: &PoolConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
         let mut attrs = vec![
             Ints("kernel_shape", sizes(&c.kernel_shape)),

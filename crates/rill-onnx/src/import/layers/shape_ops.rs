@@ -186,6 +186,25 @@ impl Layer for OnnxReduceMean {
 
 /// ONNX: `Transpose` by the same permutation.
 impl OnnxForm for OnnxTranspose {
+    const ONNX_OPS: &'static [&'static str] = &["Transpose"];
+    /// ONNX `Transpose` that keeps the batch axis first (no perm: all axes reversed).
+    fn from_onnx(node: &dyn OnnxNode) -> Result<Option<OnnxImport<TransposeConfig>>> {
+        let rank = onnx_computed(node, 0)?.len() + 1;
+        let perm = match node.ints("perm")? {
+            Some(p) => p
+                .iter()
+                .map(|&v| onnx_axis(node, v, rank))
+                .collect::<Result<Vec<_>>>()?,
+            None => (0..rank).rev().collect(),
+        };
+        if perm.first() != Some(&0) {
+            return Err(onnx_unsupported(
+                node,
+                format!("perm {perm:?}, which moves the batch axis,"),
+            ));
+        }
+        Ok(Some(OnnxImport::new(TransposeConfig { perm })))
+    }
     fn to_onnx(c: &TransposeConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
         let perm = vec![Ints("perm", sizes(&c.perm))];
         Ok(g.node("Transpose", vec![l.input.clone()], l.name, perm))
@@ -194,6 +213,54 @@ impl OnnxForm for OnnxTranspose {
 
 /// ONNX: `Pad` with the pads as an input (batch axis unpadded) and the value as a scalar.
 impl OnnxForm for OnnxPad {
+    const ONNX_OPS: &'static [&'static str] = &["Pad"];
+    /// ONNX `Pad` with a constant, never on the batch axis; pads as an input from opset 11 on.
+    fn from_onnx(node: &dyn OnnxNode) -> Result<Option<OnnxImport<PadConfig>>> {
+        let r = onnx_computed(node, 0)?.len() + 1;
+        let mode = node.string("mode")?.unwrap_or_else(|| "constant".into());
+        if mode != "constant" {
+            return Err(onnx_unsupported(
+                node,
+                format!("'{mode}' mode (only 'constant')"),
+            ));
+        }
+        let (pads, value) = if node.opset() >= 11 {
+            let pads = node
+                .constant_ints(1)?
+                .ok_or_else(|| onnx_unsupported(node, "pads that are not a constant"))?;
+            let value = node
+                .constant(2)?
+                .and_then(|c| c.to_vec::<f32>().ok()?.first().copied())
+                .unwrap_or(0.0);
+            if node.constant(3)?.is_some() {
+                return Err(onnx_unsupported(node, "axes"));
+            }
+            (pads, value)
+        } else {
+            (
+                node.ints("pads")?.unwrap_or_default(),
+                node.float("value", 0.0)?,
+            )
+        };
+        if pads.len() != 2 * r || pads.iter().any(|&p| p < 0) {
+            return Err(onnx_unsupported(
+                node,
+                format!(
+                    "pads {pads:?} for a rank-{r} input (only non-negative pads on every axis)"
+                ),
+            ));
+        }
+        if pads[0] != 0 || pads[r] != 0 {
+            return Err(onnx_unsupported(node, "padding the batch axis"));
+        }
+        let pairs = (1..r)
+            .map(|i| (pads[i] as usize, pads[i + r] as usize))
+            .collect();
+        Ok(Some(OnnxImport::new(PadConfig {
+            pads: pairs,
+            value: value as f64,
+        })))
+    }
     fn to_onnx(c: &PadConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
         let pads: Vec<i64> = std::iter::once(0)
             .chain(c.pads.iter().map(|p| p.0 as i64))
@@ -213,6 +280,49 @@ impl OnnxForm for OnnxPad {
 
 /// ONNX: `ReduceMean` over the same axes.
 impl OnnxForm for OnnxReduceMean {
+    const ONNX_OPS: &'static [&'static str] = &["ReduceMean", "GlobalAveragePool"];
+    /// ONNX `ReduceMean` over axes other than the batch's (axes an input from opset 18 on), and
+    /// `GlobalAveragePool`, the mean over every spatial axis.
+    fn from_onnx(node: &dyn OnnxNode) -> Result<Option<OnnxImport<ReduceMeanConfig>>> {
+        let s = onnx_computed(node, 0)?;
+        if node.op() == "GlobalAveragePool" {
+            if s.len() < 2 {
+                return Err(onnx_unsupported(
+                    node,
+                    format!("inputs {} without spatial axes", rill_nn::batch_shape(&s)),
+                ));
+            }
+            let config = ReduceMeanConfig {
+                axes: (2..=s.len()).collect(),
+                keepdims: true,
+            };
+            return Ok(Some(OnnxImport::new(config)));
+        }
+        let r = s.len() + 1;
+        let axes = if node.opset() >= 18 {
+            node.constant_ints(1)?
+        } else {
+            node.ints("axes")?
+        };
+        let axes = axes.ok_or_else(|| {
+            onnx_unsupported(node, "a mean over every axis, the batch axis included,")
+        })?;
+        let axes = axes
+            .iter()
+            .map(|&v| match onnx_axis(node, v, r)? {
+                0 => Err(onnx_unsupported(
+                    node,
+                    "a mean over the batch axis (axis 0), which mixes samples,",
+                )),
+                a => Ok(a),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let config = ReduceMeanConfig {
+            axes,
+            keepdims: node.int("keepdims", 1)? != 0,
+        };
+        Ok(Some(OnnxImport::new(config)))
+    }
     fn to_onnx(c: &ReduceMeanConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
         let attrs = vec![
             Ints("axes", sizes(&c.axes)),
