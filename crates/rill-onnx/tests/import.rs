@@ -264,8 +264,19 @@ fn bad_files_give_clear_errors() {
     // The list of what is imported names the importer's own operators and those the layers'
     // import patterns answer to (read from the registry, not kept by hand).
     let listed = e.split("Rill imports ").nth(1).unwrap_or_default();
-    for op in ["Reshape", "Slice", "Gemm", "Conv", "LeakyRelu", "ReduceMax", "Relu"] {
-        assert!(listed.split(", ").any(|o| o == op), "{op} missing from: {e}");
+    for op in [
+        "Reshape",
+        "Slice",
+        "Gemm",
+        "Conv",
+        "LeakyRelu",
+        "ReduceMax",
+        "Relu",
+    ] {
+        assert!(
+            listed.split(", ").any(|o| o == op),
+            "{op} missing from: {e}"
+        );
     }
     assert_eq!(rill_onnx::supported_ops().join(", "), listed);
     let e = err(&minimal("Relu", 26));

@@ -142,20 +142,7 @@ fn activation_from_onnx(node: &dyn super::OnnxNode) -> Found {
             )),
         },
         "Clip" => {
-            // The bounds: inputs from opset 11 on, attributes before.
-            let bound = |i: usize, name: &str, default: f32| -> Result<f32> {
-                if node.opset() >= 11 {
-                    Ok(node
-                        .constant(i)?
-                        .and_then(|c| c.to_vec::<f32>().ok()?.first().copied())
-                        .unwrap_or(default))
-                } else {
-                    node.float(name, default)
-                }
-            };
-            let relu = bound(1, "min", f32::NEG_INFINITY)? == 0.0
-                && bound(2, "max", f32::INFINITY)? == f32::INFINITY;
-            if relu {
+            if super::onnx_clip_bounds(node)? == (0.0, f32::INFINITY) {
                 activation(Activation::Relu)
             } else {
                 Ok(None)

@@ -49,8 +49,8 @@ pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
 pub use max_pooling1d::{MaxPooling1D, MaxPooling1DConfig};
 pub use merge::{Add, Concatenate, Multiply};
 pub use onnx_form::{
-    onnx_axis, onnx_computed, onnx_constant, onnx_unsupported, pair, window_pads, OnnxAttr,
-    OnnxForm, OnnxGraph, OnnxImport, OnnxLayer, OnnxNode,
+    onnx_axis, onnx_clip_bounds, onnx_computed, onnx_constant, onnx_unsupported, pair, window_pads,
+    OnnxAttr, OnnxForm, OnnxGraph, OnnxImport, OnnxLayer, OnnxNode,
 };
 pub use pooling::{
     AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolWindow, PoolingConfig,

@@ -167,6 +167,24 @@ pub fn onnx_constant(node: &dyn OnnxNode, i: usize, what: &str) -> Result<Tensor
     })
 }
 
+/// A `Clip` node's bounds: inputs from opset 11 on, attributes before; unbounded when absent.
+pub fn onnx_clip_bounds(node: &dyn OnnxNode) -> Result<(f32, f32)> {
+    let bound = |i: usize, name: &str, default: f32| -> Result<f32> {
+        if node.opset() >= 11 {
+            Ok(node
+                .constant(i)?
+                .and_then(|c| c.to_vec::<f32>().ok()?.first().copied())
+                .unwrap_or(default))
+        } else {
+            node.float(name, default)
+        }
+    };
+    Ok((
+        bound(1, "min", f32::NEG_INFINITY)?,
+        bound(2, "max", f32::INFINITY)?,
+    ))
+}
+
 /// `axis` (negative from the end) as a position in a rank-`rank` value, or an error.
 pub fn onnx_axis(node: &dyn OnnxNode, axis: i64, rank: usize) -> Result<usize> {
     let r = rank as i64;

@@ -396,17 +396,10 @@ impl<'a> Importer<'a> {
         in_shape: &[usize],
         weights: Vec<Tensor>,
     ) -> Result<Value> {
-        let shape = layer.compute_output_shape(in_shape)?;
-        layers::bounded(layer.kind(), "an output", &shape)?;
-        let name = self.node_name(node);
-        let out = self.builder.layer_named(&name, layer, x)?;
-        if !weights.is_empty() {
-            self.weights.push((name, weights));
-        }
-        Ok(Value::Node { node: out, shape })
+        self.layer_boxed(node, Box::new(layer), x, in_shape, weights)
     }
 
-    /// Adds a layer built by a layer's import pattern, reading `x`.
+    /// [`Importer::layer`] for a boxed layer (one a layer's import pattern made).
     pub fn layer_boxed(
         &mut self,
         node: &NodeProto,

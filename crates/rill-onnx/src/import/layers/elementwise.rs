@@ -186,21 +186,7 @@ impl OnnxForm for OnnxUnary {
         let unary = match node.op() {
             "LeakyRelu" => OnnxUnary::leaky_relu(node.float("alpha", 0.01)? as f64),
             "Clip" => {
-                // The bounds: inputs from opset 11 on, attributes before.
-                let bound = |i: usize, name: &str, default: f32| -> Result<f32> {
-                    if node.opset() >= 11 {
-                        Ok(node
-                            .constant(i)?
-                            .and_then(|c| c.to_vec::<f32>().ok()?.first().copied())
-                            .unwrap_or(default))
-                    } else {
-                        node.float(name, default)
-                    }
-                };
-                let (lo, hi) = (
-                    bound(1, "min", f32::NEG_INFINITY)?,
-                    bound(2, "max", f32::INFINITY)?,
-                );
+                let (lo, hi) = rill_nn::layers::onnx_clip_bounds(node)?;
                 OnnxUnary::clip(lo as f64, hi as f64)
             }
             op => OnnxUnary::new(&op.to_lowercase()),
