@@ -148,12 +148,8 @@ fn keras_opens_rill_models_and_predicts_the_same() {
     let mut g = Generator::new(5);
     let mut cases = Vec::new();
     let models = models();
-    // Every layer with a Keras form goes through Keras 3 here.
-    rill_test_support::coverage::assert_every_kind_used(
-        "Keras 3",
-        &rill::nn::layers::keras_kinds(),
-        models.iter().map(|(_, m)| m),
-    );
+    // Every layer alone goes through Keras 3 in every_layer.rs; these are whole models
+    // (functional graphs, nested models, frozen layers).
     for (name, model) in models {
         let file = format!("{name}.keras");
         let path = dir.path().join(&file);

@@ -212,12 +212,8 @@ fn onnxruntime_runs_every_exported_layer_as_rill_does_and_import_gives_it_back()
     let dir = tempfile::tempdir().unwrap();
     let mut listed = Vec::new();
     let cases = cases();
-    // Every layer with an ONNX form goes through onnxruntime here.
-    rill_test_support::coverage::assert_every_kind_used(
-        "onnxruntime",
-        &rill::nn::layers::onnx_kinds(),
-        cases.iter().map(|c| &c.model),
-    );
+    // Every layer alone goes through onnxruntime in every_layer.rs; these are models of
+    // layers together (channels-first runs between convolutions, nested models, fixtures).
     for case in cases {
         let file = format!("{}.onnx", case.name);
         let path = dir.path().join(&file);
