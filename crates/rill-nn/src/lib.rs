@@ -53,8 +53,8 @@ pub mod prelude {
         TerminateOnNaN,
     };
     pub use crate::layers::{
-        ActivationLayer, Add, AveragePooling2D, BatchNormalization, Concatenate, Configurable,
-        Conv1D, Conv2D, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1D,
+        ActivationLayer, Add, AveragePooling1D, AveragePooling2D, BatchNormalization, Concatenate,
+        Configurable, Conv1D, Conv2D, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1D,
         GlobalAveragePooling2D, GlobalMaxPooling1D, Layer, LayerNormalization, MaxPooling1D,
         MaxPooling2D, Multiply, Padding1D, ReLU, Regularizer, Rescaling, Reshape, Softmax,
     };

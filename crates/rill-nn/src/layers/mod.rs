@@ -21,10 +21,10 @@ mod global_pooling1d;
 mod keras_form;
 mod kernel_bias;
 mod layer_norm;
-mod max_pooling1d;
 mod merge;
 mod onnx_form;
 mod pooling;
+mod pooling1d;
 mod registry;
 mod regularizer;
 mod rescaling;
@@ -46,7 +46,6 @@ pub use keras_form::{
 };
 pub use kernel_bias::KernelBiasConfig;
 pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
-pub use max_pooling1d::{MaxPooling1D, MaxPooling1DConfig};
 pub use merge::{Add, Concatenate, Multiply};
 pub use onnx_form::{
     onnx_axis, onnx_clip_bounds, onnx_computed, onnx_constant, onnx_unsupported, pair, window_pads,
@@ -55,6 +54,7 @@ pub use onnx_form::{
 pub use pooling::{
     AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolWindow, PoolingConfig,
 };
+pub use pooling1d::{AveragePooling1D, MaxPooling1D, Pooling1DConfig};
 pub use registry::{
     from_config, keras_form, keras_kinds, keras_signature, layer_examples, onnx_form,
     onnx_import_ops, onnx_importers, onnx_kinds, register_keras_layer, register_layer,

@@ -174,6 +174,7 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
             (Embedding::KIND, every_form::<Embedding>()),
             (Conv1D::KIND, every_form::<Conv1D>()),
             (MaxPooling1D::KIND, every_form::<MaxPooling1D>()),
+            (AveragePooling1D::KIND, every_form::<AveragePooling1D>()),
             (
                 GlobalAveragePooling1D::KIND,
                 every_form::<GlobalAveragePooling1D>(),

@@ -1,14 +1,15 @@
-//! `MaxPooling1D`: the largest value of each window of steps, per channel, as Keras'
-//! `layers.MaxPooling1D` — a 2-D max pooling of height 1.
+//! `MaxPooling1D` and `AveragePooling1D`: the largest value or the mean of each window of
+//! steps, per channel, as Keras' layers of those names — 2-D poolings of height 1 (an average
+//! leaves padded positions out, as Keras does).
 
 use super::{Configurable, KerasArgs, KerasForm, Layer, OnnxForm, OnnxGraph, OnnxLayer};
 use crate::{Error, Result};
 use rill_core::{Padding, Tensor};
 use serde::{Deserialize, Serialize};
 
-/// [`MaxPooling1D`]'s arguments.
+/// The arguments of [`MaxPooling1D`] and [`AveragePooling1D`].
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct MaxPooling1DConfig {
+pub struct Pooling1DConfig {
     /// The window's length.
     pub pool_size: usize,
     /// The window's step (default: the window's length).
@@ -19,14 +20,16 @@ pub struct MaxPooling1DConfig {
     pub padding: Padding,
 }
 
-/// Max pooling over (steps, channels) samples.
+macro_rules! pooling1d {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $op:ident, $onnx_op:literal) => {
+$(#[$doc])*
 #[derive(Debug)]
-pub struct MaxPooling1D(MaxPooling1DConfig);
+pub struct $name(Pooling1DConfig);
 
-impl MaxPooling1D {
+impl $name {
     /// Windows of `pool_size` steps, each step `pool_size` on; valid padding.
     pub fn new(pool_size: usize) -> Self {
-        MaxPooling1D(MaxPooling1DConfig {
+        $name(Pooling1DConfig {
             pool_size,
             strides: None,
             padding: Padding::Valid,
@@ -47,23 +50,23 @@ impl MaxPooling1D {
     }
 }
 
-impl Configurable for MaxPooling1D {
-    const KIND: &'static str = "MaxPooling1D";
-    type Config = MaxPooling1DConfig;
-    fn get_config(&self) -> MaxPooling1DConfig {
+impl Configurable for $name {
+    const KIND: &'static str = $kind;
+    type Config = Pooling1DConfig;
+    fn get_config(&self) -> Pooling1DConfig {
         self.0
     }
-    fn from_config(c: MaxPooling1DConfig) -> Result<Self> {
+    fn from_config(c: Pooling1DConfig) -> Result<Self> {
         super::check_sizes(Self::KIND, "pool_size", &[c.pool_size])?;
         super::check_sizes(Self::KIND, "strides", &[c.strides.unwrap_or(1)])?;
-        Ok(MaxPooling1D(c))
+        Ok($name(c))
     }
-    fn examples() -> Vec<super::LayerExample<MaxPooling1DConfig>> {
+    fn examples() -> Vec<super::LayerExample<Pooling1DConfig>> {
         use super::LayerExample as E;
         vec![
-            E::new(MaxPooling1D::new(2).get_config(), &[8, 3]),
+            E::new($name::new(2).get_config(), &[8, 3]),
             E::new(
-                MaxPooling1D::new(3)
+                $name::new(3)
                     .strides(1)
                     .padding(rill_core::Padding::Same)
                     .get_config(),
@@ -73,12 +76,12 @@ impl Configurable for MaxPooling1D {
     }
 }
 
-impl Layer for MaxPooling1D {
+impl Layer for $name {
     crate::configurable_layer!();
     fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let &[steps, channels] = input_shape else {
             return Err(Error::Config(format!(
-                "MaxPooling1D expects per-sample inputs (steps, channels), found {input_shape:?}"
+                "{} expects per-sample inputs (steps, channels), found {input_shape:?}", $kind
             )));
         };
         let options = rill_core::Conv2dOptions {
@@ -87,7 +90,7 @@ impl Layer for MaxPooling1D {
             dilation: (1, 1),
         };
         let (_, out) = rill_core::window_output_size(
-            "max_pool1d",
+            $kind,
             &[1, steps, channels],
             (1, self.0.pool_size),
             &options,
@@ -97,7 +100,7 @@ impl Layer for MaxPooling1D {
     fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
         let s = x.shape().to_vec();
         let image = x.reshape(&[s[0], 1, s[1], s[2]])?;
-        let y = image.max_pool2d(
+        let y = image.$op(
             (1, self.0.pool_size),
             (1, self.strides_or_pool()),
             self.0.padding,
@@ -106,9 +109,9 @@ impl Layer for MaxPooling1D {
     }
 }
 
-/// ONNX: `MaxPool` over (batch, channels, steps).
-impl OnnxForm for MaxPooling1D {
-    fn to_onnx(c: &MaxPooling1DConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
+/// ONNX: the pooling over (batch, channels, steps).
+impl OnnxForm for $name {
+    fn to_onnx(c: &Pooling1DConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
         use super::OnnxAttr::Ints;
         let strides = c.strides.unwrap_or(c.pool_size);
         let (begin, end) = match c.padding {
@@ -127,28 +130,45 @@ impl OnnxForm for MaxPooling1D {
             Ints("strides", vec![strides as i64]),
             Ints("pads", vec![begin as i64, end as i64]),
         ];
-        let y = g.node("MaxPool", vec![x], &l.part("pooled"), attrs);
+        let y = g.node($onnx_op, vec![x], &l.part("pooled"), attrs);
         Ok(g.node("Transpose", vec![y], l.name, perm))
     }
 }
 
-/// Keras: `keras.layers.MaxPooling1D`, channels-last.
-impl KerasForm for MaxPooling1D {
+/// Keras: the layer of the same name, channels-last.
+impl KerasForm for $name {
     const KERAS_POSITIONAL: &'static [&'static str] = &["pool_size"];
-    fn to_keras(c: &MaxPooling1DConfig) -> serde_json::Value {
+    fn to_keras(c: &Pooling1DConfig) -> serde_json::Value {
         serde_json::json!({"pool_size": [c.pool_size], "strides": [c.strides.unwrap_or(c.pool_size)], "padding": super::keras_padding(c.padding), "data_format": "channels_last"})
     }
-    fn from_keras(a: &mut KerasArgs<'_>, _rank: usize) -> Result<MaxPooling1DConfig> {
+    fn from_keras(a: &mut KerasArgs<'_>, _rank: usize) -> Result<Pooling1DConfig> {
         a.channels_last()?;
         let pool_size = a.size("pool_size", Some(2))?;
         let strides = match a.get("strides") {
             serde_json::Value::Null => None,
             _ => Some(a.size("strides", None)?),
         };
-        Ok(MaxPooling1DConfig {
+        Ok(Pooling1DConfig {
             pool_size,
             strides,
             padding: a.padding()?,
         })
     }
 }
+    };
+}
+
+pooling1d!(
+    /// Max pooling over (steps, channels) samples.
+    MaxPooling1D,
+    "MaxPooling1D",
+    max_pool2d,
+    "MaxPool"
+);
+pooling1d!(
+    /// Average pooling over (steps, channels) samples (padded positions left out).
+    AveragePooling1D,
+    "AveragePooling1D",
+    avg_pool2d,
+    "AveragePool"
+);
