@@ -1,5 +1,5 @@
-//! Losses, optimizers, learning-rate schedules and metrics rebuilt from typed configs, as layers are
-//! ([`Configurable`](crate::layers::Configurable) and its registry): one trait, [`Saveable`],
+//! Losses, optimizers, learning-rate schedules and metrics rebuilt from typed configs, as layers
+//! are ([`Configurable`](crate::layers::Configurable) and its registry): one trait, [`Saveable`],
 //! and one registry per family holding the built-in ones and every one a user registers — so a
 //! user's own loss, optimizer or schedule saves with a compiled model and loads like a
 //! built-in one (Keras' `get_config` / `from_config` through its object registry).

@@ -11,7 +11,8 @@
 //!   must give the same, and imported back by Rill, which must too.
 //!
 //! A kind without a form says so by not implementing it in its file; this test prints which
-//! kinds skip which format. The Python package's side is `crates/rill-py/tests/test_every_layer.py`.
+//! kinds skip which format. The Python package's side is
+//! `crates/rill-py/tests/test_every_layer.py`.
 
 use rill::nn::layers::{self, LayerExample, SampleValues};
 use rill::prelude::*;

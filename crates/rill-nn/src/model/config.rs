@@ -179,9 +179,9 @@ impl Model {
 
     /// How the model was compiled — a loss and metrics per output, loss weights, the optimizer
     /// with its step count — as JSON, or `None` when it is not compiled. A metric is stored by
-    /// its Keras name, or by its typed config when it has arguments ([`Metric::config`](crate::metrics::Metric::config)); a
-    /// metric object that has neither is not recorded (compile the loaded model again to use
-    /// it).
+    /// its Keras name, or by its typed config when it has arguments
+    /// ([`Metric::config`](crate::metrics::Metric::config)); a metric object that has neither
+    /// is not recorded (compile the loaded model again to use it).
     pub fn training_config(&self) -> Result<Option<Value>> {
         let Some(c) = &self.compiled else {
             return Ok(None);

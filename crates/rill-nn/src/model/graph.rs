@@ -1,6 +1,6 @@
-//! The graph every [`Model`] is: named nodes (inputs and layers, merges among them) in the order they were
-//! added — which is a topological order, since a node can only use nodes that already exist —
-//! and the functional API that builds one, shapes checked as it goes.
+//! The graph every [`Model`] is: named nodes (inputs and layers, merges among them) in the
+//! order they were added — which is a topological order, since a node can only use nodes that
+//! already exist — and the functional API that builds one, shapes checked as it goes.
 
 use super::fusion::{fuse, FusedCall};
 use super::{unique_name, Model};
@@ -148,6 +148,7 @@ impl Graph {
                         self.release_parents(n, &mut values);
                         continue;
                     }
+                    // One input (nearly every layer) without collecting a list per call.
                     if node.parents.len() == 1 {
                         l.call(arg(0)?, training).map_err(in_layer)?
                     } else {
