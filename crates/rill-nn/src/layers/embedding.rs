@@ -95,16 +95,14 @@ impl super::OnnxForm for Embedding {
     const ONNX_OPS: &'static [&'static str] = &["Gather"];
     /// ONNX `Gather` of a constant table's rows by computed ids: an embedding lookup.
     fn from_onnx(node: &dyn super::OnnxNode) -> Result<Option<super::OnnxImport<EmbeddingConfig>>> {
-        let Some(table) = node.constant(0)? else {
-            return Ok(None);
-        };
-        super::onnx_computed(node, 1)?;
-        if table.rank() != 2 || node.int("axis", 0)? != 0 {
+        let table = node.constant(0)?;
+        let lookup = table.filter(|t| t.rank() == 2 && node.computed(1).is_some());
+        let Some(table) = lookup.filter(|_| node.int("axis", 0).is_ok_and(|a| a == 0)) else {
             return Err(super::onnx_unsupported(
                 node,
-                "a gather from anything but a constant table's rows (an embedding lookup)",
+                "a gather from anything but a constant table's rows by computed ids (an embedding lookup)",
             ));
-        }
+        };
         let config = EmbeddingConfig {
             input_dim: table.shape()[0],
             output_dim: table.shape()[1],
