@@ -1,7 +1,6 @@
 //! Losses, with Keras' definitions and its default reduction (the mean over the batch).
 
 use crate::metrics::AccuracyKind;
-use crate::saveable::Saveable;
 use crate::{Error, Result};
 use rill_core::{DType, Tensor};
 
@@ -86,17 +85,11 @@ impl SparseCategoricalCrossentropy {
     }
 }
 
-/// Saved as Keras' `sparse_categorical_crossentropy` with its arguments.
-impl Saveable for SparseCategoricalCrossentropy {
-    const NAME: &'static str = "sparse_categorical_crossentropy";
-    type Config = Self;
-    fn get_config(&self) -> Self {
-        *self
-    }
-    fn from_config(config: Self) -> Result<Self> {
-        Ok(config)
-    }
-}
+// Saved as Keras' `sparse_categorical_crossentropy` with its arguments.
+crate::saveable::saveable_as_data!(
+    SparseCategoricalCrossentropy,
+    "sparse_categorical_crossentropy"
+);
 
 impl Loss for SparseCategoricalCrossentropy {
     crate::saveable_loss!();
@@ -154,17 +147,8 @@ pub struct CategoricalCrossentropy {
     pub label_smoothing: f64,
 }
 
-/// Saved as Keras' `categorical_crossentropy` with its arguments.
-impl Saveable for CategoricalCrossentropy {
-    const NAME: &'static str = "categorical_crossentropy";
-    type Config = Self;
-    fn get_config(&self) -> Self {
-        *self
-    }
-    fn from_config(config: Self) -> Result<Self> {
-        Ok(config)
-    }
-}
+// Saved as Keras' `categorical_crossentropy` with its arguments.
+crate::saveable::saveable_as_data!(CategoricalCrossentropy, "categorical_crossentropy");
 
 impl Loss for CategoricalCrossentropy {
     crate::saveable_loss!();
@@ -202,17 +186,8 @@ pub struct BinaryCrossentropy {
     pub label_smoothing: f64,
 }
 
-/// Saved as Keras' `binary_crossentropy` with its arguments.
-impl Saveable for BinaryCrossentropy {
-    const NAME: &'static str = "binary_crossentropy";
-    type Config = Self;
-    fn get_config(&self) -> Self {
-        *self
-    }
-    fn from_config(config: Self) -> Result<Self> {
-        Ok(config)
-    }
-}
+// Saved as Keras' `binary_crossentropy` with its arguments.
+crate::saveable::saveable_as_data!(BinaryCrossentropy, "binary_crossentropy");
 
 impl Loss for BinaryCrossentropy {
     crate::saveable_loss!();
@@ -280,16 +255,7 @@ macro_rules! regression_loss {
                 $ty { delta: 1.0 }
             }
         }
-        impl Saveable for $ty {
-            const NAME: &'static str = $name;
-            type Config = Self;
-            fn get_config(&self) -> Self {
-                *self
-            }
-            fn from_config(config: Self) -> Result<Self> {
-                Ok(config)
-            }
-        }
+        crate::saveable::saveable_as_data!($ty, $name);
         impl Loss for $ty {
             crate::saveable_loss!();
             fn compute(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {

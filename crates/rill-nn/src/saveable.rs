@@ -290,6 +290,23 @@ pub(crate) fn new_metric(stored: &Value) -> Result<Box<dyn Metric>> {
     find(metric_registry(), "metric", "register_metric", name)?(&stored["config"])
 }
 
+/// The [`Saveable`] impl of an object that is plain data — its own config — stored as `$name`.
+macro_rules! saveable_as_data {
+    ($ty:ty, $name:expr) => {
+        impl $crate::saveable::Saveable for $ty {
+            const NAME: &'static str = $name;
+            type Config = Self;
+            fn get_config(&self) -> Self {
+                self.clone()
+            }
+            fn from_config(config: Self) -> $crate::Result<Self> {
+                Ok(config)
+            }
+        }
+    };
+}
+pub(crate) use saveable_as_data;
+
 /// Writes the two [`Loss`] methods a [`Saveable`] loss derives from its config: `name` and
 /// `config`. Use it inside `impl Loss for …`.
 #[macro_export]

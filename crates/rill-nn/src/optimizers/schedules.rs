@@ -14,25 +14,10 @@ pub trait LearningRateSchedule: Send + Sync {
     }
 }
 
-/// The [`Saveable`](crate::saveable::Saveable) impl of a schedule that is plain data, under
-/// Keras' class name.
-macro_rules! saveable_schedule {
-    ($ty:ident) => {
-        impl crate::saveable::Saveable for $ty {
-            const NAME: &'static str = stringify!($ty);
-            type Config = Self;
-            fn get_config(&self) -> Self {
-                self.clone()
-            }
-            fn from_config(config: Self) -> crate::Result<Self> {
-                Ok(config)
-            }
-        }
-    };
-}
-saveable_schedule!(ExponentialDecay);
-saveable_schedule!(PiecewiseConstantDecay);
-saveable_schedule!(CosineDecay);
+// Saved under Keras' class names.
+crate::saveable::saveable_as_data!(ExponentialDecay, "ExponentialDecay");
+crate::saveable::saveable_as_data!(PiecewiseConstantDecay, "PiecewiseConstantDecay");
+crate::saveable::saveable_as_data!(CosineDecay, "CosineDecay");
 
 /// `initial · rate^(step / decay_steps)`, the exponent floored when `staircase`.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
