@@ -55,12 +55,16 @@ mod storage;
 pub mod tensor;
 
 pub use autograd::{is_grad_enabled, no_grad, Gradients, NoGradGuard};
+pub use backend::cpu::{CellKind, Squash};
 pub use batches::{Batch, Batches, Data, Feed};
 pub use dtype::{DType, Element, FloatElement};
 pub use error::{Error, Result};
 pub use float_mode::FlushDenormals;
 pub use layout::{broadcast_shapes, contiguous_strides, Layout};
-pub use ops::{same_padding, window_output_size, Conv2dOptions, Padding, UnaryOp};
+pub use ops::{
+    same_padding, window_output_size, Conv2dOptions, Padding, RecurrentCell, RecurrentExtras,
+    UnaryOp,
+};
 pub use random::{set_seed, Generator};
 pub use storage::Storage;
 pub use tensor::{Tensor, TensorId};

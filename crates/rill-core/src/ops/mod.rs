@@ -18,6 +18,7 @@
 //! | `cast` | to_dtype, to_f32_scaled |
 //! | `fused` | bias_relu (a layer's bias and ReLU in one pass) |
 //! | `batch_norm` | batch_norm (training-mode normalization, two passes each way) |
+//! | `recurrent` | recurrence (a SimpleRNN, LSTM or GRU over a whole sequence, one op each way) |
 
 mod batch_norm;
 mod binary;
@@ -31,12 +32,14 @@ mod index;
 mod join;
 mod matmul;
 mod pool;
+mod recurrent;
 mod reduce;
 mod softmax;
 mod unary;
 mod view;
 
 pub use conv::{same_padding, window_output_size, Conv2dOptions, Padding};
+pub use recurrent::{RecurrentCell, RecurrentExtras};
 pub use unary::UnaryOp;
 
 use crate::error::Result;

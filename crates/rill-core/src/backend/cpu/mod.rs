@@ -13,6 +13,7 @@ mod matmul;
 mod parallel;
 mod patches;
 mod pool;
+mod recurrent;
 mod reduce;
 mod small_gemm;
 mod strided;
@@ -33,6 +34,10 @@ pub use parallel::{join_or_help, share_chunks, PARALLEL_MIN_ELEMENTS};
 pub use patches::{col2im, col2im_add, im2col, PatchGeometry};
 pub use pool::{
     avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward, PoolGeometry,
+};
+pub use recurrent::{
+    recurrent_backward, recurrent_forward, CellKind, Recurrence, RecurrentGrads, RecurrentInputs,
+    RecurrentSaved, Squash,
 };
 pub use reduce::{arg_reduce_last, reduce_axes, sum_slice, ReduceKind};
 pub use strided::gather_strided;

@@ -1,0 +1,614 @@
+//! The time loops of the recurrent layers — SimpleRNN, LSTM and GRU (both of Keras' GRU forms) —
+//! over a whole sequence in one kernel each way. The input projection `x · W + b` for every
+//! step is one large product made before the loop (by the caller); each step then costs one
+//! product by the recurrent kernel (two for a GRU that resets before its product) and one pass
+//! over the gates, which are computed together (LSTM's i, f, c, o as one (batch, 4·units)
+//! block, as cuDNN and Keras lay them out).
+//!
+//! Batch rows never interact, so the batch is split into one piece per thread and each piece
+//! runs the whole sequence on its own; the recurrent kernel's gradient, summed over every step
+//! and row, is one product per piece after the backward loop instead of one per step.
+//!
+//! Layouts: the step inputs `xw` are batch-major (batch, steps, gates·units); the output is
+//! batch-major (batch, steps, states·units) — each step's h, and for the LSTM its c after it.
+//! What the backward pass needs is kept step-major per piece.
+
+use super::matmul::{gemm, MatRef};
+use crate::dtype::FloatElement;
+use rayon::prelude::*;
+
+/// Which cell the loop runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// `h = activation(xw + h · U)`.
+    SimpleRnn,
+    /// Gates i, f, c, o (Keras' order); `c = f·c + i·c̃`, `h = o·activation(c)`.
+    Lstm,
+    /// Gates z, r, h (Keras' order). `reset_after` (Keras' default, cuDNN's form): the reset
+    /// gate scales the recurrent product `h · U_h + b_h`; otherwise it scales `h` before it.
+    Gru {
+        /// Whether the reset gate applies after the recurrent product.
+        reset_after: bool,
+    },
+}
+
+impl CellKind {
+    /// Gate blocks per step: the width of `xw` and of the recurrent kernel, in units.
+    pub fn gates(self) -> usize {
+        match self {
+            CellKind::SimpleRnn => 1,
+            CellKind::Lstm => 4,
+            CellKind::Gru { .. } => 3,
+        }
+    }
+    /// States carried between steps: h, and the LSTM's c.
+    pub fn states(self) -> usize {
+        match self {
+            CellKind::Lstm => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The activations a recurrent cell can use: those whose slope follows from their output,
+/// which is all the backward pass keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Squash {
+    /// The identity.
+    Linear,
+    /// max(x, 0).
+    Relu,
+    /// The logistic sigmoid.
+    Sigmoid,
+    /// tanh.
+    Tanh,
+}
+
+impl Squash {
+    #[inline(always)]
+    fn apply<T: FloatElement>(self, x: T) -> T {
+        match self {
+            Squash::Linear => x,
+            Squash::Relu => x.max(T::zero()),
+            Squash::Sigmoid => T::one() / (T::one() + (-x).exp()),
+            Squash::Tanh => x.tanh(),
+        }
+    }
+    /// The derivative at the input whose output is `y`.
+    #[inline(always)]
+    fn slope<T: FloatElement>(self, y: T) -> T {
+        match self {
+            Squash::Linear => T::one(),
+            Squash::Relu => {
+                if y > T::zero() {
+                    T::one()
+                } else {
+                    T::zero()
+                }
+            }
+            Squash::Sigmoid => y * (T::one() - y),
+            Squash::Tanh => T::one() - y * y,
+        }
+    }
+}
+
+/// The size and kind of one recurrent loop.
+#[derive(Debug, Clone, Copy)]
+pub struct Recurrence {
+    /// The cell.
+    pub kind: CellKind,
+    /// Sequences in the batch.
+    pub batch: usize,
+    /// Steps per sequence.
+    pub steps: usize,
+    /// Units (the width of each state).
+    pub units: usize,
+    /// The activation of the candidate state (and of the LSTM's output).
+    pub activation: Squash,
+    /// The gates' activation.
+    pub recurrent_activation: Squash,
+}
+
+/// The inputs of a loop, as slices.
+#[derive(Clone, Copy)]
+pub struct RecurrentInputs<'a, T> {
+    /// The step inputs `x · W + b`, (batch, steps, gates·units).
+    pub xw: &'a [T],
+    /// The recurrent kernel, (units, gates·units).
+    pub kernel: &'a [T],
+    /// The initial h, (batch, units).
+    pub h0: &'a [T],
+    /// The LSTM's initial c, (batch, units).
+    pub c0: Option<&'a [T]>,
+    /// The recurrent bias of a GRU with `reset_after`, (gates·units).
+    pub recurrent_bias: Option<&'a [T]>,
+    /// Which (batch, step) entries are real; a masked step carries the states over unchanged.
+    pub mask: Option<&'a [bool]>,
+}
+
+/// What one batch piece's backward pass needs, step-major.
+struct Piece<T> {
+    /// The first batch row of the piece.
+    start: usize,
+    /// Its rows.
+    rows: usize,
+    /// Activated gates per step, (steps, rows, gates·units).
+    gates: Vec<T>,
+    /// h before and after every step, (steps + 1, rows, units).
+    h: Vec<T>,
+    /// The LSTM's c likewise.
+    c: Vec<T>,
+    /// GRU: the recurrent product's h block (`reset_after`) or `r · h` (otherwise), per step.
+    extra: Vec<T>,
+}
+
+/// What [`recurrent_forward`] keeps for [`recurrent_backward`].
+pub struct RecurrentSaved<T> {
+    pieces: Vec<Piece<T>>,
+}
+
+/// Batch pieces: one per thread when the loop is worth splitting.
+fn pieces(r: &Recurrence) -> Vec<(usize, usize)> {
+    let macs = r.batch * r.steps * r.units * r.units * r.kind.gates();
+    let threads = rayon::current_num_threads().max(1);
+    let n = if macs >= 1 << 20 {
+        threads.min(r.batch.div_ceil(4)).max(1)
+    } else {
+        1
+    };
+    let rows = r.batch.div_ceil(n).max(1);
+    (0..r.batch)
+        .step_by(rows)
+        .map(|s| (s, rows.min(r.batch - s)))
+        .collect()
+}
+
+fn mat<T>(data: &[T], offset: usize, row_stride: usize, col_stride: usize) -> MatRef<'_, T> {
+    MatRef {
+        data,
+        offset,
+        row_stride,
+        col_stride,
+    }
+}
+
+/// Runs the loop: the output (batch, steps, states·units) and, when `keep`, what the backward
+/// pass needs (otherwise only two steps' states are ever held).
+pub fn recurrent_forward<T: FloatElement>(
+    r: &Recurrence,
+    inputs: RecurrentInputs<'_, T>,
+    keep: bool,
+) -> (Vec<T>, RecurrentSaved<T>) {
+    let width = r.kind.states() * r.units;
+    let mut out = vec![T::zero(); r.batch * r.steps * width];
+    let plan = pieces(r);
+    let row_len = (r.steps * width).max(1);
+    let rows_each = plan.first().map_or(1, |p| p.1);
+    let pieces: Vec<Piece<T>> = out
+        .par_chunks_mut(rows_each * row_len)
+        .zip(plan.par_iter())
+        .map(|(out, &(start, rows))| forward_piece(r, &inputs, start, rows, keep, out))
+        .collect();
+    (out, RecurrentSaved { pieces })
+}
+
+/// Two distinct slots of `buf` (each `len` long): the first to read, the second to write.
+fn slots<T>(buf: &mut [T], read: usize, write: usize, len: usize) -> (&[T], &mut [T]) {
+    debug_assert_ne!(read, write);
+    if read < write {
+        let (a, b) = buf.split_at_mut(write * len);
+        (&a[read * len..][..len], &mut b[..len])
+    } else {
+        let (a, b) = buf.split_at_mut(read * len);
+        (&b[..len], &mut a[write * len..][..len])
+    }
+}
+
+fn forward_piece<T: FloatElement>(
+    r: &Recurrence,
+    x: &RecurrentInputs<'_, T>,
+    start: usize,
+    rows: usize,
+    keep: bool,
+    out: &mut [T],
+) -> Piece<T> {
+    let (u, steps, kind) = (r.units, r.steps, r.kind);
+    let g = kind.gates() * u;
+    let width = kind.states() * u;
+    let (act, gate) = (r.activation, r.recurrent_activation);
+    let state_slots = if keep { steps + 1 } else { 2 };
+    let step_slots = if keep { steps } else { 1 };
+    let mut h = vec![T::zero(); state_slots * rows * u];
+    h[..rows * u].copy_from_slice(&x.h0[start * u..][..rows * u]);
+    let mut c = Vec::new();
+    if kind == CellKind::Lstm {
+        c = vec![T::zero(); state_slots * rows * u];
+        if let Some(c0) = x.c0 {
+            c[..rows * u].copy_from_slice(&c0[start * u..][..rows * u]);
+        }
+    }
+    let mut gates = vec![T::zero(); step_slots * rows * g];
+    let mut extra = match kind {
+        CellKind::Gru { .. } => vec![T::zero(); step_slots * rows * u],
+        _ => Vec::new(),
+    };
+    let mut pre = vec![T::zero(); rows * g];
+    let mut rec = match kind {
+        CellKind::Gru { .. } => vec![T::zero(); rows * g],
+        _ => Vec::new(),
+    };
+    let state_slot = |t: usize| if keep { t } else { t % 2 };
+    for t in 0..steps {
+        for i in 0..rows {
+            pre[i * g..][..g].copy_from_slice(&x.xw[((start + i) * steps + t) * g..][..g]);
+        }
+        let (read, write) = (state_slot(t), state_slot(t + 1));
+        let (hp, hn) = slots(&mut h, read, write, rows * u);
+        let gs = if keep { t } else { 0 };
+        let gt = &mut gates[gs * rows * g..][..rows * g];
+        let masked = |i: usize| x.mask.is_some_and(|m| !m[(start + i) * steps + t]);
+        match kind {
+            CellKind::SimpleRnn => {
+                gemm(
+                    rows,
+                    g,
+                    u,
+                    mat(hp, 0, u, 1),
+                    mat(x.kernel, 0, g, 1),
+                    &mut pre,
+                    true,
+                );
+                for (k, (&p, o)) in pre.iter().zip(hn.iter_mut()).enumerate() {
+                    *o = if masked(k / u) { hp[k] } else { act.apply(p) };
+                }
+            }
+            CellKind::Lstm => {
+                gemm(
+                    rows,
+                    g,
+                    u,
+                    mat(hp, 0, u, 1),
+                    mat(x.kernel, 0, g, 1),
+                    &mut pre,
+                    true,
+                );
+                let (cp, cn) = slots(&mut c, read, write, rows * u);
+                for i in 0..rows {
+                    let (p, s) = (&pre[i * g..][..g], &mut gt[i * g..][..g]);
+                    let skip = masked(i);
+                    for j in 0..u {
+                        let k = i * u + j;
+                        let (ig, f) = (gate.apply(p[j]), gate.apply(p[u + j]));
+                        let (cc, o) = (act.apply(p[2 * u + j]), gate.apply(p[3 * u + j]));
+                        (s[j], s[u + j], s[2 * u + j], s[3 * u + j]) = (ig, f, cc, o);
+                        if skip {
+                            (cn[k], hn[k]) = (cp[k], hp[k]);
+                        } else {
+                            cn[k] = f * cp[k] + ig * cc;
+                            hn[k] = o * act.apply(cn[k]);
+                        }
+                    }
+                }
+            }
+            CellKind::Gru { reset_after: true } => {
+                gemm(
+                    rows,
+                    g,
+                    u,
+                    mat(hp, 0, u, 1),
+                    mat(x.kernel, 0, g, 1),
+                    &mut rec,
+                    false,
+                );
+                let ex = &mut extra[gs * rows * u..][..rows * u];
+                for i in 0..rows {
+                    let (p, q, s) = (
+                        &pre[i * g..][..g],
+                        &rec[i * g..][..g],
+                        &mut gt[i * g..][..g],
+                    );
+                    let b = |j: usize| x.recurrent_bias.map_or(T::zero(), |b| b[j]);
+                    let skip = masked(i);
+                    for j in 0..u {
+                        let k = i * u + j;
+                        let z = gate.apply(p[j] + q[j] + b(j));
+                        let rr = gate.apply(p[u + j] + q[u + j] + b(u + j));
+                        let rh = q[2 * u + j] + b(2 * u + j);
+                        let hh = act.apply(p[2 * u + j] + rr * rh);
+                        (s[j], s[u + j], s[2 * u + j], ex[k]) = (z, rr, hh, rh);
+                        hn[k] = if skip {
+                            hp[k]
+                        } else {
+                            z * hp[k] + (T::one() - z) * hh
+                        };
+                    }
+                }
+            }
+            CellKind::Gru { reset_after: false } => {
+                // z and r from h · U[:, :2u]; then the candidate from (r · h) · U[:, 2u:].
+                let zr = &mut rec[..rows * 2 * u];
+                gemm(
+                    rows,
+                    2 * u,
+                    u,
+                    mat(hp, 0, u, 1),
+                    mat(x.kernel, 0, g, 1),
+                    zr,
+                    false,
+                );
+                let ex = &mut extra[gs * rows * u..][..rows * u];
+                for i in 0..rows {
+                    for j in 0..u {
+                        let k = i * u + j;
+                        let z = gate.apply(pre[i * g + j] + zr[i * 2 * u + j]);
+                        let rr = gate.apply(pre[i * g + u + j] + zr[i * 2 * u + u + j]);
+                        (gt[i * g + j], gt[i * g + u + j]) = (z, rr);
+                        ex[k] = rr * hp[k];
+                    }
+                }
+                let hx = &mut rec[..rows * u];
+                gemm(
+                    rows,
+                    u,
+                    u,
+                    mat(ex, 0, u, 1),
+                    mat(x.kernel, 2 * u, g, 1),
+                    hx,
+                    false,
+                );
+                for i in 0..rows {
+                    let skip = masked(i);
+                    for j in 0..u {
+                        let k = i * u + j;
+                        let z = gt[i * g + j];
+                        let hh = act.apply(pre[i * g + 2 * u + j] + hx[k]);
+                        gt[i * g + 2 * u + j] = hh;
+                        hn[k] = if skip {
+                            hp[k]
+                        } else {
+                            z * hp[k] + (T::one() - z) * hh
+                        };
+                    }
+                }
+            }
+        }
+        for i in 0..rows {
+            let o = &mut out[(i * steps + t) * width..][..width];
+            o[..u].copy_from_slice(&hn[i * u..][..u]);
+            if kind == CellKind::Lstm {
+                o[u..].copy_from_slice(&c[write * rows * u + i * u..][..u]);
+            }
+        }
+    }
+    Piece {
+        start,
+        rows,
+        gates,
+        h,
+        c,
+        extra,
+    }
+}
+
+/// The gradients of one loop.
+pub struct RecurrentGrads<T> {
+    /// Of `xw`, (batch, steps, gates·units).
+    pub xw: Vec<T>,
+    /// Of the recurrent kernel, (units, gates·units).
+    pub kernel: Vec<T>,
+    /// Of the initial h.
+    pub h0: Vec<T>,
+    /// Of the LSTM's initial c (empty otherwise).
+    pub c0: Vec<T>,
+    /// Of a GRU's recurrent bias (empty otherwise).
+    pub recurrent_bias: Vec<T>,
+}
+
+/// Backpropagation through time: the gradients of every input of [`recurrent_forward`] (run
+/// with `keep`) from the gradient of its output, `dy` (batch, steps, states·units).
+pub fn recurrent_backward<T: FloatElement>(
+    r: &Recurrence,
+    inputs: RecurrentInputs<'_, T>,
+    saved: &RecurrentSaved<T>,
+    dy: &[T],
+) -> RecurrentGrads<T> {
+    let (u, g) = (r.units, r.kind.gates() * r.units);
+    let mut dxw = vec![T::zero(); r.batch * r.steps * g];
+    let mut dh0 = vec![T::zero(); r.batch * u];
+    let mut dc0 = match r.kind {
+        CellKind::Lstm => vec![T::zero(); r.batch * u],
+        _ => Vec::new(),
+    };
+    let rows_each = saved.pieces.first().map_or(1, |p| p.rows);
+    let dc_chunks: Vec<&mut [T]> = if dc0.is_empty() {
+        saved.pieces.iter().map(|_| &mut [][..]).collect()
+    } else {
+        dc0.chunks_mut(rows_each * u).collect()
+    };
+    let sums: Vec<(Vec<T>, Vec<T>)> = dxw
+        .par_chunks_mut((rows_each * r.steps * g).max(1))
+        .zip(dh0.par_chunks_mut(rows_each * u))
+        .zip(dc_chunks)
+        .zip(saved.pieces.par_iter())
+        .map(|(((dxw, dh0), dc0), piece)| backward_piece(r, &inputs, piece, dy, dxw, dh0, dc0))
+        .collect();
+    let mut kernel = vec![T::zero(); u * g];
+    let mut recurrent_bias = match r.kind {
+        CellKind::Gru { reset_after: true } => vec![T::zero(); g],
+        _ => Vec::new(),
+    };
+    for (dk, db) in sums {
+        kernel.iter_mut().zip(&dk).for_each(|(a, &b)| *a += b);
+        recurrent_bias
+            .iter_mut()
+            .zip(&db)
+            .for_each(|(a, &b)| *a += b);
+    }
+    RecurrentGrads {
+        xw: dxw,
+        kernel,
+        h0: dh0,
+        c0: dc0,
+        recurrent_bias,
+    }
+}
+
+/// One piece's backward loop; returns its share of the recurrent kernel's and bias' gradients.
+fn backward_piece<T: FloatElement>(
+    r: &Recurrence,
+    x: &RecurrentInputs<'_, T>,
+    p: &Piece<T>,
+    dy: &[T],
+    dxw: &mut [T],
+    dh_out: &mut [T],
+    dc_out: &mut [T],
+) -> (Vec<T>, Vec<T>) {
+    let (u, steps, kind, rows, start) = (r.units, r.steps, r.kind, p.rows, p.start);
+    let g = kind.gates() * u;
+    let width = kind.states() * u;
+    let (act, gate) = (r.activation, r.recurrent_activation);
+    let mut dh = vec![T::zero(); rows * u];
+    let mut dc = vec![T::zero(); if kind == CellKind::Lstm { rows * u } else { 0 }];
+    // The gradient reaching the recurrent product at each step, step-major: its product with
+    // the states before each step is the recurrent kernel's gradient.
+    let mut drec = vec![T::zero(); steps * rows * g];
+    let mut drh = vec![T::zero(); rows * u];
+    for t in (0..steps).rev() {
+        for i in 0..rows {
+            let d = &dy[((start + i) * steps + t) * width..][..width];
+            for j in 0..u {
+                dh[i * u + j] += d[j];
+            }
+            if kind == CellKind::Lstm {
+                for j in 0..u {
+                    dc[i * u + j] += d[u + j];
+                }
+            }
+        }
+        let hp = &p.h[t * rows * u..][..rows * u];
+        let hn = &p.h[(t + 1) * rows * u..][..rows * u];
+        let gt = &p.gates[t * rows * g..][..rows * g];
+        let dr = &mut drec[t * rows * g..][..rows * g];
+        let masked = |i: usize| x.mask.is_some_and(|m| !m[(start + i) * steps + t]);
+        match kind {
+            CellKind::SimpleRnn => {
+                for i in (0..rows).filter(|&i| !masked(i)) {
+                    for j in 0..u {
+                        let k = i * u + j;
+                        dr[k] = dh[k] * act.slope(hn[k]);
+                        dh[k] = T::zero();
+                    }
+                }
+            }
+            CellKind::Lstm => {
+                let cp = &p.c[t * rows * u..][..rows * u];
+                let cn = &p.c[(t + 1) * rows * u..][..rows * u];
+                for i in (0..rows).filter(|&i| !masked(i)) {
+                    let (s, d) = (&gt[i * g..][..g], &mut dr[i * g..][..g]);
+                    for j in 0..u {
+                        let k = i * u + j;
+                        let (ig, f, cc, o) = (s[j], s[u + j], s[2 * u + j], s[3 * u + j]);
+                        let a = act.apply(cn[k]);
+                        let dcx = dc[k] + dh[k] * o * act.slope(a);
+                        d[j] = dcx * cc * gate.slope(ig);
+                        d[u + j] = dcx * cp[k] * gate.slope(f);
+                        d[2 * u + j] = dcx * ig * act.slope(cc);
+                        d[3 * u + j] = dh[k] * a * gate.slope(o);
+                        dc[k] = dcx * f;
+                        dh[k] = T::zero();
+                    }
+                }
+            }
+            CellKind::Gru { reset_after } => {
+                let ex = &p.extra[t * rows * u..][..rows * u];
+                for i in (0..rows).filter(|&i| !masked(i)) {
+                    let (s, d) = (&gt[i * g..][..g], &mut dr[i * g..][..g]);
+                    for j in 0..u {
+                        let k = i * u + j;
+                        let (z, rr, hh) = (s[j], s[u + j], s[2 * u + j]);
+                        let dhh = dh[k] * (T::one() - z) * act.slope(hh);
+                        d[j] = dh[k] * (hp[k] - hh) * gate.slope(z);
+                        if reset_after {
+                            d[u + j] = dhh * ex[k] * gate.slope(rr);
+                            // The candidate's step input sees dhh; its recurrent block r·dhh.
+                            d[2 * u + j] = dhh * rr;
+                            dxw_at(dxw, i, t, steps, g)[2 * u + j] = dhh;
+                        } else {
+                            d[2 * u + j] = dhh;
+                        }
+                        dh[k] = dh[k] * z;
+                    }
+                }
+                if !reset_after {
+                    // d(r·h) = dhh · U_hᵀ, then the reset gate and h's share through it.
+                    let dhh = mat(dr, 2 * u, g, 1);
+                    gemm(rows, u, u, dhh, mat(x.kernel, 2 * u, 1, g), &mut drh, false);
+                    for i in (0..rows).filter(|&i| !masked(i)) {
+                        for j in 0..u {
+                            let k = i * u + j;
+                            let rr = gt[i * g + u + j];
+                            dr[i * g + u + j] = drh[k] * hp[k] * gate.slope(rr);
+                            dh[k] += drh[k] * rr;
+                        }
+                    }
+                }
+            }
+        }
+        // The step inputs' gradient is the recurrent product's, but for a reset-after GRU's
+        // candidate block (written above).
+        for i in (0..rows).filter(|&i| !masked(i)) {
+            let d = dxw_at(dxw, i, t, steps, g);
+            let blocks = match kind {
+                CellKind::Gru { reset_after: true } => 2 * u,
+                _ => g,
+            };
+            d[..blocks].copy_from_slice(&dr[i * g..][..blocks]);
+        }
+        let k = match kind {
+            CellKind::Gru { reset_after: false } => 2 * u,
+            _ => g,
+        };
+        gemm(
+            rows,
+            u,
+            k,
+            mat(dr, 0, g, 1),
+            mat(x.kernel, 0, 1, g),
+            &mut dh,
+            true,
+        );
+    }
+    dh_out.copy_from_slice(&dh);
+    dc_out.copy_from_slice(&dc);
+    // dU = Σ_t h_{t-1}ᵀ · drec_t: one product over every step and row of the piece.
+    let n = steps * rows;
+    let mut dk = vec![T::zero(); u * g];
+    let hprev = mat(&p.h, 0, 1, u);
+    match kind {
+        CellKind::Gru { reset_after: false } => {
+            let mut zr = vec![T::zero(); u * 2 * u];
+            gemm(u, 2 * u, n, hprev, mat(&drec, 0, g, 1), &mut zr, false);
+            let mut hh = vec![T::zero(); u * u];
+            let rh = mat(&p.extra, 0, 1, u);
+            gemm(u, u, n, rh, mat(&drec, 2 * u, g, 1), &mut hh, false);
+            for row in 0..u {
+                dk[row * g..][..2 * u].copy_from_slice(&zr[row * 2 * u..][..2 * u]);
+                dk[row * g + 2 * u..][..u].copy_from_slice(&hh[row * u..][..u]);
+            }
+        }
+        _ => gemm(u, g, n, hprev, mat(&drec, 0, g, 1), &mut dk, false),
+    }
+    let mut db = Vec::new();
+    if kind == (CellKind::Gru { reset_after: true }) {
+        db = vec![T::zero(); g];
+        for row in drec.chunks(g) {
+            db.iter_mut().zip(row).for_each(|(a, &b)| *a += b);
+        }
+    }
+    (dk, db)
+}
+
+/// Row `i` (of the piece), step `t` of the piece's slice of the step inputs' gradient.
+fn dxw_at<T>(dxw: &mut [T], i: usize, t: usize, steps: usize, g: usize) -> &mut [T] {
+    &mut dxw[(i * steps + t) * g..][..g]
+}
