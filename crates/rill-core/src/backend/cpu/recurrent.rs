@@ -536,7 +536,7 @@ fn backward_piece<T: FloatElement>(
                         } else {
                             d[2 * u + j] = dhh;
                         }
-                        dh[k] = dh[k] * z;
+                        dh[k] *= z;
                     }
                 }
                 if !reset_after {
