@@ -44,6 +44,7 @@ fn initializer(v: &Value) -> Option<Value> {
         "random_normal" | "RandomNormal" => {
             json!({"random_normal": [num("mean", 0.0), num("stddev", 0.05)]})
         }
+        "orthogonal" | "Orthogonal" => json!({"orthogonal": num("gain", 1.0)}),
         _ => return None,
     })
 }
@@ -355,6 +356,15 @@ fn build(config: &Value, depth: usize) -> Result<(Model, Vec<(String, String)>)>
     Ok((model, order))
 }
 
+/// Where Keras keeps `layer`'s `weights` variables below its group: its Keras form's say, or
+/// its own `vars` for a layer without one.
+pub(crate) fn weight_groups(layer: &dyn Layer, weights: usize) -> Result<Vec<(String, usize)>> {
+    match (keras_form(layer.kind()), layer.config()) {
+        (Some(form), Some(config)) => Ok((form.weight_groups)(&config, weights)?),
+        _ => Ok(vec![(String::new(), weights)]),
+    }
+}
+
 /// Gives every layer its variables from the file, by name or by Keras' key.
 pub(crate) fn assign_weights(
     model: &Model,
@@ -390,7 +400,24 @@ pub(crate) fn assign_weights(
             .into_iter()
             .filter(|v| !v.is_state())
             .collect();
-        let values = weights.take(name, &key).unwrap_or_default();
+        let groups = weight_groups(layer.as_ref(), vars.len())?;
+        let mut stored = weights.take(name, &key).unwrap_or_default();
+        let mut values = Vec::with_capacity(vars.len());
+        for (path, count) in &groups {
+            let found = stored.remove(path).unwrap_or_default();
+            if found.len() != *count {
+                let at = if path.is_empty() {
+                    format!("layers/{key}/vars")
+                } else {
+                    format!("layers/{key}/{path}/vars")
+                };
+                return Err(format(format!(
+                    "layer '{name}' ({class}) has {} weights in model.weights.h5 (group {at}), the layer needs {count} there",
+                    found.len(),
+                )));
+            }
+            values.extend(found);
+        }
         if values.len() != vars.len() {
             return Err(format(format!(
                 "layer '{name}' ({class}) has {} weights in model.weights.h5 (group layers/{key}), the layer needs {}",

@@ -63,7 +63,7 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
                 weights.push(LayerWeights {
                     key: key.clone(),
                     name: node.name.to_string(),
-                    values: Vec::new(),
+                    groups: Vec::new(),
                 });
                 weights.extend(inner_weights.into_iter().map(|w| LayerWeights {
                     key: format!("{key}/layers/{}", w.key),
@@ -86,16 +86,21 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
                 c["name"] = json!(node.name);
                 c["trainable"] = json!(l.is_trainable());
                 c["dtype"] = json!("float32");
-                let values = l
+                let values: Vec<_> = l
                     .variables()
                     .into_iter()
                     .filter(|v| !v.is_state())
                     .map(|v| v.value())
                     .collect();
+                let mut values = values.into_iter();
+                let groups = crate::config_in::weight_groups(l.as_ref(), values.len())?
+                    .into_iter()
+                    .map(|(path, count)| (path, values.by_ref().take(count).collect()))
+                    .collect();
                 weights.push(LayerWeights {
                     key: keys.next(l.kind()),
                     name: node.name.to_string(),
-                    values,
+                    groups,
                 });
                 let input = match node.parents {
                     [one] => batch(view.nodes[*one].shape),

@@ -1,7 +1,10 @@
 //! `model.weights.h5`: Keras keeps each layer's variables as datasets `0`, `1`, … in a group
 //! `layers/<key>/vars`, where `<key>` is the layer's class name in snake case, numbered in
 //! model order (`dense`, `dense_1`, …), and the `vars` group carries the layer's name as an
-//! attribute. Read and written with the pure-Rust `hdf5-pure`.
+//! attribute. A layer that holds a cell or layers keeps theirs deeper, under the path its
+//! [`KerasForm`](rill_nn::layers::KerasForm) names (`layers/lstm/cell/vars`,
+//! `layers/bidirectional/forward_layer/cell/vars`). Read and written with the pure-Rust
+//! `hdf5-pure`.
 
 use crate::error::{format, Result};
 use hdf5_pure::{AttrValue, File, FileBuilder, GroupBuilder};
@@ -45,13 +48,17 @@ impl Keys {
     }
 }
 
+/// One layer's variables by the path of their `vars` group below the layer's own group (`""`
+/// for the layer's own `vars`, `"cell"` for an LSTM's).
+pub(crate) type LayerVars = BTreeMap<String, Vec<Tensor>>;
+
 /// The weights of one layer, keyed both ways Keras marks them.
 #[derive(Default)]
 pub(crate) struct Weights {
-    /// By the layer name stored in each `vars` group's `name` attribute.
-    by_name: HashMap<String, Vec<Tensor>>,
+    /// By the layer name stored in each layer's own `vars` group's `name` attribute.
+    by_name: HashMap<String, LayerVars>,
     /// By group key (`dense_1`).
-    by_key: HashMap<String, Vec<Tensor>>,
+    by_key: HashMap<String, LayerVars>,
     /// The weights of nested models' layers (`layers/<key>/layers/…`), by the model's key.
     nested: HashMap<String, Weights>,
 }
@@ -59,7 +66,12 @@ pub(crate) struct Weights {
 impl Weights {
     /// Values stored in the file: what building the model it belongs to may allocate.
     pub fn total_values(&self) -> usize {
-        let own: usize = self.by_key.values().flatten().map(Tensor::numel).sum();
+        let own: usize = self
+            .by_key
+            .values()
+            .flat_map(|groups| groups.values().flatten())
+            .map(Tensor::numel)
+            .sum();
         own + self
             .nested
             .values()
@@ -73,7 +85,7 @@ impl Weights {
     }
 
     /// The variables of a layer: by its name when the file records names, else by its key.
-    pub fn take(&mut self, name: &str, key: &str) -> Option<Vec<Tensor>> {
+    pub fn take(&mut self, name: &str, key: &str) -> Option<LayerVars> {
         self.by_name
             .remove(name)
             .or_else(|| self.by_key.remove(key))
@@ -120,46 +132,86 @@ fn read_layers(file: &File, prefix: &str, depth: usize) -> Result<Weights> {
             let nested = read_layers(file, &inner, depth + 1)?;
             weights.nested.insert(key.clone(), nested);
         }
-        let vars_path = format!("{prefix}/{key}/vars");
-        let Ok(vars) = file.group(&vars_path) else {
+        let mut groups = LayerVars::new();
+        read_var_groups(file, &format!("{prefix}/{key}"), "", &mut groups)?;
+        if groups.is_empty() {
             continue;
-        };
-        let mut names = vars.datasets().map_err(h5)?;
-        names.sort_by_key(|n| n.parse::<usize>().unwrap_or(usize::MAX));
-        let mut tensors = Vec::with_capacity(names.len());
-        for (i, n) in names.iter().enumerate() {
-            if n.parse::<usize>() != Ok(i) {
-                return Err(format(format!(
-                    "{vars_path}: variables are not numbered 0, 1, …: found '{n}'"
-                )));
-            }
-            let ds = file.dataset(&format!("{vars_path}/{n}")).map_err(h5)?;
-            let shape = ds.shape().map_err(h5)?;
-            let count = shape
-                .iter()
-                .try_fold(1u64, |a, &d| a.checked_mul(d))
-                .filter(|&c| c <= MAX_VALUES);
-            let Some(count) = count else {
-                return Err(format(format!(
-                    "{vars_path}/{n}: shape {shape:?} is too large"
-                )));
-            };
-            let values = ds.read_f32().map_err(h5)?;
-            if values.len() as u64 != count {
-                return Err(format(format!(
-                    "{vars_path}/{n}: {} values for shape {shape:?}",
-                    values.len()
-                )));
-            }
-            let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
-            tensors.push(Tensor::from_vec(values, &dims)?);
         }
-        if let Some(name) = vars.attrs().map_err(h5)?.get("name").and_then(attr_string) {
-            weights.by_name.insert(name, tensors.clone());
+        let vars_path = format!("{prefix}/{key}/vars");
+        if let Ok(vars) = file.group(&vars_path) {
+            if let Some(name) = vars.attrs().map_err(h5)?.get("name").and_then(attr_string) {
+                weights.by_name.insert(name, groups.clone());
+            }
         }
-        weights.by_key.insert(key, tensors);
+        weights.by_key.insert(key, groups);
     }
     Ok(weights)
+}
+
+/// How deep below a layer's group its cells' and inner layers' `vars` may be
+/// (`forward_layer/cell` is two).
+const MAX_VAR_DEPTH: usize = 3;
+
+/// Reads the `vars` group of `{group}` into `out[at]`, and those of its subgroups (but a
+/// nested model's `layers`) under their paths.
+fn read_var_groups(file: &File, group: &str, at: &str, out: &mut LayerVars) -> Result<()> {
+    let vars_path = format!("{group}/vars");
+    if let Ok(vars) = file.group(&vars_path) {
+        out.insert(at.to_string(), read_vars(file, &vars, &vars_path)?);
+    }
+    if at.split('/').count() >= MAX_VAR_DEPTH {
+        return Ok(());
+    }
+    let Ok(g) = file.group(group) else {
+        return Ok(());
+    };
+    for sub in g.groups().map_err(h5)? {
+        if sub == "vars" || (at.is_empty() && sub == "layers") {
+            continue;
+        }
+        let path = if at.is_empty() {
+            sub.clone()
+        } else {
+            format!("{at}/{sub}")
+        };
+        read_var_groups(file, &format!("{group}/{sub}"), &path, out)?;
+    }
+    Ok(())
+}
+
+/// The datasets `0`, `1`, … of one `vars` group, each checked before it is read.
+fn read_vars(file: &File, vars: &hdf5_pure::Group, vars_path: &str) -> Result<Vec<Tensor>> {
+    let mut names = vars.datasets().map_err(h5)?;
+    names.sort_by_key(|n| n.parse::<usize>().unwrap_or(usize::MAX));
+    let mut tensors = Vec::with_capacity(names.len());
+    for (i, n) in names.iter().enumerate() {
+        if n.parse::<usize>() != Ok(i) {
+            return Err(format(format!(
+                "{vars_path}: variables are not numbered 0, 1, …: found '{n}'"
+            )));
+        }
+        let ds = file.dataset(&format!("{vars_path}/{n}")).map_err(h5)?;
+        let shape = ds.shape().map_err(h5)?;
+        let count = shape
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d))
+            .filter(|&c| c <= MAX_VALUES);
+        let Some(count) = count else {
+            return Err(format(format!(
+                "{vars_path}/{n}: shape {shape:?} is too large"
+            )));
+        };
+        let values = ds.read_f32().map_err(h5)?;
+        if values.len() as u64 != count {
+            return Err(format(format!(
+                "{vars_path}/{n}: {} values for shape {shape:?}",
+                values.len()
+            )));
+        }
+        let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+        tensors.push(Tensor::from_vec(values, &dims)?);
+    }
+    Ok(tensors)
 }
 
 /// One layer's variables to write.
@@ -168,7 +220,8 @@ pub(crate) struct LayerWeights {
     /// nested model (whose own, empty, entry is `sequential`).
     pub key: String,
     pub name: String,
-    pub values: Vec<Tensor>,
+    /// The variables by the path of their `vars` group below the layer's (`""`: its own).
+    pub groups: Vec<(String, Vec<Tensor>)>,
 }
 
 /// The groups to write under one `layers` group: each layer's variables and, for a nested
@@ -192,28 +245,70 @@ impl<'a> LayerTree<'a> {
     }
 
     /// Writes `<key>/vars/<i>` for each layer here (an empty `vars` group for layers without
-    /// weights, as Keras writes) and `<key>/layers/…` for a nested model's layers.
+    /// weights, as Keras writes), a cell's or inner layer's `<key>/<path>/vars/<i>` (with an
+    /// empty `vars` at each level, as Keras writes), and `<key>/layers/…` for a nested model's
+    /// layers.
     fn write(&self, parent: &mut GroupBuilder) -> Result<()> {
         for (key, node) in &self.layers {
             let mut layer = parent.create_group(key);
-            let mut vars = layer.create_group("vars");
+            let mut own = VarTree::default();
             if let Some(l) = node.vars {
-                vars.set_attr("name", AttrValue::String(l.name.clone()));
-                for (i, t) in l.values.iter().enumerate() {
-                    let values: Vec<f32> = t.to_dtype(rill_core::DType::F32)?.to_vec()?;
-                    let shape: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
-                    vars.create_dataset(&i.to_string())
-                        .with_f32_data(&values)
-                        .with_shape(&shape);
+                own.name = Some(l.name.clone());
+                for (path, values) in &l.groups {
+                    own.insert(path, values);
                 }
             }
-            layer.add_group(vars.finish());
+            own.write_into(&mut layer)?;
             if !node.layers.is_empty() {
                 let mut inner = layer.create_group("layers");
                 node.write(&mut inner)?;
                 layer.add_group(inner.finish());
             }
             parent.add_group(layer.finish());
+        }
+        Ok(())
+    }
+}
+
+/// One layer's `vars` groups, nested by path.
+#[derive(Default)]
+struct VarTree<'a> {
+    name: Option<String>,
+    values: Option<&'a [Tensor]>,
+    below: BTreeMap<String, VarTree<'a>>,
+}
+
+impl<'a> VarTree<'a> {
+    fn insert(&mut self, path: &str, values: &'a [Tensor]) {
+        match path.split_once('/') {
+            _ if path.is_empty() => self.values = Some(values),
+            Some((first, rest)) => self
+                .below
+                .entry(first.into())
+                .or_default()
+                .insert(rest, values),
+            None => self.below.entry(path.into()).or_default().values = Some(values),
+        }
+    }
+
+    /// `vars` (named when known) and the groups below, into `group`.
+    fn write_into(&self, group: &mut GroupBuilder) -> Result<()> {
+        let mut vars = group.create_group("vars");
+        if let Some(name) = &self.name {
+            vars.set_attr("name", AttrValue::String(name.clone()));
+        }
+        for (i, t) in self.values.unwrap_or_default().iter().enumerate() {
+            let values: Vec<f32> = t.to_dtype(rill_core::DType::F32)?.to_vec()?;
+            let shape: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
+            vars.create_dataset(&i.to_string())
+                .with_f32_data(&values)
+                .with_shape(&shape);
+        }
+        group.add_group(vars.finish());
+        for (key, tree) in &self.below {
+            let mut sub = group.create_group(key);
+            tree.write_into(&mut sub)?;
+            group.add_group(sub.finish());
         }
         Ok(())
     }

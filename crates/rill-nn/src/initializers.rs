@@ -87,6 +87,9 @@ pub enum Initializer {
     RandomUniform(f64, f64),
     /// N(mean, std).
     RandomNormal(f64, f64),
+    /// A (semi-)orthogonal matrix times `gain` — Keras' default for recurrent kernels: the
+    /// Q of a random normal matrix's QR decomposition, signs fixed by R's diagonal.
+    Orthogonal(f64),
 }
 
 /// Keras' fan-in and fan-out of a weight shape.
@@ -131,6 +134,47 @@ impl Initializer {
             }
             Initializer::RandomUniform(lo, hi) => g.uniform(shape, lo, hi, f),
             Initializer::RandomNormal(m, s) => g.normal(shape, m, s, f),
+            Initializer::Orthogonal(gain) => {
+                let cols = shape.last().copied().unwrap_or(1);
+                let rows = shape.iter().product::<usize>() / cols.max(1);
+                let normal = g.normal(&[rows.max(cols), rows.min(cols)], 0.0, 1.0, DType::F64)?;
+                let q =
+                    orthonormal_columns(normal.to_vec::<f64>()?, rows.max(cols), rows.min(cols));
+                // Q is tall (n × m, n ≥ m); a wide weight takes its transpose, as Keras does.
+                let values: Vec<f32> = (0..rows * cols)
+                    .map(|i| {
+                        let (r, c) = (i / cols, i % cols);
+                        let v = if rows >= cols {
+                            q[r * cols + c]
+                        } else {
+                            q[c * rows + r]
+                        };
+                        (v * gain) as f32
+                    })
+                    .collect();
+                Tensor::from_vec(values, shape)
+            }
         })
     }
+}
+
+/// The Q of the QR decomposition of the n × m matrix `a` (row-major, n ≥ m), with each column's
+/// sign chosen so that R's diagonal is positive — what `np.linalg.qr` and then Keras' sign fix
+/// give. Modified Gram–Schmidt, in f64.
+fn orthonormal_columns(mut a: Vec<f64>, n: usize, m: usize) -> Vec<f64> {
+    for j in 0..m {
+        for k in 0..j {
+            let dot: f64 = (0..n).map(|i| a[i * m + j] * a[i * m + k]).sum();
+            for i in 0..n {
+                a[i * m + j] -= dot * a[i * m + k];
+            }
+        }
+        let norm = (0..n).map(|i| a[i * m + j].powi(2)).sum::<f64>().sqrt();
+        // A normal matrix's columns are independent with probability one; guard the rest.
+        let norm = if norm > 0.0 { norm } else { 1.0 };
+        for i in 0..n {
+            a[i * m + j] /= norm;
+        }
+    }
+    a
 }

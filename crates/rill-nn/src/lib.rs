@@ -55,8 +55,9 @@ pub mod prelude {
     pub use crate::layers::{
         ActivationLayer, Add, AveragePooling1D, AveragePooling2D, BatchNormalization, Concatenate,
         Configurable, Conv1D, Conv2D, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1D,
-        GlobalAveragePooling2D, GlobalMaxPooling1D, Layer, LayerNormalization, MaxPooling1D,
-        MaxPooling2D, Multiply, Padding1D, ReLU, Regularizer, Rescaling, Reshape, Softmax,
+        GlobalAveragePooling2D, GlobalMaxPooling1D, Gru, Layer, LayerNormalization, Lstm,
+        MaxPooling1D, MaxPooling2D, Multiply, Padding1D, ReLU, Regularizer, Rescaling, Reshape,
+        SimpleRnn, Softmax,
     };
     pub use crate::losses::{
         BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, MeanAbsoluteError,

@@ -33,6 +33,36 @@ pub(crate) fn float(name: &str, f: f32) -> AttributeProto {
     }
 }
 
+/// A list-of-floats attribute.
+pub(crate) fn floats(name: &str, floats: &[f32]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        floats: floats.to_vec(),
+        r#type: ty::FLOATS,
+        ..Default::default()
+    }
+}
+
+/// A string attribute.
+pub(crate) fn string(name: &str, s: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        s: s.as_bytes().to_vec(),
+        r#type: ty::STRING,
+        ..Default::default()
+    }
+}
+
+/// A list-of-strings attribute.
+pub(crate) fn strings(name: &str, strings: &[String]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        strings: strings.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        r#type: ty::STRINGS,
+        ..Default::default()
+    }
+}
+
 /// A node's attributes by name, read with the node named in every error.
 pub(crate) struct Attributes<'a> {
     node: &'a NodeProto,
@@ -83,6 +113,28 @@ impl<'a> Attributes<'a> {
             Some(a) => {
                 self.check(a, ty::STRING, "a string")?;
                 Ok(Some(String::from_utf8_lossy(&a.s).into_owned()))
+            }
+            None => Ok(None),
+        }
+    }
+    pub fn floats(&self, name: &str) -> Result<Option<Vec<f32>>> {
+        match self.get(name) {
+            Some(a) => self
+                .check(a, ty::FLOATS, "a list of floats")
+                .map(|_| Some(a.floats.clone())),
+            None => Ok(None),
+        }
+    }
+    pub fn strings(&self, name: &str) -> Result<Option<Vec<String>>> {
+        match self.get(name) {
+            Some(a) => {
+                self.check(a, ty::STRINGS, "a list of strings")?;
+                Ok(Some(
+                    a.strings
+                        .iter()
+                        .map(|s| String::from_utf8_lossy(s).into_owned())
+                        .collect(),
+                ))
             }
             None => Ok(None),
         }

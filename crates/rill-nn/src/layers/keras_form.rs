@@ -150,12 +150,17 @@ impl<'a> KerasArgs<'a> {
     }
     /// The `activation` argument.
     pub fn activation(&mut self) -> Result<Activation> {
-        match self.get("activation") {
+        self.activation_of("activation")
+    }
+    /// An activation argument (`activation`, a recurrent layer's `recurrent_activation`);
+    /// missing, it is linear.
+    pub fn activation_of(&mut self, key: &'a str) -> Result<Activation> {
+        match self.get(key) {
             Value::Null => Ok(Activation::Linear),
             Value::String(s) => Activation::from_name(s).map_err(|_| {
-                self.bad("activation", &json!(s), "Rill's activations are linear, relu, sigmoid, tanh, softmax, gelu, elu, leaky_relu and softplus")
+                self.bad(key, &json!(s), "Rill's activations are linear, relu, sigmoid, tanh, softmax, gelu, elu, leaky_relu and softplus")
             }),
-            v => Err(self.bad("activation", v, "an activation's name is expected")),
+            v => Err(self.bad(key, v, "an activation's name is expected")),
         }
     }
     /// A regularizer argument: Keras' L1, L2 or L1L2.
@@ -235,6 +240,11 @@ pub fn keras_regularizer(r: Option<Regularizer>) -> Value {
     }
 }
 
+/// Where a layer's weights live in `model.weights.h5` below its group: each `vars` group's
+/// path (`""` for the layer's own, `"cell"` for a recurrent layer's cell) and how many weights
+/// it holds, in the layer's variable order.
+pub type WeightGroups = Vec<(String, usize)>;
+
 /// A layer with a Keras 3 counterpart of the same class name: its arguments both ways.
 /// Register it with [`register_keras_layer`](super::register_keras_layer) (the built-in layers
 /// are).
@@ -247,4 +257,11 @@ pub trait KerasForm: Configurable {
     /// This layer's config from Keras' arguments, for inputs of per-sample rank `rank`; an
     /// argument Rill cannot honour is an error ([`KerasArgs::bad`]).
     fn from_keras(args: &mut KerasArgs<'_>, rank: usize) -> Result<Self::Config>;
+    /// Where in `model.weights.h5` Keras keeps this layer's `weights` variables, below the
+    /// layer's own group, in order: each path with how many it holds. The default is the
+    /// layer's own `vars`; a recurrent layer's are its cell's (`[("cell", 3)]`), a
+    /// `Bidirectional`'s its two layers' cells'.
+    fn keras_weight_groups(_config: &Self::Config, weights: usize) -> WeightGroups {
+        vec![(String::new(), weights)]
+    }
 }

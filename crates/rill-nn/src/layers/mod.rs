@@ -18,18 +18,22 @@ mod embedding;
 mod example;
 mod flatten;
 mod global_pooling1d;
+mod gru;
 mod keras_form;
 mod kernel_bias;
 mod layer_norm;
+mod lstm;
 mod merge;
 mod onnx_form;
 mod pooling;
 mod pooling1d;
+mod recurrent;
 mod registry;
 mod regularizer;
 mod rescaling;
 mod reshape;
 pub(crate) mod serde_helpers;
+mod simple_rnn;
 
 pub use activation::{ActivationConfig, ActivationLayer, ReLU, Softmax};
 pub use batch_norm::{BatchNormalization, BatchNormalizationConfig};
@@ -41,11 +45,14 @@ pub use embedding::{Embedding, EmbeddingConfig};
 pub use example::{LayerExample, SampleValues};
 pub use flatten::Flatten;
 pub use global_pooling1d::{GlobalAveragePooling1D, GlobalMaxPooling1D};
+pub use gru::{Gru, GruConfig};
 pub use keras_form::{
-    keras_padding, keras_regularizer, with_keras_kernel_bias, KerasArgs, KerasForm, KERAS_IGNORED,
+    keras_padding, keras_regularizer, with_keras_kernel_bias, KerasArgs, KerasForm, WeightGroups,
+    KERAS_IGNORED,
 };
 pub use kernel_bias::KernelBiasConfig;
 pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
+pub use lstm::{Lstm, LstmConfig};
 pub use merge::{Add, Concatenate, Multiply};
 pub use onnx_form::{
     onnx_axis, onnx_clip_bounds, onnx_computed, onnx_constant, onnx_unsupported, pair, window_pads,
@@ -55,6 +62,7 @@ pub use pooling::{
     AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, PoolWindow, PoolingConfig,
 };
 pub use pooling1d::{AveragePooling1D, MaxPooling1D, Pooling1DConfig};
+pub use recurrent::RecurrentConfig;
 pub use registry::{
     from_config, keras_form, keras_kinds, keras_signature, layer_examples, onnx_form,
     onnx_import_ops, onnx_importers, onnx_kinds, register_keras_layer, register_layer,
@@ -67,6 +75,7 @@ pub use reshape::{Reshape, ReshapeConfig};
 pub use serde_helpers::{
     check_rank, check_sample_values, check_sizes, MAX_DIM, MAX_RANK, MAX_SAMPLE_VALUES,
 };
+pub use simple_rnn::{SimpleRnn, SimpleRnnConfig};
 
 use crate::{Error, Result, Variable};
 use rill_core::Tensor;
@@ -157,6 +166,9 @@ pub trait Layer: std::any::Any + Send + Sync + 'static {
             .collect();
         weights.is_empty() || weights.iter().any(Variable::is_trainable)
     }
+    /// Forgets what a stateful layer carries from one batch to the next (Keras'
+    /// `reset_states`); nothing for other layers.
+    fn reset_states(&self) {}
     /// The model inside, when this layer is a nested model (for summaries and configs).
     fn as_model(&self) -> Option<&crate::Model> {
         None

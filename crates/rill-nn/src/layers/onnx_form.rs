@@ -16,6 +16,12 @@ pub enum OnnxAttr {
     Ints(&'static str, Vec<i64>),
     /// A float attribute.
     Float(&'static str, f32),
+    /// A list of floats.
+    Floats(&'static str, Vec<f32>),
+    /// A string attribute.
+    Str(&'static str, String),
+    /// A list of strings.
+    Strs(&'static str, Vec<String>),
 }
 
 /// The ONNX graph being written, as a layer sees it. Names given are bases: the graph makes
@@ -104,6 +110,10 @@ pub trait OnnxNode {
     fn ints(&self, name: &str) -> Result<Option<Vec<i64>>>;
     /// A string attribute, if given.
     fn string(&self, name: &str) -> Result<Option<String>>;
+    /// A list-of-floats attribute, if present.
+    fn floats(&self, name: &str) -> Result<Option<Vec<f32>>>;
+    /// A list-of-strings attribute, if present.
+    fn strings(&self, name: &str) -> Result<Option<Vec<String>>>;
     /// How many outputs the node's graph reads (a layer computes one).
     fn outputs_used(&self) -> usize;
     /// The per-sample shape of input `i` (the batch axis left out) when the graph computes it.

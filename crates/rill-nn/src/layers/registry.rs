@@ -37,6 +37,9 @@ pub struct KerasMapping {
     pub from_keras: fn(&mut KerasArgs<'_>, usize) -> Result<Value>,
     /// The arguments Keras' constructor takes by position, in order.
     pub positional: &'static [&'static str],
+    /// Where Keras keeps the layer's weights below its group, and how many in each
+    /// ([`KerasForm::keras_weight_groups`]), for a config and its number of weights.
+    pub weight_groups: fn(&Value, usize) -> Result<WeightGroups>,
 }
 
 /// What the registry knows of a kind.
@@ -97,6 +100,10 @@ fn to_keras<L: KerasForm>(config: &Value) -> Result<Value> {
     Ok(L::to_keras(&typed_config::<L>(config)?))
 }
 
+fn weight_groups<L: KerasForm>(config: &Value, weights: usize) -> Result<WeightGroups> {
+    Ok(L::keras_weight_groups(&typed_config::<L>(config)?, weights))
+}
+
 fn from_keras<L: KerasForm>(args: &mut KerasArgs<'_>, rank: usize) -> Result<Value> {
     serde_json::to_value(L::from_keras(args, rank)?)
         .map_err(|e| Error::Config(format!("{} config: {e}", L::KIND)))
@@ -127,6 +134,7 @@ fn with_keras<L: KerasForm>() -> Spec {
             to_keras: to_keras::<L>,
             from_keras: from_keras::<L>,
             positional: L::KERAS_POSITIONAL,
+            weight_groups: weight_groups::<L>,
         }),
         ..plain::<L>()
     }
@@ -180,6 +188,9 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
                 every_form::<GlobalAveragePooling1D>(),
             ),
             (GlobalMaxPooling1D::KIND, every_form::<GlobalMaxPooling1D>()),
+            (SimpleRnn::KIND, every_form::<SimpleRnn>()),
+            (Lstm::KIND, every_form::<Lstm>()),
+            (Gru::KIND, every_form::<Gru>()),
             (Add::KIND, every_form::<Add>()),
             (Multiply::KIND, every_form::<Multiply>()),
             (Concatenate::KIND, every_form::<Concatenate>()),

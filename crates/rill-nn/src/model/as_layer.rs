@@ -55,6 +55,9 @@ impl Layer for Model {
     fn config(&self) -> Option<serde_json::Value> {
         self.get_config().ok()
     }
+    fn reset_states(&self) {
+        Model::reset_states(self)
+    }
     fn as_model(&self) -> Option<&Model> {
         Some(self)
     }

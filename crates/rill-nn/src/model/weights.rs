@@ -11,6 +11,11 @@ impl Model {
     pub fn layers(&self) -> Vec<(&str, &Arc<dyn Layer>)> {
         self.graph.iter().flat_map(|g| g.layers()).collect()
     }
+    /// Forgets what every stateful layer carries from one batch to the next (Keras'
+    /// `model.reset_states()`): the next batch starts from zero states.
+    pub fn reset_states(&self) {
+        self.layers().iter().for_each(|(_, l)| l.reset_states());
+    }
     /// The names of the layers, in graph order.
     pub fn layer_names(&self) -> Vec<String> {
         self.layers().iter().map(|(n, _)| n.to_string()).collect()

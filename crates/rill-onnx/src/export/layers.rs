@@ -89,6 +89,9 @@ fn attribute(a: OnnxAttr) -> AttributeProto {
         OnnxAttr::Int(n, v) => int(n, v),
         OnnxAttr::Ints(n, v) => ints(n, &v),
         OnnxAttr::Float(n, v) => float(n, v),
+        OnnxAttr::Floats(n, v) => crate::attributes::floats(n, &v),
+        OnnxAttr::Str(n, v) => crate::attributes::string(n, &v),
+        OnnxAttr::Strs(n, v) => crate::attributes::strings(n, &v),
     }
 }
 

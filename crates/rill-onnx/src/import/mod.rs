@@ -7,8 +7,10 @@
 
 mod fold;
 pub mod layers;
+mod moved;
 mod node_view;
 mod ops;
+mod recurrent;
 
 use crate::error::{invalid, unsupported, Error, Result};
 use crate::proto::{DimensionValue, GraphProto, ModelProto, NodeProto, TensorProto};
@@ -125,6 +127,7 @@ pub fn register_layers() {
         register_onnx_layer::<OnnxConstantOp>();
         register_onnx_layer::<OnnxBinary>();
         register_onnx_layer::<OnnxConcat>();
+        register_onnx_layer::<OnnxSlice>();
     });
 }
 
@@ -228,6 +231,24 @@ pub(crate) enum Value {
     Node { node: Node, shape: Vec<usize> },
     /// A constant; `weight` when it came from an initializer (and so trains).
     Const { value: Const, weight: bool },
+    /// A graph node (per-sample `shape`) whose ONNX tensor has its axes in another order:
+    /// ONNX axis k is the node's axis `axes[k]`, 0 being the batch — a time-major sequence
+    /// (steps, batch, features) is `[1, 0, 2]`. Only the ops of `moved.rs` and the recurrent
+    /// ops read such values; they turn back into nodes once the batch is first again.
+    Moved {
+        node: Node,
+        shape: Vec<usize>,
+        axes: Vec<usize>,
+    },
+    /// A recurrent op's last state (its `Y_h`): the last step of `sequence` (per-sample
+    /// (steps, units), in the order the op ran), made only if something reads it.
+    LastState {
+        sequence: Node,
+        shape: Vec<usize>,
+        time_major: bool,
+    },
+    /// An output Rill cannot compute (an LSTM's `Y_c`): an error if anything reads it.
+    Refused(String),
 }
 
 /// The batch size in folded shapes (`Shape` of a batch): known only when the model runs.
@@ -316,12 +337,23 @@ impl<'a> Importer<'a> {
         }
         let mut outputs = Vec::new();
         for o in &self.graph.output {
-            match self.values.get(&o.name) {
-                Some(Value::Node { node, .. }) => outputs.push(*node),
-                Some(Value::Const { .. }) => {
+            if !self.values.contains_key(&o.name) {
+                return Err(invalid(format!(
+                    "output '{}' is not computed by any node",
+                    o.name
+                )));
+            }
+            match self.value(&o.name)? {
+                Value::Node { node, .. } => outputs.push(node),
+                Value::Const { .. } => {
                     return Err(unsupported(format!("output '{}' is a constant; Rill models compute their outputs from their inputs", o.name)))
                 }
-                None => return Err(invalid(format!("output '{}' is not computed by any node", o.name))),
+                _ => {
+                    return Err(unsupported(format!(
+                        "output '{}' has its batch axis moved from the front (a time-major sequence); Rill models output batches",
+                        o.name
+                    )))
+                }
             }
         }
         let model = self.builder.build(&inputs, &outputs)?.with_name(name);
@@ -372,8 +404,20 @@ impl<'a> Importer<'a> {
 
     /// The value named `name` (a node output, a graph input or an initializer).
     pub fn value(&mut self, name: &str) -> Result<Value> {
-        if let Some(v) = self.values.get(name) {
-            return Ok(v.clone());
+        match self.values.get(name) {
+            Some(Value::LastState {
+                sequence,
+                shape,
+                time_major,
+            }) => {
+                let (sequence, shape, time_major) = (*sequence, shape.clone(), *time_major);
+                let v = recurrent::last_state(self, name, sequence, &shape, time_major)?;
+                self.values.insert(name.to_string(), v.clone());
+                return Ok(v);
+            }
+            Some(Value::Refused(why)) => return Err(unsupported(why.clone())),
+            Some(v) => return Ok(v.clone()),
+            None => {}
         }
         let t = self
             .initializers
@@ -425,12 +469,30 @@ impl<'a> Importer<'a> {
         merge: Box<dyn Layer>,
         xs: &[(Node, Vec<usize>)],
     ) -> Result<Value> {
+        self.layer_on(node, merge, xs, Vec::new())
+    }
+
+    /// Adds a layer reading several values (a recurrent layer and its initial states), with
+    /// the values its variables get once built.
+    pub fn layer_on(
+        &mut self,
+        node: &NodeProto,
+        layer: Box<dyn Layer>,
+        xs: &[(Node, Vec<usize>)],
+        weights: Vec<Tensor>,
+    ) -> Result<Value> {
         let shapes: Vec<Vec<usize>> = xs.iter().map(|x| x.1.clone()).collect();
-        let shape = merge.output_shape_for(&shapes)?;
-        layers::bounded(merge.kind(), "an output", &shape)?;
+        let shape = layer.output_shape_for(&shapes)?;
+        layers::bounded(layer.kind(), "an output", &shape)?;
         let name = self.node_name(node);
         let nodes: Vec<Node> = xs.iter().map(|x| x.0).collect();
-        let out = self.builder.merge_boxed(Some(&name), merge, &nodes)?;
+        let out = match nodes[..] {
+            [one] => self.builder.layer_boxed(Some(&name), layer, one)?,
+            _ => self.builder.merge_boxed(Some(&name), layer, &nodes)?,
+        };
+        if !weights.is_empty() {
+            self.weights.push((name, weights));
+        }
         Ok(Value::Node { node: out, shape })
     }
 }

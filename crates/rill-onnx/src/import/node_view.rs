@@ -38,6 +38,12 @@ impl OnnxNode for NodeView<'_> {
     fn string(&self, name: &str) -> rill_nn::Result<Option<String>> {
         self.attrs.string(name).map_err(nn)
     }
+    fn floats(&self, name: &str) -> rill_nn::Result<Option<Vec<f32>>> {
+        self.attrs.floats(name).map_err(nn)
+    }
+    fn strings(&self, name: &str) -> rill_nn::Result<Option<Vec<String>>> {
+        self.attrs.strings(name).map_err(nn)
+    }
     fn outputs_used(&self) -> usize {
         self.node.output.iter().filter(|o| !o.is_empty()).count()
     }

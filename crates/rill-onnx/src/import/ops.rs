@@ -66,14 +66,14 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
     let any_node = inputs
         .iter()
         .flatten()
-        .any(|v| matches!(v, Value::Node { .. }));
+        .any(|v| !matches!(v, Value::Const { .. }));
     if !any_node {
         let consts: Vec<Option<Const>> = inputs
             .iter()
             .map(|v| {
                 v.as_ref().map(|v| match v {
                     Value::Const { value, .. } => value.clone(),
-                    Value::Node { .. } => unreachable!("no node inputs here"),
+                    _ => unreachable!("no computed inputs here"),
                 })
             })
             .collect();
@@ -92,9 +92,16 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
         let weight = weight && matches!(value, Const::F32 { .. });
         return Ok(Value::Const { value, weight });
     }
+    // Values with the batch axis moved (time-major sequences) and recurrent ops.
+    if let Some(v) = super::moved::convert(imp, node, &inputs, &a)? {
+        return Ok(v);
+    }
     let dynamic = |i: usize| -> Result<(Node, Vec<usize>)> {
         match inputs.get(i) {
             Some(Some(Value::Node { node, shape })) => Ok((*node, shape.clone())),
+            Some(Some(Value::Moved { axes, .. })) => Err(unsupported(format!(
+                "input {i} has its batch axis moved (ONNX axes {axes:?} of a batch); Rill reads such values only in Transpose, Squeeze, Unsqueeze, Slice and the recurrent ops"
+            ))),
             _ => Err(unsupported(format!(
                 "input {i} must be computed by the graph, not a constant"
             ))),
@@ -103,7 +110,7 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
     let constant_input = |i: usize, what: &str| -> Result<Const> {
         match inputs.get(i) {
             Some(Some(Value::Const { value, .. })) => Ok(value.clone()),
-            Some(Some(Value::Node { .. })) => Err(unsupported(format!(
+            Some(Some(_)) => Err(unsupported(format!(
                 "{what} (input {i}) must be a constant, not computed by the graph"
             ))),
             _ => Err(invalid(format!("{what} (input {i}) is missing"))),

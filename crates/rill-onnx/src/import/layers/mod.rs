@@ -22,6 +22,7 @@ mod conv;
 mod elementwise;
 mod pool;
 mod shape_ops;
+mod slice;
 
 pub use arithmetic::*;
 pub use batch_norm::*;
@@ -29,6 +30,7 @@ pub use conv::*;
 pub use elementwise::*;
 pub use pool::*;
 pub use shape_ops::*;
+pub use slice::*;
 
 fn config_error(kind: &str, what: impl std::fmt::Display) -> Error {
     Error::Config(format!("{kind}: {what}"))
