@@ -1,6 +1,6 @@
 """Builds the `.keras` fixtures that crates/rill-keras/tests/fixtures.rs reads, with real Keras.
 
-    python tools/make_keras_fixtures.py   # needs tensorflow (or any Keras 3 backend that trains)
+    python tools/make_keras_fixtures.py [NAME…]   # needs tensorflow (or any Keras 3 backend that trains)
 
 - tutorial.keras: the Keras tutorial "Basic classification" model (Flatten → Dense(128, relu)
   → Dense(10)), trained 10 epochs on Fashion-MNIST exactly as the tutorial does, saved with
@@ -10,6 +10,9 @@
 - residual.keras: a functional model with a skip connection, BatchNormalization, Dropout,
   LayerNormalization, a frozen layer, two inputs and two outputs.
 - nested.keras: a functional model holding a frozen Sequential base and a Functional tower.
+- sequences.keras: the recurrent layers as Keras keeps them (weights in each layer's `cell`
+  group): token ids → Embedding → LSTM (every step) → GRU (reset after), and a series →
+  Conv1D (causal) → SimpleRNN (backwards, every step) → GRU (reset before), joined → Dense.
 Each NAME.json holds the inputs and Keras' outputs. Fashion-MNIST comes from Keras' cache
 (~/.keras/datasets/fashion-mnist), which holds the same files as data/fashion-mnist/.
 """
@@ -130,8 +133,35 @@ def nested():
     record("nested", model, [rng.random((3, 8, 8, 1), dtype=np.float32), rng.random((3, 4), dtype=np.float32)])
 
 
+def sequences():
+    """Recurrent layers of every kind, with non-zero biases, on token ids and a series."""
+    keras.utils.set_random_seed(4)
+    tokens = keras.Input((12,), name="tokens")
+    series = keras.Input((10, 3), name="series")
+    t = layers.Embedding(20, 8)(tokens)
+    t = layers.LSTM(6, return_sequences=True)(t)
+    t = layers.GRU(5)(t)
+    s = layers.Conv1D(4, 3, padding="causal", activation="relu")(series)
+    s = layers.SimpleRNN(4, return_sequences=True, go_backwards=True)(s)
+    s = layers.GRU(3, reset_after=False, activation="relu")(s)
+    out = layers.Dense(2, name="out")(layers.Concatenate()([t, s]))
+    model = keras.Model([tokens, series], out, name="sequences")
+    randomise_biases(model, 4)
+    model.save(os.path.join(OUT, "sequences.keras"))
+    rng = np.random.default_rng(4)
+    ids = rng.integers(0, 20, (3, 12)).astype(np.float32)
+    record("sequences", model, [ids, rng.random((3, 10, 3), dtype=np.float32)])
+
+
 if __name__ == "__main__":
+    import sys
+
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:]:  # only the fixtures named
+        for name in sys.argv[1:]:
+            globals()[name]()
+        sys.exit()
+    sequences()
     cnn()
     residual()
     nested()

@@ -132,6 +132,25 @@ class Bag(nn.Module):
         return self.fc(self.emb(ids).mean(dim=1))
 
 
+class Recurrent(nn.Module):
+    """PyTorch's recurrent layers as people use them: an LSTM's last output, a GRU's every
+    step averaged, and an RNN's last hidden state (h_n), each batch-first."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 7, batch_first=True)
+        self.gru = nn.GRU(7, 6, batch_first=True)
+        self.rnn = nn.RNN(5, 4, batch_first=True)
+        self.fc = nn.Linear(7 + 6 + 4, 3)
+
+    def forward(self, x):
+        seq, _ = self.lstm(x)
+        last = seq[:, -1]
+        every, _ = self.gru(seq)
+        _, h_n = self.rnn(x)
+        return self.fc(torch.cat([last, every.mean(dim=1), h_n[0]], dim=1))
+
+
 def export(name, model, inputs, opset=17, names=("input",), out_names=None):
     model.eval()
     # Batch statistics other than zeros and ones, so BatchNormalization does something.
@@ -168,7 +187,12 @@ def export(name, model, inputs, opset=17, names=("input",), out_names=None):
 
 
 def main():
+    import sys
+
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:] == ["recurrent"]:  # only the newest fixture, without rewriting the rest
+        export("torch_recurrent", Recurrent(), [torch.randn(3, 9, 5)])
+        return
     export("torch_mlp", Mlp(), [torch.rand(3, 28, 28)])
     export("torch_separable_opset11", Separable(), [torch.rand(2, 4, 9, 9)], opset=11, out_names=["log_probs", "weights"])
     export("torch_cnn", TutorialCnn(), [torch.rand(2, 1, 28, 28)])
@@ -176,6 +200,7 @@ def main():
     export("torch_separable", Separable(), [torch.rand(2, 4, 9, 9)], out_names=["log_probs", "weights"])
     export("torch_separable_opset20", Separable(), [torch.rand(2, 4, 9, 9)], opset=20, out_names=["log_probs", "weights"])
     export("torch_embedding", Bag(), [torch.randint(0, 30, (3, 5))], names=("ids",))
+    export("torch_recurrent", Recurrent(), [torch.randn(3, 9, 5)])
 
 
 if __name__ == "__main__":

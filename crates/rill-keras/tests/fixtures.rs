@@ -70,6 +70,75 @@ fn a_functional_model_with_two_inputs_two_outputs_a_skip_and_batchnorm_gives_ker
 }
 
 #[test]
+fn recurrent_layers_of_every_kind_give_keras_outputs_and_save_as_keras_keeps_them() {
+    // LSTM, GRU (reset after and before), SimpleRNN backwards, causal Conv1D, Embedding.
+    let model = outputs_match("sequences");
+    for kind in ["LSTM", "GRU", "SimpleRNN"] {
+        assert!(
+            model.layers().iter().any(|(_, l)| l.kind() == kind),
+            "{kind} missing"
+        );
+    }
+    // Written back, the weights sit where Keras keeps them: in each layer's `cell` group.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("again.keras");
+    rill_keras::save_model(&model, &path).unwrap();
+    let original = h5_paths(&fixture("sequences.keras"));
+    let written = h5_paths(&path);
+    let cells: Vec<&String> = original
+        .iter()
+        .filter(|p| p.contains("/cell/vars/"))
+        .collect();
+    assert_eq!(cells.len(), 12, "{original:?}");
+    for p in cells {
+        assert!(written.contains(p), "{p} not written; wrote {written:?}");
+    }
+    let again = rill_keras::load_model(&path).unwrap();
+    let rec = record("sequences");
+    let inputs: Vec<Tensor> = again
+        .input_names()
+        .iter()
+        .map(|n| tensor(&rec["inputs"][n]))
+        .collect();
+    assert_eq!(
+        again.call_many(&inputs, false).unwrap()[0]
+            .to_vec::<f32>()
+            .unwrap(),
+        model.call_many(&inputs, false).unwrap()[0]
+            .to_vec::<f32>()
+            .unwrap()
+    );
+}
+
+/// The dataset paths in a `.keras` file's `model.weights.h5`.
+fn h5_paths(path: &std::path::Path) -> Vec<String> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name("model.weights.h5").unwrap(), &mut bytes).unwrap();
+    let file = hdf5_pure::File::from_bytes(bytes).unwrap();
+    let mut out = Vec::new();
+    let mut stack = vec![String::new()];
+    while let Some(at) = stack.pop() {
+        let group = if at.is_empty() {
+            file.root()
+        } else {
+            file.group(&at).unwrap()
+        };
+        for d in group.datasets().unwrap() {
+            out.push(format!("{at}/{d}"));
+        }
+        for g in group.groups().unwrap() {
+            stack.push(if at.is_empty() {
+                g
+            } else {
+                format!("{at}/{g}")
+            });
+        }
+    }
+    out
+}
+
+#[test]
 fn models_nested_in_a_model_give_keras_outputs_and_keep_the_frozen_base() {
     let model = outputs_match("nested");
     // Merging layers are layers, as in Keras' `model.layers`.
@@ -190,9 +259,9 @@ fn what_rill_cannot_honour_is_refused_by_layer_and_argument() {
     }));
     assert!(e.contains("some_future_argument=3"), "{e}");
     let e = error(&with_config(|c| {
-        c["config"]["layers"][1]["class_name"] = "LSTM".into()
+        c["config"]["layers"][1]["class_name"] = "ConvLSTM2D".into()
     }));
-    assert!(e.contains("(LSTM) has no Rill counterpart"), "{e}");
+    assert!(e.contains("(ConvLSTM2D) has no Rill counterpart"), "{e}");
     let e = error(&with_config(|c| {
         c["config"]["layers"][1]["config"]["dtype"] = "mixed_float16".into()
     }));

@@ -38,7 +38,7 @@ fn assert_close(name: &str, got: &Tensor, want: &Tensor, tol: f32) {
     }
 }
 
-const FIXTURES: [&str; 10] = [
+const FIXTURES: [&str; 11] = [
     "torch_mlp",
     "torch_cnn",
     "torch_resnet",
@@ -46,6 +46,7 @@ const FIXTURES: [&str; 10] = [
     "torch_separable_opset11",
     "torch_separable_opset20",
     "torch_embedding",
+    "torch_recurrent",
     "keras_mlp",
     "keras_cnn",
     "keras_residual",

@@ -249,6 +249,9 @@ pub(crate) enum Value {
     },
     /// An output Rill cannot compute (an LSTM's `Y_c`): an error if anything reads it.
     Refused(String),
+    /// `ConstantOfShape` of a shape holding the batch size, filled with `value`: what PyTorch
+    /// writes for a recurrent op's zero initial state; read by nothing else.
+    Filled { value: f32 },
 }
 
 /// The batch size in folded shapes (`Shape` of a batch): known only when the model runs.

@@ -111,6 +111,53 @@ pub(super) fn convert(
             };
             settle(imp, node, x, node_shape, axes)?
         }
+        "Gather" => {
+            let Some(Some(Value::Const { value, .. })) = inputs.get(1) else {
+                return Ok(None);
+            };
+            let k = axis(a.int("axis", 0)?, rank)?;
+            let n = axes[k];
+            if n == 0 {
+                return Err(unsupported(
+                    "Gather over the batch axis; Rill models compute each sample alone",
+                ));
+            }
+            let dim = shape[n - 1] as i64;
+            let picks = value.ints("indices")?.to_vec();
+            let norm = |i: i64| if i < 0 { i + dim } else { i };
+            if let Some(&bad) = picks.iter().find(|&&i| !(0..dim).contains(&norm(i))) {
+                return Err(invalid(format!("index {bad} of an axis of {dim}")));
+            }
+            let (start, step) = match picks[..] {
+                [] => return Err(unsupported("Gather of no indices")),
+                [one] => (norm(one), 1),
+                [first, second, ..] => (norm(first), norm(second) - norm(first)),
+            };
+            let progression = step != 0
+                && picks.iter().enumerate().all(|(j, &i)| norm(i) == start + j as i64 * step);
+            if !progression {
+                return Err(unsupported(format!(
+                    "Gather of indices {picks:?} from a computed value (only evenly spaced ones)"
+                )));
+            }
+            let range = SliceRange {
+                axis: n,
+                start: start as usize,
+                len: picks.len(),
+                step,
+            };
+            let layer = OnnxSlice::from_config(SliceConfig { ranges: vec![range] })?;
+            let Value::Node { node: y, shape: s } = imp.layer(node, layer, x, &shape, vec![])? else {
+                return Err(invalid("a slice of a computed value is computed"));
+            };
+            if value.shape().is_empty() {
+                // A scalar index drops the axis.
+                let (y, s, axes) = drop_unit_axes(imp, node, y, s, axes, &[k])?;
+                settle(imp, node, y, s, axes)?
+            } else {
+                settle(imp, node, y, s, axes)?
+            }
+        }
         "Squeeze" if is_moved => {
             let wanted = match imp.opset {
                 o if o >= 13 => const_ints(1, "axes")?,
@@ -130,24 +177,8 @@ pub(super) fn convert(
                     )));
                 }
             }
-            let node_gone: Vec<usize> = gone.iter().map(|&k| axes[k]).collect();
-            let node_shape: Vec<usize> = shape
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !node_gone.contains(&(i + 1)))
-                .map(|(_, &d)| d)
-                .collect();
-            let Value::Node { node: x, .. } =
-                imp.layer(node, Reshape::new(&node_shape), x, &shape, vec![])?
-            else {
-                return Err(invalid("a reshape of a computed value is computed"));
-            };
-            let axes: Vec<usize> = axes
-                .iter()
-                .filter(|v| !node_gone.contains(v))
-                .map(|&v| v - node_gone.iter().filter(|&&g| g < v).count())
-                .collect();
-            settle(imp, node, x, node_shape, axes)?
+            let (x, s, axes) = drop_unit_axes(imp, node, x, shape, axes, &gone)?;
+            settle(imp, node, x, s, axes)?
         }
         "Slice" => {
             let starts = const_ints(1, "starts")?.ok_or_else(|| invalid("Slice needs starts"))?;
@@ -188,6 +219,36 @@ pub(super) fn convert(
         _ => return Ok(None),
     };
     Ok(Some(v))
+}
+
+/// Drops the size-1 ONNX axes `gone` (never the batch) from node `x` of per-sample `shape`
+/// seen in the order `axes`: the node reshaped and the order renumbered.
+fn drop_unit_axes(
+    imp: &mut Importer,
+    node: &NodeProto,
+    x: Node,
+    shape: Vec<usize>,
+    axes: Vec<usize>,
+    gone: &[usize],
+) -> Result<Moved> {
+    let node_gone: Vec<usize> = gone.iter().map(|&k| axes[k]).collect();
+    let node_shape: Vec<usize> = shape
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !node_gone.contains(&(i + 1)))
+        .map(|(_, &d)| d)
+        .collect();
+    let Value::Node { node: x, .. } =
+        imp.layer(node, Reshape::new(&node_shape), x, &shape, vec![])?
+    else {
+        return Err(invalid("a reshape of a computed value is computed"));
+    };
+    let axes: Vec<usize> = axes
+        .iter()
+        .filter(|v| !node_gone.contains(v))
+        .map(|&v| v - node_gone.iter().filter(|&&g| g < v).count())
+        .collect();
+    Ok((x, node_shape, axes))
 }
 
 /// The value ONNX sees as node `x`'s axes in the order `axes`: the node itself when that is

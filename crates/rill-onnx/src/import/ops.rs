@@ -63,6 +63,27 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
             Some(imp.value(name)?)
         });
     }
+    if op == "ConstantOfShape" {
+        if let Some(Some(Value::Const { value, .. })) = inputs.first() {
+            if value.ints("shape")?.contains(&BATCH) {
+                let fill = match a.tensor("value")?.map(read).transpose()? {
+                    Some(c) => c.floats().first().copied().unwrap_or(0.0),
+                    None => 0.0,
+                };
+                return Ok(Value::Filled { value: fill });
+            }
+        }
+    }
+    if !matches!(op, "LSTM" | "GRU" | "RNN")
+        && inputs
+            .iter()
+            .flatten()
+            .any(|v| matches!(v, Value::Filled { .. }))
+    {
+        return Err(unsupported(
+            "a constant as large as the batch (ConstantOfShape of the batch size) is read only as a recurrent op's initial state",
+        ));
+    }
     let any_node = inputs
         .iter()
         .flatten()

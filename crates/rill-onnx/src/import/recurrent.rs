@@ -42,6 +42,7 @@ pub(super) fn convert(
         match inputs.get(i).cloned().flatten() {
             None => {}
             Some(Value::Const { value, .. }) if value.floats().iter().all(|&v| v == 0.0) => {}
+            Some(Value::Filled { value: 0.0 }) => {}
             Some(v @ (Value::Node { .. } | Value::Moved { .. })) => {
                 let (s, shape) = batch_first(Some(v), time_major, 3, "an initial state")?;
                 let units = shape[1];
