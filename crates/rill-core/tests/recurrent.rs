@@ -123,6 +123,7 @@ fn run(kind: CellKind, t: &[Tensor], mask: Option<&Tensor>) -> Result<Tensor> {
         c0: (kind == CellKind::Lstm).then_some(&t[3]),
         recurrent_bias: (kind == CellKind::Gru { reset_after: true }).then_some(&t[4]),
         mask,
+        ..Default::default()
     };
     t[0].recurrence(&cell(kind), &t[1], &t[2], extras)
 }
@@ -277,4 +278,62 @@ fn bad_shapes_are_named() {
         )
         .unwrap_err();
     assert!(e.to_string().contains("mask"), "{e}");
+}
+
+#[test]
+fn an_input_bias_and_the_last_step_alone_are_the_full_ops_and_have_its_gradients() {
+    let mut g = Generator::new(6);
+    for kind in KINDS {
+        let c = case(&mut g, kind, 3, 4, 3);
+        let b = randn(&mut g, &[kind.gates() * 3]);
+        let full = run(
+            kind,
+            &[
+                c.xw.add(&b).unwrap(),
+                c.k.clone(),
+                c.h0.clone(),
+                c.c0.clone(),
+                c.rb.clone(),
+            ],
+            Some(&c.mask),
+        )
+        .unwrap();
+        fn extras<'a>(
+            kind: CellKind,
+            c: &'a Case,
+            b: &'a Tensor,
+            last_only: bool,
+        ) -> RecurrentExtras<'a> {
+            RecurrentExtras {
+                c0: (kind == CellKind::Lstm).then_some(&c.c0),
+                recurrent_bias: (kind == CellKind::Gru { reset_after: true }).then_some(&c.rb),
+                mask: Some(&c.mask),
+                input_bias: Some(b),
+                last_only,
+            }
+        }
+        let xs = [c.xw.clone(), c.k.clone(), c.h0.clone(), b.clone()];
+        let with_bias =
+            c.xw.recurrence(&cell(kind), &c.k, &c.h0, extras(kind, &c, &b, false))
+                .unwrap();
+        let last =
+            c.xw.recurrence(&cell(kind), &c.k, &c.h0, extras(kind, &c, &b, true))
+                .unwrap();
+        let close = |a: &Tensor, b: &Tensor| {
+            assert_eq!(a.shape(), b.shape(), "{kind:?}");
+            for (x, y) in a
+                .to_vec::<f64>()
+                .unwrap()
+                .iter()
+                .zip(b.to_vec::<f64>().unwrap())
+            {
+                assert!((x - y).abs() < 1e-12, "{kind:?}: {x} vs {y}");
+            }
+        };
+        close(&with_bias, &full);
+        close(&last, &full.slice(1, 3, 4).unwrap().squeeze(1).unwrap());
+        check_gradients(&format!("{kind:?} last step, input bias"), &xs, |t| {
+            t[0].recurrence(&cell(kind), &t[1], &t[2], extras(kind, &c, &t[3], true))
+        });
+    }
 }

@@ -25,14 +25,20 @@ pub struct RecurrentExtras<'a> {
     pub recurrent_bias: Option<&'a Tensor>,
     /// (batch, steps): a zero marks a padding step, over which the states carry on unchanged.
     pub mask: Option<&'a Tensor>,
+    /// The bias of the step inputs, (gates·units): added to each step's as it is read, instead
+    /// of in a pass of its own over (batch, steps, gates·units).
+    pub input_bias: Option<&'a Tensor>,
+    /// Return only the last step's states, (batch, states·units), not every step's.
+    pub last_only: bool,
 }
 
 impl Tensor {
     /// Runs a recurrent cell over every step of a sequence: `self` holds each step's input
-    /// projection `x · W + b`, shaped (batch, steps, gates·units) with the gates in Keras'
+    /// projection `x · W` (plus [`RecurrentExtras::input_bias`]), shaped (batch, steps, gates·units) with the gates in Keras'
     /// order (LSTM i, f, c, o; GRU z, r, h); `kernel` is the recurrent kernel (units,
     /// gates·units); `h0` the initial state (batch, units). The result is (batch, steps,
-    /// units) — h after each step — and for an LSTM (batch, steps, 2·units): h then c.
+    /// units) — h after each step — and for an LSTM (batch, steps, 2·units): h then c; with
+    /// [`RecurrentExtras::last_only`], the last step's alone (batch, units or 2·units).
     /// One op each way, whose gradient reaches every input but the mask.
     ///
     /// ```
@@ -78,22 +84,35 @@ impl Tensor {
             (_, c0) => c0,
         };
         let mut inputs: Vec<&Tensor> = vec![self, kernel, h0];
-        inputs.extend(c0);
-        inputs.extend(extras.recurrent_bias);
+        // Where each optional input sits among the recorded inputs.
+        let c0_at = c0.map(|t| {
+            inputs.push(t);
+            inputs.len() - 1
+        });
+        let bias_at = extras.recurrent_bias.map(|t| {
+            inputs.push(t);
+            inputs.len() - 1
+        });
+        let input_bias_at = extras.input_bias.map(|t| {
+            inputs.push(t);
+            inputs.len() - 1
+        });
         let keep = Tensor::records_from(&inputs);
-        let (c0_at, bias_at) = (
-            c0.map(|_| 3),
-            extras.recurrent_bias.map(|_| 3 + usize::from(c0.is_some())),
-        );
-        let out_shape = [r.batch, r.steps, cell.kind.states() * r.units];
+        let width = cell.kind.states() * r.units;
+        let out_shape = match extras.last_only {
+            true => vec![r.batch, width],
+            false => vec![r.batch, r.steps, width],
+        };
         crate::dispatch_float!(self.dtype(), OP, T => {
             let (xw, k, h) = (self.data::<T>()?, kernel.data::<T>()?, h0.data::<T>()?);
             let c = c0.map(|c| c.data::<T>()).transpose()?;
             let b = extras.recurrent_bias.map(|b| b.data::<T>()).transpose()?;
+            let ib = extras.input_bias.map(|b| b.data::<T>()).transpose()?;
             let (values, saved) = recurrent_forward(
                 &r,
                 RecurrentInputs {
                     xw: &xw,
+                    input_bias: ib.as_deref(),
                     kernel: &k,
                     h0: &h,
                     c0: c.as_deref(),
@@ -116,10 +135,12 @@ impl Tensor {
                         ctx.inputs[2].data::<T>()?,
                     );
                     let (c, b, dy) = (at(c0_at)?, at(bias_at)?, ctx.grad.data::<T>()?);
+                    let ib = at(input_bias_at)?;
                     let grads = recurrent_backward(
                         &r,
                         RecurrentInputs {
                             xw: &xw,
+                            input_bias: ib.as_deref(),
                             kernel: &k,
                             h0: &h,
                             c0: c.as_deref(),
@@ -144,6 +165,9 @@ impl Tensor {
                         out.push(
                             ctx.needs[i].then(|| tensor(grads.recurrent_bias, &ctx.inputs[i])),
                         );
+                    }
+                    if let Some(i) = input_bias_at {
+                        out.push(ctx.needs[i].then(|| tensor(grads.input_bias, &ctx.inputs[i])));
                     }
                     Ok(out)
                 },
@@ -212,6 +236,9 @@ impl Tensor {
         if let Some(m) = extras.mask {
             expect("mask", m, &[batch, steps])?;
         }
+        if let Some(b) = extras.input_bias {
+            expect("input bias", b, &[width])?;
+        }
         Ok(Recurrence {
             kind: cell.kind,
             batch,
@@ -219,6 +246,7 @@ impl Tensor {
             units,
             activation: cell.activation,
             recurrent_activation: cell.recurrent_activation,
+            sequences: !extras.last_only,
         })
     }
 }

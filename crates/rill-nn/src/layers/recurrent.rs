@@ -279,11 +279,8 @@ impl RecurrentCore {
         if training && rnn.dropout > 0.0 {
             x = x.mul(&self.dropout_mask(kind, &[batch, 1, x.shape()[2]], rnn.dropout)?)?;
         }
-        let mut xw = x.matmul(&kernel.value())?;
+        let xw = x.matmul(&kernel.value())?;
         let (input_bias, recurrent_bias) = split_bias(self.weights.get(2).map(Variable::value))?;
-        if let Some(b) = input_bias {
-            xw = xw.add(&b)?;
-        }
         let carried = self
             .carried
             .lock()
@@ -310,6 +307,8 @@ impl RecurrentCore {
                 )));
             }
         }
+        // Without return_sequences only the last step leaves the op (and gets a gradient).
+        let last_only = !rnn.return_sequences;
         let y = xw.recurrence(
             &cell,
             &recurrent.value(),
@@ -318,23 +317,23 @@ impl RecurrentCore {
                 c0: first.get(1),
                 recurrent_bias: recurrent_bias.as_ref(),
                 mask: None,
+                input_bias: input_bias.as_ref(),
+                last_only,
             },
         )?;
         if rnn.stateful {
-            let last = y.slice(1, steps - 1, steps)?.squeeze(1)?;
+            let last = match last_only {
+                true => y.clone(),
+                false => y.slice(1, steps - 1, steps)?.squeeze(1)?,
+            };
             let keep = (0..states)
                 .map(|i| Ok(last.slice(-1, i * units, (i + 1) * units)?.detach()))
                 .collect::<Result<Vec<_>>>()?;
             *self.carried.lock().unwrap_or_else(|e| e.into_inner()) = Some(keep);
         }
-        let h = match states {
-            1 => y,
-            _ => y.slice(-1, 0, units)?,
-        };
-        if rnn.return_sequences {
-            Ok(h)
-        } else {
-            Ok(h.slice(1, steps - 1, steps)?.squeeze(1)?)
+        match states {
+            1 => Ok(y),
+            _ => Ok(y.slice(-1, 0, units)?),
         }
     }
 

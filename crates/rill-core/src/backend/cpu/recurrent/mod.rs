@@ -13,9 +13,12 @@
 //! batch-major (batch, steps, states·units) — each step's h, and for the LSTM its c after it.
 //! What the backward pass needs is kept step-major per piece.
 
+mod squash;
+
 use super::matmul::{gemm, MatRef};
 use crate::dtype::FloatElement;
 use rayon::prelude::*;
+use squash::squash_into;
 
 /// Which cell the loop runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,13 +110,28 @@ pub struct Recurrence {
     pub activation: Squash,
     /// The gates' activation.
     pub recurrent_activation: Squash,
+    /// Output every step's states, or only the last step's.
+    pub sequences: bool,
+}
+
+impl Recurrence {
+    /// Output steps: all, or the last one.
+    fn out_steps(&self) -> usize {
+        if self.sequences {
+            self.steps
+        } else {
+            1
+        }
+    }
 }
 
 /// The inputs of a loop, as slices.
 #[derive(Clone, Copy)]
 pub struct RecurrentInputs<'a, T> {
-    /// The step inputs `x · W + b`, (batch, steps, gates·units).
+    /// The step inputs `x · W`, (batch, steps, gates·units).
     pub xw: &'a [T],
+    /// The bias added to every step input, (gates·units).
+    pub input_bias: Option<&'a [T]>,
     /// The recurrent kernel, (units, gates·units).
     pub kernel: &'a [T],
     /// The initial h, (batch, units).
@@ -180,9 +198,9 @@ pub fn recurrent_forward<T: FloatElement>(
     keep: bool,
 ) -> (Vec<T>, RecurrentSaved<T>) {
     let width = r.kind.states() * r.units;
-    let mut out = vec![T::zero(); r.batch * r.steps * width];
+    let mut out = vec![T::zero(); r.batch * r.out_steps() * width];
     let plan = pieces(r);
-    let row_len = (r.steps * width).max(1);
+    let row_len = (r.out_steps() * width).max(1);
     let rows_each = plan.first().map_or(1, |p| p.1);
     let pieces: Vec<Piece<T>> = out
         .par_chunks_mut(rows_each * row_len)
@@ -190,6 +208,17 @@ pub fn recurrent_forward<T: FloatElement>(
         .map(|(out, &(start, rows))| forward_piece(r, &inputs, start, rows, keep, out))
         .collect();
     (out, RecurrentSaved { pieces })
+}
+
+/// A GRU's new state from its saved gates: `h = z·h_prev + (1 − z)·h̃`.
+fn gru_blend<T: FloatElement>(gates: &[T], hp: &[T], hn: &mut [T], u: usize) {
+    let g = 3 * u;
+    for ((s, hp), hn) in gates.chunks(g).zip(hp.chunks(u)).zip(hn.chunks_mut(u)) {
+        let (z, hh) = (&s[..u], &s[2 * u..]);
+        for j in 0..u {
+            hn[j] = z[j] * hp[j] + (T::one() - z[j]) * hh[j];
+        }
+    }
 }
 
 /// Two distinct slots of `buf` (each `len` long): the first to read, the second to write.
@@ -242,108 +271,85 @@ fn forward_piece<T: FloatElement>(
         for i in 0..rows {
             pre[i * g..][..g].copy_from_slice(&x.xw[((start + i) * steps + t) * g..][..g]);
         }
+        if let Some(b) = x.input_bias {
+            for p in pre.chunks_mut(g) {
+                p.iter_mut().zip(b).for_each(|(p, &b)| *p += b);
+            }
+        }
         let (read, write) = (state_slot(t), state_slot(t + 1));
         let (hp, hn) = slots(&mut h, read, write, rows * u);
         let gs = if keep { t } else { 0 };
         let gt = &mut gates[gs * rows * g..][..rows * g];
         let masked = |i: usize| x.mask.is_some_and(|m| !m[(start + i) * steps + t]);
+        let hmat = mat(hp, 0, u, 1);
         match kind {
             CellKind::SimpleRnn => {
-                gemm(
-                    rows,
-                    g,
-                    u,
-                    mat(hp, 0, u, 1),
-                    mat(x.kernel, 0, g, 1),
-                    &mut pre,
-                    true,
-                );
-                for (k, (&p, o)) in pre.iter().zip(hn.iter_mut()).enumerate() {
-                    *o = if masked(k / u) { hp[k] } else { act.apply(p) };
-                }
+                gemm(rows, g, u, hmat, mat(x.kernel, 0, g, 1), &mut pre, true);
+                squash_into(act, &pre, hn);
             }
             CellKind::Lstm => {
-                gemm(
-                    rows,
-                    g,
-                    u,
-                    mat(hp, 0, u, 1),
-                    mat(x.kernel, 0, g, 1),
-                    &mut pre,
-                    true,
-                );
+                gemm(rows, g, u, hmat, mat(x.kernel, 0, g, 1), &mut pre, true);
                 let (cp, cn) = slots(&mut c, read, write, rows * u);
-                for i in 0..rows {
-                    let (p, s) = (&pre[i * g..][..g], &mut gt[i * g..][..g]);
-                    let skip = masked(i);
+                for (p, s) in pre.chunks(g).zip(gt.chunks_mut(g)) {
+                    squash_into(gate, &p[..2 * u], &mut s[..2 * u]);
+                    squash_into(act, &p[2 * u..3 * u], &mut s[2 * u..3 * u]);
+                    squash_into(gate, &p[3 * u..], &mut s[3 * u..]);
+                }
+                for (s, (cn, cp)) in gt.chunks(g).zip(cn.chunks_mut(u).zip(cp.chunks(u))) {
+                    let (ig, f, cc) = (&s[..u], &s[u..2 * u], &s[2 * u..3 * u]);
                     for j in 0..u {
-                        let k = i * u + j;
-                        let (ig, f) = (gate.apply(p[j]), gate.apply(p[u + j]));
-                        let (cc, o) = (act.apply(p[2 * u + j]), gate.apply(p[3 * u + j]));
-                        (s[j], s[u + j], s[2 * u + j], s[3 * u + j]) = (ig, f, cc, o);
-                        if skip {
-                            (cn[k], hn[k]) = (cp[k], hp[k]);
-                        } else {
-                            cn[k] = f * cp[k] + ig * cc;
-                            hn[k] = o * act.apply(cn[k]);
-                        }
+                        cn[j] = f[j] * cp[j] + ig[j] * cc[j];
                     }
+                }
+                squash_into(act, cn, hn);
+                for (s, hn) in gt.chunks(g).zip(hn.chunks_mut(u)) {
+                    let o = &s[3 * u..];
+                    for j in 0..u {
+                        hn[j] *= o[j];
+                    }
+                }
+                for i in (0..rows).filter(|&i| masked(i)) {
+                    cn[i * u..][..u].copy_from_slice(&cp[i * u..][..u]);
                 }
             }
             CellKind::Gru { reset_after: true } => {
-                gemm(
-                    rows,
-                    g,
-                    u,
-                    mat(hp, 0, u, 1),
-                    mat(x.kernel, 0, g, 1),
-                    &mut rec,
-                    false,
-                );
-                let ex = &mut extra[gs * rows * u..][..rows * u];
-                for i in 0..rows {
-                    let (p, q, s) = (
-                        &pre[i * g..][..g],
-                        &rec[i * g..][..g],
-                        &mut gt[i * g..][..g],
-                    );
-                    let b = |j: usize| x.recurrent_bias.map_or(T::zero(), |b| b[j]);
-                    let skip = masked(i);
-                    for j in 0..u {
-                        let k = i * u + j;
-                        let z = gate.apply(p[j] + q[j] + b(j));
-                        let rr = gate.apply(p[u + j] + q[u + j] + b(u + j));
-                        let rh = q[2 * u + j] + b(2 * u + j);
-                        let hh = act.apply(p[2 * u + j] + rr * rh);
-                        (s[j], s[u + j], s[2 * u + j], ex[k]) = (z, rr, hh, rh);
-                        hn[k] = if skip {
-                            hp[k]
-                        } else {
-                            z * hp[k] + (T::one() - z) * hh
-                        };
+                gemm(rows, g, u, hmat, mat(x.kernel, 0, g, 1), &mut rec, false);
+                if let Some(b) = x.recurrent_bias {
+                    for q in rec.chunks_mut(g) {
+                        q.iter_mut().zip(b).for_each(|(q, &b)| *q += b);
                     }
                 }
+                let ex = &mut extra[gs * rows * u..][..rows * u];
+                for ((p, q), (s, ex)) in pre
+                    .chunks_mut(g)
+                    .zip(rec.chunks(g))
+                    .zip(gt.chunks_mut(g).zip(ex.chunks_mut(u)))
+                {
+                    for j in 0..2 * u {
+                        p[j] += q[j];
+                    }
+                    squash_into(gate, &p[..2 * u], &mut s[..2 * u]);
+                    ex.copy_from_slice(&q[2 * u..]);
+                    let rr = &s[u..2 * u];
+                    for j in 0..u {
+                        p[2 * u + j] += rr[j] * ex[j];
+                    }
+                    squash_into(act, &p[2 * u..], &mut s[2 * u..]);
+                }
+                gru_blend(gt, hp, hn, u);
             }
             CellKind::Gru { reset_after: false } => {
                 // z and r from h · U[:, :2u]; then the candidate from (r · h) · U[:, 2u:].
                 let zr = &mut rec[..rows * 2 * u];
-                gemm(
-                    rows,
-                    2 * u,
-                    u,
-                    mat(hp, 0, u, 1),
-                    mat(x.kernel, 0, g, 1),
-                    zr,
-                    false,
-                );
+                gemm(rows, 2 * u, u, hmat, mat(x.kernel, 0, g, 1), zr, false);
                 let ex = &mut extra[gs * rows * u..][..rows * u];
-                for i in 0..rows {
+                for (i, (p, s)) in pre.chunks_mut(g).zip(gt.chunks_mut(g)).enumerate() {
+                    for j in 0..2 * u {
+                        p[j] += zr[i * 2 * u + j];
+                    }
+                    squash_into(gate, &p[..2 * u], &mut s[..2 * u]);
                     for j in 0..u {
-                        let k = i * u + j;
-                        let z = gate.apply(pre[i * g + j] + zr[i * 2 * u + j]);
-                        let rr = gate.apply(pre[i * g + u + j] + zr[i * 2 * u + u + j]);
-                        (gt[i * g + j], gt[i * g + u + j]) = (z, rr);
-                        ex[k] = rr * hp[k];
+                        ex[i * u + j] = s[u + j] * hp[i * u + j];
                     }
                 }
                 let hx = &mut rec[..rows * u];
@@ -356,24 +362,26 @@ fn forward_piece<T: FloatElement>(
                     hx,
                     false,
                 );
-                for i in 0..rows {
-                    let skip = masked(i);
+                for ((p, s), hx) in pre.chunks_mut(g).zip(gt.chunks_mut(g)).zip(hx.chunks(u)) {
                     for j in 0..u {
-                        let k = i * u + j;
-                        let z = gt[i * g + j];
-                        let hh = act.apply(pre[i * g + 2 * u + j] + hx[k]);
-                        gt[i * g + 2 * u + j] = hh;
-                        hn[k] = if skip {
-                            hp[k]
-                        } else {
-                            z * hp[k] + (T::one() - z) * hh
-                        };
+                        p[2 * u + j] += hx[j];
                     }
+                    squash_into(act, &p[2 * u..], &mut s[2 * u..]);
                 }
+                gru_blend(gt, hp, hn, u);
             }
         }
+        // A padding step carries h (and c, above) over unchanged.
+        for i in (0..rows).filter(|&i| masked(i)) {
+            hn[i * u..][..u].copy_from_slice(&hp[i * u..][..u]);
+        }
+        let at = match r.sequences {
+            true => t,
+            false if t + 1 == steps => 0,
+            false => continue,
+        };
         for i in 0..rows {
-            let o = &mut out[(i * steps + t) * width..][..width];
+            let o = &mut out[(i * r.out_steps() + at) * width..][..width];
             o[..u].copy_from_slice(&hn[i * u..][..u]);
             if kind == CellKind::Lstm {
                 o[u..].copy_from_slice(&c[write * rows * u + i * u..][..u]);
@@ -394,6 +402,8 @@ fn forward_piece<T: FloatElement>(
 pub struct RecurrentGrads<T> {
     /// Of `xw`, (batch, steps, gates·units).
     pub xw: Vec<T>,
+    /// Of the input bias (empty without one).
+    pub input_bias: Vec<T>,
     /// Of the recurrent kernel, (units, gates·units).
     pub kernel: Vec<T>,
     /// Of the initial h.
@@ -405,7 +415,7 @@ pub struct RecurrentGrads<T> {
 }
 
 /// Backpropagation through time: the gradients of every input of [`recurrent_forward`] (run
-/// with `keep`) from the gradient of its output, `dy` (batch, steps, states·units).
+/// with `keep`) from the gradient of its output, `dy` (batch, steps or 1, states·units).
 pub fn recurrent_backward<T: FloatElement>(
     r: &Recurrence,
     inputs: RecurrentInputs<'_, T>,
@@ -444,7 +454,16 @@ pub fn recurrent_backward<T: FloatElement>(
             .zip(&db)
             .for_each(|(a, &b)| *a += b);
     }
+    // The input bias was added to every step input: its gradient sums theirs.
+    let mut input_bias = Vec::new();
+    if inputs.input_bias.is_some() {
+        input_bias = vec![T::zero(); g];
+        for row in dxw.chunks(g) {
+            input_bias.iter_mut().zip(row).for_each(|(a, &b)| *a += b);
+        }
+    }
     RecurrentGrads {
+        input_bias,
         xw: dxw,
         kernel,
         h0: dh0,
@@ -473,9 +492,16 @@ fn backward_piece<T: FloatElement>(
     // the states before each step is the recurrent kernel's gradient.
     let mut drec = vec![T::zero(); steps * rows * g];
     let mut drh = vec![T::zero(); rows * u];
+    let mut squashed_c = vec![T::zero(); if kind == CellKind::Lstm { rows * u } else { 0 }];
     for t in (0..steps).rev() {
-        for i in 0..rows {
-            let d = &dy[((start + i) * steps + t) * width..][..width];
+        let at = match r.sequences {
+            true => Some(t),
+            false if t + 1 == steps => Some(0),
+            false => None,
+        };
+        for i in (0..rows).filter(|_| at.is_some()) {
+            let at = at.unwrap_or(0);
+            let d = &dy[((start + i) * r.out_steps() + at) * width..][..width];
             for j in 0..u {
                 dh[i * u + j] += d[j];
             }
@@ -503,12 +529,13 @@ fn backward_piece<T: FloatElement>(
             CellKind::Lstm => {
                 let cp = &p.c[t * rows * u..][..rows * u];
                 let cn = &p.c[(t + 1) * rows * u..][..rows * u];
+                squash_into(act, cn, &mut squashed_c);
                 for i in (0..rows).filter(|&i| !masked(i)) {
                     let (s, d) = (&gt[i * g..][..g], &mut dr[i * g..][..g]);
                     for j in 0..u {
                         let k = i * u + j;
                         let (ig, f, cc, o) = (s[j], s[u + j], s[2 * u + j], s[3 * u + j]);
-                        let a = act.apply(cn[k]);
+                        let a = squashed_c[k];
                         let dcx = dc[k] + dh[k] * o * act.slope(a);
                         d[j] = dcx * cc * gate.slope(ig);
                         d[u + j] = dcx * cp[k] * gate.slope(f);
