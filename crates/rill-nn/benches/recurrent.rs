@@ -61,6 +61,14 @@ fn main() {
     }
     let runs = samples.len();
     let (min, med) = stats(samples);
+    if std::env::args().any(|a| a == "--profile") {
+        // Where one step's time goes, op by op.
+        rill_core::profile::enable();
+        for _ in 0..10 {
+            model.train_on_batch(&x, &y).expect("trains");
+        }
+        println!("{}", rill_core::profile::take());
+    }
     println!("| benchmark | median | min | runs |");
     println!("|---|---|---|---|");
     println!(

@@ -63,6 +63,7 @@ impl Shared {
     /// A panic in one of this thread's chunks is kept in `panic` before that chunk is counted
     /// done: the caller reads it once `done` reaches `count`, so it must be there by then.
     fn run_chunks(&self, from_the_last: bool) {
+        let _inside = InsideChunks::enter();
         let mut panicked = false;
         for i in 0..self.count {
             let chunk = if from_the_last { self.count - 1 - i } else { i };
@@ -94,7 +95,9 @@ where
     F: Fn(usize) + Sync,
 {
     let helper = match helper() {
-        Some(helper) if count >= 2 && rayon::current_num_threads() >= 2 => helper,
+        Some(helper) if count >= 2 && rayon::current_num_threads() >= 2 && !InsideChunks::now() => {
+            helper
+        }
         _ => return (0..count).for_each(work),
     };
     let work: &(dyn Fn(usize) + Sync + '_) = &work;
@@ -117,6 +120,31 @@ where
     let panic = lock(&shared.panic).take();
     if let Some(panic) = panic {
         resume_unwind(panic);
+    }
+}
+
+thread_local! {
+    /// Whether this thread is running a shared chunk: work shared from inside one (a product
+    /// inside a recurrent layer's half of the batch) stays on this thread, as both cores are
+    /// busy already and the helper's one mailbox may be its own.
+    static INSIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as running shared chunks until dropped.
+struct InsideChunks(bool);
+
+impl InsideChunks {
+    fn enter() -> Self {
+        InsideChunks(INSIDE.with(|i| i.replace(true)))
+    }
+    fn now() -> bool {
+        INSIDE.with(|i| i.get())
+    }
+}
+
+impl Drop for InsideChunks {
+    fn drop(&mut self) {
+        INSIDE.with(|i| i.set(self.0));
     }
 }
 

@@ -6,7 +6,8 @@
 //! block, as cuDNN and Keras lay them out).
 //!
 //! Batch rows never interact, so the batch is split into one piece per thread and each piece
-//! runs the whole sequence on its own; the recurrent kernel's gradient, summed over every step
+//! runs the whole sequence on its own (shared with the backend's spinning helper thread, as the
+//! other kernels share work, rather than through rayon's pool); the recurrent kernel's gradient, summed over every step
 //! and row, is one product per piece after the backward loop instead of one per step.
 //!
 //! Layouts: the step inputs `xw` are batch-major (batch, steps, gates·units); the output is
@@ -14,11 +15,18 @@
 //! What the backward pass needs is kept step-major per piece.
 
 mod squash;
+mod step_grads;
 
 use super::matmul::{gemm, MatRef};
+use super::parallel::share_chunks;
 use crate::dtype::FloatElement;
-use rayon::prelude::*;
 use squash::squash_into;
+use std::sync::{Mutex, MutexGuard};
+
+/// A lock that a panic elsewhere does not poison for good (the panic is resumed anyway).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Which cell the loop runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,10 +210,21 @@ pub fn recurrent_forward<T: FloatElement>(
     let plan = pieces(r);
     let row_len = (r.out_steps() * width).max(1);
     let rows_each = plan.first().map_or(1, |p| p.1);
-    let pieces: Vec<Piece<T>> = out
-        .par_chunks_mut(rows_each * row_len)
-        .zip(plan.par_iter())
-        .map(|(out, &(start, rows))| forward_piece(r, &inputs, start, rows, keep, out))
+    // Each piece's share of the output, taken by whichever thread runs it.
+    let shares: Vec<Mutex<Option<&mut [T]>>> = out
+        .chunks_mut(rows_each * row_len)
+        .map(|o| Mutex::new(Some(o)))
+        .collect();
+    let done: Vec<Mutex<Option<Piece<T>>>> = plan.iter().map(|_| Mutex::new(None)).collect();
+    share_chunks(plan.len(), |i| {
+        let (start, rows) = plan[i];
+        if let Some(out) = lock(&shares[i]).take() {
+            *lock(&done[i]) = Some(forward_piece(r, &inputs, start, rows, keep, out));
+        }
+    });
+    let pieces = done
+        .into_iter()
+        .filter_map(|p| p.into_inner().unwrap_or_else(|e| e.into_inner()))
         .collect();
     (out, RecurrentSaved { pieces })
 }
@@ -435,13 +454,24 @@ pub fn recurrent_backward<T: FloatElement>(
     } else {
         dc0.chunks_mut(rows_each * u).collect()
     };
-    let sums: Vec<(Vec<T>, Vec<T>)> = dxw
-        .par_chunks_mut((rows_each * r.steps * g).max(1))
-        .zip(dh0.par_chunks_mut(rows_each * u))
+    type Share<'a, T> = Mutex<Option<(&'a mut [T], &'a mut [T], &'a mut [T])>>;
+    let shares: Vec<Share<'_, T>> = dxw
+        .chunks_mut((rows_each * r.steps * g).max(1))
+        .zip(dh0.chunks_mut(rows_each * u))
         .zip(dc_chunks)
-        .zip(saved.pieces.par_iter())
-        .map(|(((dxw, dh0), dc0), piece)| backward_piece(r, &inputs, piece, dy, dxw, dh0, dc0))
+        .map(|((a, b), c)| Mutex::new(Some((a, b, c))))
         .collect();
+    let done: Vec<Mutex<Option<(Vec<T>, Vec<T>)>>> =
+        saved.pieces.iter().map(|_| Mutex::new(None)).collect();
+    share_chunks(saved.pieces.len(), |i| {
+        if let Some((dxw, dh0, dc0)) = lock(&shares[i]).take() {
+            let piece = &saved.pieces[i];
+            *lock(&done[i]) = Some(backward_piece(r, &inputs, piece, dy, dxw, dh0, dc0));
+        }
+    });
+    let sums = done
+        .into_iter()
+        .filter_map(|p| p.into_inner().unwrap_or_else(|e| e.into_inner()));
     let mut kernel = vec![T::zero(); u * g];
     let mut recurrent_bias = match r.kind {
         CellKind::Gru { reset_after: true } => vec![T::zero(); g],
@@ -493,6 +523,14 @@ fn backward_piece<T: FloatElement>(
     let mut drec = vec![T::zero(); steps * rows * g];
     let mut drh = vec![T::zero(); rows * u];
     let mut squashed_c = vec![T::zero(); if kind == CellKind::Lstm { rows * u } else { 0 }];
+    // Uᵀ (gates·units, units) stored by rows once: every step multiplies by it, and a product
+    // by a transposed view would copy it into rows at every step.
+    let mut kernel_t = vec![T::zero(); g * u];
+    for (row, k) in x.kernel.chunks(g).enumerate() {
+        for (col, &v) in k.iter().enumerate() {
+            kernel_t[col * u + row] = v;
+        }
+    }
     for t in (0..steps).rev() {
         let at = match r.sequences {
             true => Some(t),
@@ -530,20 +568,27 @@ fn backward_piece<T: FloatElement>(
                 let cp = &p.c[t * rows * u..][..rows * u];
                 let cn = &p.c[(t + 1) * rows * u..][..rows * u];
                 squash_into(act, cn, &mut squashed_c);
-                for i in (0..rows).filter(|&i| !masked(i)) {
-                    let (s, d) = (&gt[i * g..][..g], &mut dr[i * g..][..g]);
-                    for j in 0..u {
-                        let k = i * u + j;
-                        let (ig, f, cc, o) = (s[j], s[u + j], s[2 * u + j], s[3 * u + j]);
-                        let a = squashed_c[k];
-                        let dcx = dc[k] + dh[k] * o * act.slope(a);
-                        d[j] = dcx * cc * gate.slope(ig);
-                        d[u + j] = dcx * cp[k] * gate.slope(f);
-                        d[2 * u + j] = dcx * ig * act.slope(cc);
-                        d[3 * u + j] = dh[k] * a * gate.slope(o);
-                        dc[k] = dcx * f;
-                        dh[k] = T::zero();
+                // Unmasked rows in runs, each run in one vectorised pass; a masked row's
+                // gradients pass through unchanged (and its gates get none).
+                let mut i = 0;
+                while i < rows {
+                    if masked(i) {
+                        i += 1;
+                        continue;
                     }
+                    let end = (i..rows).find(|&k| masked(k)).unwrap_or(rows);
+                    let (us, gs) = (i * u..end * u, i * g..end * g);
+                    let step = step_grads::LstmStep {
+                        gates: &gt[gs.clone()],
+                        cp: &cp[us.clone()],
+                        a: &squashed_c[us.clone()],
+                        dh: &mut dh[us.clone()],
+                        dc: &mut dc[us],
+                        dr: &mut dr[gs],
+                        units: u,
+                    };
+                    step_grads::lstm_step(step, act, gate);
+                    i = end;
                 }
             }
             CellKind::Gru { reset_after } => {
@@ -569,7 +614,15 @@ fn backward_piece<T: FloatElement>(
                 if !reset_after {
                     // d(r·h) = dhh · U_hᵀ, then the reset gate and h's share through it.
                     let dhh = mat(dr, 2 * u, g, 1);
-                    gemm(rows, u, u, dhh, mat(x.kernel, 2 * u, 1, g), &mut drh, false);
+                    gemm(
+                        rows,
+                        u,
+                        u,
+                        dhh,
+                        mat(&kernel_t, 2 * u * u, u, 1),
+                        &mut drh,
+                        false,
+                    );
                     for i in (0..rows).filter(|&i| !masked(i)) {
                         for j in 0..u {
                             let k = i * u + j;
@@ -600,7 +653,7 @@ fn backward_piece<T: FloatElement>(
             u,
             k,
             mat(dr, 0, g, 1),
-            mat(x.kernel, 0, 1, g),
+            mat(&kernel_t, 0, u, 1),
             &mut dh,
             true,
         );

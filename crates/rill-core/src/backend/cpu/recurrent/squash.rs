@@ -107,7 +107,11 @@ pub(super) fn exp(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 5.000_000_1e-1;
     let y = p * r * r + r + 1.0;
-    y * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // 2^n from n + 127 in the exponent bits, without a float → int conversion (whose saturating
+    // semantics the compiler cannot vectorise): adding 1.5·2²³ puts the integer n + 127
+    // (1…254) in the low mantissa bits, which the shift moves into the exponent field.
+    let biased = n + (12_582_912.0 + 127.0);
+    y * f32::from_bits(biased.to_bits() << 23)
 }
 
 #[cfg(test)]
