@@ -461,8 +461,9 @@ pub fn recurrent_backward<T: FloatElement>(
         .zip(dc_chunks)
         .map(|((a, b), c)| Mutex::new(Some((a, b, c))))
         .collect();
-    let done: Vec<Mutex<Option<(Vec<T>, Vec<T>)>>> =
-        saved.pieces.iter().map(|_| Mutex::new(None)).collect();
+    // Each piece's share of the recurrent kernel's and bias' gradients.
+    type Sums<T> = Mutex<Option<(Vec<T>, Vec<T>)>>;
+    let done: Vec<Sums<T>> = saved.pieces.iter().map(|_| Mutex::new(None)).collect();
     share_chunks(saved.pieces.len(), |i| {
         if let Some((dxw, dh0, dc0)) = lock(&shares[i]).take() {
             let piece = &saved.pieces[i];

@@ -105,7 +105,7 @@ pub(super) fn exp(x: f32) -> f32 {
     p = p * r + 8.333_452e-3;
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    p = p * r + 0.5;
     let y = p * r * r + r + 1.0;
     // 2^n from n + 127 in the exponent bits, without a float → int conversion (whose saturating
     // semantics the compiler cannot vectorise): adding 1.5·2²³ puts the integer n + 127
