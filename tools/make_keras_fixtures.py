@@ -11,7 +11,8 @@
   LayerNormalization, a frozen layer, two inputs and two outputs.
 - nested.keras: a functional model holding a frozen Sequential base and a Functional tower.
 - sequences.keras: the recurrent layers as Keras keeps them (weights in each layer's `cell`
-  group): token ids → Embedding → LSTM (every step) → GRU (reset after), and a series →
+  group): token ids → Embedding → LSTM (every step) → Bidirectional LSTM → GRU (reset
+  after), and a series →
   Conv1D (causal) → SimpleRNN (backwards, every step) → GRU (reset before), joined → Dense.
 Each NAME.json holds the inputs and Keras' outputs. Fashion-MNIST comes from Keras' cache
 (~/.keras/datasets/fashion-mnist), which holds the same files as data/fashion-mnist/.
@@ -140,6 +141,7 @@ def sequences():
     series = keras.Input((10, 3), name="series")
     t = layers.Embedding(20, 8)(tokens)
     t = layers.LSTM(6, return_sequences=True)(t)
+    t = layers.Bidirectional(layers.LSTM(3, return_sequences=True), merge_mode="concat")(t)
     t = layers.GRU(5)(t)
     s = layers.Conv1D(4, 3, padding="causal", activation="relu")(series)
     s = layers.SimpleRNN(4, return_sequences=True, go_backwards=True)(s)

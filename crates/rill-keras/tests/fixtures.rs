@@ -71,9 +71,10 @@ fn a_functional_model_with_two_inputs_two_outputs_a_skip_and_batchnorm_gives_ker
 
 #[test]
 fn recurrent_layers_of_every_kind_give_keras_outputs_and_save_as_keras_keeps_them() {
-    // LSTM, GRU (reset after and before), SimpleRNN backwards, causal Conv1D, Embedding.
+    // LSTM, Bidirectional LSTM, GRU (reset after and before), SimpleRNN backwards, causal
+    // Conv1D, Embedding.
     let model = outputs_match("sequences");
-    for kind in ["LSTM", "GRU", "SimpleRNN"] {
+    for kind in ["LSTM", "GRU", "SimpleRNN", "Bidirectional"] {
         assert!(
             model.layers().iter().any(|(_, l)| l.kind() == kind),
             "{kind} missing"
@@ -89,7 +90,8 @@ fn recurrent_layers_of_every_kind_give_keras_outputs_and_save_as_keras_keeps_the
         .iter()
         .filter(|p| p.contains("/cell/vars/"))
         .collect();
-    assert_eq!(cells.len(), 12, "{original:?}");
+    // Three weights in each of five cells, two of them a Bidirectional's.
+    assert_eq!(cells.len(), 18, "{original:?}");
     for p in cells {
         assert!(written.contains(p), "{p} not written; wrote {written:?}");
     }

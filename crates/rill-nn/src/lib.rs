@@ -53,11 +53,11 @@ pub mod prelude {
         TerminateOnNaN,
     };
     pub use crate::layers::{
-        ActivationLayer, Add, AveragePooling1D, AveragePooling2D, BatchNormalization, Concatenate,
-        Configurable, Conv1D, Conv2D, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1D,
-        GlobalAveragePooling2D, GlobalMaxPooling1D, Gru, Layer, LayerNormalization, Lstm,
-        MaxPooling1D, MaxPooling2D, Multiply, Padding1D, ReLU, Regularizer, Rescaling, Reshape,
-        SimpleRnn, Softmax,
+        ActivationLayer, Add, AveragePooling1D, AveragePooling2D, BatchNormalization,
+        Bidirectional, Concatenate, Configurable, Conv1D, Conv2D, Dense, Dropout, Embedding,
+        Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, Gru, Layer,
+        LayerNormalization, Lstm, MaxPooling1D, MaxPooling2D, Multiply, Padding1D, ReLU,
+        Regularizer, Rescaling, Reshape, SimpleRnn, Softmax,
     };
     pub use crate::losses::{
         BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, MeanAbsoluteError,

@@ -10,6 +10,7 @@
 
 mod activation;
 mod batch_norm;
+mod bidirectional;
 mod conv1d;
 mod conv2d;
 mod dense;
@@ -37,6 +38,7 @@ mod simple_rnn;
 
 pub use activation::{ActivationConfig, ActivationLayer, ReLU, Softmax};
 pub use batch_norm::{BatchNormalization, BatchNormalizationConfig};
+pub use bidirectional::{Bidirectional, BidirectionalConfig, MergeMode, WrappedLayer};
 pub use conv1d::{Conv1D, Conv1DConfig, Padding1D};
 pub use conv2d::{Conv2D, Conv2DConfig};
 pub use dense::{Dense, DenseConfig};

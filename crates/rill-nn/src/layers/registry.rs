@@ -191,6 +191,7 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
             (SimpleRnn::KIND, every_form::<SimpleRnn>()),
             (Lstm::KIND, every_form::<Lstm>()),
             (Gru::KIND, every_form::<Gru>()),
+            (Bidirectional::KIND, every_form::<Bidirectional>()),
             (Add::KIND, every_form::<Add>()),
             (Multiply::KIND, every_form::<Multiply>()),
             (Concatenate::KIND, every_form::<Concatenate>()),
