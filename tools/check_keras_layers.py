@@ -25,8 +25,16 @@ def array(v):
     return np.asarray(v["data"], dtype=np.float32).reshape(v["shape"])
 
 
+def argument(v):
+    """A wrapped layer (Bidirectional's) written as Keras writes one becomes that layer."""
+    if isinstance(v, dict) and "class_name" in v and "config" in v:
+        return keras.layers.deserialize(v)
+    return v
+
+
 def run(case):
-    layer = getattr(keras.layers, case["kind"])(**case["args"])
+    args = {k: argument(v) for k, v in case["args"].items()}
+    layer = getattr(keras.layers, case["kind"])(**args)
     ins = [keras.Input(tuple(case["input_shape"])) for _ in case["xs"]]
     model = keras.Model(ins, layer(ins if len(ins) > 1 else ins[0]))
     weights = [array(w) for w in case["weights"]]

@@ -57,20 +57,24 @@ fn initializer(v: &Value) -> Option<Value> {
 pub fn new_layer(class: &str, config: &Map<String, Value>, rank: usize) -> Result<Box<dyn Layer>> {
     let name = config.get("name").and_then(Value::as_str).unwrap_or(class);
     let mut initializers = Vec::new();
-    for key in ["kernel_initializer", "bias_initializer"] {
+    for key in [
+        "kernel_initializer",
+        "bias_initializer",
+        "recurrent_initializer",
+    ] {
         if let Some(v) = config.get(key) {
             let init = initializer(v)
                 .ok_or_else(|| {
                     unsupported(format!(
-                        "layer '{name}' ({class}): {key}={v} is not supported: Rill starts Dense and Conv2D kernels and biases from zeros, ones, \
-                         glorot_uniform, glorot_normal, he_uniform, he_normal, random_uniform or random_normal"
+                        "layer '{name}' ({class}): {key}={v} is not supported: Rill starts kernels and biases from zeros, ones, \
+                         glorot_uniform, glorot_normal, he_uniform, he_normal, random_uniform, random_normal or orthogonal"
                     ))
                 })?;
             initializers.push((key, init));
         }
     }
     for key in KERAS_IGNORED.iter().filter(|k| k.ends_with("_initializer")) {
-        if !key.starts_with("kernel") && !key.starts_with("bias") {
+        if !key.starts_with("kernel") && !key.starts_with("bias") && !key.starts_with("recurrent") {
             if let Some(v) = config.get(*key) {
                 return Err(unsupported(format!(
                     "layer '{name}' ({class}): {key}={v} is not supported: this layer starts \

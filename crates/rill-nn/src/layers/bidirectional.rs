@@ -294,7 +294,9 @@ impl KerasForm for Bidirectional {
         })
     }
     fn from_keras(a: &mut KerasArgs<'_>, rank: usize) -> Result<BidirectionalConfig> {
+        // Absent, it is Keras' default (concat); null asks for the two outputs as a list.
         let merge_mode = match a.get("merge_mode") {
+            Value::Null if !a.given("merge_mode") => MergeMode::Concat,
             Value::Null => {
                 return Err(a.bad(
                     "merge_mode",

@@ -52,6 +52,11 @@ impl<'a> KerasArgs<'a> {
         self.used.insert(key);
         self.config.get(key).unwrap_or(&Value::Null)
     }
+    /// Whether argument `key` is written at all (`null` included): for the few arguments
+    /// whose `null` means something other than their default.
+    pub fn given(&self, key: &str) -> bool {
+        self.config.contains_key(key)
+    }
     /// The error for an argument Rill cannot honour, and why.
     pub fn bad(&self, key: &str, value: &Value, why: &str) -> Error {
         Error::Config(format!(

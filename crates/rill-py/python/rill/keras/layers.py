@@ -243,6 +243,9 @@ def _registered(form):
                 value = _regularizer(value)
             elif key.endswith("_initializer"):
                 value = _initializer(value)
+            elif isinstance(value, Layer):  # a wrapped layer (Bidirectional's), as Keras writes one
+                value = {"module": "keras.layers", "class_name": value._class,
+                         "config": dict(value._defaults, **value._config), "registered_name": None}
             elif isinstance(value, tuple):
                 value = list(value)
             self._config[key] = value
