@@ -10,6 +10,8 @@
 - residual.keras: a functional model with a skip connection, BatchNormalization, Dropout,
   LayerNormalization, a frozen layer, two inputs and two outputs.
 - nested.keras: a functional model holding a frozen Sequential base and a Functional tower.
+- masked.keras: masks as Keras carries them (Embedding(mask_zero), Masking) through LSTM,
+  Bidirectional GRU, Dense and GlobalAveragePooling1D, on padded inputs.
 - sequences.keras: the recurrent layers as Keras keeps them (weights in each layer's `cell`
   group): token ids → Embedding → LSTM (every step) → Bidirectional LSTM → GRU (reset
   after), and a series →
@@ -155,6 +157,35 @@ def sequences():
     record("sequences", model, [ids, rng.random((3, 10, 3), dtype=np.float32)])
 
 
+def masked():
+    """Masks as Keras carries them: padded token ids (zeros at the end and in the middle)
+    through Embedding(mask_zero) → LSTM (every step) → Bidirectional GRU (every step) →
+    Dense → GlobalAveragePooling1D, and a padded series through Masking → SimpleRNN."""
+    keras.utils.set_random_seed(5)
+    tokens = keras.Input((9,), name="tokens")
+    series = keras.Input((7, 2), name="series")
+    t = layers.Embedding(15, 6, mask_zero=True)(tokens)
+    t = layers.LSTM(5, return_sequences=True)(t)
+    t = layers.Bidirectional(layers.GRU(3, return_sequences=True))(t)
+    t = layers.Dense(4, activation="tanh")(t)
+    t = layers.GlobalAveragePooling1D()(t)
+    s = layers.Masking(0.0)(series)
+    s = layers.SimpleRNN(3, go_backwards=True)(s)
+    out = layers.Dense(2, name="out")(layers.Concatenate()([t, s]))
+    model = keras.Model([tokens, series], out, name="masked")
+    randomise_biases(model, 5)
+    model.save(os.path.join(OUT, "masked.keras"))
+    rng = np.random.default_rng(5)
+    ids = rng.integers(1, 15, (4, 9)).astype(np.float32)
+    ids[0, 5:] = 0  # padded at the end
+    ids[1, 2:4] = 0  # and in the middle
+    ids[2, :3] = 0  # and at the start
+    x = rng.random((4, 7, 2), dtype=np.float32)
+    x[0, 4:] = 0
+    x[3, 1] = 0
+    record("masked", model, [ids, x])
+
+
 if __name__ == "__main__":
     import sys
 
@@ -164,6 +195,7 @@ if __name__ == "__main__":
             globals()[name]()
         sys.exit()
     sequences()
+    masked()
     cnn()
     residual()
     nested()

@@ -185,6 +185,22 @@ fn history_name<'a>(h: &'a Value, what: &str) -> Result<&'a str> {
         .ok_or_else(|| format(format!("{what} {h} names no layer")))
 }
 
+/// The ops Keras 3 writes into a functional model's config for the masks it propagated.
+const MASK_OPS: &[&str] = &["NotEqual", "Any"];
+
+/// The layers whose outputs a layer was given as its `mask` argument.
+fn mask_arguments(layer: &Value) -> Vec<String> {
+    let nodes = layer["inbound_nodes"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    nodes
+        .iter()
+        .filter_map(|n| n["kwargs"]["mask"]["config"]["keras_history"][0].as_str())
+        .map(str::to_string)
+        .collect()
+}
+
 /// The Keras tensors a layer was called on.
 fn inbound(layer: &Value, name: &str) -> Result<Vec<String>> {
     let nodes = layer["inbound_nodes"]
@@ -309,8 +325,17 @@ fn build(config: &Value, depth: usize) -> Result<(Model, Vec<(String, String)>)>
         "Functional" | "Model" if inner.get("input_layers").is_some() => {
             let mut g = FunctionalBuilder::new();
             let mut nodes: HashMap<String, (Node, Vec<usize>)> = HashMap::new();
+            // Keras 3 writes the masks it propagated as ops of their own (`NotEqual` of the
+            // ids an Embedding(mask_zero) reads, `Any` of a Masking's), handed to the layers
+            // that honour them as a `mask` argument; Rill's layers propagate the same masks
+            // themselves, so these ops are only checked to be where masks come from.
+            let mut mask_ops: Vec<String> = Vec::new();
             for l in layers {
                 let (c, name, cfg) = class_and_config(l)?;
+                if MASK_OPS.contains(&c) {
+                    mask_ops.push(name);
+                    continue;
+                }
                 order.push((c.to_string(), name.clone()));
                 if c == "InputLayer" {
                     let s = shape_after_batch(cfg.get("batch_shape").unwrap_or(&Value::Null), &format!("input '{name}'"))?;
@@ -319,9 +344,22 @@ fn build(config: &Value, depth: usize) -> Result<(Model, Vec<(String, String)>)>
                     continue;
                 }
                 let parents = inbound(l, &name)?;
+                for m in mask_arguments(l) {
+                    if !mask_ops.contains(&m) {
+                        return Err(unsupported(format!(
+                            "layer '{name}' is given a mask computed by '{m}'; Rill's masks come from Embedding(mask_zero=True) and Masking"
+                        )));
+                    }
+                }
                 let args = parents
                     .iter()
-                    .map(|p| nodes.get(p).cloned().ok_or_else(|| format(format!("layer '{name}' reads '{p}', which comes later or not at all"))))
+                    .map(|p| match nodes.get(p) {
+                        Some(x) => Ok(x.clone()),
+                        None if mask_ops.contains(p) => Err(unsupported(format!(
+                            "layer '{name}' reads the mask op '{p}' as a value; Rill's masks only flow as masks"
+                        ))),
+                        None => Err(format(format!("layer '{name}' reads '{p}', which comes later or not at all"))),
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 let xs: Vec<Node> = args.iter().map(|x| x.0).collect();
                 let shapes: Vec<Vec<usize>> = args.iter().map(|x| x.1.clone()).collect();

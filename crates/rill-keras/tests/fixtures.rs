@@ -112,6 +112,33 @@ fn recurrent_layers_of_every_kind_give_keras_outputs_and_save_as_keras_keeps_the
     );
 }
 
+#[test]
+fn masks_from_embedding_and_masking_are_honoured_as_keras_honours_them() {
+    // Padding at the end, in the middle and at the start of token ids (Embedding(mask_zero))
+    // and of a series (Masking), through LSTM, Bidirectional GRU, Dense and
+    // GlobalAveragePooling1D: Keras' outputs.
+    let model = outputs_match("masked");
+    // The mask changes the result: without it (every step real) the outputs differ.
+    let rec = record("masked");
+    let inputs: Vec<Tensor> = model
+        .input_names()
+        .iter()
+        .map(|n| tensor(&rec["inputs"][n]))
+        .collect();
+    let masked = model.call_many(&inputs, false).unwrap()[0]
+        .to_vec::<f32>()
+        .unwrap();
+    let config = model.get_config().unwrap().to_string();
+    assert!(config.contains("mask_zero"), "{config}");
+    let unmasked = config.replace("\"mask_zero\":true", "\"mask_zero\":false");
+    let plain = Model::from_config(&serde_json::from_str(&unmasked).unwrap()).unwrap();
+    plain.set_weights(&model.get_weights()).unwrap();
+    let out = plain.call_many(&inputs, false).unwrap()[0]
+        .to_vec::<f32>()
+        .unwrap();
+    assert!(out.iter().zip(&masked).any(|(a, b)| (a - b).abs() > 1e-3));
+}
+
 /// The dataset paths in a `.keras` file's `model.weights.h5`.
 fn h5_paths(path: &std::path::Path) -> Vec<String> {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();

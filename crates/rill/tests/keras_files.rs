@@ -116,6 +116,26 @@ fn models() -> Vec<(&'static str, Model)> {
     .with_input_shape(&[8, 8, 1])
     .unwrap();
     out.push(("nested_transfer", transfer));
+    // Masks as Rill propagates them, written without mask ops: Keras rebuilds the same masks
+    // when it loads the file (padded ids through an LSTM, a Bidirectional GRU and a masked mean;
+    // a padded series through Masking and a backwards SimpleRNN).
+    let mut b = FunctionalBuilder::new();
+    let ids = b.input_named("ids", &[8]).unwrap();
+    let series = b.input_named("series", &[6, 2]).unwrap();
+    let t = b.layer(Embedding::new(12, 5).mask_zero(true), ids).unwrap();
+    let t = b.layer(Lstm::new(4).return_sequences(true), t).unwrap();
+    let t = b
+        .layer(
+            Bidirectional::new(Gru::new(3).return_sequences(true)).unwrap(),
+            t,
+        )
+        .unwrap();
+    let t = b.layer(GlobalAveragePooling1D::new(), t).unwrap();
+    let s = b.layer(Masking::new(0.0), series).unwrap();
+    let s = b.layer(SimpleRnn::new(3).go_backwards(true), s).unwrap();
+    let joined = b.merge(Concatenate, &[t, s]).unwrap();
+    let out_node = b.layer_named("out", Dense::new(2), joined).unwrap();
+    out.push(("masked", b.build(&[ids, series], &[out_node]).unwrap()));
     out.push(("nested_probability_model", probabilities));
     for (_, m) in &out {
         randomise_vectors(m, &mut g);
@@ -124,6 +144,24 @@ fn models() -> Vec<(&'static str, Model)> {
 }
 
 fn inputs(name: &str, model: &Model, g: &mut Generator) -> Vec<Tensor> {
+    if name == "masked" {
+        // Padding at the end, in the middle and at the start.
+        let mut ids: Vec<f32> = (0..24).map(|i| (1 + (i * 5) % 11) as f32).collect();
+        ids[5..8].fill(0.0);
+        ids[10..12].fill(0.0);
+        ids[16..18].fill(0.0);
+        let mut x = g
+            .uniform(&[3, 6, 2], 0.5, 1.0, DType::F32)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap();
+        x[8..12].fill(0.0);
+        x[14..16].fill(0.0);
+        return vec![
+            Tensor::from_vec(ids, &[3, 8]).unwrap(),
+            Tensor::from_vec(x, &[3, 6, 2]).unwrap(),
+        ];
+    }
     if name == "embedding_sequence" {
         return vec![Tensor::from_vec(
             (0..18).map(|i| ((i * 7) % 20) as f32).collect::<Vec<_>>(),

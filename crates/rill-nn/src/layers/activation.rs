@@ -45,6 +45,9 @@ macro_rules! activation_layer {
             fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
                 self.activation.apply(x)
             }
+            fn output_mask(&self, _inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+                super::pass_mask(masks)
+            }
         }
         impl Default for $name {
             fn default() -> Self {

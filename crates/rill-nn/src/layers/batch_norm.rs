@@ -165,6 +165,10 @@ impl Layer for BatchNormalization {
         let shift = beta.sub(&w.moving_mean.value().mul(&scale)?)?;
         Ok(x.mul(&scale)?.add(&shift)?)
     }
+    fn output_mask(&self, _inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        // The steps stay where they are: their mask with them.
+        super::pass_mask(masks)
+    }
     fn variables(&self) -> Vec<Variable> {
         match &self.weights {
             Some(w) => vec![

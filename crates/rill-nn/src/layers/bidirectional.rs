@@ -171,20 +171,19 @@ impl Layer for Bidirectional {
         self.backward.build(input_shape)
     }
     fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
-        let y = self.forward.call(x, training)?;
-        let mut back = self.backward.call(x, training)?;
-        if self.return_sequences() {
-            // The backward layer's outputs come last step first: back in the input's order.
-            let steps = back.shape()[1];
-            let order: Vec<i64> = (0..steps as i64).rev().collect();
-            back = back.index_select(1, &Tensor::from_vec(order, &[steps])?)?;
+        self.run(x, None, training)
+    }
+    fn call_masked(&self, inputs: &[Tensor], mask: &Tensor, training: bool) -> Result<Tensor> {
+        match inputs {
+            [x] => self.run(x, Some(mask), training),
+            _ => self.call_on(inputs, training),
         }
-        Ok(match self.config.merge_mode {
-            MergeMode::Concat => Tensor::concat(&[y, back], -1)?,
-            MergeMode::Sum => y.add(&back)?,
-            MergeMode::Mul => y.mul(&back)?,
-            MergeMode::Ave => y.add(&back)?.mul_scalar(0.5)?,
-        })
+    }
+    fn output_mask(&self, _inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        match self.return_sequences() {
+            true => super::pass_mask(masks),
+            false => Ok(None),
+        }
     }
     fn variables(&self) -> Vec<Variable> {
         let mut v = self.forward.variables();
@@ -214,6 +213,35 @@ impl Layer for Bidirectional {
     fn reset_states(&self) {
         self.forward.reset_states();
         self.backward.reset_states();
+    }
+}
+
+impl Bidirectional {
+    /// Both directions on `x` (each skipping `mask`'s padding), merged.
+    fn run(&self, x: &Tensor, mask: Option<&Tensor>, training: bool) -> Result<Tensor> {
+        let one = std::slice::from_ref(x);
+        let (y, mut back) = match mask {
+            Some(m) => (
+                self.forward.call_masked(one, m, training)?,
+                self.backward.call_masked(one, m, training)?,
+            ),
+            None => (
+                self.forward.call(x, training)?,
+                self.backward.call(x, training)?,
+            ),
+        };
+        if self.return_sequences() {
+            // The backward layer's outputs come last step first: back in the input's order.
+            let steps = back.shape()[1];
+            let order: Vec<i64> = (0..steps as i64).rev().collect();
+            back = back.index_select(1, &Tensor::from_vec(order, &[steps])?)?;
+        }
+        Ok(match self.config.merge_mode {
+            MergeMode::Concat => Tensor::concat(&[y, back], -1)?,
+            MergeMode::Sum => y.add(&back)?,
+            MergeMode::Mul => y.mul(&back)?,
+            MergeMode::Ave => y.add(&back)?.mul_scalar(0.5)?,
+        })
     }
 }
 

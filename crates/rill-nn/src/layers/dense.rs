@@ -122,6 +122,10 @@ impl Layer for Dense {
         self.weights
             .bias_and_activation(y, &self.config.kernel_bias.activation)
     }
+    fn output_mask(&self, _inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        // The steps stay where they are: their mask with them.
+        super::pass_mask(masks)
+    }
     fn variables(&self) -> Vec<Variable> {
         self.weights.variables()
     }

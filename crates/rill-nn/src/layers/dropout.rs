@@ -87,6 +87,10 @@ impl Layer for Dropout {
             .to_dtype(x.dtype())?;
         Ok(x.mul(&keep.mul_scalar(1.0 / (1.0 - self.rate))?)?)
     }
+    fn output_mask(&self, _inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        // The steps stay where they are: their mask with them.
+        super::pass_mask(masks)
+    }
     fn variables(&self) -> Vec<Variable> {
         self.rng.iter().cloned().collect()
     }

@@ -11,6 +11,10 @@ pub struct EmbeddingConfig {
     pub input_dim: usize,
     /// The length of each vector.
     pub output_dim: usize,
+    /// Id 0 is padding: the output carries a mask of the other ids, which recurrent layers,
+    /// `GlobalAveragePooling1D` and the layers between honour (Keras' `mask_zero`).
+    #[serde(default)]
+    pub mask_zero: bool,
 }
 
 /// Maps integer ids in `0..input_dim` to learned vectors of `output_dim` — Keras' `Embedding`
@@ -28,9 +32,18 @@ impl Embedding {
             config: EmbeddingConfig {
                 input_dim,
                 output_dim,
+                mask_zero: false,
             },
             embeddings: None,
         }
+    }
+}
+
+impl Embedding {
+    /// Treats id 0 as padding: the output carries a mask of the real ids.
+    pub fn mask_zero(mut self, on: bool) -> Self {
+        self.config.mask_zero = on;
+        self
     }
 }
 
@@ -46,7 +59,7 @@ impl Configurable for Embedding {
             "input_dim and output_dim",
             &[c.input_dim, c.output_dim],
         )?;
-        Ok(Embedding::new(c.input_dim, c.output_dim))
+        Ok(Embedding::new(c.input_dim, c.output_dim).mask_zero(c.mask_zero))
     }
     fn examples() -> Vec<super::LayerExample<EmbeddingConfig>> {
         use super::{LayerExample as E, SampleValues::Ids};
@@ -85,6 +98,15 @@ impl Layer for Embedding {
         shape.push(self.config.output_dim);
         Ok(rows.reshape(&shape)?)
     }
+    fn output_mask(&self, inputs: &[Tensor], _masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        match (self.config.mask_zero, inputs) {
+            (true, [ids]) => Ok(Some(
+                ids.ne(&Tensor::scalar(0.0f32).to_dtype(ids.dtype())?)?
+                    .to_dtype(DType::F32)?,
+            )),
+            _ => Ok(None),
+        }
+    }
     fn variables(&self) -> Vec<Variable> {
         self.embeddings.iter().cloned().collect()
     }
@@ -106,19 +128,27 @@ impl super::OnnxForm for Embedding {
         let config = EmbeddingConfig {
             input_dim: table.shape()[0],
             output_dim: table.shape()[1],
+            mask_zero: false,
         };
         let mut found = super::OnnxImport::new(config).weights(vec![table]);
         found.input = 1;
         Ok(Some(found))
     }
     fn to_onnx(
-        _c: &EmbeddingConfig,
+        c: &EmbeddingConfig,
         l: super::OnnxLayer<'_>,
         g: &mut dyn super::OnnxGraph,
     ) -> Result<String> {
         use super::OnnxAttr::Int;
         /// ONNX's element type number for int64.
         const INT64: i64 = 7;
+        if c.mask_zero {
+            // ONNX carries no masks: the layers after this one would not skip the padding.
+            return Err(Error::Config(format!(
+                "layer '{}' (Embedding): mask_zero has no ONNX form (ONNX has no masks, so the exported model would not skip padding); export a model without it",
+                l.name
+            )));
+        }
         let ids = g.node(
             "Cast",
             vec![l.input.clone()],
@@ -134,12 +164,13 @@ impl super::OnnxForm for Embedding {
 impl super::KerasForm for Embedding {
     const KERAS_POSITIONAL: &'static [&'static str] = &["input_dim", "output_dim"];
     fn to_keras(c: &EmbeddingConfig) -> serde_json::Value {
-        serde_json::json!({"input_dim": c.input_dim, "output_dim": c.output_dim})
+        serde_json::json!({"input_dim": c.input_dim, "output_dim": c.output_dim, "mask_zero": c.mask_zero})
     }
     fn from_keras(a: &mut super::KerasArgs<'_>, _rank: usize) -> Result<EmbeddingConfig> {
         Ok(EmbeddingConfig {
             input_dim: a.required("input_dim")?,
             output_dim: a.required("output_dim")?,
+            mask_zero: a.value("mask_zero", false)?,
         })
     }
 }

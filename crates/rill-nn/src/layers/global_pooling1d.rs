@@ -9,7 +9,7 @@ use rill_core::Tensor;
 type NoConfig = serde_json::Map<String, serde_json::Value>;
 
 macro_rules! global_pooling1d {
-    ($(#[$doc:meta])* $name:ident, $kind:literal, $reduce:ident, $onnx_op:literal, $imports:expr) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $reduce:ident, $onnx_op:literal, $imports:expr, $masked:expr) => {
         $(#[$doc])*
         #[derive(Debug, Default)]
         pub struct $name;
@@ -48,6 +48,12 @@ macro_rules! global_pooling1d {
             }
             fn call(&self, x: &Tensor, _training: bool) -> Result<Tensor> {
                 Ok(x.$reduce(&[1], false)?)
+            }
+            fn call_masked(&self, inputs: &[Tensor], mask: &Tensor, training: bool) -> Result<Tensor> {
+                match (inputs, $masked) {
+                    ([x], true) => masked_mean(x, mask),
+                    _ => self.call_on(inputs, training),
+                }
             }
         }
 
@@ -101,7 +107,9 @@ global_pooling1d!(
     mean,
     "ReduceMean",
     // ReduceMean in general is the importer's OnnxReduceMean.
-    &[]
+    &[],
+    // With a mask, the mean of the real steps only, as Keras takes it.
+    true
 );
 global_pooling1d!(
     /// The largest value over all steps, per channel.
@@ -109,5 +117,18 @@ global_pooling1d!(
     "GlobalMaxPooling1D",
     max,
     "ReduceMax",
-    &["ReduceMax"]
+    &["ReduceMax"],
+    // Keras' GlobalMaxPooling1D takes every step, mask or not.
+    false
 );
+
+/// The mean over the steps whose mask is 1: Σ x·m / Σ m per sequence (0 for a sequence that
+/// is all padding, where Keras divides zero by zero).
+fn masked_mean(x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let m = mask.to_dtype(x.dtype())?.unsqueeze(-1)?;
+    let total = x.mul(&m)?.sum(&[1], false)?;
+    let count = m
+        .sum(&[1], false)?
+        .maximum(&Tensor::scalar(1e-12f32).to_dtype(x.dtype())?)?;
+    Ok(total.div(&count)?)
+}

@@ -74,6 +74,44 @@ impl Gru {
     }
 }
 
+impl Gru {
+    /// Runs the layer on its sequences (and initial states), skipping `mask`'s padding.
+    fn run(&self, inputs: &[Tensor], mask: Option<&Tensor>, training: bool) -> Result<Tensor> {
+        let c = &self.config;
+        let reset_after = c.reset_after;
+        let cell = recurrent::cell(
+            Self::KIND,
+            CellKind::Gru { reset_after },
+            c.rnn.activation,
+            c.recurrent_activation,
+        )?;
+        let u3 = 3 * c.rnn.units;
+        // A reset-after GRU's bias is (2, 3·units): the step inputs', then the recurrent
+        // product's — zero without a bias.
+        let split = |b: Option<Tensor>| -> Result<(Option<Tensor>, Option<Tensor>)> {
+            match b {
+                Some(b) if reset_after => Ok((
+                    Some(b.slice(0, 0, 1)?.reshape(&[u3])?),
+                    Some(b.slice(0, 1, 2)?.reshape(&[u3])?),
+                )),
+                None if reset_after => Ok((None, Some(Tensor::zeros(&[u3], DType::F32)))),
+                b => Ok((b, None)),
+            }
+        };
+        self.core.call(
+            recurrent::LayerCell {
+                kind: Self::KIND,
+                rnn: &c.rnn,
+                cell,
+            },
+            split,
+            inputs,
+            mask,
+            training,
+        )
+    }
+}
+
 impl Configurable for Gru {
     const KIND: &'static str = "GRU";
     type Config = GruConfig;
@@ -127,43 +165,12 @@ impl Layer for Gru {
         };
         self.core.build(rnn, 3, input_shape[1], bias)
     }
-    fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
-        self.call_on(std::slice::from_ref(x), training)
-    }
-    fn call_on(&self, inputs: &[Tensor], training: bool) -> Result<Tensor> {
-        let c = &self.config;
-        let reset_after = c.reset_after;
-        let cell = recurrent::cell(
-            Self::KIND,
-            CellKind::Gru { reset_after },
-            c.rnn.activation,
-            c.recurrent_activation,
-        )?;
-        let u3 = 3 * c.rnn.units;
-        // A reset-after GRU's bias is (2, 3·units): the step inputs', then the recurrent
-        // product's — zero without a bias.
-        let split = |b: Option<Tensor>| -> Result<(Option<Tensor>, Option<Tensor>)> {
-            match b {
-                Some(b) if reset_after => Ok((
-                    Some(b.slice(0, 0, 1)?.reshape(&[u3])?),
-                    Some(b.slice(0, 1, 2)?.reshape(&[u3])?),
-                )),
-                None if reset_after => Ok((None, Some(Tensor::zeros(&[u3], DType::F32)))),
-                b => Ok((b, None)),
-            }
-        };
-        self.core
-            .call(Self::KIND, &c.rnn, cell, split, inputs, training)
-    }
     fn variables(&self) -> Vec<Variable> {
         self.core.variables()
     }
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
         self.core
             .regularization_loss(self.config.rnn.kernel_regularizer)
-    }
-    fn reset_states(&self) {
-        self.core.reset_states();
     }
 }
 

@@ -88,6 +88,10 @@ impl Layer for LayerNormalization {
         let normed = x.sub(&mean)?.div(&var.add_scalar(self.epsilon)?.sqrt()?)?;
         Ok(normed.mul(&g)?.add(&b)?)
     }
+    fn output_mask(&self, _inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        // The steps stay where they are: their mask with them.
+        super::pass_mask(masks)
+    }
     fn variables(&self) -> Vec<Variable> {
         self.gamma.iter().chain(self.beta.iter()).cloned().collect()
     }

@@ -71,6 +71,30 @@ impl Lstm {
     }
 }
 
+impl Lstm {
+    /// Runs the layer on its sequences (and initial states), skipping `mask`'s padding.
+    fn run(&self, inputs: &[Tensor], mask: Option<&Tensor>, training: bool) -> Result<Tensor> {
+        let c = &self.config;
+        let cell = recurrent::cell(
+            Self::KIND,
+            CellKind::Lstm,
+            c.rnn.activation,
+            c.recurrent_activation,
+        )?;
+        self.core.call(
+            recurrent::LayerCell {
+                kind: Self::KIND,
+                rnn: &c.rnn,
+                cell,
+            },
+            |b| Ok((b, None)),
+            inputs,
+            mask,
+            training,
+        )
+    }
+}
+
 impl Configurable for Lstm {
     const KIND: &'static str = "LSTM";
     type Config = LstmConfig;
@@ -131,35 +155,12 @@ impl Layer for Lstm {
         };
         self.core.build(rnn, 4, input_shape[1], bias)
     }
-    fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
-        self.call_on(std::slice::from_ref(x), training)
-    }
-    fn call_on(&self, inputs: &[Tensor], training: bool) -> Result<Tensor> {
-        let c = &self.config;
-        let cell = recurrent::cell(
-            Self::KIND,
-            CellKind::Lstm,
-            c.rnn.activation,
-            c.recurrent_activation,
-        )?;
-        self.core.call(
-            Self::KIND,
-            &c.rnn,
-            cell,
-            |b| Ok((b, None)),
-            inputs,
-            training,
-        )
-    }
     fn variables(&self) -> Vec<Variable> {
         self.core.variables()
     }
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
         self.core
             .regularization_loss(self.config.rnn.kernel_regularizer)
-    }
-    fn reset_states(&self) {
-        self.core.reset_states();
     }
 }
 

@@ -24,6 +24,7 @@ mod keras_form;
 mod kernel_bias;
 mod layer_norm;
 mod lstm;
+mod masking;
 mod merge;
 mod onnx_form;
 mod pooling;
@@ -55,6 +56,7 @@ pub use keras_form::{
 pub use kernel_bias::KernelBiasConfig;
 pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
 pub use lstm::{Lstm, LstmConfig};
+pub use masking::{Masking, MaskingConfig};
 pub use merge::{Add, Concatenate, Multiply};
 pub use onnx_form::{
     onnx_axis, onnx_clip_bounds, onnx_computed, onnx_constant, onnx_unsupported, pair, window_pads,
@@ -131,6 +133,23 @@ pub trait Layer: std::any::Any + Send + Sync + 'static {
                 inputs.len()
             ))),
         }
+    }
+    /// Computes the output for a batch of each input when the first input carries a mask
+    /// (batch, steps) of its real steps, 1, and padding, 0 — from an `Embedding` with
+    /// `mask_zero` or a `Masking` layer (Keras' `call(inputs, mask=…)`). A layer that honours
+    /// masks (a recurrent layer skips the padding, `GlobalAveragePooling1D` averages the real
+    /// steps only) overrides it; the default ignores the mask.
+    fn call_masked(&self, inputs: &[Tensor], mask: &Tensor, training: bool) -> Result<Tensor> {
+        let _ = mask;
+        self.call_on(inputs, training)
+    }
+    /// The mask of this layer's output, from its inputs and their masks (Keras'
+    /// `compute_mask`): the default passes none on, so a mask stops at a layer that does not
+    /// say what it becomes. Layers that keep the steps where they were pass it through
+    /// ([`pass_mask`]); `Embedding(mask_zero)` and `Masking` make one.
+    fn output_mask(&self, inputs: &[Tensor], masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+        let _ = (inputs, masks);
+        Ok(None)
     }
     /// The layer's variables, trainable weights first (handles sharing the layer's values).
     fn variables(&self) -> Vec<Variable> {
@@ -209,6 +228,12 @@ macro_rules! configurable_layer {
             $crate::layers::config_json(self)
         }
     };
+}
+
+/// The first input's mask, unchanged: [`Layer::output_mask`] for layers that keep the steps
+/// of a sequence where they are (Dense on the last axis, Dropout, activations, normalisations).
+pub fn pass_mask(masks: &[Option<Tensor>]) -> Result<Option<Tensor>> {
+    Ok(masks.first().cloned().flatten())
 }
 
 /// A layer's configuration as JSON.

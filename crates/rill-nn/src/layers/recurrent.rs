@@ -185,6 +185,13 @@ pub(crate) fn squash(kind: &str, what: &str, a: Activation) -> Result<Squash> {
     })
 }
 
+/// Which layer runs which cell: its kind (for errors), its arguments and its cell.
+pub(crate) struct LayerCell<'a> {
+    pub kind: &'a str,
+    pub rnn: &'a RecurrentConfig,
+    pub cell: RecurrentCell,
+}
+
 /// A recurrent layer's weights and what it carries between calls.
 #[derive(Debug, Default)]
 pub(crate) struct RecurrentCore {
@@ -240,14 +247,14 @@ impl RecurrentCore {
 
     /// Runs the layer on `inputs` — the sequences, then any initial states — with `cell`;
     /// `split_bias` turns the bias variable (if any) into the step inputs' bias and a GRU's
-    /// recurrent bias.
+    /// recurrent bias. Over the padding steps of `mask` (batch, steps) the states carry on
+    /// unchanged (and so does the output, as Keras' `zero_output_for_mask=False`).
     pub fn call(
         &self,
-        kind: &str,
-        rnn: &RecurrentConfig,
-        cell: RecurrentCell,
+        LayerCell { kind, rnn, cell }: LayerCell<'_>,
         split_bias: impl Fn(Option<Tensor>) -> Result<(Option<Tensor>, Option<Tensor>)>,
         inputs: &[Tensor],
+        mask: Option<&Tensor>,
         training: bool,
     ) -> Result<Tensor> {
         let [kernel, recurrent, ..] = &self.weights[..] else {
@@ -272,9 +279,19 @@ impl RecurrentCore {
         };
         let units = rnn.units;
         let mut x = x.clone();
+        let mut mask = mask.cloned();
+        if let Some(m) = &mask {
+            if m.shape() != [batch, steps] {
+                return Err(Error::Config(format!(
+                    "{kind}: a mask of shape {:?} for {batch} sequences of {steps} steps",
+                    m.shape()
+                )));
+            }
+        }
         if rnn.go_backwards {
-            let back: Vec<i64> = (0..steps as i64).rev().collect();
-            x = x.index_select(1, &Tensor::from_vec(back, &[steps])?)?;
+            let back = Tensor::from_vec((0..steps as i64).rev().collect::<Vec<_>>(), &[steps])?;
+            x = x.index_select(1, &back)?;
+            mask = mask.map(|m| m.index_select(1, &back)).transpose()?;
         }
         if training && rnn.dropout > 0.0 {
             x = x.mul(&self.dropout_mask(kind, &[batch, 1, x.shape()[2]], rnn.dropout)?)?;
@@ -316,7 +333,7 @@ impl RecurrentCore {
             RecurrentExtras {
                 c0: first.get(1),
                 recurrent_bias: recurrent_bias.as_ref(),
-                mask: None,
+                mask: mask.as_ref(),
                 input_bias: input_bias.as_ref(),
                 last_only,
             },
@@ -567,6 +584,38 @@ macro_rules! recurrent_layer_inputs {
         fn build_for(&mut self, shapes: &[Vec<usize>]) -> $crate::Result<()> {
             self.output_shape_for(shapes)?;
             self.build(&shapes[0])
+        }
+        fn call(&self, x: &rill_core::Tensor, training: bool) -> $crate::Result<rill_core::Tensor> {
+            self.run(std::slice::from_ref(x), None, training)
+        }
+        fn call_on(
+            &self,
+            inputs: &[rill_core::Tensor],
+            training: bool,
+        ) -> $crate::Result<rill_core::Tensor> {
+            self.run(inputs, None, training)
+        }
+        fn call_masked(
+            &self,
+            inputs: &[rill_core::Tensor],
+            mask: &rill_core::Tensor,
+            training: bool,
+        ) -> $crate::Result<rill_core::Tensor> {
+            self.run(inputs, Some(mask), training)
+        }
+        fn output_mask(
+            &self,
+            _inputs: &[rill_core::Tensor],
+            masks: &[Option<rill_core::Tensor>],
+        ) -> $crate::Result<Option<rill_core::Tensor>> {
+            // Every step's output keeps its step's mask, as in Keras; the last step alone has none.
+            match self.config.rnn.return_sequences {
+                true => $crate::layers::pass_mask(masks),
+                false => Ok(None),
+            }
+        }
+        fn reset_states(&self) {
+            self.core.reset_states();
         }
     };
 }

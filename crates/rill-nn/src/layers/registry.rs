@@ -192,6 +192,7 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
             (Lstm::KIND, every_form::<Lstm>()),
             (Gru::KIND, every_form::<Gru>()),
             (Bidirectional::KIND, every_form::<Bidirectional>()),
+            (Masking::KIND, with_keras::<Masking>()),
             (Add::KIND, every_form::<Add>()),
             (Multiply::KIND, every_form::<Multiply>()),
             (Concatenate::KIND, every_form::<Concatenate>()),

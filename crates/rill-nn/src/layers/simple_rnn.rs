@@ -44,6 +44,31 @@ impl SimpleRnn {
     super::recurrent::recurrent_builders!();
 }
 
+impl SimpleRnn {
+    /// Runs the layer on its sequences (and initial states), skipping `mask`'s padding.
+    fn run(&self, inputs: &[Tensor], mask: Option<&Tensor>, training: bool) -> Result<Tensor> {
+        let rnn = &self.config.rnn;
+        // The gates' activation is unused by this cell.
+        let cell = recurrent::cell(
+            Self::KIND,
+            CellKind::SimpleRnn,
+            rnn.activation,
+            Activation::Sigmoid,
+        )?;
+        self.core.call(
+            recurrent::LayerCell {
+                kind: Self::KIND,
+                rnn,
+                cell,
+            },
+            |b| Ok((b, None)),
+            inputs,
+            mask,
+            training,
+        )
+    }
+}
+
 impl Configurable for SimpleRnn {
     const KIND: &'static str = "SimpleRNN";
     type Config = SimpleRnnConfig;
@@ -88,30 +113,12 @@ impl Layer for SimpleRnn {
         };
         self.core.build(rnn, 1, input_shape[1], bias)
     }
-    fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
-        self.call_on(std::slice::from_ref(x), training)
-    }
-    fn call_on(&self, inputs: &[Tensor], training: bool) -> Result<Tensor> {
-        let rnn = &self.config.rnn;
-        // The gates' activation is unused by this cell.
-        let cell = recurrent::cell(
-            Self::KIND,
-            CellKind::SimpleRnn,
-            rnn.activation,
-            Activation::Sigmoid,
-        )?;
-        self.core
-            .call(Self::KIND, rnn, cell, |b| Ok((b, None)), inputs, training)
-    }
     fn variables(&self) -> Vec<Variable> {
         self.core.variables()
     }
     fn regularization_loss(&self) -> Result<Option<Tensor>> {
         self.core
             .regularization_loss(self.config.rnn.kernel_regularizer)
-    }
-    fn reset_states(&self) {
-        self.core.reset_states();
     }
 }
 

@@ -114,7 +114,19 @@ impl Graph {
 
     /// Runs the graph on a batch of each input (already checked against the input shapes).
     pub fn run(&self, inputs: &[Tensor], training: bool) -> Result<Vec<Tensor>> {
+        Ok(self.run_masked(inputs, training)?.0)
+    }
+
+    /// [`Graph::run`], with the masks of the outputs (Keras' `_keras_mask`): a mask made by an
+    /// `Embedding(mask_zero)` or `Masking` flows from layer to layer as each layer's
+    /// [`Layer::output_mask`] says, and layers that honour it are called with it.
+    pub fn run_masked(
+        &self,
+        inputs: &[Tensor],
+        training: bool,
+    ) -> Result<(Vec<Tensor>, Vec<Option<Tensor>>)> {
         let mut values: Vec<Option<Tensor>> = vec![None; self.nodes.len()];
+        let mut masks: Vec<Option<Tensor>> = vec![None; self.nodes.len()];
         for (&i, x) in self.inputs.iter().zip(inputs) {
             values[i] = Some(x.clone());
         }
@@ -127,57 +139,80 @@ impl Graph {
                     Error::Config(format!("'{}': an input was not computed", node.name))
                 })
             };
-            let out = match &node.op {
-                Op::Input => {
-                    return Err(Error::Input(format!("input '{}' was not given", node.name)))
-                }
-                Op::Layer(l) => {
-                    let in_layer = |e| match e {
-                        Error::Core(c) => {
-                            Error::Input(format!("layer '{}' ({}): {c}", node.name, l.kind()))
-                        }
-                        other => other,
-                    };
-                    let fused = self.fused_reader[n].as_ref().and_then(|(r, fused)| {
-                        let x = arg(0).ok()?;
-                        Some((*r, fused(x, training)?))
-                    });
-                    if let Some((reader, out)) = fused {
-                        // The reader's value, computed here; the layer's own is never needed.
-                        values[reader] = Some(out.map_err(in_layer)?);
-                        self.release_parents(n, &mut values);
-                        continue;
-                    }
-                    // One input (nearly every layer) without collecting a list per call.
-                    if node.parents.len() == 1 {
-                        l.call(arg(0)?, training).map_err(in_layer)?
-                    } else {
-                        let args = (0..node.parents.len())
-                            .map(|k| arg(k).cloned())
-                            .collect::<Result<Vec<_>>>()?;
-                        l.call_on(&args, training).map_err(in_layer)?
-                    }
-                }
+            let Op::Layer(l) = &node.op else {
+                return Err(Error::Input(format!("input '{}' was not given", node.name)));
             };
-            self.release_parents(n, &mut values);
+            let in_layer = |e| match e {
+                Error::Core(c) => {
+                    Error::Input(format!("layer '{}' ({}): {c}", node.name, l.kind()))
+                }
+                other => other,
+            };
+            let mask = node.parents.first().and_then(|&p| masks[p].clone());
+            let fused = match mask {
+                // A fused pair would skip this layer's own mask rule.
+                Some(_) => None,
+                None => self.fused_reader[n].as_ref().and_then(|(r, fused)| {
+                    let x = arg(0).ok()?;
+                    Some((*r, fused(x, training)?))
+                }),
+            };
+            if let Some((reader, out)) = fused {
+                // The reader's value, computed here; the layer's own is never needed.
+                values[reader] = Some(out.map_err(in_layer)?);
+                self.release_parents(n, &mut values, &mut masks);
+                continue;
+            }
+            let in_masks: Vec<Option<Tensor>> =
+                node.parents.iter().map(|&p| masks[p].clone()).collect();
+            // One input (nearly every layer) without collecting a list per call.
+            let (out, mask_out) = if node.parents.len() == 1 && mask.is_none() {
+                let x = arg(0)?;
+                let out = l.call(x, training).map_err(in_layer)?;
+                let m = l
+                    .output_mask(std::slice::from_ref(x), &in_masks)
+                    .map_err(in_layer)?;
+                (out, m)
+            } else {
+                let args = (0..node.parents.len())
+                    .map(|k| arg(k).cloned())
+                    .collect::<Result<Vec<_>>>()?;
+                let out = match &mask {
+                    Some(m) => l.call_masked(&args, m, training),
+                    None => l.call_on(&args, training),
+                }
+                .map_err(in_layer)?;
+                (out, l.output_mask(&args, &in_masks).map_err(in_layer)?)
+            };
+            self.release_parents(n, &mut values, &mut masks);
             values[n] = Some(out);
+            masks[n] = mask_out;
         }
-        self.outputs
+        let outputs = self
+            .outputs
             .iter()
             .map(|&o| {
                 values[o]
                     .clone()
                     .ok_or_else(|| Error::Config("an output was not computed".into()))
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        let output_masks = self.outputs.iter().map(|&o| masks[o].clone()).collect();
+        Ok((outputs, output_masks))
     }
 
     /// Drops the values nothing reads after node `n`, so a long chain keeps one or two
     /// activations alive in inference rather than all of them.
-    fn release_parents(&self, n: usize, values: &mut [Option<Tensor>]) {
+    fn release_parents(
+        &self,
+        n: usize,
+        values: &mut [Option<Tensor>],
+        masks: &mut [Option<Tensor>],
+    ) {
         for &p in &self.nodes[n].parents {
             if self.last_use[p] == n {
                 values[p] = None;
+                masks[p] = None;
             }
         }
     }
