@@ -28,7 +28,9 @@ fn padded_sequences_give_what_their_real_tokens_alone_give() {
     let real = [4.0f32, 9.0, 2.0, 17.0, 5.0];
     let pre: Vec<f32> = [0.0; 4].iter().chain(&real).copied().collect();
     let post: Vec<f32> = real.iter().chain(&[0.0; 4]).copied().collect();
-    let cases: Vec<(&str, fn() -> Box<dyn Layer>, bool)> = vec![
+    // (what, the layer between the embedding and the head, whether the head is a masked mean)
+    type Case = (&'static str, fn() -> Box<dyn Layer>, bool);
+    let cases: Vec<Case> = vec![
         ("LSTM", || Box::new(Lstm::new(5)), false),
         ("GRU", || Box::new(Gru::new(5)), false),
         (
