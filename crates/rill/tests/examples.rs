@@ -26,6 +26,9 @@ mod onnx;
 #[path = "../examples/predict_image.rs"]
 mod predict_image;
 #[allow(dead_code)]
+#[path = "../examples/recurrent_layers.rs"]
+mod recurrent_layers;
+#[allow(dead_code)]
 #[path = "../examples/serving.rs"]
 mod serving;
 #[allow(dead_code)]
@@ -41,6 +44,17 @@ fn functional_api_trains_two_outputs_and_reloads_compiled() {
     assert!(logs["class_accuracy"] > 0.75, "{logs:?}");
     assert!(logs["footwear_accuracy"] > 0.97, "{logs:?}");
     assert!(logs.contains_key("footwear_loss"), "{logs:?}");
+}
+
+#[test]
+fn recurrent_layers_learn_order_through_padding_and_reload_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (accuracy, diff) = recurrent_layers::run(2000, 6, dir.path()).unwrap();
+    assert!(accuracy > 0.9, "{accuracy}");
+    assert_eq!(
+        diff, 0.0,
+        "the reloaded .keras model predicts as the trained one"
+    );
 }
 
 #[test]
