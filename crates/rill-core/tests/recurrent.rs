@@ -38,16 +38,22 @@ fn reference(
     c0: &Tensor,
     rb: Option<&Tensor>,
     mask: Option<&Tensor>,
+    keep: Option<&Tensor>,
 ) -> Result<Tensor> {
     let (steps, u) = (xw.shape()[1], h0.shape()[1]);
     let (mut h, mut c) = (h0.clone(), c0.clone());
     let mut outs = Vec::new();
     for t in 0..steps {
         let x = xw.slice(1, t, t + 1)?.squeeze(1)?;
+        // What the recurrent products see: h, or h times recurrent dropout's keep mask.
+        let hd = match keep {
+            Some(k) => h.mul(k)?,
+            None => h.clone(),
+        };
         let (hn, cn) = match kind {
-            CellKind::SimpleRnn => (x.add(&h.matmul(k)?)?.tanh()?, c.clone()),
+            CellKind::SimpleRnn => (x.add(&hd.matmul(k)?)?.tanh()?, c.clone()),
             CellKind::Lstm => {
-                let p = x.add(&h.matmul(k)?)?;
+                let p = x.add(&hd.matmul(k)?)?;
                 let (i, f) = (block(&p, 0, u).sigmoid()?, block(&p, 1, u).sigmoid()?);
                 let (g, o) = (block(&p, 2, u).tanh()?, block(&p, 3, u).sigmoid()?);
                 let cn = f.mul(&c)?.add(&i.mul(&g)?)?;
@@ -55,8 +61,8 @@ fn reference(
             }
             CellKind::Gru { reset_after } => {
                 let (kz, kr, kh) = (block(k, 0, u), block(k, 1, u), block(k, 2, u));
-                let mut rec_z = h.matmul(&kz)?;
-                let mut rec_r = h.matmul(&kr)?;
+                let mut rec_z = hd.matmul(&kz)?;
+                let mut rec_r = hd.matmul(&kr)?;
                 if let Some(b) = rb {
                     rec_z = rec_z.add(&block(b, 0, u))?;
                     rec_r = rec_r.add(&block(b, 1, u))?;
@@ -64,10 +70,10 @@ fn reference(
                 let z = block(&x, 0, u).add(&rec_z)?.sigmoid()?;
                 let r = block(&x, 1, u).add(&rec_r)?.sigmoid()?;
                 let cand = if reset_after {
-                    let rec_h = h.matmul(&kh)?.add(&block(rb.unwrap(), 2, u))?;
+                    let rec_h = hd.matmul(&kh)?.add(&block(rb.unwrap(), 2, u))?;
                     block(&x, 2, u).add(&r.mul(&rec_h)?)?
                 } else {
-                    block(&x, 2, u).add(&r.mul(&h)?.matmul(&kh)?)?
+                    block(&x, 2, u).add(&r.mul(&hd)?.matmul(&kh)?)?
                 };
                 let hh = cand.tanh()?;
                 let one_minus_z = z.neg()?.add_scalar(1.0)?;
@@ -147,7 +153,7 @@ fn every_cell_matches_its_formulas_step_by_step() {
             let mask = masked.then_some(&c.mask);
             let got = run(kind, &inputs(&c), mask).unwrap();
             let rb = (kind == CellKind::Gru { reset_after: true }).then_some(&c.rb);
-            let want = reference(kind, &c.xw, &c.k, &c.h0, &c.c0, rb, mask).unwrap();
+            let want = reference(kind, &c.xw, &c.k, &c.h0, &c.c0, rb, mask, None).unwrap();
             assert_eq!(got.shape(), want.shape(), "{kind:?}");
             let (a, b) = (got.to_vec::<f64>().unwrap(), want.to_vec::<f64>().unwrap());
             for (i, (x, y)) in a.iter().zip(&b).enumerate() {
@@ -310,6 +316,7 @@ fn an_input_bias_and_the_last_step_alone_are_the_full_ops_and_have_its_gradients
                 mask: Some(&c.mask),
                 input_bias: Some(b),
                 last_only,
+                state_keep: None,
             }
         }
         let xs = [c.xw.clone(), c.k.clone(), c.h0.clone(), b.clone()];
@@ -335,5 +342,66 @@ fn an_input_bias_and_the_last_step_alone_are_the_full_ops_and_have_its_gradients
         check_gradients(&format!("{kind:?} last step, input bias"), &xs, |t| {
             t[0].recurrence(&cell(kind), &t[1], &t[2], extras(kind, &c, &t[3], true))
         });
+    }
+}
+
+#[test]
+fn recurrent_dropout_scales_what_the_products_see_and_has_its_gradients() {
+    let mut g = Generator::new(8);
+    for kind in KINDS {
+        let c = case(&mut g, kind, 3, 4, 3);
+        // Units dropped (0) or kept and scaled (1 / (1 - 0.4)), per sequence.
+        let keep = Tensor::from_vec(
+            vec![
+                0.0f64,
+                1.0 / 0.6,
+                1.0 / 0.6,
+                1.0 / 0.6,
+                0.0,
+                1.0 / 0.6,
+                1.0 / 0.6,
+                1.0 / 0.6,
+                0.0,
+            ],
+            &[3, 3],
+        )
+        .unwrap();
+        let rb = (kind == CellKind::Gru { reset_after: true }).then_some(&c.rb);
+        let run_with = |t: &[Tensor]| {
+            t[0].recurrence(
+                &cell(kind),
+                &t[1],
+                &t[2],
+                RecurrentExtras {
+                    c0: (kind == CellKind::Lstm).then_some(&c.c0),
+                    recurrent_bias: rb,
+                    mask: Some(&c.mask),
+                    state_keep: Some(&keep),
+                    ..Default::default()
+                },
+            )
+        };
+        let xs = [c.xw.clone(), c.k.clone(), c.h0.clone()];
+        let got = run_with(&xs).unwrap();
+        let want = reference(
+            kind,
+            &c.xw,
+            &c.k,
+            &c.h0,
+            &c.c0,
+            rb,
+            Some(&c.mask),
+            Some(&keep),
+        )
+        .unwrap();
+        for (a, b) in got
+            .to_vec::<f64>()
+            .unwrap()
+            .iter()
+            .zip(want.to_vec::<f64>().unwrap())
+        {
+            assert!((a - b).abs() < 1e-12, "{kind:?}: {a} vs {b}");
+        }
+        check_gradients(&format!("{kind:?} recurrent dropout"), &xs, run_with);
     }
 }

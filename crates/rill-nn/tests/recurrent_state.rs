@@ -75,3 +75,23 @@ fn initial_states_given_as_inputs_start_the_sequence_and_get_gradients() {
         .unwrap();
     assert_ne!(before, after);
 }
+
+#[test]
+fn recurrent_dropout_is_random_in_training_and_absent_in_inference() {
+    set_seed(4);
+    let model = Sequential::new(vec![
+        Box::new(Lstm::new(6).recurrent_dropout(0.5)) as Box<dyn Layer>
+    ])
+    .with_input_shape(&[5, 3])
+    .unwrap();
+    let x = Generator::new(5)
+        .normal(&[4, 5, 3], 0.0, 1.0, DType::F32)
+        .unwrap();
+    let (a, b) = (model.call(&x, true).unwrap(), model.call(&x, true).unwrap());
+    assert!(!close(&a, &b), "two training calls draw two masks");
+    let (c, d) = (
+        model.call(&x, false).unwrap(),
+        model.call(&x, false).unwrap(),
+    );
+    assert!(close(&c, &d) && !close(&a, &c));
+}

@@ -47,12 +47,18 @@ def test_a_bidirectional_lstm_classifier_learns_order_and_round_trips(tmp_path):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=suffix)
 
 
-def test_the_recurrent_initializer_is_honoured_and_a_refused_argument_is_named():
+def test_the_recurrent_initializer_is_honoured_and_recurrent_dropout_trains():
     model = keras.Sequential([keras.Input((4, 3)), layers.LSTM(5, recurrent_initializer="zeros")])
     kernel, recurrent, bias = model.layers[0].get_weights()
     assert kernel.shape == (3, 20) and recurrent.shape == (5, 20)
     assert not recurrent.any() and kernel.any()
     # unit_forget_bias: the forget gate's bias starts at one, the rest at zero.
     np.testing.assert_array_equal(bias, np.r_[np.zeros(5), np.ones(5), np.zeros(10)])
+    gru = keras.Sequential([keras.Input((4, 3)), layers.GRU(5, dropout=0.1, recurrent_dropout=0.2)])
+    assert gru.layers[0].get_config()["recurrent_dropout"] == 0.2
+    gru.compile(optimizer="adam", loss="mse")
+    x = np.ones((8, 4, 3), np.float32)
+    gru.fit(x, np.zeros((8, 5), np.float32), epochs=1, verbose=0)
+    np.testing.assert_array_equal(gru.predict(x, verbose=0), gru.predict(x, verbose=0))
     with pytest.raises(Exception, match="recurrent_dropout"):
-        keras.Sequential([keras.Input((4, 3)), layers.GRU(5, recurrent_dropout=0.2)])
+        keras.Sequential([keras.Input((4, 3)), layers.GRU(5, recurrent_dropout=1.5)])

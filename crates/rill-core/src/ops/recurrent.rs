@@ -30,6 +30,9 @@ pub struct RecurrentExtras<'a> {
     pub input_bias: Option<&'a Tensor>,
     /// Return only the last step's states, (batch, states·units), not every step's.
     pub last_only: bool,
+    /// Recurrent dropout: (batch, units), multiplying h before every recurrent product (0 for
+    /// a dropped unit, 1 / (1 − rate) for a kept one), the same at every step; no gradient.
+    pub state_keep: Option<&'a Tensor>,
 }
 
 impl Tensor {
@@ -108,6 +111,10 @@ impl Tensor {
             let c = c0.map(|c| c.data::<T>()).transpose()?;
             let b = extras.recurrent_bias.map(|b| b.data::<T>()).transpose()?;
             let ib = extras.input_bias.map(|b| b.data::<T>()).transpose()?;
+            let keep_mask: Option<Arc<Vec<T>>> = extras
+                .state_keep
+                .map(|m| m.to_dtype(self.dtype())?.to_vec::<T>().map(Arc::new))
+                .transpose()?;
             let (values, saved) = recurrent_forward(
                 &r,
                 RecurrentInputs {
@@ -118,6 +125,7 @@ impl Tensor {
                     c0: c.as_deref(),
                     recurrent_bias: b.as_deref(),
                     mask: mask.as_deref().map(|m| &m[..]),
+                    state_keep: keep_mask.as_deref().map(|m| &m[..]),
                 },
                 keep,
             );
@@ -146,6 +154,7 @@ impl Tensor {
                             c0: c.as_deref(),
                             recurrent_bias: b.as_deref(),
                             mask: mask.as_deref().map(|m| &m[..]),
+                            state_keep: keep_mask.as_deref().map(|m| &m[..]),
                         },
                         &saved,
                         &dy,
@@ -207,7 +216,7 @@ impl Tensor {
                     ShapeDisplay(shape)
                 )));
             }
-            if t.dtype() != self.dtype() && name != "mask" {
+            if t.dtype() != self.dtype() && !name.contains("mask") {
                 return Err(Error::dtype(
                     OP,
                     format!("{name} is {}, the step inputs {}", t.dtype(), self.dtype()),
@@ -238,6 +247,9 @@ impl Tensor {
         }
         if let Some(b) = extras.input_bias {
             expect("input bias", b, &[width])?;
+        }
+        if let Some(m) = extras.state_keep {
+            expect("state keep mask", m, &[batch, units])?;
         }
         Ok(Recurrence {
             kind: cell.kind,

@@ -142,7 +142,12 @@ impl Configurable for Gru {
                 &[4, 3],
             ),
             E::new(
-                Gru::new(2).go_backwards(true).use_bias(false).get_config(),
+                Gru::new(2)
+                    .go_backwards(true)
+                    .use_bias(false)
+                    .dropout(0.2)
+                    .recurrent_dropout(0.3)
+                    .get_config(),
                 &[3, 2],
             ),
         ]

@@ -39,6 +39,10 @@ pub struct RecurrentConfig {
     /// same at every step, as in Keras).
     #[serde(default)]
     pub dropout: f64,
+    /// The fraction of the state's units dropped from the recurrent product while training
+    /// (one mask per sequence, the same at every step, as in Keras).
+    #[serde(default)]
+    pub recurrent_dropout: f64,
     /// The input kernel's initial values.
     #[serde(default = "glorot")]
     pub kernel_initializer: Initializer,
@@ -77,6 +81,7 @@ impl RecurrentConfig {
             go_backwards: false,
             stateful: false,
             dropout: 0.0,
+            recurrent_dropout: 0.0,
             kernel_initializer: Initializer::GlorotUniform,
             recurrent_initializer: Initializer::Orthogonal(1.0),
             bias_initializer: Initializer::Zeros,
@@ -87,11 +92,15 @@ impl RecurrentConfig {
     /// Checks the arguments of a layer of `kind`.
     pub(crate) fn check(&self, kind: &str) -> Result<()> {
         check_sizes(kind, "units", &[self.units])?;
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(Error::Config(format!(
-                "{kind}: dropout must be in [0, 1), found {}",
-                self.dropout
-            )));
+        for (name, rate) in [
+            ("dropout", self.dropout),
+            ("recurrent_dropout", self.recurrent_dropout),
+        ] {
+            if !(0.0..1.0).contains(&rate) {
+                return Err(Error::Config(format!(
+                    "{kind}: {name} must be in [0, 1), found {rate}"
+                )));
+            }
         }
         squash(kind, "activation", self.activation)?;
         Ok(())
@@ -128,7 +137,7 @@ impl RecurrentConfig {
             "stateful": self.stateful,
             "unroll": false,
             "dropout": self.dropout,
-            "recurrent_dropout": 0.0,
+            "recurrent_dropout": self.recurrent_dropout,
             "kernel_regularizer": super::keras_regularizer(self.kernel_regularizer),
         })
     }
@@ -141,11 +150,6 @@ impl RecurrentConfig {
             "return_state",
             &[json!(false)],
             "Rill's recurrent layers return their output only",
-        )?;
-        a.expect(
-            "recurrent_dropout",
-            &[json!(0), json!(0.0)],
-            "Rill's recurrent layers drop inputs (dropout), not states",
         )?;
         a.get("recurrent_initializer");
         a.expect("recurrent_regularizer", &[], "Rill has no such option")?;
@@ -163,6 +167,7 @@ impl RecurrentConfig {
             go_backwards: a.value("go_backwards", false)?,
             stateful: a.value("stateful", false)?,
             dropout: a.number("dropout", Some(0.0))?,
+            recurrent_dropout: a.number("recurrent_dropout", Some(0.0))?,
             kernel_regularizer: a.regularizer("kernel_regularizer")?,
             ..RecurrentConfig::new(0)
         })
@@ -326,6 +331,10 @@ impl RecurrentCore {
         }
         // Without return_sequences only the last step leaves the op (and gets a gradient).
         let last_only = !rnn.return_sequences;
+        let state_keep = match training && rnn.recurrent_dropout > 0.0 {
+            true => Some(self.dropout_mask(kind, &[batch, units], rnn.recurrent_dropout)?),
+            false => None,
+        };
         let y = xw.recurrence(
             &cell,
             &recurrent.value(),
@@ -336,6 +345,7 @@ impl RecurrentCore {
                 mask: mask.as_ref(),
                 input_bias: input_bias.as_ref(),
                 last_only,
+                state_keep: state_keep.as_ref(),
             },
         )?;
         if rnn.stateful {
@@ -525,6 +535,11 @@ macro_rules! recurrent_builders {
         /// Drops this fraction of input features while training.
         pub fn dropout(mut self, rate: f64) -> Self {
             self.config.rnn.dropout = rate;
+            self
+        }
+        /// Drops this fraction of the state's units from the recurrent product while training.
+        pub fn recurrent_dropout(mut self, rate: f64) -> Self {
+            self.config.rnn.recurrent_dropout = rate;
             self
         }
         /// Sets the candidate state's activation.

@@ -150,6 +150,10 @@ pub struct RecurrentInputs<'a, T> {
     pub recurrent_bias: Option<&'a [T]>,
     /// Which (batch, step) entries are real; a masked step carries the states over unchanged.
     pub mask: Option<&'a [bool]>,
+    /// Recurrent dropout: h is multiplied by this (batch, units) before every recurrent
+    /// product (kept units scaled by 1 / (1 − rate), the others 0), the same at every step,
+    /// as Keras does; the states themselves carry on unscaled.
+    pub state_keep: Option<&'a [T]>,
 }
 
 /// What one batch piece's backward pass needs, step-major.
@@ -286,6 +290,8 @@ fn forward_piece<T: FloatElement>(
         _ => Vec::new(),
     };
     let state_slot = |t: usize| if keep { t } else { t % 2 };
+    let keep_mask = x.state_keep.map(|m| &m[start * u..][..rows * u]);
+    let mut dropped = vec![T::zero(); if keep_mask.is_some() { rows * u } else { 0 }];
     for t in 0..steps {
         for i in 0..rows {
             pre[i * g..][..g].copy_from_slice(&x.xw[((start + i) * steps + t) * g..][..g]);
@@ -300,7 +306,18 @@ fn forward_piece<T: FloatElement>(
         let gs = if keep { t } else { 0 };
         let gt = &mut gates[gs * rows * g..][..rows * g];
         let masked = |i: usize| x.mask.is_some_and(|m| !m[(start + i) * steps + t]);
-        let hmat = mat(hp, 0, u, 1);
+        // The h the recurrent product sees: under recurrent dropout, h times its keep mask.
+        let hd: &[T] = match keep_mask {
+            Some(m) => {
+                dropped
+                    .iter_mut()
+                    .zip(hp.iter().zip(m))
+                    .for_each(|(d, (&h, &k))| *d = h * k);
+                &dropped
+            }
+            None => hp,
+        };
+        let hmat = mat(hd, 0, u, 1);
         match kind {
             CellKind::SimpleRnn => {
                 gemm(rows, g, u, hmat, mat(x.kernel, 0, g, 1), &mut pre, true);
@@ -368,7 +385,7 @@ fn forward_piece<T: FloatElement>(
                     }
                     squash_into(gate, &p[..2 * u], &mut s[..2 * u]);
                     for j in 0..u {
-                        ex[i * u + j] = s[u + j] * hp[i * u + j];
+                        ex[i * u + j] = s[u + j] * hd[i * u + j];
                     }
                 }
                 let hx = &mut rec[..rows * u];
@@ -524,6 +541,8 @@ fn backward_piece<T: FloatElement>(
     let mut drec = vec![T::zero(); steps * rows * g];
     let mut drh = vec![T::zero(); rows * u];
     let mut squashed_c = vec![T::zero(); if kind == CellKind::Lstm { rows * u } else { 0 }];
+    let keep_mask = x.state_keep.map(|m| &m[start * u..][..rows * u]);
+    let mut through_product = vec![T::zero(); if keep_mask.is_some() { rows * u } else { 0 }];
     // Uᵀ (gates·units, units) stored by rows once: every step multiplies by it, and a product
     // by a transposed view would copy it into rows at every step.
     let mut kernel_t = vec![T::zero(); g * u];
@@ -624,12 +643,14 @@ fn backward_piece<T: FloatElement>(
                         &mut drh,
                         false,
                     );
+                    let keep_of = |k: usize| keep_mask.map_or(T::one(), |m| m[k]);
                     for i in (0..rows).filter(|&i| !masked(i)) {
                         for j in 0..u {
                             let k = i * u + j;
                             let rr = gt[i * g + u + j];
-                            dr[i * g + u + j] = drh[k] * hp[k] * gate.slope(rr);
-                            dh[k] += drh[k] * rr;
+                            let kept = keep_of(k);
+                            dr[i * g + u + j] = drh[k] * hp[k] * kept * gate.slope(rr);
+                            dh[k] += drh[k] * rr * kept;
                         }
                     }
                 }
@@ -649,22 +670,51 @@ fn backward_piece<T: FloatElement>(
             CellKind::Gru { reset_after: false } => 2 * u,
             _ => g,
         };
-        gemm(
-            rows,
-            u,
-            k,
-            mat(dr, 0, g, 1),
-            mat(&kernel_t, 0, u, 1),
-            &mut dh,
-            true,
-        );
+        match keep_mask {
+            None => gemm(
+                rows,
+                u,
+                k,
+                mat(dr, 0, g, 1),
+                mat(&kernel_t, 0, u, 1),
+                &mut dh,
+                true,
+            ),
+            Some(m) => {
+                // The product saw h times the keep mask: so does its gradient.
+                let tp = &mut through_product;
+                gemm(
+                    rows,
+                    u,
+                    k,
+                    mat(dr, 0, g, 1),
+                    mat(&kernel_t, 0, u, 1),
+                    tp,
+                    false,
+                );
+                for (d, (&p, &k)) in dh.iter_mut().zip(tp.iter().zip(m)) {
+                    *d += p * k;
+                }
+            }
+        }
     }
     dh_out.copy_from_slice(&dh);
     dc_out.copy_from_slice(&dc);
     // dU = Σ_t h_{t-1}ᵀ · drec_t: one product over every step and row of the piece.
     let n = steps * rows;
     let mut dk = vec![T::zero(); u * g];
-    let hprev = mat(&p.h, 0, 1, u);
+    // The states the products saw (under recurrent dropout, times the keep mask).
+    let seen: Vec<T>;
+    let hprev = match keep_mask {
+        None => mat(&p.h, 0, 1, u),
+        Some(m) => {
+            seen = p.h[..n * u]
+                .chunks(rows * u)
+                .flat_map(|step| step.iter().zip(m).map(|(&h, &k)| h * k))
+                .collect();
+            mat(&seen, 0, 1, u)
+        }
+    };
     match kind {
         CellKind::Gru { reset_after: false } => {
             let mut zr = vec![T::zero(); u * 2 * u];
