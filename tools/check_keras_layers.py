@@ -33,10 +33,16 @@ def argument(v):
 
 
 def run(case):
-    args = {k: argument(v) for k, v in case["args"].items()}
+    calls = case.get("call_arguments", [])
+    args = {k: argument(v) for k, v in case["args"].items() if k not in calls}
+    call_args = {k: v for k, v in case["args"].items() if k in calls}
     layer = getattr(keras.layers, case["kind"])(**args)
     ins = [keras.Input(tuple(case["input_shape"])) for _ in case["xs"]]
-    model = keras.Model(ins, layer(ins if len(ins) > 1 else ins[0]))
+    if case.get("positional_inputs"):  # MultiHeadAttention(query, value, key)
+        out = layer(*ins, **call_args)
+    else:
+        out = layer(ins if len(ins) > 1 else ins[0], **call_args)
+    model = keras.Model(ins, out)
     weights = [array(w) for w in case["weights"]]
     if len(weights) != len(layer.weights):
         raise AssertionError(f"Keras' layer has {len(layer.weights)} weights, Rill's {len(weights)}")

@@ -10,6 +10,8 @@
 - residual.keras: a functional model with a skip connection, BatchNormalization, Dropout,
   LayerNormalization, a frozen layer, two inputs and two outputs.
 - nested.keras: a functional model holding a frozen Sequential base and a Functional tower.
+- attention.keras: a Transformer block (causal self-attention, residual Adds,
+  LayerNormalization, feed-forward Dense layers) and cross-attention with its own key.
 - masked.keras: masks as Keras carries them (Embedding(mask_zero), Masking) through LSTM,
   Bidirectional GRU, Dense and GlobalAveragePooling1D, on padded inputs.
 - sequences.keras: the recurrent layers as Keras keeps them (weights in each layer's `cell`
@@ -186,6 +188,28 @@ def masked():
     record("masked", model, [ids, x])
 
 
+def attention():
+    """A Transformer block as keras.io's text classifier writes one (self-attention with a
+    causal mask, residual Adds, LayerNormalization, a feed-forward pair of Dense layers), and
+    cross-attention from a second sequence with its own key."""
+    keras.utils.set_random_seed(6)
+    tokens = keras.Input((7,), name="tokens")
+    memory = keras.Input((5, 6), name="memory")
+    x = layers.Embedding(20, 8)(tokens)
+    a = layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x, use_causal_mask=True)
+    x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, layers.Dropout(0.1)(a)]))
+    f = layers.Dense(8)(layers.Dense(16, activation="relu")(x))
+    x = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, f]))
+    c = layers.MultiHeadAttention(num_heads=3, key_dim=2, value_dim=3, output_shape=4)(x, memory, memory)
+    out = layers.Dense(2, name="out")(layers.GlobalAveragePooling1D()(c))
+    model = keras.Model([tokens, memory], out, name="attention")
+    randomise_biases(model, 6)
+    model.save(os.path.join(OUT, "attention.keras"))
+    rng = np.random.default_rng(6)
+    record("attention", model, [rng.integers(0, 20, (3, 7)).astype(np.float32),
+                                rng.random((3, 5, 6), dtype=np.float32)])
+
+
 if __name__ == "__main__":
     import sys
 
@@ -196,6 +220,7 @@ if __name__ == "__main__":
         sys.exit()
     sequences()
     masked()
+    attention()
     cnn()
     residual()
     nested()

@@ -36,9 +36,8 @@ fn reference(
     k: &Tensor,
     h0: &Tensor,
     c0: &Tensor,
-    rb: Option<&Tensor>,
-    mask: Option<&Tensor>,
-    keep: Option<&Tensor>,
+    // The GRU's recurrent bias, the padding mask and recurrent dropout's keep mask.
+    (rb, mask, keep): (Option<&Tensor>, Option<&Tensor>, Option<&Tensor>),
 ) -> Result<Tensor> {
     let (steps, u) = (xw.shape()[1], h0.shape()[1]);
     let (mut h, mut c) = (h0.clone(), c0.clone());
@@ -153,7 +152,7 @@ fn every_cell_matches_its_formulas_step_by_step() {
             let mask = masked.then_some(&c.mask);
             let got = run(kind, &inputs(&c), mask).unwrap();
             let rb = (kind == CellKind::Gru { reset_after: true }).then_some(&c.rb);
-            let want = reference(kind, &c.xw, &c.k, &c.h0, &c.c0, rb, mask, None).unwrap();
+            let want = reference(kind, &c.xw, &c.k, &c.h0, &c.c0, (rb, mask, None)).unwrap();
             assert_eq!(got.shape(), want.shape(), "{kind:?}");
             let (a, b) = (got.to_vec::<f64>().unwrap(), want.to_vec::<f64>().unwrap());
             for (i, (x, y)) in a.iter().zip(&b).enumerate() {
@@ -389,9 +388,7 @@ fn recurrent_dropout_scales_what_the_products_see_and_has_its_gradients() {
             &c.k,
             &c.h0,
             &c.c0,
-            rb,
-            Some(&c.mask),
-            Some(&keep),
+            (rb, Some(&c.mask), Some(&keep)),
         )
         .unwrap();
         for (a, b) in got

@@ -213,11 +213,26 @@ fn inbound(layer: &Value, name: &str) -> Result<Vec<String>> {
             nodes.len()
         )));
     }
-    let arg = &nodes[0]["args"][0];
-    let tensors: Vec<&Value> = match arg.as_array() {
-        Some(list) => list.iter().collect(),
-        None => vec![arg],
-    };
+    // The tensors the layer was called on, however Keras passed them: one, a list (a merge,
+    // `Attention`), several positional arguments (`MultiHeadAttention(q, v)`), then any
+    // initial states (`LSTM(x, initial_state=[h, c])`). Other arguments (numbers) are not
+    // inputs.
+    let is_tensor = |v: &&Value| v["class_name"] == "__keras_tensor__";
+    let args = nodes[0]["args"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut tensors: Vec<&Value> = Vec::new();
+    for arg in args {
+        match arg.as_array() {
+            Some(list) => tensors.extend(list.iter().filter(is_tensor)),
+            None if is_tensor(&arg) => tensors.push(arg),
+            None => {}
+        }
+    }
+    if let Some(states) = nodes[0]["kwargs"]["initial_state"].as_array() {
+        tensors.extend(states.iter().filter(is_tensor));
+    }
     tensors
         .iter()
         .map(|t| {
@@ -228,6 +243,25 @@ fn inbound(layer: &Value, name: &str) -> Result<Vec<String>> {
             .map(String::from)
         })
         .collect()
+}
+
+/// `config` with the keyword arguments the layer was called with that its Keras form keeps
+/// in its config (`MultiHeadAttention`'s `use_causal_mask`).
+fn with_call_arguments(
+    class: &str,
+    layer: &Value,
+    config: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut merged = config.clone();
+    let Some(form) = keras_form(class) else {
+        return merged;
+    };
+    for key in form.call_arguments {
+        if let Some(v) = layer["inbound_nodes"][0]["kwargs"].get(*key) {
+            merged.insert((*key).to_string(), v.clone());
+        }
+    }
+    merged
 }
 
 fn class_and_config(l: &Value) -> Result<(&str, String, &Map<String, Value>)> {
@@ -364,6 +398,7 @@ fn build(config: &Value, depth: usize) -> Result<(Model, Vec<(String, String)>)>
                 let xs: Vec<Node> = args.iter().map(|x| x.0).collect();
                 let shapes: Vec<Vec<usize>> = args.iter().map(|x| x.1.clone()).collect();
                 let rank = shapes.first().map_or(0, Vec::len);
+                let cfg = &with_call_arguments(c, l, cfg);
                 let built = make_layer(c, &name, cfg, l, rank)?;
                 let shape = built.output_shape_for(&shapes)?;
                 if cfg.get("trainable") == Some(&json!(false)) {

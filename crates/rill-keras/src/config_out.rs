@@ -4,6 +4,7 @@
 
 use crate::error::{unsupported, Result};
 use crate::h5::{Keys, LayerWeights};
+use rill_nn::layers::KerasInputs;
 use rill_nn::{Model, NodeOp};
 use serde_json::{json, Value};
 
@@ -109,7 +110,20 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
                         .map(|&p| batch(view.nodes[p].shape))
                         .collect::<Vec<_>>()),
                 };
-                (l.kind().to_string(), c, json!({ "input_shape": input }))
+                let names =
+                    rill_nn::layers::keras_form(l.kind()).map_or(&[][..], |f| f.build_shapes);
+                let build = match names {
+                    [] => json!({ "input_shape": input }),
+                    names => {
+                        let shapes: serde_json::Map<String, Value> = names
+                            .iter()
+                            .zip(node.parents)
+                            .map(|(n, &p)| (n.to_string(), batch(view.nodes[p].shape)))
+                            .collect();
+                        json!({ "shapes_dict": shapes })
+                    }
+                };
+                (l.kind().to_string(), c, build)
             }
         };
         let mut layer = json!({"module": "keras.layers", "class_name": class, "config": config.take(), "registered_name": null});
@@ -118,13 +132,36 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
         }
         if !sequential {
             layer["name"] = json!(node.name);
+            // How Keras passes several inputs: as a list (merges), as positional arguments
+            // (MultiHeadAttention), or the first and then `initial_state` (recurrent layers);
+            // call arguments the Keras form names move from the config to the call.
+            let mut kwargs = json!({});
+            let form = match &node.op {
+                NodeOp::Layer(l) => rill_nn::layers::keras_form(l.kind()),
+                NodeOp::Input => None,
+            };
+            if let Some(form) = &form {
+                for key in form.call_arguments {
+                    if let Some(v) = layer["config"].as_object_mut().and_then(|c| c.remove(*key)) {
+                        kwargs[*key] = v;
+                    }
+                }
+            }
+            let inputs = form.map_or(KerasInputs::List, |f| f.inputs);
             let args = match &node.op {
                 NodeOp::Input => None,
-                NodeOp::Layer(_) if parents.len() > 1 => Some(json!([parents])),
+                NodeOp::Layer(_) if parents.len() > 1 => Some(match inputs {
+                    KerasInputs::List => json!([parents]),
+                    KerasInputs::Positional => json!(parents),
+                    KerasInputs::InitialState => {
+                        kwargs["initial_state"] = json!(parents[1..]);
+                        json!([parents[0]])
+                    }
+                }),
                 NodeOp::Layer(_) => Some(json!([parents[0]])),
             };
             layer["inbound_nodes"] = match args {
-                Some(args) => json!([{"args": args, "kwargs": {}}]),
+                Some(args) => json!([{"args": args, "kwargs": kwargs}]),
                 None => json!([]),
             };
         }

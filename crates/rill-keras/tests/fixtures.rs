@@ -139,6 +139,21 @@ fn masks_from_embedding_and_masking_are_honoured_as_keras_honours_them() {
     assert!(out.iter().zip(&masked).any(|(a, b)| (a - b).abs() > 1e-3));
 }
 
+#[test]
+fn a_transformer_block_and_cross_attention_give_keras_outputs() {
+    // MultiHeadAttention called with positional inputs and use_causal_mask, as Keras writes it.
+    let model = outputs_match("attention");
+    let attention: Vec<_> = model
+        .layers()
+        .into_iter()
+        .filter(|(_, l)| l.kind() == "MultiHeadAttention")
+        .map(|(_, l)| l.config().unwrap())
+        .collect();
+    assert_eq!(attention.len(), 2);
+    assert_eq!(attention[0]["use_causal_mask"], true);
+    assert_eq!(attention[1]["use_causal_mask"], false);
+}
+
 /// The dataset paths in a `.keras` file's `model.weights.h5`.
 fn h5_paths(path: &std::path::Path) -> Vec<String> {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();

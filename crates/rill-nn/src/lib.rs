@@ -56,8 +56,8 @@ pub mod prelude {
         ActivationLayer, Add, AveragePooling1D, AveragePooling2D, BatchNormalization,
         Bidirectional, Concatenate, Configurable, Conv1D, Conv2D, Dense, Dropout, Embedding,
         Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, Gru, Layer,
-        LayerNormalization, Lstm, Masking, MaxPooling1D, MaxPooling2D, Multiply, Padding1D, ReLU,
-        Regularizer, Rescaling, Reshape, SimpleRnn, Softmax,
+        LayerNormalization, Lstm, Masking, MaxPooling1D, MaxPooling2D, MultiHeadAttention,
+        Multiply, Padding1D, ReLU, Regularizer, Rescaling, Reshape, SimpleRnn, Softmax,
     };
     pub use crate::losses::{
         BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, MeanAbsoluteError,

@@ -83,6 +83,9 @@ pub(crate) fn keras_layer_forms() -> PyResult<String> {
         forms.push(serde_json::json!({
             "kind": kind,
             "positional": form.positional,
+            "call_arguments": form.call_arguments,
+            "positional_inputs": form.inputs == rill_nn::layers::KerasInputs::Positional,
+            "onnx": rill_nn::layers::onnx_form(kind).is_some(),
             "required": signature.required,
             "defaults": signature.defaults,
             "examples": examples,

@@ -259,6 +259,7 @@ impl OnnxForm for Bidirectional {
                 input: l.input.clone(),
                 inputs: vec![l.input.clone()],
                 input_shape: l.input_shape,
+                input_shapes: vec![l.input_shape.to_vec()],
                 weights: weights.to_vec(),
             };
             export(config, layer, g)

@@ -142,6 +142,9 @@ impl super::OnnxForm for Dense {
     fn from_onnx(node: &dyn super::OnnxNode) -> Result<Option<super::OnnxImport<DenseConfig>>> {
         use super::{onnx_computed, onnx_constant, onnx_unsupported, OnnxImport};
         let s = onnx_computed(node, 0)?;
+        if node.op() == "MatMul" && node.computed(1).is_some() {
+            return Ok(None); // a product of two computed values is not a layer's weights
+        }
         let b = onnx_constant(node, 1, "B")?;
         let dense =
             |units: usize, use_bias: bool| Dense::new(units).use_bias(use_bias).get_config();

@@ -238,6 +238,7 @@ impl OnnxForm for Gru {
 /// Keras: `keras.layers.GRU`; its weights live in its cell's group.
 impl KerasForm for Gru {
     const KERAS_POSITIONAL: &'static [&'static str] = &["units"];
+    const KERAS_INPUTS: super::KerasInputs = super::KerasInputs::InitialState;
     fn to_keras(c: &GruConfig) -> serde_json::Value {
         let mut args = c.rnn.to_keras();
         args["recurrent_activation"] = c.recurrent_activation.name().into();

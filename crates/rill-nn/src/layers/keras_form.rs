@@ -245,6 +245,17 @@ pub fn keras_regularizer(r: Option<Regularizer>) -> Value {
     }
 }
 
+/// How Keras calls a layer of several inputs in a functional model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KerasInputs {
+    /// One list of tensors (`Add()([a, b])`, `Attention()([q, v])`).
+    List,
+    /// Positional arguments (`MultiHeadAttention(…)(query, value, key)`).
+    Positional,
+    /// The sequences, then `initial_state=[…]` (the recurrent layers).
+    InitialState,
+}
+
 /// Where a layer's weights live in `model.weights.h5` below its group: each `vars` group's
 /// path (`""` for the layer's own, `"cell"` for a recurrent layer's cell) and how many weights
 /// it holds, in the layer's variable order.
@@ -257,6 +268,16 @@ pub trait KerasForm: Configurable {
     /// The arguments Keras' constructor takes by position, in order (`Dense(units)`,
     /// `Conv1D(filters, kernel_size)`): the Python package's classes take them the same way.
     const KERAS_POSITIONAL: &'static [&'static str] = &[];
+    /// Arguments Keras takes when the layer is called rather than built
+    /// (`MultiHeadAttention(…)(q, v, use_causal_mask=True)`): Rill keeps them in the config,
+    /// and rill-keras reads and writes them as the call's keyword arguments in a model file.
+    const KERAS_CALL_ARGUMENTS: &'static [&'static str] = &[];
+    /// How Keras passes this layer several inputs.
+    const KERAS_INPUTS: KerasInputs = KerasInputs::List;
+    /// The names of the inputs' shapes in Keras' `build_config` when its `build` takes them
+    /// one by one (`MultiHeadAttention`: `query_shape`, `value_shape`, `key_shape`); empty for
+    /// layers built from `input_shape`.
+    const KERAS_BUILD_SHAPES: &'static [&'static str] = &[];
     /// Keras' arguments for this config, besides `name`, `trainable` and `dtype`.
     fn to_keras(config: &Self::Config) -> Value;
     /// This layer's config from Keras' arguments, for inputs of per-sample rank `rank`; an

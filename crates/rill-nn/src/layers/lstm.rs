@@ -227,6 +227,7 @@ impl OnnxForm for Lstm {
 /// Keras: `keras.layers.LSTM`; its weights live in its cell's group.
 impl KerasForm for Lstm {
     const KERAS_POSITIONAL: &'static [&'static str] = &["units"];
+    const KERAS_INPUTS: super::KerasInputs = super::KerasInputs::InitialState;
     fn to_keras(c: &LstmConfig) -> serde_json::Value {
         let mut args = c.rnn.to_keras();
         args["recurrent_activation"] = c.recurrent_activation.name().into();

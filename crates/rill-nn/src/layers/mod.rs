@@ -26,6 +26,7 @@ mod layer_norm;
 mod lstm;
 mod masking;
 mod merge;
+mod multi_head_attention;
 mod onnx_form;
 mod pooling;
 mod pooling1d;
@@ -50,14 +51,15 @@ pub use flatten::Flatten;
 pub use global_pooling1d::{GlobalAveragePooling1D, GlobalMaxPooling1D};
 pub use gru::{Gru, GruConfig};
 pub use keras_form::{
-    keras_padding, keras_regularizer, with_keras_kernel_bias, KerasArgs, KerasForm, WeightGroups,
-    KERAS_IGNORED,
+    keras_padding, keras_regularizer, with_keras_kernel_bias, KerasArgs, KerasForm, KerasInputs,
+    WeightGroups, KERAS_IGNORED,
 };
 pub use kernel_bias::KernelBiasConfig;
 pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
 pub use lstm::{Lstm, LstmConfig};
 pub use masking::{Masking, MaskingConfig};
 pub use merge::{Add, Concatenate, Multiply};
+pub use multi_head_attention::{MultiHeadAttention, MultiHeadAttentionConfig};
 pub use onnx_form::{
     onnx_axis, onnx_clip_bounds, onnx_computed, onnx_constant, onnx_unsupported, pair, window_pads,
     OnnxAttr, OnnxForm, OnnxGraph, OnnxImport, OnnxLayer, OnnxNode,

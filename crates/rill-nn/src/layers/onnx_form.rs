@@ -57,6 +57,8 @@ pub struct OnnxLayer<'a> {
     pub inputs: Vec<String>,
     /// Its per-sample shape.
     pub input_shape: &'a [usize],
+    /// The per-sample shape of every value it reads, in order.
+    pub input_shapes: Vec<Vec<usize>>,
     /// The layer's variables' values, in [`Layer::variables`](super::Layer::variables) order.
     pub weights: Vec<Tensor>,
 }

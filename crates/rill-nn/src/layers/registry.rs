@@ -37,6 +37,12 @@ pub struct KerasMapping {
     pub from_keras: fn(&mut KerasArgs<'_>, usize) -> Result<Value>,
     /// The arguments Keras' constructor takes by position, in order.
     pub positional: &'static [&'static str],
+    /// Arguments Keras takes when the layer is called ([`KerasForm::KERAS_CALL_ARGUMENTS`]).
+    pub call_arguments: &'static [&'static str],
+    /// How Keras passes the layer several inputs.
+    pub inputs: KerasInputs,
+    /// The names of the inputs' shapes in Keras' `build_config`, if it names them.
+    pub build_shapes: &'static [&'static str],
     /// Where Keras keeps the layer's weights below its group, and how many in each
     /// ([`KerasForm::keras_weight_groups`]), for a config and its number of weights.
     pub weight_groups: fn(&Value, usize) -> Result<WeightGroups>,
@@ -134,6 +140,9 @@ fn with_keras<L: KerasForm>() -> Spec {
             to_keras: to_keras::<L>,
             from_keras: from_keras::<L>,
             positional: L::KERAS_POSITIONAL,
+            call_arguments: L::KERAS_CALL_ARGUMENTS,
+            inputs: L::KERAS_INPUTS,
+            build_shapes: L::KERAS_BUILD_SHAPES,
             weight_groups: weight_groups::<L>,
         }),
         ..plain::<L>()
@@ -193,6 +202,7 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
             (Gru::KIND, every_form::<Gru>()),
             (Bidirectional::KIND, every_form::<Bidirectional>()),
             (Masking::KIND, with_keras::<Masking>()),
+            (MultiHeadAttention::KIND, every_form::<MultiHeadAttention>()),
             (Add::KIND, every_form::<Add>()),
             (Multiply::KIND, every_form::<Multiply>()),
             (Concatenate::KIND, every_form::<Concatenate>()),

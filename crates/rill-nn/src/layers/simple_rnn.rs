@@ -161,6 +161,7 @@ impl OnnxForm for SimpleRnn {
 /// Keras: `keras.layers.SimpleRNN`; its weights live in its cell's group.
 impl KerasForm for SimpleRnn {
     const KERAS_POSITIONAL: &'static [&'static str] = &["units"];
+    const KERAS_INPUTS: super::KerasInputs = super::KerasInputs::InitialState;
     fn to_keras(c: &SimpleRnnConfig) -> serde_json::Value {
         c.rnn.to_keras()
     }

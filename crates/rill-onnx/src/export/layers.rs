@@ -15,7 +15,7 @@ impl Exporter {
         name: &str,
         layer: &dyn Layer,
         xs: Vec<String>,
-        in_shape: &[usize],
+        shapes: &[&[usize]],
     ) -> Result<String> {
         if let Some(inner) = layer.as_model() {
             let view = inner.graph_view()?;
@@ -33,7 +33,8 @@ impl Exporter {
                 name,
                 input: xs[0].clone(),
                 inputs: xs,
-                input_shape: in_shape,
+                input_shape: shapes[0],
+                input_shapes: shapes.iter().map(|s| s.to_vec()).collect(),
                 weights,
             };
             return export(&config, input, self).map_err(Error::Model);

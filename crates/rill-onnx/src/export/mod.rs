@@ -260,8 +260,9 @@ impl Exporter {
                     )))
                 }
                 NodeOp::Layer(layer) => {
-                    let in_shape = view.nodes[node.parents[0]].shape;
-                    self.layer(&name, layer.as_ref(), args, in_shape)?
+                    let shapes: Vec<&[usize]> =
+                        node.parents.iter().map(|&p| view.nodes[p].shape).collect();
+                    self.layer(&name, layer.as_ref(), args, &shapes)?
                 }
             };
             tensors[n] = Some(out);

@@ -42,6 +42,7 @@ const IMPORTER_OPS: &[&str] = &[
     "Flatten",
     "Gather",
     "Identity",
+    "MatMul",
     "Mul",
     "Pow",
     "Reshape",
@@ -128,6 +129,7 @@ pub fn register_layers() {
         register_onnx_layer::<OnnxBinary>();
         register_onnx_layer::<OnnxConcat>();
         register_onnx_layer::<OnnxSlice>();
+        register_onnx_layer::<OnnxMatMul>();
     });
 }
 

@@ -291,6 +291,11 @@ pub(super) fn convert(imp: &mut Importer, node: &NodeProto) -> Result<Value> {
             }
             imp.layer(node, Reshape::new(&full[1..]), x, &s, vec![])
         }
+        // A product by a constant is Dense's pattern; of two computed values, attention's.
+        "MatMul" => {
+            let xs = vec![dynamic(0)?, dynamic(1)?];
+            imp.merge(node, Box::new(OnnxMatMul), &xs)
+        }
         "Concat" => {
             let xs = (0..inputs.len()).map(dynamic).collect::<Result<Vec<_>>>()?;
             let r = xs[0].1.len() + 1;

@@ -332,3 +332,70 @@ impl OnnxForm for OnnxConstantOp {
         Ok(g.node(c.op.onnx_op(), inputs, l.name, vec![]))
     }
 }
+
+/// No attributes: an empty JSON object.
+pub type NoConfig = serde_json::Map<String, serde_json::Value>;
+
+/// ONNX `MatMul` of two computed values (attention's scores and mixing): a batched product
+/// whose leading axes — the batch's first — broadcast, as NumPy's `matmul`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OnnxMatMul;
+
+impl Configurable for OnnxMatMul {
+    const KIND: &'static str = "OnnxMatMul";
+    type Config = NoConfig;
+    fn get_config(&self) -> NoConfig {
+        NoConfig::new()
+    }
+    fn from_config(_: NoConfig) -> Result<Self> {
+        Ok(OnnxMatMul)
+    }
+    fn examples() -> Vec<LayerExample<NoConfig>> {
+        vec![LayerExample::new(NoConfig::new(), &[2, 3, 3]).inputs(2)]
+    }
+}
+
+impl Layer for OnnxMatMul {
+    rill_nn::configurable_layer!();
+    fn compute_output_shape(&self, _: &[usize]) -> Result<Vec<usize>> {
+        Err(several(Self::KIND))
+    }
+    fn call(&self, _: &Tensor, _: bool) -> Result<Tensor> {
+        Err(several(Self::KIND))
+    }
+    fn output_shape_for(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
+        let bad = || {
+            config_error(
+                Self::KIND,
+                format!(
+                    "inputs {} do not multiply (two of the same rank, at least (rows, columns) each, the first's columns the second's rows)",
+                    shapes.iter().map(|s| full(s)).collect::<Vec<_>>().join(" and ")
+                ),
+            )
+        };
+        let [a, b] = shapes else {
+            return Err(bad());
+        };
+        let r = a.len();
+        if r < 2 || b.len() != r || a[r - 1] != b[r - 2] {
+            return Err(bad());
+        }
+        let mut out = broadcast(&a[..r - 2], &b[..r - 2]).ok_or_else(bad)?;
+        out.extend([a[r - 2], b[r - 1]]);
+        bounded(Self::KIND, "an output", &out)?;
+        Ok(out)
+    }
+    fn call_on(&self, inputs: &[Tensor], _training: bool) -> Result<Tensor> {
+        match inputs {
+            [a, b] => Ok(a.matmul(b)?),
+            _ => Err(config_error(Self::KIND, "takes two inputs")),
+        }
+    }
+}
+
+/// ONNX: `MatMul` itself.
+impl OnnxForm for OnnxMatMul {
+    fn to_onnx(_c: &NoConfig, l: OnnxLayer<'_>, g: &mut dyn OnnxGraph) -> Result<String> {
+        Ok(g.node("MatMul", l.inputs.clone(), l.name, vec![]))
+    }
+}

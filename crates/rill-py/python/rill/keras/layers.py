@@ -91,7 +91,15 @@ class Layer:
         if not self._trainable:
             model.set_layer_trainable(name, False)
 
-    def __call__(self, inputs, training=None):
+    _call_arguments = ()  # Keras' call-time arguments this layer keeps in its config
+
+    def __call__(self, inputs, *more, training=None, **kwargs):
+        for key, value in kwargs.items():
+            if key not in self._call_arguments:
+                raise TypeError(f"{type(self).__name__}: unexpected call argument {key}")
+            self._config[key] = value
+        if more:  # several inputs as positional arguments: MultiHeadAttention(query, value)
+            inputs = [inputs, *more]
         if isinstance(inputs, KerasTensor):
             return KerasTensor(("layer", self), [inputs])
         if isinstance(inputs, (list, tuple)) and inputs and all(isinstance(t, KerasTensor) for t in inputs):
@@ -261,7 +269,7 @@ def _registered(form):
     shown = ", ".join(str(p) for p in params[1:])
     doc = f"Keras' `{kind}({shown})`, built by Rill's `{kind}` layer."
     return type(kind, (Layer,), {"_class": kind, "_defaults": defaults, "__init__": __init__, "__doc__": doc,
-                                 "__module__": __name__})
+                                 "__module__": __name__, "_call_arguments": tuple(form["call_arguments"])})
 
 
 # Every registered layer kind with a Keras form gets its class from the registry.
