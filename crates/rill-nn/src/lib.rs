@@ -53,7 +53,7 @@ pub mod prelude {
         TerminateOnNaN,
     };
     pub use crate::layers::{
-        ActivationLayer, Add, AveragePooling1D, AveragePooling2D, BatchNormalization,
+        ActivationLayer, Add, Attention, AveragePooling1D, AveragePooling2D, BatchNormalization,
         Bidirectional, Concatenate, Configurable, Conv1D, Conv2D, Dense, Dropout, Embedding,
         Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, Gru, Layer,
         LayerNormalization, Lstm, Masking, MaxPooling1D, MaxPooling2D, MultiHeadAttention,

@@ -268,20 +268,7 @@ impl OnnxForm for Bidirectional {
         let back_config = reversed(&c.layer.config)?;
         let mut back = part(l.part("backward"), &back_config, &l.weights[half..], g)?;
         if c.layer.config["return_sequences"] == true {
-            let (starts, ends) = (
-                g.int64s(&l.part("last"), &[-1]),
-                g.int64s(&l.part("before_first"), &[i64::MIN]),
-            );
-            let (axes, steps) = (
-                g.int64s(&l.part("time_axis"), &[1]),
-                g.int64s(&l.part("backwards"), &[-1]),
-            );
-            back = g.node(
-                "Slice",
-                vec![back, starts, ends, axes, steps],
-                &l.part("backward_in_order"),
-                vec![],
-            );
+            back = super::recurrent::onnx_reversed_steps(&l, g, back, "backward_in_order");
         }
         Ok(match c.merge_mode {
             MergeMode::Concat => g.node(

@@ -5,7 +5,7 @@
 
 use super::recurrent::{self, RecurrentConfig, RecurrentCore};
 use super::{Configurable, KerasArgs, KerasForm, Layer, OnnxForm, OnnxGraph, OnnxLayer};
-use crate::{Activation, Result, Variable};
+use crate::{Activation, Result};
 use rill_core::{CellKind, DType, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -156,10 +156,7 @@ impl Configurable for Gru {
 
 impl Layer for Gru {
     crate::configurable_layer!();
-    fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        self.config.rnn.output_shape(Self::KIND, input_shape)
-    }
-    super::recurrent::recurrent_layer_inputs!(1);
+    super::recurrent::recurrent_layer!(1);
     fn build(&mut self, input_shape: &[usize]) -> Result<()> {
         self.compute_output_shape(input_shape)?;
         let (rnn, u) = (&self.config.rnn, self.config.rnn.units);
@@ -169,13 +166,6 @@ impl Layer for Gru {
             (true, false) => Some(rnn.bias_initializer.init(&[3 * u])?),
         };
         self.core.build(rnn, 3, input_shape[1], bias)
-    }
-    fn variables(&self) -> Vec<Variable> {
-        self.core.variables()
-    }
-    fn regularization_loss(&self) -> Result<Option<Tensor>> {
-        self.core
-            .regularization_loss(self.config.rnn.kernel_regularizer)
     }
 }
 

@@ -9,6 +9,7 @@
 //! registry (`registry.rs`).
 
 mod activation;
+mod attention;
 mod batch_norm;
 mod bidirectional;
 mod conv1d;
@@ -39,6 +40,7 @@ pub(crate) mod serde_helpers;
 mod simple_rnn;
 
 pub use activation::{ActivationConfig, ActivationLayer, ReLU, Softmax};
+pub use attention::{Attention, AttentionConfig, ScoreMode};
 pub use batch_norm::{BatchNormalization, BatchNormalizationConfig};
 pub use bidirectional::{Bidirectional, BidirectionalConfig, MergeMode, WrappedLayer};
 pub use conv1d::{Conv1D, Conv1DConfig, Padding1D};

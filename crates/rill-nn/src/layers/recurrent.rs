@@ -427,6 +427,31 @@ pub(crate) fn onnx_activation(a: Activation) -> Result<String> {
     .into())
 }
 
+/// `x` (batch, steps, …) with its steps in reverse order: an ONNX `Slice` of step −1, named
+/// after `base` within the layer.
+pub(crate) fn onnx_reversed_steps(
+    l: &super::OnnxLayer<'_>,
+    g: &mut dyn super::OnnxGraph,
+    x: String,
+    base: &str,
+) -> String {
+    let (starts, ends) = (
+        g.int64s(&l.part("last"), &[-1]),
+        // Before the first step: ONNX clamps any end below −steps there.
+        g.int64s(&l.part("before_first"), &[i64::MIN]),
+    );
+    let (axes, steps) = (
+        g.int64s(&l.part("time_axis"), &[1]),
+        g.int64s(&l.part("backwards"), &[-1]),
+    );
+    g.node(
+        "Slice",
+        vec![x, starts, ends, axes, steps],
+        &l.part(base),
+        vec![],
+    )
+}
+
 /// Writes an ONNX `LSTM`, `GRU` or `RNN` node over the layer's (batch, steps, features) input:
 /// time-major in, the outputs back to Rill's layout, the initial states from the layer's other
 /// inputs (batch, units) when it has them. `w`, `r`, `b` are ONNX's (gates already in ONNX's
@@ -442,20 +467,7 @@ pub(crate) fn to_onnx_recurrence(
     use super::OnnxAttr::{Int, Ints};
     let mut x = l.input.clone();
     if rnn.go_backwards {
-        let (starts, ends) = (
-            g.int64s(&l.part("last"), &[-1]),
-            g.int64s(&l.part("before_first"), &[i64::MIN]),
-        );
-        let (axes, steps) = (
-            g.int64s(&l.part("time_axis"), &[1]),
-            g.int64s(&l.part("backwards"), &[-1]),
-        );
-        x = g.node(
-            "Slice",
-            vec![x, starts, ends, axes, steps],
-            &l.part("reversed"),
-            vec![],
-        );
+        x = onnx_reversed_steps(l, g, x, "reversed");
     }
     let x = g.node(
         "Transpose",
@@ -571,10 +583,21 @@ macro_rules! recurrent_builders {
 }
 pub(crate) use recurrent_builders;
 
-/// The [`Layer`](super::Layer) methods of a recurrent layer that takes its sequences and,
-/// optionally, `$states` initial states (h, and an LSTM's c), each (units) per sample.
-macro_rules! recurrent_layer_inputs {
+/// The [`Layer`](super::Layer) methods every recurrent layer shares, for one that takes its
+/// sequences and, optionally, `$states` initial states (h, and an LSTM's c), each (units) per
+/// sample, and runs by its own `run(inputs, mask, training)`: shapes, calls with and without a
+/// mask, the mask it passes on, its variables, penalty and carried states.
+macro_rules! recurrent_layer {
     ($states:expr) => {
+        fn compute_output_shape(&self, input_shape: &[usize]) -> $crate::Result<Vec<usize>> {
+            self.config.rnn.output_shape(<Self as $crate::layers::Configurable>::KIND, input_shape)
+        }
+        fn variables(&self) -> Vec<$crate::Variable> {
+            self.core.variables()
+        }
+        fn regularization_loss(&self) -> $crate::Result<Option<rill_core::Tensor>> {
+            self.core.regularization_loss(self.config.rnn.kernel_regularizer)
+        }
         fn output_shape_for(&self, shapes: &[Vec<usize>]) -> $crate::Result<Vec<usize>> {
             let units = self.config.rnn.units;
             match shapes {
@@ -634,7 +657,7 @@ macro_rules! recurrent_layer_inputs {
         }
     };
 }
-pub(crate) use recurrent_layer_inputs;
+pub(crate) use recurrent_layer;
 
 /// What an ONNX `LSTM`, `GRU` or `RNN` node holds, in Keras' layout: read by
 /// [`from_onnx_recurrence`].

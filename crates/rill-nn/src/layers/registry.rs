@@ -203,6 +203,7 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
             (Bidirectional::KIND, every_form::<Bidirectional>()),
             (Masking::KIND, with_keras::<Masking>()),
             (MultiHeadAttention::KIND, every_form::<MultiHeadAttention>()),
+            (Attention::KIND, every_form::<Attention>()),
             (Add::KIND, every_form::<Add>()),
             (Multiply::KIND, every_form::<Multiply>()),
             (Concatenate::KIND, every_form::<Concatenate>()),
