@@ -57,6 +57,16 @@ impl Tensor {
                 ),
             ));
         }
+        if rb == 2 && ra > 2 && a.layout().is_contiguous() {
+            // A batch of matrices by one matrix (a dense layer on sequences, the projections of
+            // a recurrent layer or of attention) is one product of all their rows: one large
+            // GEMM both cores share, and a kernel gradient summed by the product itself rather
+            // than one per matrix summed afterwards.
+            let rows: usize = a.shape()[..ra - 1].iter().product();
+            let mut out_shape = a.shape()[..ra - 1].to_vec();
+            out_shape.push(n);
+            return a.reshape(&[rows, k])?.matmul(b)?.reshape(&out_shape);
+        }
         let batch = broadcast_shapes(OP, &a.shape()[..ra - 2], &b.shape()[..rb - 2])?;
         let full = |mut s: Vec<usize>, r: usize, c: usize| {
             s.extend([r, c]);
