@@ -316,6 +316,7 @@ fn an_input_bias_and_the_last_step_alone_are_the_full_ops_and_have_its_gradients
                 input_bias: Some(b),
                 last_only,
                 state_keep: None,
+                input_kernel: None,
             }
         }
         let xs = [c.xw.clone(), c.k.clone(), c.h0.clone(), b.clone()];
@@ -400,5 +401,54 @@ fn recurrent_dropout_scales_what_the_products_see_and_has_its_gradients() {
             assert!((a - b).abs() < 1e-12, "{kind:?}: {a} vs {b}");
         }
         check_gradients(&format!("{kind:?} recurrent dropout"), &xs, run_with);
+    }
+}
+
+#[test]
+fn an_input_kernel_projects_inside_the_loop_as_the_product_before_it_does() {
+    let mut g = Generator::new(9);
+    for kind in KINDS {
+        let c = case(&mut g, kind, 5, 6, 3);
+        let x = randn(&mut g, &[5, 6, 4]);
+        let w = randn(&mut g, &[4, kind.gates() * 3]);
+        let b = randn(&mut g, &[kind.gates() * 3]);
+        fn extras<'a>(
+            kind: CellKind,
+            c: &'a Case,
+            b: &'a Tensor,
+            input_kernel: Option<&'a Tensor>,
+        ) -> RecurrentExtras<'a> {
+            RecurrentExtras {
+                c0: (kind == CellKind::Lstm).then_some(&c.c0),
+                recurrent_bias: (kind == CellKind::Gru { reset_after: true }).then_some(&c.rb),
+                mask: Some(&c.mask),
+                input_bias: Some(b),
+                input_kernel,
+                ..Default::default()
+            }
+        }
+        let want = x
+            .matmul(&w)
+            .unwrap()
+            .recurrence(&cell(kind), &c.k, &c.h0, extras(kind, &c, &b, None))
+            .unwrap();
+        let got = rill_core::no_grad(|| {
+            x.recurrence(&cell(kind), &c.k, &c.h0, extras(kind, &c, &b, Some(&w)))
+        })
+        .unwrap();
+        for (a, b) in got
+            .to_vec::<f64>()
+            .unwrap()
+            .iter()
+            .zip(want.to_vec::<f64>().unwrap())
+        {
+            assert!((a - b).abs() < 1e-12, "{kind:?}: {a} vs {b}");
+        }
+        // With gradients recorded it is the product first, and W gets its gradient.
+        check_gradients(
+            &format!("{kind:?} input kernel"),
+            &[x.clone(), w.clone()],
+            |t| t[0].recurrence(&cell(kind), &c.k, &c.h0, extras(kind, &c, &b, Some(&t[1]))),
+        );
     }
 }

@@ -33,6 +33,10 @@ pub struct RecurrentExtras<'a> {
     /// Recurrent dropout: (batch, units), multiplying h before every recurrent product (0 for
     /// a dropped unit, 1 / (1 − rate) for a kept one), the same at every step; no gradient.
     pub state_keep: Option<&'a Tensor>,
+    /// The input kernel `W` (features, gates·units), `self` then being the sequences `x`
+    /// (batch, steps, features): without gradients, each step's projection is made inside
+    /// the loop and the whole projection never exists; with them, it is `x · W` first.
+    pub input_kernel: Option<&'a Tensor>,
 }
 
 impl Tensor {
@@ -67,6 +71,16 @@ impl Tensor {
         extras: RecurrentExtras<'_>,
     ) -> Result<Tensor> {
         const OP: &str = "recurrence";
+        if let Some(w) = extras.input_kernel {
+            if Tensor::records_from(&[self, w, kernel, h0]) || self.rank() != 3 {
+                let xw = self.matmul(w)?;
+                let extras = RecurrentExtras {
+                    input_kernel: None,
+                    ..extras
+                };
+                return xw.recurrence(cell, kernel, h0, extras);
+            }
+        }
         let r = self.recurrence_geometry(cell, kernel, h0, &extras)?;
         let mask: Option<Arc<Vec<bool>>> = match extras.mask {
             Some(m) => Some(Arc::new(
@@ -108,6 +122,7 @@ impl Tensor {
         };
         crate::dispatch_float!(self.dtype(), OP, T => {
             let (xw, k, h) = (self.data::<T>()?, kernel.data::<T>()?, h0.data::<T>()?);
+            let w = extras.input_kernel.map(|w| w.data::<T>()).transpose()?;
             let c = c0.map(|c| c.data::<T>()).transpose()?;
             let b = extras.recurrent_bias.map(|b| b.data::<T>()).transpose()?;
             let ib = extras.input_bias.map(|b| b.data::<T>()).transpose()?;
@@ -119,6 +134,7 @@ impl Tensor {
                 &r,
                 RecurrentInputs {
                     xw: &xw,
+                    input_kernel: w.as_deref().map(|w| (w, self.shape()[2])),
                     input_bias: ib.as_deref(),
                     kernel: &k,
                     h0: &h,
@@ -148,6 +164,7 @@ impl Tensor {
                         &r,
                         RecurrentInputs {
                             xw: &xw,
+                            input_kernel: None,
                             input_bias: ib.as_deref(),
                             kernel: &k,
                             h0: &h,
@@ -194,11 +211,25 @@ impl Tensor {
     ) -> Result<Recurrence> {
         const OP: &str = "recurrence";
         let bad = |what: String| Error::shape(OP, what);
-        let &[batch, steps, width] = self.shape() else {
+        let &[batch, steps, inner] = self.shape() else {
             return Err(bad(format!(
                 "expected step inputs (batch, steps, gates·units), found {}",
                 ShapeDisplay(self.shape())
             )));
+        };
+        // With an input kernel, `self` holds the features and the kernel gives the width.
+        let width = match extras.input_kernel {
+            Some(w) if w.shape() == [inner, kernel.shape().get(1).copied().unwrap_or(0)] => {
+                w.shape()[1]
+            }
+            Some(w) => {
+                return Err(bad(format!(
+                    "an input kernel of shape {} for sequences of {inner} features and a recurrent kernel of shape {}",
+                    ShapeDisplay(w.shape()),
+                    ShapeDisplay(kernel.shape())
+                )))
+            }
+            None => inner,
         };
         let gates = cell.kind.gates();
         let units = width / gates;
@@ -225,6 +256,9 @@ impl Tensor {
             Ok(())
         };
         expect("recurrent kernel", kernel, &[units, width])?;
+        if let Some(w) = extras.input_kernel {
+            expect("input kernel", w, &[inner, width])?;
+        }
         expect("initial h", h0, &[batch, units])?;
         if let Some(c0) = extras.c0 {
             if cell.kind != CellKind::Lstm {

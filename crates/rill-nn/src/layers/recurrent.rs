@@ -301,7 +301,7 @@ impl RecurrentCore {
         if training && rnn.dropout > 0.0 {
             x = x.mul(&self.dropout_mask(kind, &[batch, 1, x.shape()[2]], rnn.dropout)?)?;
         }
-        let xw = x.matmul(&kernel.value())?;
+        let input_kernel = kernel.value();
         let (input_bias, recurrent_bias) = split_bias(self.weights.get(2).map(Variable::value))?;
         let carried = self
             .carried
@@ -335,7 +335,9 @@ impl RecurrentCore {
             true => Some(self.dropout_mask(kind, &[batch, units], rnn.recurrent_dropout)?),
             false => None,
         };
-        let y = xw.recurrence(
+        // The op makes the projection x·W: in one product when it records gradients, step by
+        // step inside the loop when it does not (prediction), never holding all of it.
+        let y = x.recurrence(
             &cell,
             &recurrent.value(),
             &first[0],
@@ -346,6 +348,7 @@ impl RecurrentCore {
                 input_bias: input_bias.as_ref(),
                 last_only,
                 state_keep: state_keep.as_ref(),
+                input_kernel: Some(&input_kernel),
             },
         )?;
         if rnn.stateful {

@@ -565,6 +565,8 @@ impl Model {
     /// One gradient step on one batch; returns the loss and metrics of that batch.
     pub fn train_on_batch(&mut self, x: impl Into<Data>, y: impl Into<Data>) -> Result<Logs> {
         let (xs, ys) = self.check_xy("train_on_batch", &x.into(), &y.into())?;
+        // Called batch after batch (a custom loop): keep freed buffers for the next, as fit does.
+        rill_core::memory::retain_freed_buffers();
         let _ftz = FlushDenormals::new();
         self.reset_metrics();
         let losses = self.step(&xs, &ys)?;

@@ -136,8 +136,12 @@ impl Recurrence {
 /// The inputs of a loop, as slices.
 #[derive(Clone, Copy)]
 pub struct RecurrentInputs<'a, T> {
-    /// The step inputs `x · W`, (batch, steps, gates·units).
+    /// The step inputs `x · W`, (batch, steps, gates·units) — or, with `input_kernel`, `x`
+    /// itself (batch, steps, features).
     pub xw: &'a [T],
+    /// `W` (features, gates·units) and the features: each step's projection is made inside
+    /// the loop, so the whole (batch, steps, gates·units) projection never exists (inference).
+    pub input_kernel: Option<(&'a [T], usize)>,
     /// The bias added to every step input, (gates·units).
     pub input_bias: Option<&'a [T]>,
     /// The recurrent kernel, (units, gates·units).
@@ -293,8 +297,16 @@ fn forward_piece<T: FloatElement>(
     let keep_mask = x.state_keep.map(|m| &m[start * u..][..rows * u]);
     let mut dropped = vec![T::zero(); if keep_mask.is_some() { rows * u } else { 0 }];
     for t in 0..steps {
-        for i in 0..rows {
-            pre[i * g..][..g].copy_from_slice(&x.xw[((start + i) * steps + t) * g..][..g]);
+        match x.input_kernel {
+            Some((w, f)) => {
+                let rows_at = mat(x.xw, (start * steps + t) * f, steps * f, 1);
+                gemm(rows, g, f, rows_at, mat(w, 0, g, 1), &mut pre, false);
+            }
+            None => {
+                for i in 0..rows {
+                    pre[i * g..][..g].copy_from_slice(&x.xw[((start + i) * steps + t) * g..][..g]);
+                }
+            }
         }
         if let Some(b) = x.input_bias {
             for p in pre.chunks_mut(g) {
