@@ -194,6 +194,13 @@ impl MultiHeadAttention {
     }
 }
 
+/// The error for the layer given one input: attention needs a query and a value.
+fn one_input() -> Error {
+    Error::Config(
+        "MultiHeadAttention takes a query and a value (and optionally a key): apply it with FunctionalBuilder::merge, e.g. &[x, x] for self-attention".into(),
+    )
+}
+
 /// (query steps, key steps): 0 where a query step may see a key step (at or before it), a
 /// large negative number elsewhere — added to the scores before the softmax, as Keras does.
 fn causal_bias(tq: usize, tk: usize) -> Result<Tensor> {
@@ -261,9 +268,7 @@ impl Configurable for MultiHeadAttention {
 impl Layer for MultiHeadAttention {
     crate::configurable_layer!();
     fn compute_output_shape(&self, _input_shape: &[usize]) -> Result<Vec<usize>> {
-        Err(Error::Config(
-            "MultiHeadAttention takes a query and a value (and optionally a key): apply it with FunctionalBuilder::merge, e.g. &[x, x] for self-attention".into(),
-        ))
+        Err(one_input())
     }
     fn output_shape_for(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
         let bad = || {
@@ -320,8 +325,8 @@ impl Layer for MultiHeadAttention {
             Some(Generator::new(with_global(|g| g.next_seed())));
         Ok(())
     }
-    fn call(&self, x: &Tensor, training: bool) -> Result<Tensor> {
-        self.attend(&[x.clone(), x.clone()], training)
+    fn call(&self, _x: &Tensor, _training: bool) -> Result<Tensor> {
+        Err(one_input())
     }
     fn call_on(&self, inputs: &[Tensor], training: bool) -> Result<Tensor> {
         self.attend(inputs, training)

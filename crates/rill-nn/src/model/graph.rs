@@ -163,8 +163,12 @@ impl Graph {
                 self.release_parents(n, &mut values, &mut masks);
                 continue;
             }
+            // Without masks (nearly every model) no list is made per layer and call.
             let in_masks: Vec<Option<Tensor>> =
-                node.parents.iter().map(|&p| masks[p].clone()).collect();
+                match node.parents.iter().any(|&p| masks[p].is_some()) {
+                    true => node.parents.iter().map(|&p| masks[p].clone()).collect(),
+                    false => Vec::new(),
+                };
             // One input (nearly every layer) without collecting a list per call.
             let (out, mask_out) = if node.parents.len() == 1 && mask.is_none() {
                 let x = arg(0)?;
