@@ -37,6 +37,9 @@ pub struct Conv1DConfig {
     /// Gap between the window's taps (1 = dense).
     #[serde(default = "one")]
     pub dilation_rate: usize,
+    /// Channel groups: group i's filters see only group i's input channels (1 = all).
+    #[serde(default = "one")]
+    pub groups: usize,
     /// Activation, bias and initializers.
     #[serde(flatten)]
     pub kernel_bias: KernelBiasConfig,
@@ -74,6 +77,7 @@ impl Conv1D {
                 strides: 1,
                 padding: Padding1D::Valid,
                 dilation_rate: 1,
+                groups: 1,
                 kernel_bias: KernelBiasConfig::default(),
             },
             weights: KernelBias::default(),
@@ -92,6 +96,11 @@ impl Conv1D {
     /// Sets the dilation.
     pub fn dilation_rate(mut self, d: usize) -> Self {
         self.config.dilation_rate = d;
+        self
+    }
+    /// Splits the channels into `g` groups, each filtered on its own.
+    pub fn groups(mut self, g: usize) -> Self {
+        self.config.groups = g;
         self
     }
     /// Sets the activation.
@@ -133,6 +142,13 @@ impl Configurable for Conv1D {
         check_sizes(Self::KIND, "kernel_size", &[c.kernel_size])?;
         check_sizes(Self::KIND, "strides", &[c.strides])?;
         check_sizes(Self::KIND, "dilation_rate", &[c.dilation_rate])?;
+        check_sizes(Self::KIND, "groups", &[c.groups])?;
+        if !c.filters.is_multiple_of(c.groups) {
+            return Err(Error::Config(format!(
+                "Conv1D: {} filters do not split into {} groups",
+                c.filters, c.groups
+            )));
+        }
         Ok(Conv1D {
             config,
             weights: KernelBias::default(),
@@ -161,6 +177,13 @@ impl Configurable for Conv1D {
                     .get_config(),
                 &[8, 2],
             ),
+            E::new(
+                Conv1D::new(6, 2)
+                    .groups(3)
+                    .padding(Padding1D::Same)
+                    .get_config(),
+                &[5, 3],
+            ),
         ]
     }
 }
@@ -173,6 +196,12 @@ impl Layer for Conv1D {
                 "Conv1D expects per-sample inputs (steps, channels), found {input_shape:?}"
             )));
         };
+        if !channels.is_multiple_of(self.config.groups) {
+            return Err(Error::Config(format!(
+                "Conv1D: {channels} input channels do not split into {} groups",
+                self.config.groups
+            )));
+        }
         let padded = [1, steps + self.causal_pad(), channels];
         let (_, out) = rill_core::window_output_size(
             "conv1d",
@@ -190,9 +219,9 @@ impl Layer for Conv1D {
     fn build(&mut self, input_shape: &[usize]) -> Result<()> {
         self.compute_output_shape(input_shape)?;
         let (c, w) = (&self.config, &self.config.kernel_bias);
-        let kernel = w
-            .kernel_initializer
-            .init(&[c.kernel_size, input_shape[1], c.filters])?;
+        let kernel =
+            w.kernel_initializer
+                .init(&[c.kernel_size, input_shape[1] / c.groups, c.filters])?;
         let bias = w.use_bias.then_some((w.bias_initializer, c.filters));
         self.weights.create(kernel, bias)
     }
@@ -204,8 +233,23 @@ impl Layer for Conv1D {
         };
         let image = x.reshape(&[s[0], 1, x.shape()[1], s[2]])?;
         let kernel = self.weights.kernel(Self::KIND)?;
-        let kernel = kernel.reshape(&[1, kernel.shape()[0], s[2], self.config.filters])?;
-        let y = image.conv2d(&kernel, &self.options())?;
+        let (groups, filters) = (self.config.groups, self.config.filters);
+        let (per_in, per_out) = (s[2] / groups, filters / groups);
+        let kernel = kernel.reshape(&[1, kernel.shape()[0], per_in, filters])?;
+        // Each group: its slice of the channels by its slice of the filters, side by side.
+        let y = match groups {
+            1 => image.conv2d(&kernel, &self.options())?,
+            _ => Tensor::concat(
+                &(0..groups)
+                    .map(|i| {
+                        let xi = image.slice(-1, i * per_in, (i + 1) * per_in)?;
+                        let ki = kernel.slice(-1, i * per_out, (i + 1) * per_out)?;
+                        xi.conv2d(&ki, &self.options())
+                    })
+                    .collect::<rill_core::Result<Vec<_>>>()?,
+                -1,
+            )?,
+        };
         let y = y.reshape(&[s[0], y.shape()[2], self.config.filters])?;
         self.weights
             .bias_and_activation(y, &self.config.kernel_bias.activation)
@@ -248,6 +292,7 @@ impl OnnxForm for Conv1D {
             Ints("strides", vec![c.strides as i64]),
             Ints("dilations", vec![c.dilation_rate as i64]),
             Ints("pads", vec![begin as i64, end as i64]),
+            super::OnnxAttr::Int("group", c.groups as i64),
         ];
         let y = g.node("Conv", inputs, &l.part("conv"), attrs);
         let activation = c.kernel_bias.activation.name();
@@ -260,23 +305,19 @@ impl OnnxForm for Conv1D {
     }
 }
 
-/// Keras: `keras.layers.Conv1D`, channels-last and ungrouped.
+/// Keras: `keras.layers.Conv1D`, channels-last, grouped or not.
 impl KerasForm for Conv1D {
     const KERAS_POSITIONAL: &'static [&'static str] = &["filters", "kernel_size"];
     fn to_keras(c: &Conv1DConfig) -> serde_json::Value {
         super::with_keras_kernel_bias(
-            serde_json::json!({"filters": c.filters, "kernel_size": [c.kernel_size], "strides": [c.strides], "padding": c.padding, "data_format": "channels_last", "dilation_rate": [c.dilation_rate], "groups": 1}),
+            serde_json::json!({"filters": c.filters, "kernel_size": [c.kernel_size], "strides": [c.strides], "padding": c.padding, "data_format": "channels_last", "dilation_rate": [c.dilation_rate], "groups": c.groups}),
             &c.kernel_bias,
         )
     }
     fn from_keras(a: &mut KerasArgs<'_>, _rank: usize) -> Result<Conv1DConfig> {
         a.channels_last()?;
-        a.expect(
-            "groups",
-            &[serde_json::json!(1)],
-            "grouped convolutions are not among Rill's Conv1D options",
-        )?;
         Ok(Conv1DConfig {
+            groups: a.value("groups", 1)?,
             filters: a.required("filters")?,
             kernel_size: a.size("kernel_size", None)?,
             strides: a.size("strides", Some(1))?,
