@@ -118,7 +118,7 @@ impl Attention {
             _ => return Err(inputs_error(inputs.len())),
         };
         let c = &self.config;
-        let mut scores = match c.score_mode {
+        let scores = match c.score_mode {
             ScoreMode::Dot => {
                 let s = query.matmul(&key.transpose(-2, -1)?)?;
                 match self.scale() {
@@ -137,21 +137,14 @@ impl Attention {
                 sum.tanh()?.sum(&[-1], false)?.mul(&w)?
             }
         };
-        if c.use_causal_mask {
-            let (tq, tk) = (query.shape()[1], key.shape()[1]);
-            scores = scores.add(&causal_bias(tq, tk)?.to_dtype(scores.dtype())?)?;
-        }
-        let mut weights = scores.softmax(-1)?;
-        if training && c.dropout > 0.0 {
-            let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-            let rng = rng.as_mut().ok_or_else(|| Error::not_built(Self::KIND))?;
-            let keep = rng
-                .uniform(weights.shape(), 0.0, 1.0, DType::F32)?
-                .ge(&Tensor::scalar(c.dropout as f32))?
-                .to_dtype(weights.dtype())?
-                .mul_scalar(1.0 / (1.0 - c.dropout))?;
-            weights = weights.mul(&keep)?;
-        }
+        let weights = attention_weights(
+            Self::KIND,
+            scores,
+            c.use_causal_mask,
+            c.dropout,
+            &self.rng,
+            training,
+        )?;
         Ok(weights.matmul(value)?)
     }
 }
@@ -162,9 +155,40 @@ fn inputs_error(n: usize) -> Error {
     ))
 }
 
+/// Attention weights from scores (…, query steps, key steps), as `Attention` and
+/// `MultiHeadAttention` both make them: the causal mask added when asked, a softmax over the
+/// keys, and while training `dropout` of them dropped (the rest scaled up) with `rng`'s draws.
+pub(crate) fn attention_weights(
+    kind: &str,
+    scores: Tensor,
+    causal: bool,
+    dropout: f64,
+    rng: &Mutex<Option<Generator>>,
+    training: bool,
+) -> Result<Tensor> {
+    let mut scores = scores;
+    if causal {
+        let r = scores.rank();
+        let (tq, tk) = (scores.shape()[r - 2], scores.shape()[r - 1]);
+        scores = scores.add(&causal_bias(tq, tk)?.to_dtype(scores.dtype())?)?;
+    }
+    let weights = scores.softmax(-1)?;
+    if !training || dropout == 0.0 {
+        return Ok(weights);
+    }
+    let mut rng = rng.lock().unwrap_or_else(|e| e.into_inner());
+    let rng = rng.as_mut().ok_or_else(|| Error::not_built(kind))?;
+    let keep = rng
+        .uniform(weights.shape(), 0.0, 1.0, DType::F32)?
+        .ge(&Tensor::scalar(dropout as f32))?
+        .to_dtype(weights.dtype())?
+        .mul_scalar(1.0 / (1.0 - dropout))?;
+    Ok(weights.mul(&keep)?)
+}
+
 /// (query steps, key steps): 0 where a query step may see a key step (at or before it), −1e9
-/// elsewhere, subtracted from the scores as Keras does.
-fn causal_bias(tq: usize, tk: usize) -> Result<Tensor> {
+/// elsewhere, added to the scores before the softmax as Keras does.
+pub(crate) fn causal_bias(tq: usize, tk: usize) -> Result<Tensor> {
     let values: Vec<f32> = (0..tq * tk)
         .map(|i| if i % tk <= i / tk { 0.0 } else { -1e9 })
         .collect();

@@ -163,22 +163,16 @@ impl MultiHeadAttention {
         let k = self.heads(key, 1)?;
         let v = self.heads(value, 2)?;
         let scale = 1.0 / (c.key_dim as f64).sqrt();
-        let mut scores = q.mul_scalar(scale)?.matmul(&k.permute(&[0, 1, 3, 2])?)?;
-        let (tq, tk) = (query.shape()[1], key.shape()[1]);
-        if c.use_causal_mask {
-            scores = scores.add(&causal_bias(tq, tk)?.to_dtype(scores.dtype())?)?;
-        }
-        let mut weights = scores.softmax(-1)?;
-        if training && c.dropout > 0.0 {
-            let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-            let rng = rng.as_mut().ok_or_else(|| Error::not_built(Self::KIND))?;
-            let keep = rng
-                .uniform(weights.shape(), 0.0, 1.0, DType::F32)?
-                .ge(&Tensor::scalar(c.dropout as f32))?
-                .to_dtype(weights.dtype())?
-                .mul_scalar(1.0 / (1.0 - c.dropout))?;
-            weights = weights.mul(&keep)?;
-        }
+        let scores = q.mul_scalar(scale)?.matmul(&k.permute(&[0, 1, 3, 2])?)?;
+        let tq = query.shape()[1];
+        let weights = super::attention::attention_weights(
+            Self::KIND,
+            scores,
+            c.use_causal_mask,
+            c.dropout,
+            &self.rng,
+            training,
+        )?;
         // (batch, heads, steps, value width) → (batch·steps, heads·value width) → output.
         let mixed = weights.matmul(&v)?.permute(&[0, 2, 1, 3])?;
         let (b, h, w) = (query.shape()[0], c.num_heads, self.value_width());
@@ -199,15 +193,6 @@ fn one_input() -> Error {
     Error::Config(
         "MultiHeadAttention takes a query and a value (and optionally a key): apply it with FunctionalBuilder::merge, e.g. &[x, x] for self-attention".into(),
     )
-}
-
-/// (query steps, key steps): 0 where a query step may see a key step (at or before it), a
-/// large negative number elsewhere — added to the scores before the softmax, as Keras does.
-fn causal_bias(tq: usize, tk: usize) -> Result<Tensor> {
-    let values: Vec<f32> = (0..tq * tk)
-        .map(|i| if i % tk <= i / tk { 0.0 } else { -1e9 })
-        .collect();
-    Ok(Tensor::from_vec(values, &[tq, tk])?)
 }
 
 impl Configurable for MultiHeadAttention {
@@ -418,7 +403,10 @@ impl OnnxForm for MultiHeadAttention {
         if c.use_causal_mask {
             // The key's steps: the value's (or the key's own, given).
             let tk = l.input_shapes.get(1).map_or(tq, |s| s[0]);
-            let bias = g.weight(&l.part("causal_mask"), &causal_bias(tq, tk)?)?;
+            let bias = g.weight(
+                &l.part("causal_mask"),
+                &super::attention::causal_bias(tq, tk)?,
+            )?;
             scores = g.node("Add", vec![scores, bias], &l.part("masked_scores"), vec![]);
         }
         let weights = g.node(
