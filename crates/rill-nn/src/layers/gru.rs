@@ -238,10 +238,7 @@ impl KerasForm for Gru {
     fn from_keras(a: &mut KerasArgs<'_>, _rank: usize) -> Result<GruConfig> {
         Ok(GruConfig {
             rnn: RecurrentConfig::from_keras(a)?,
-            recurrent_activation: match a.get("recurrent_activation") {
-                serde_json::Value::Null => Activation::Sigmoid,
-                _ => a.activation_of("recurrent_activation")?,
-            },
+            recurrent_activation: a.activation_or("recurrent_activation", Activation::Sigmoid)?,
             reset_after: a.value("reset_after", true)?,
         })
     }

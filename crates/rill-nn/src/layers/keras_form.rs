@@ -157,6 +157,14 @@ impl<'a> KerasArgs<'a> {
     pub fn activation(&mut self) -> Result<Activation> {
         self.activation_of("activation")
     }
+    /// An activation argument whose default is not linear (a recurrent layer's `tanh`
+    /// activation and `sigmoid` gates); missing or null, it is `default`.
+    pub fn activation_or(&mut self, key: &'a str, default: Activation) -> Result<Activation> {
+        match self.get(key) {
+            Value::Null => Ok(default),
+            _ => self.activation_of(key),
+        }
+    }
     /// An activation argument (`activation`, a recurrent layer's `recurrent_activation`);
     /// missing, it is linear.
     pub fn activation_of(&mut self, key: &'a str) -> Result<Activation> {

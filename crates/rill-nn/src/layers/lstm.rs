@@ -227,10 +227,7 @@ impl KerasForm for Lstm {
     fn from_keras(a: &mut KerasArgs<'_>, _rank: usize) -> Result<LstmConfig> {
         Ok(LstmConfig {
             rnn: RecurrentConfig::from_keras(a)?,
-            recurrent_activation: match a.get("recurrent_activation") {
-                serde_json::Value::Null => Activation::Sigmoid,
-                _ => a.activation_of("recurrent_activation")?,
-            },
+            recurrent_activation: a.activation_or("recurrent_activation", Activation::Sigmoid)?,
             unit_forget_bias: a.value("unit_forget_bias", true)?,
         })
     }

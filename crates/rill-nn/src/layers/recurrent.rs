@@ -158,10 +158,7 @@ impl RecurrentConfig {
         a.get("zero_output_for_mask");
         Ok(RecurrentConfig {
             units: a.required("units")?,
-            activation: match a.get("activation") {
-                Value::Null => Activation::Tanh,
-                _ => a.activation()?,
-            },
+            activation: a.activation_or("activation", Activation::Tanh)?,
             use_bias: a.value("use_bias", true)?,
             return_sequences: a.value("return_sequences", false)?,
             go_backwards: a.value("go_backwards", false)?,
