@@ -8,7 +8,9 @@ impl Tensor {
     /// A tensor of `shape` filled with `value` (converted to `dtype` as by `as`).
     pub fn full(shape: &[usize], value: f64, dtype: DType) -> Tensor {
         let n = shape.iter().product();
-        crate::dispatch_any!(dtype, T => Tensor::from_parts(T::into_storage(vec![T::from_f64(value); n]), shape))
+        crate::dispatch_any!(dtype, T => Tensor::from_parts(T::into_storage(vec![T::from_f64(value); n]), shape),
+            // Keras and TensorFlow fill string tensors with empty strings (`tf.zeros(…, tf.string)`).
+            string => Tensor::from_parts(crate::Storage::Str(vec![String::new(); n]), shape))
     }
     /// Zeros of `shape` and `dtype`.
     pub fn zeros(shape: &[usize], dtype: DType) -> Tensor {
@@ -46,7 +48,7 @@ impl Tensor {
         Ok(crate::dispatch_any!(dtype, T => {
             let v: Vec<T> = (0..n).map(|i| T::from_f64(start + i as f64 * step)).collect();
             Tensor::from_parts(T::into_storage(v), &[n])
-        }))
+        }, string => return Err(crate::strings::not_for_strings("arange"))))
     }
     /// `num` evenly spaced values from `start` to `stop`, both included.
     pub fn linspace(start: f64, stop: f64, num: usize, dtype: DType) -> Tensor {
@@ -58,7 +60,7 @@ impl Tensor {
         crate::dispatch_any!(dtype, T => {
             let v: Vec<T> = (0..num).map(|i| T::from_f64(if i + 1 == num && num > 1 { stop } else { start + i as f64 * step })).collect();
             Tensor::from_parts(T::into_storage(v), &[num])
-        })
+        }, string => Tensor::linspace(start, stop, num, DType::F64).to_dtype(DType::Str).unwrap_or_else(|_| Tensor::full(&[num], 0.0, DType::Str)))
     }
     /// The `n`×`n` identity matrix.
     pub fn eye(n: usize, dtype: DType) -> Tensor {
@@ -68,6 +70,6 @@ impl Tensor {
                 v[i * n + i] = T::from_f64(1.0);
             }
             Tensor::from_parts(T::into_storage(v), &[n, n])
-        })
+        }, string => Tensor::eye(n, DType::I64).to_dtype(DType::Str).unwrap_or_else(|_| Tensor::full(&[n, n], 0.0, DType::Str)))
     }
 }

@@ -18,6 +18,10 @@ pub enum DType {
     U8,
     /// Boolean: masks and comparison results.
     Bool,
+    /// Text (UTF-8), Keras' `string`: raw inputs that preprocessing layers such as
+    /// `TextVectorization` turn into numbers. No arithmetic; layout ops, selection and
+    /// concatenation work on it (see [`Tensor::from_strings`](crate::Tensor::from_strings)).
+    Str,
 }
 
 impl DType {
@@ -35,6 +39,8 @@ impl DType {
             DType::F64 | DType::I64 => 8,
             DType::F32 | DType::I32 => 4,
             DType::U8 | DType::Bool => 1,
+            // What a tensor holds per element (the text itself lives behind it).
+            DType::Str => std::mem::size_of::<String>(),
         }
     }
     /// The lower-case name used in messages and files: `f32`, `i64`...
@@ -46,6 +52,7 @@ impl DType {
             DType::I32 => "i32",
             DType::U8 => "u8",
             DType::Bool => "bool",
+            DType::Str => "string",
         }
     }
     /// Parses a name produced by [`DType::name`].
@@ -57,6 +64,7 @@ impl DType {
             "i32" => DType::I32,
             "u8" => DType::U8,
             "bool" => DType::Bool,
+            "string" => DType::Str,
             _ => return None,
         })
     }
@@ -172,12 +180,14 @@ macro_rules! dispatch_float {
     };
 }
 
-/// Runs `$body` with `$T` bound to the Rust type behind any `$dtype`.
+/// Runs `$body` with `$T` bound to the Rust type behind any numeric or bool `$dtype`, and
+/// `$text` for string tensors (whose elements are not `Copy`, so no generic kernel takes them).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! dispatch_any {
-    ($dtype:expr, $T:ident => $body:expr) => {
+    ($dtype:expr, $T:ident => $body:expr, string => $text:expr) => {
         match $dtype {
+            $crate::DType::Str => $text,
             $crate::DType::F32 => {
                 type $T = f32;
                 $body

@@ -52,6 +52,7 @@ pub mod ops;
 pub mod profile;
 pub mod random;
 mod storage;
+mod strings;
 pub mod tensor;
 
 pub use autograd::{is_grad_enabled, no_grad, Gradients, NoGradGuard};

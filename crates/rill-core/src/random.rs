@@ -112,7 +112,7 @@ impl Generator {
         crate::dispatch_any!(dtype, T => {
             let v: Vec<T> = (0..n).map(|_| T::from_f64(draw(&mut self.rng))).collect();
             Tensor::from_vec(v, shape).expect("length matches shape")
-        })
+        }, string => Tensor::full(shape, 0.0, DType::Str))
     }
     /// Uniform values in [lo, hi).
     pub fn uniform(&mut self, shape: &[usize], lo: f64, hi: f64, dtype: DType) -> Result<Tensor> {

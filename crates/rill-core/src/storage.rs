@@ -18,6 +18,8 @@ pub enum Storage {
     U8(Vec<u8>),
     /// bool elements.
     Bool(Vec<bool>),
+    /// UTF-8 text elements.
+    Str(Vec<String>),
 }
 
 impl Storage {
@@ -30,6 +32,7 @@ impl Storage {
             Storage::I32(_) => DType::I32,
             Storage::U8(_) => DType::U8,
             Storage::Bool(_) => DType::Bool,
+            Storage::Str(_) => DType::Str,
         }
     }
     /// The number of elements in the buffer.
@@ -41,6 +44,7 @@ impl Storage {
             Storage::I32(v) => v.len(),
             Storage::U8(v) => v.len(),
             Storage::Bool(v) => v.len(),
+            Storage::Str(v) => v.len(),
         }
     }
     /// Whether the buffer holds no elements.

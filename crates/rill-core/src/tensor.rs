@@ -97,7 +97,8 @@ impl Tensor {
 
     /// A rank-0 tensor of `dtype` holding `value` converted as by `as`.
     pub fn scalar_of(value: f64, dtype: DType) -> Tensor {
-        crate::dispatch_any!(dtype, T => Tensor::scalar(T::from_f64(value)))
+        crate::dispatch_any!(dtype, T => Tensor::scalar(T::from_f64(value)),
+            string => Tensor::from_parts(Storage::Str(vec![crate::strings::number_text(value)]), &[]))
     }
 
     /// This tensor's identity (shared by clones; a new op result gets a new one).
@@ -225,7 +226,9 @@ impl Tensor {
         crate::dispatch_any!(self.dtype(), T => self
             .data::<T>()
             .map(|d| d.iter().map(|&x| x.to_f64()).collect())
-            .unwrap_or_default())
+            .unwrap_or_default(),
+            // Text that is not a number reads as NaN here; `to_dtype` reports it instead.
+            string => self.strings().unwrap_or_default().iter().map(|s| s.trim().parse().unwrap_or(f64::NAN)).collect())
     }
 
     /// This tensor with a contiguous layout at offset 0 of a storage of exactly its size,
@@ -238,7 +241,7 @@ impl Tensor {
         let storage = crate::dispatch_any!(self.dtype(), T => {
             let all = T::slice(&self.inner.storage).expect("dtype matches storage");
             T::into_storage(crate::backend::cpu::gather_strided(all, l))
-        });
+        }, string => Storage::Str(self.strings().unwrap_or_default()));
         self.derive_view_free(storage)
     }
 

@@ -24,15 +24,18 @@ fn format_err(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
-fn to_dtype(d: DType) -> Dtype {
-    match d {
+/// The safetensors dtype of a weight; strings have none (a layer keeps text, such as a
+/// vocabulary, in its config instead).
+fn to_dtype(d: DType) -> Option<Dtype> {
+    Some(match d {
         DType::F32 => Dtype::F32,
         DType::F64 => Dtype::F64,
         DType::I64 => Dtype::I64,
         DType::I32 => Dtype::I32,
         DType::U8 => Dtype::U8,
         DType::Bool => Dtype::BOOL,
-    }
+        DType::Str => return None,
+    })
 }
 
 /// Little-endian bytes of a tensor, as safetensors stores them.
@@ -69,6 +72,13 @@ fn tensor_bytes(t: &Tensor) -> Result<Vec<u8>> {
             .iter()
             .map(|&v| v as u8)
             .collect(),
+        DType::Str => {
+            return Err(rill_nn::Error::Config(
+                "a string tensor cannot be stored as a weight: a layer keeps text in its config"
+                    .into(),
+            )
+            .into())
+        }
     })
 }
 
@@ -238,8 +248,13 @@ fn write(
         .map(|(name, (t, bytes))| {
             Ok((
                 name.clone(),
-                TensorView::new(to_dtype(t.dtype()), t.shape().to_vec(), bytes)
-                    .map_err(|e| format_err(path, format!("weight '{name}': {e}")))?,
+                TensorView::new(
+                    to_dtype(t.dtype())
+                        .ok_or_else(|| format_err(path, format!("weight '{name}' is text")))?,
+                    t.shape().to_vec(),
+                    bytes,
+                )
+                .map_err(|e| format_err(path, format!("weight '{name}': {e}")))?,
             ))
         })
         .collect::<Result<Vec<_>>>()?;

@@ -76,6 +76,7 @@ pub(crate) fn dtype_name(d: DType) -> &'static str {
         DType::I32 => "int32",
         DType::U8 => "uint8",
         DType::Bool => "bool",
+        DType::Str => "object",
     }
 }
 
@@ -97,9 +98,10 @@ pub(crate) fn dtype_from(obj: &Bound<'_, PyAny>) -> PyResult<DType> {
         "int32" => DType::I32,
         "uint8" => DType::U8,
         "bool" => DType::Bool,
+        "string" | "str" | "object" => DType::Str,
         other => {
             return Err(PyTypeError::new_err(format!(
-                "Rill has no dtype {other}; its dtypes are float32, float64, int64, int32, uint8 and bool"
+                "Rill has no dtype {other}; its dtypes are float32, float64, int64, int32, uint8, bool and string"
             )))
         }
     })
@@ -118,6 +120,14 @@ pub(crate) fn tensor_and_source(obj: &Bound<'_, PyAny>) -> PyResult<(Tensor, Sou
     let arr = np.call_method1("asarray", (obj,))?;
     let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
     let name: String = arr.getattr("dtype")?.getattr("name")?.extract()?;
+    if matches!(kind.as_str(), "U" | "S" | "O") {
+        let source = if is_array {
+            Source::Typed
+        } else {
+            Source::Python
+        };
+        return Ok((text_array(&arr)?, source));
+    }
     // Widths Rill does not have widen to the nearest it has.
     let arr = match (kind.as_str(), name.as_str()) {
         (_, "float32" | "float64" | "int64" | "int32" | "uint8" | "bool") => arr,
@@ -126,7 +136,7 @@ pub(crate) fn tensor_and_source(obj: &Bound<'_, PyAny>) -> PyResult<(Tensor, Sou
         ("i" | "u", _) => arr.call_method1("astype", ("int64",))?,
         _ => {
             return Err(PyTypeError::new_err(format!(
-                "cannot make a tensor of dtype {name}: Rill's dtypes are float32, float64, int64, int32, uint8 and bool"
+                "cannot make a tensor of dtype {name}: Rill's dtypes are float32, float64, int64, int32, uint8, bool and string"
             )))
         }
     };
@@ -155,6 +165,32 @@ pub(crate) fn tensor_and_source(obj: &Bound<'_, PyAny>) -> PyResult<(Tensor, Sou
             Source::Python
         },
     ))
+}
+
+/// A NumPy array of text (`str`, `bytes` as UTF-8, or an object array of either — what
+/// `np.array(["a film", …])` and pandas' text columns are) as a string tensor.
+fn text_array(arr: &Bound<'_, PyAny>) -> PyResult<Tensor> {
+    let shape: Vec<usize> = arr.getattr("shape")?.extract()?;
+    // `ravel` walks the logical (C) order whatever the memory order.
+    let items = arr.call_method1("ravel", ("C",))?.call_method0("tolist")?;
+    let mut text = Vec::with_capacity(shape.iter().product());
+    for item in items.try_iter()? {
+        let item = item?;
+        let s = if let Ok(s) = item.extract::<String>() {
+            s
+        } else if let Ok(b) = item.extract::<Vec<u8>>() {
+            String::from_utf8(b).map_err(|e| {
+                PyTypeError::new_err(format!("a bytes element is not UTF-8 text: {e}"))
+            })?
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "an object array becomes a string tensor only when every element is str or bytes; found {}",
+                item.get_type().name()?
+            )));
+        };
+        text.push(s);
+    }
+    Tensor::from_strings(text, &shape).map_err(errors::core)
 }
 
 /// Any array-like as a tensor; Python scalars and lists take TensorFlow's default dtypes
@@ -200,5 +236,15 @@ pub(crate) fn to_numpy(py: Python<'_>, t: Tensor) -> PyResult<Bound<'_, PyAny>> 
         DType::I32 => vec_to_array::<i32>(py, t),
         DType::U8 => vec_to_array::<u8>(py, t),
         DType::Bool => vec_to_array::<bool>(py, t),
+        DType::Str => {
+            let shape = t.shape().to_vec();
+            let text = t.strings().map_err(errors::core)?;
+            let np = py.import("numpy")?;
+            let flat = np.call_method1("empty", (text.len(), "object"))?;
+            for (i, s) in text.into_iter().enumerate() {
+                flat.set_item(i, s)?;
+            }
+            flat.call_method1("reshape", (shape,))
+        }
     }
 }

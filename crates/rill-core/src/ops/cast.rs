@@ -12,7 +12,18 @@ impl Tensor {
         }
         let storage = crate::dispatch_any!(self.dtype(), S => {
             let src = self.data::<S>()?;
-            crate::dispatch_any!(dtype, D => D::into_storage(crate::backend::cpu::map(&src, |v: S| D::from_f64(v.to_f64()))))
+            crate::dispatch_any!(dtype, D => D::into_storage(crate::backend::cpu::map(&src, |v: S| D::from_f64(v.to_f64()))),
+                string => Storage::Str(src.iter().map(|&v| crate::strings::number_text(v.to_f64())).collect()))
+        }, string => {
+            // Text to numbers parses each string (`tf.strings.to_number`); no gradient.
+            let numbers = self
+                .strings()?
+                .iter()
+                .map(|s| crate::strings::text_number("cast", s))
+                .collect::<Result<Vec<f64>>>()?;
+            crate::dispatch_any!(dtype, D => D::into_storage(numbers.iter().map(|&v| D::from_f64(v)).collect()),
+                // Not reached (same dtype returns early), but the round trip is what it means.
+                string => Storage::Str(numbers.iter().map(|&v| crate::strings::number_text(v)).collect()))
         });
         Ok(self.record_cast(storage, 1.0))
     }
@@ -50,7 +61,7 @@ impl Tensor {
                 crate::backend::cpu::map(&src, |v: S| v.to_f64() as f32 * scale + shift)
             };
             f32::into_storage(values)
-        });
+        }, string => return Err(crate::strings::not_for_strings("to_f32_scaled")));
         Ok(self.record_cast(storage, scale as f64))
     }
 }

@@ -44,6 +44,20 @@ impl Tensor {
                 Comparison::Gt => map2_broadcast(a, &la, b, &lb, |x, y| x > y),
                 Comparison::Ge => map2_broadcast(a, &la, b, &lb, |x, y| x >= y),
             }
+        }, string => {
+            // Text compares as Rust's `str` does (by bytes), each pair through the layouts.
+            let (a, b) = (self.string_storage(op)?, other.string_storage(op)?);
+            la.indices().zip(lb.indices()).map(|(i, j)| {
+                let (x, y) = (&a[i], &b[j]);
+                match cmp {
+                    Comparison::Eq => x == y,
+                    Comparison::Ne => x != y,
+                    Comparison::Lt => x < y,
+                    Comparison::Le => x <= y,
+                    Comparison::Gt => x > y,
+                    Comparison::Ge => x >= y,
+                }
+            }).collect()
         });
         Ok(Tensor::from_parts(crate::Storage::Bool(out), &shape))
     }
@@ -121,7 +135,7 @@ impl Tensor {
             let av = a.broadcast_to(&shape)?.contiguous().to_vec::<T>()?;
             let bv = b.broadcast_to(&shape)?.contiguous().to_vec::<T>()?;
             T::into_storage(c.iter().zip(av).zip(bv).map(|((&c, x), y)| if c { x } else { y }).collect())
-        });
+        }, string => return Err(crate::strings::not_for_strings(OP)));
         Ok(Tensor::record(storage, &shape, &[a, b, cond], OP, |ctx| {
             let (a, b, cond) = (&ctx.inputs[0], &ctx.inputs[1], &ctx.inputs[2]);
             let zero = ctx.grad.zeros_like();

@@ -72,6 +72,9 @@ impl Tensor {
     /// The slices at `indices` (a 1-D integer tensor) along `axis`, in that order (NumPy `take`).
     pub fn index_select(&self, axis: isize, indices: &Tensor) -> Result<Tensor> {
         const OP: &str = "index_select";
+        if self.dtype() == crate::DType::Str {
+            return self.strings_moved(|at| at.index_select(axis, indices));
+        }
         let a = normalize_axis(OP, axis, self.rank())?;
         if indices.rank() != 1 {
             return Err(Error::shape(
@@ -107,7 +110,7 @@ impl Tensor {
                 select_strided::<T>(self, a, &idx, outer, inner)?
             };
             T::into_storage(out)
-        });
+        }, string => return Err(crate::strings::not_for_strings(OP)));
         let in_shape = self.shape().to_vec();
         Ok(Tensor::record(storage, &shape, &[self], OP, move |ctx| {
             let g = ctx.grad;
@@ -141,6 +144,9 @@ impl Tensor {
     /// ```
     pub fn gather(&self, axis: isize, indices: &Tensor) -> Result<Tensor> {
         const OP: &str = "gather";
+        if self.dtype() == crate::DType::Str {
+            return self.strings_moved(|at| at.gather(axis, indices));
+        }
         let a = normalize_axis(OP, axis, self.rank())?;
         let same_elsewhere = indices.rank() == self.rank()
             && indices
@@ -171,7 +177,7 @@ impl Tensor {
         let storage = crate::dispatch_any!(self.dtype(), T => {
             let x = self.data::<T>()?;
             T::into_storage((0..idx.len()).map(|p| x[src(p, &idx)]).collect())
-        });
+        }, string => return Err(crate::strings::not_for_strings(OP)));
         let in_shape = self.shape().to_vec();
         let numel = self.numel();
         Ok(Tensor::record(

@@ -46,7 +46,7 @@ impl Tensor {
                 }
             }
             T::into_storage(out)
-        });
+        }, string => return Tensor::strings_concatenated(tensors, axis));
         let inputs: Vec<&Tensor> = tensors.iter().collect();
         Ok(Tensor::record(storage, &shape, &inputs, OP, move |ctx| {
             let mut start = 0;
@@ -120,7 +120,7 @@ impl Tensor {
                 out[pos] = v;
             }
             T::into_storage(out)
-        });
+        }, string => return Err(crate::strings::not_for_strings(OP)));
         let pads = pads.to_vec();
         Ok(Tensor::record(storage, &shape, &[self], OP, move |ctx| {
             let mut g = ctx.grad.clone();

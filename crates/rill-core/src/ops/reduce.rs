@@ -123,7 +123,8 @@ impl Tensor {
         let mut perm: Vec<usize> = (0..self.rank()).filter(|&d| d != axis).collect();
         perm.push(axis);
         let moved = self.permute(&perm)?.contiguous();
-        let idx = crate::dispatch_any!(self.dtype(), T => arg_reduce_last(&moved.data::<T>()?, width, largest));
+        let idx = crate::dispatch_any!(self.dtype(), T => arg_reduce_last(&moved.data::<T>()?, width, largest),
+            string => return Err(crate::strings::not_for_strings(op)));
         Tensor::from_vec(idx, &reduced_shape(self.shape(), &[axis], keepdims))
     }
     /// The index (i64) of the largest element along `axis`; the first wins ties.
