@@ -18,6 +18,9 @@
   group): token ids → Embedding → LSTM (every step) → Bidirectional LSTM → GRU (reset
   after), and a series →
   Conv1D (causal) → SimpleRNN (backwards, every step) → GRU (reset before), joined → Dense.
+- text.keras: raw text in — TextVectorization (adapted: its vocabulary in the file's assets)
+  → Embedding → GlobalAveragePooling1D → Dense; text.json also holds, for TextVectorization
+  in each output mode and tokenization, the vocabulary Keras' `adapt` learned and its outputs.
 Each NAME.json holds the inputs and Keras' outputs. Fashion-MNIST comes from Keras' cache
 (~/.keras/datasets/fashion-mnist), which holds the same files as data/fashion-mnist/.
 """
@@ -32,8 +35,9 @@ from keras import layers  # noqa: E402
 OUT = os.path.join(os.path.dirname(__file__), "..", "crates", "rill-keras", "tests", "fixtures")
 
 
-def record(name, model, inputs, extra=None):
-    outs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
+def record(name, model, inputs, extra=None, outs=None):
+    if outs is None:
+        outs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0)
     outs = outs if isinstance(outs, (list, tuple)) else [outs]
     data = {
         "producer": f"keras {keras.__version__} ({keras.backend.backend()} backend)",
@@ -210,6 +214,57 @@ def attention():
                                 rng.random((3, 5, 6), dtype=np.float32)])
 
 
+CORPUS = [
+    "The movie was great, GREAT fun!",
+    "the plot... was thin; the acting was not",
+    "A great cast, a thin script.",
+    "Über-long and naïve: café scenes, ß",
+    "I'd watch it again -- it's fun",
+    "not great, not terrible",
+    "tab\tseparated\nand  spaced   words",
+    "",
+]
+PROBES = ["the great movie!", "an unseen word, and the plot", "", "fun fun FUN, again and again and again and again"]
+
+
+def text():
+    """TextVectorization as Keras' adapt learns it and as a model saved with it keeps it."""
+    keras.utils.set_random_seed(8)
+    corpus = np.array(CORPUS)
+    tv = layers.TextVectorization(max_tokens=20, output_sequence_length=8)
+    tv.adapt(corpus)
+    inp = keras.Input(shape=(1,), dtype="string", name="review")
+    x = layers.Embedding(20, 4)(tv(inp))
+    out = layers.Dense(2, name="out")(layers.GlobalAveragePooling1D()(x))
+    model = keras.Model(inp, out, name="text")
+    randomise_biases(model, 8)
+    model.save(os.path.join(OUT, "text.keras"))
+    modes = [
+        dict(output_mode="int", output_sequence_length=6),
+        dict(output_mode="int", output_sequence_length=5, ngrams=(2, 3), max_tokens=12),
+        dict(output_mode="int", output_sequence_length=1, standardize=None, split=None),
+        dict(output_mode="int", output_sequence_length=10, split="character", standardize="lower"),
+        dict(output_mode="multi_hot", ngrams=2),
+        dict(output_mode="count", max_tokens=10, pad_to_max_tokens=True),
+        dict(output_mode="tf_idf", standardize="strip_punctuation"),
+    ]
+    cases = []
+    for args in modes:
+        layer = layers.TextVectorization(**args)
+        layer.adapt(corpus)
+        args = {k: (list(v) if isinstance(v, tuple) else v) for k, v in args.items()}
+        case = {"args": args, "vocabulary": [str(t) for t in layer.get_vocabulary()],
+                "outputs": np.asarray(layer(np.array(PROBES).reshape(-1, 1))).tolist()}
+        if args["output_mode"] == "tf_idf":
+            case["idf_weights"] = np.asarray(layer._lookup_layer.idf_weights).tolist()
+        cases.append(case)
+    # Keras' predict takes no NumPy text; the model called on a string tensor does.
+    import tensorflow as tf
+    probes = np.array(PROBES).reshape(-1, 1)
+    outs = np.asarray(model(tf.constant(probes)))
+    record("text", model, [probes], {"corpus": CORPUS, "probes": PROBES, "modes": cases}, outs=outs)
+
+
 if __name__ == "__main__":
     import sys
 
@@ -218,6 +273,7 @@ if __name__ == "__main__":
         for name in sys.argv[1:]:
             globals()[name]()
         sys.exit()
+    text()
     sequences()
     masked()
     attention()

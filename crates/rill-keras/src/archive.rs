@@ -1,5 +1,5 @@
-//! The `.keras` zip: `metadata.json`, `config.json` and `model.weights.h5`, each read with its
-//! size checked before anything is allocated.
+//! The `.keras` zip: `metadata.json`, `config.json`, `model.weights.h5` and the files below
+//! `assets/`, each read with its size checked before anything is allocated.
 
 use crate::error::{format, Error, Result};
 use std::io::{Read, Seek, Write};
@@ -12,10 +12,17 @@ const MAX_WEIGHTS: u64 = 4 << 30;
 /// Room for the zip's own headers and directory around the three parts.
 const ZIP_OVERHEAD: u64 = 1 << 20;
 
-/// The three parts of a `.keras` file.
+/// The most the files of a model's assets folder may hold together (vocabularies).
+const MAX_ASSETS: u64 = 256 << 20;
+
+/// Files below `assets/`, by their path below it (a lookup layer's `vocabulary.txt`).
+pub(crate) type Assets = std::collections::BTreeMap<String, Vec<u8>>;
+
+/// The parts of a `.keras` file Rill reads.
 pub(crate) struct Parts {
     pub config: serde_json::Value,
     pub weights: Vec<u8>,
+    pub assets: Assets,
 }
 
 /// The most a deflate stream can expand: 258 bytes from about two bits, 1032 to 1.
@@ -81,7 +88,23 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Parts> {
     let config =
         serde_json::from_slice(&config).map_err(|e| format(format!("config.json: {e}")))?;
     let weights = part(&mut zip, "model.weights.h5", MAX_WEIGHTS, len)?;
-    Ok(Parts { config, weights })
+    let names: Vec<String> = zip
+        .file_names()
+        .filter(|n| n.starts_with("assets/") && !n.ends_with('/'))
+        .map(String::from)
+        .collect();
+    let mut assets = Assets::new();
+    let mut left = MAX_ASSETS;
+    for name in names {
+        let bytes = part(&mut zip, &name, left, len)?;
+        left -= bytes.len() as u64;
+        assets.insert(name["assets/".len()..].to_string(), bytes);
+    }
+    Ok(Parts {
+        config,
+        weights,
+        assets,
+    })
 }
 
 /// Reads a file, refusing one larger than any `.keras` file read.

@@ -3,6 +3,7 @@
 //! cannot honour (`groups=2`, `data_format="channels_first"`, a constraint, …) is an error
 //! naming the layer and the argument — never a silently different model.
 
+use crate::archive::Assets;
 use crate::error::{format, unsupported, Result};
 use crate::h5::{Keys, Weights};
 use rill_nn::layers::{from_config, keras_form, KerasArgs, Layer, KERAS_IGNORED};
@@ -83,7 +84,7 @@ pub fn new_layer(class: &str, config: &Map<String, Value>, rank: usize) -> Resul
             }
         }
     }
-    layer_with(class, name, config, rank, &initializers)
+    layer_with(class, name, config, rank, &initializers, &Assets::new())
 }
 
 /// The Rill layer for a Keras layer read from a file, given its input's per-sample rank (its
@@ -93,8 +94,19 @@ fn layer(
     name: &str,
     config: &Map<String, Value>,
     rank: usize,
+    assets: &Assets,
 ) -> Result<Box<dyn Layer>> {
-    layer_with(class, name, config, rank, &[])
+    layer_with(class, name, config, rank, &[], assets)
+}
+
+/// The assets of the layer whose path in the file is `path` (`layers/text_vectorization`),
+/// by their path below the layer's folder.
+fn assets_below(assets: &Assets, path: &str) -> Assets {
+    let prefix = format!("{path}/");
+    assets
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.to_string(), v.clone())))
+        .collect()
 }
 
 /// [`layer`] whose weights start from `initializers` (Rill's config key and value).
@@ -104,8 +116,9 @@ fn layer_with(
     config: &Map<String, Value>,
     rank: usize,
     initializers: &[(&str, Value)],
+    assets: &Assets,
 ) -> Result<Box<dyn Layer>> {
-    let mut a = KerasArgs::new(class, name, config);
+    let mut a = KerasArgs::new(class, name, config).with_assets(assets);
     let dtype = a.get("dtype");
     if !dtype_is_float32(dtype) {
         return Err(refused(a.bad("dtype", dtype, "Rill computes in float32")));
@@ -281,8 +294,8 @@ fn class_and_config(l: &Value) -> Result<(&str, String, &Map<String, Value>)> {
 }
 
 /// The Rill model for a Keras model config, with the file's weights.
-pub(crate) fn model(config: &Value, weights: Weights) -> Result<Model> {
-    let (model, order) = build(config, 0)?;
+pub(crate) fn model(config: &Value, weights: Weights, assets: &Assets) -> Result<Model> {
+    let (model, order) = build(config, 0, "layers", assets)?;
     let sequential = config["class_name"] == "Sequential";
     assign_weights(&model, &order, weights, sequential)?;
     Ok(model)
@@ -297,8 +310,15 @@ fn is_model(class: &str) -> bool {
 }
 
 /// The model a Keras config describes, its layers frozen as the config says, and its layers'
-/// (class, name) in the order Keras numbers their weight groups. `depth` counts nesting.
-fn build(config: &Value, depth: usize) -> Result<(Model, Vec<(String, String)>)> {
+/// (class, name) in the order Keras numbers their weight groups. `depth` counts nesting; `path`
+/// is where Keras keeps the assets of this model's layers (`layers`, then
+/// `layers/inner/layers` for a nested model's).
+fn build(
+    config: &Value,
+    depth: usize,
+    path: &str,
+    assets: &Assets,
+) -> Result<(Model, Vec<(String, String)>)> {
     if depth > MAX_NESTING {
         return Err(unsupported(format!(
             "models nested more than {MAX_NESTING} deep"
@@ -311,11 +331,12 @@ fn build(config: &Value, depth: usize) -> Result<(Model, Vec<(String, String)>)>
                       l: &Value,
                       rank: usize|
      -> Result<Box<dyn Layer>> {
+        let own = format!("{path}/{name}");
         if is_model(c) {
-            let (inner, _) = build(l, depth + 1)?;
+            let (inner, _) = build(l, depth + 1, &format!("{own}/layers"), assets)?;
             return Ok(Box::new(inner.with_name(name)));
         }
-        layer(c, name, cfg, rank)
+        layer(c, name, cfg, rank, &assets_below(assets, &own))
     };
     let class = config["class_name"].as_str().unwrap_or("");
     let inner = &config["config"];
@@ -373,7 +394,10 @@ fn build(config: &Value, depth: usize) -> Result<(Model, Vec<(String, String)>)>
                 order.push((c.to_string(), name.clone()));
                 if c == "InputLayer" {
                     let s = shape_after_batch(cfg.get("batch_shape").unwrap_or(&Value::Null), &format!("input '{name}'"))?;
-                    let n = g.input_named(&name, &s)?;
+                    let n = match cfg.get("dtype").and_then(Value::as_str) {
+                        Some("string") => g.text_input(Some(&name), &s)?,
+                        _ => g.input_named(&name, &s)?,
+                    };
                     nodes.insert(name, (n, s));
                     continue;
                 }

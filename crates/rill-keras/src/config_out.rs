@@ -48,11 +48,15 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
             .map(|&p| keras_tensor(view.nodes[p].shape, view.nodes[p].name))
             .collect();
         let (class, mut config, build) = match &node.op {
-            NodeOp::Input => {
+            NodeOp::Input(dtype) => {
                 if !sequential {
                     keys.next("InputLayer");
                 }
-                let c = json!({"batch_shape": batch(node.shape), "dtype": "float32", "sparse": false, "name": node.name});
+                let dtype = match dtype {
+                    rill_core::DType::Str => "string",
+                    _ => "float32",
+                };
+                let c = json!({"batch_shape": batch(node.shape), "dtype": dtype, "sparse": false, "name": node.name});
                 (String::from("InputLayer"), c, Value::Null)
             }
             NodeOp::Layer(l) if l.as_model().is_some() => {
@@ -138,7 +142,7 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
             let mut kwargs = json!({});
             let form = match &node.op {
                 NodeOp::Layer(l) => rill_nn::layers::keras_form(l.kind()),
-                NodeOp::Input => None,
+                NodeOp::Input(_) => None,
             };
             if let Some(form) = &form {
                 for key in form.call_arguments {
@@ -149,7 +153,7 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
             }
             let inputs = form.map_or(KerasInputs::List, |f| f.inputs);
             let args = match &node.op {
-                NodeOp::Input => None,
+                NodeOp::Input(_) => None,
                 NodeOp::Layer(_) if parents.len() > 1 => Some(match inputs {
                     KerasInputs::List => json!([parents]),
                     KerasInputs::Positional => json!(parents),

@@ -33,7 +33,9 @@ pub fn load_bytes(bytes: &[u8]) -> Result<rill_nn::Model> {
     let weights = h5::read(parts.weights)?;
     // The layers the config describes may allocate no more than the file holds.
     let budget = rill_nn::initializers::file_budget(weights.total_values());
-    rill_nn::initializers::with_weight_budget(budget, || config_in::model(&parts.config, weights))
+    rill_nn::initializers::with_weight_budget(budget, || {
+        config_in::model(&parts.config, weights, &parts.assets)
+    })
 }
 
 /// Writes a Rill model as a Keras 3 `.keras` file (architecture and weights; the optimizer
@@ -59,7 +61,7 @@ pub(crate) fn layer_order(model: &rill_nn::Model) -> Result<(Vec<(String, String
         .iter()
         .map(|n| {
             let class = match &n.op {
-                rill_nn::NodeOp::Input => "InputLayer",
+                rill_nn::NodeOp::Input(_) => "InputLayer",
                 rill_nn::NodeOp::Layer(l) => l.kind(),
             };
             (class.to_string(), n.name.to_string())

@@ -24,6 +24,16 @@ pub fn tensor(v: &Value) -> Tensor {
             .collect()
     };
     let shape: Vec<usize> = numbers("shape").into_iter().map(|d| d as usize).collect();
+    // Text (a string model's inputs) stays text.
+    if let Some(text) = v["data"].as_array().and_then(|d| {
+        d.iter()
+            .map(|s| s.as_str().map(String::from))
+            .collect::<Option<Vec<String>>>()
+    }) {
+        if !text.is_empty() {
+            return Tensor::from_strings(text, &shape).expect("the text fits the shape");
+        }
+    }
     let data: Vec<f32> = numbers("data").into_iter().map(|d| d as f32).collect();
     Tensor::from_vec(data, &shape).expect("the data fits the shape")
 }
@@ -41,6 +51,9 @@ pub fn python(holding: &str) -> String {
 
 /// A tensor as the checking scripts in `tools/` read one: `{"shape": [...], "data": [...]}`.
 pub fn tensor_json(t: &Tensor) -> Value {
+    if let Ok(text) = t.strings() {
+        return serde_json::json!({"shape": t.shape(), "data": text, "dtype": "string"});
+    }
     let data = t
         .to_dtype(rill_core::DType::F32)
         .and_then(|t| t.to_vec::<f32>())

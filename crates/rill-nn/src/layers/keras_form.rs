@@ -35,6 +35,7 @@ pub struct KerasArgs<'a> {
     name: &'a str,
     config: &'a Map<String, Value>,
     used: HashSet<&'a str>,
+    assets: Option<&'a std::collections::BTreeMap<String, Vec<u8>>>,
 }
 
 impl<'a> KerasArgs<'a> {
@@ -45,7 +46,19 @@ impl<'a> KerasArgs<'a> {
             name,
             config,
             used: HashSet::new(),
+            assets: None,
         }
+    }
+    /// With the files Keras keeps in the layer's assets folder of a `.keras` file (a lookup
+    /// layer's `vocabulary.txt`), by their path below that folder.
+    pub fn with_assets(mut self, assets: &'a std::collections::BTreeMap<String, Vec<u8>>) -> Self {
+        self.assets = Some(assets);
+        self
+    }
+    /// The text of the asset `name`, if the file has it (invalid UTF-8 is replaced).
+    pub fn asset_text(&self, name: &str) -> Option<String> {
+        let bytes = self.assets?.get(name)?;
+        Some(String::from_utf8_lossy(bytes).into_owned())
     }
     /// Argument `key` (null when absent), marked as read.
     pub fn get(&mut self, key: &'a str) -> &'a Value {

@@ -38,6 +38,8 @@ mod rescaling;
 mod reshape;
 pub(crate) mod serde_helpers;
 mod simple_rnn;
+mod text_vectorization;
+pub mod vocabulary;
 
 pub use activation::{ActivationConfig, ActivationLayer, ReLU, Softmax};
 pub use attention::{Attention, AttentionConfig, ScoreMode};
@@ -84,6 +86,10 @@ pub use serde_helpers::{
     check_rank, check_sample_values, check_sizes, MAX_DIM, MAX_RANK, MAX_SAMPLE_VALUES,
 };
 pub use simple_rnn::{SimpleRnn, SimpleRnnConfig};
+pub use text_vectorization::{
+    keras_vocabulary_file, Split, Standardize, TextVectorization, TextVectorizationConfig,
+};
+pub use vocabulary::OutputMode;
 
 use crate::{Error, Result, Variable};
 use rill_core::Tensor;
@@ -194,6 +200,12 @@ pub trait Layer: std::any::Any + Send + Sync + 'static {
     /// Forgets what a stateful layer carries from one batch to the next (Keras'
     /// `reset_states`); nothing for other layers.
     fn reset_states(&self) {}
+    /// The dtype this layer reads when it is not numbers: [`DType::Str`](rill_core::DType::Str)
+    /// for a layer that turns raw text into numbers (`TextVectorization`, `StringLookup`). A
+    /// sequential model whose first layer says so takes text as its input.
+    fn input_dtype(&self) -> Option<rill_core::DType> {
+        None
+    }
     /// The model inside, when this layer is a nested model (for summaries and configs).
     fn as_model(&self) -> Option<&crate::Model> {
         None

@@ -207,6 +207,7 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
             (Add::KIND, every_form::<Add>()),
             (Multiply::KIND, every_form::<Multiply>()),
             (Concatenate::KIND, every_form::<Concatenate>()),
+            (TextVectorization::KIND, with_keras::<TextVectorization>()),
             ("Functional", model),
             ("Sequential", model),
         ]

@@ -87,7 +87,7 @@ impl Model {
             .iter()
             .map(|n| {
                 let op = match &n.op {
-                    Op::Input => Op::Input,
+                    Op::Input(d) => Op::Input(*d),
                     Op::Layer(l) => Op::Layer(l.clone()),
                 };
                 Ok(GraphNode {

@@ -7,6 +7,7 @@ use super::graph::{Graph, GraphNode, Op};
 use super::Model;
 use crate::layers::{from_config, serde_helpers::MAX_DIM};
 use crate::{Error, Result};
+use rill_core::DType;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -25,6 +26,23 @@ fn shape_of(v: &Value, what: &str) -> Result<Vec<usize>> {
             ))),
         })
         .collect()
+}
+
+/// An input's dtype: f32 when the file names none (every file before text inputs), or one
+/// Rill's inputs take.
+fn input_dtype(v: &Value) -> Result<DType> {
+    match v {
+        Value::Null => Ok(DType::F32),
+        Value::String(s) => match DType::from_name(s) {
+            Some(d @ (DType::F32 | DType::Str)) => Ok(d),
+            _ => Err(bad(format!(
+                "an input's dtype must be f32 or string, found '{s}'"
+            ))),
+        },
+        other => Err(bad(format!(
+            "an input's dtype must be a name, found {other}"
+        ))),
+    }
 }
 
 fn indices(v: &Value, what: &str, below: usize) -> Result<Vec<usize>> {
@@ -49,7 +67,8 @@ impl Model {
             .iter()
             .map(|n| {
                 Ok(match &n.op {
-                    Op::Input => json!({"op": "input", "name": n.name, "shape": n.shape}),
+                    Op::Input(DType::F32) => json!({"op": "input", "name": n.name, "shape": n.shape}),
+                    Op::Input(dtype) => json!({"op": "input", "name": n.name, "shape": n.shape, "dtype": dtype.name()}),
                     Op::Layer(l) => {
                         let config = l.config().ok_or_else(|| {
                             Error::Config(format!(
@@ -105,7 +124,10 @@ impl Model {
             }
             let shapes: Vec<Vec<usize>> = parents.iter().map(|&p| nodes[p].shape.clone()).collect();
             let (op, shape) = match n["op"].as_str() {
-                Some("input") => (Op::Input, shape_of(&n["shape"], "shape")?),
+                Some("input") => (
+                    Op::Input(input_dtype(&n["dtype"])?),
+                    shape_of(&n["shape"], "shape")?,
+                ),
                 // Files before merges were layers wrote them as "merge", without a config
                 // when they had no arguments.
                 Some(op @ ("layer" | "merge")) => {

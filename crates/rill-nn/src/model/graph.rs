@@ -6,7 +6,7 @@ use super::fusion::{fuse, FusedCall};
 use super::{unique_name, Model};
 use crate::layers::Layer;
 use crate::{Error, Result};
-use rill_core::Tensor;
+use rill_core::{DType, Tensor};
 use std::sync::Arc;
 
 /// A handle to a value in a graph under construction.
@@ -15,8 +15,9 @@ pub struct Node(pub(crate) usize);
 
 /// What a node computes.
 pub(crate) enum Op {
-    /// One of the model's inputs.
-    Input,
+    /// One of the model's inputs, and the dtype it takes: f32 for numbers (integers and bytes
+    /// are cast to it, as Keras casts to its `Input`'s dtype), [`DType::Str`] for raw text.
+    Input(DType),
     /// A layer applied to its parents — one, or several for a merge (shared by handle: the
     /// same layer may sit in two models).
     Layer(Arc<dyn Layer>),
@@ -54,7 +55,7 @@ impl Graph {
             ));
         }
         for &i in &inputs {
-            if !matches!(nodes.get(i).map(|n| &n.op), Some(Op::Input)) {
+            if !matches!(nodes.get(i).map(|n| &n.op), Some(Op::Input(_))) {
                 return Err(Error::Config(format!(
                     "functional: node {i} is not an input"
                 )));
@@ -65,7 +66,7 @@ impl Graph {
         // every piece of code that works per axis.
         for node in &nodes {
             let kind = match &node.op {
-                Op::Input => "InputLayer",
+                Op::Input(_) => "InputLayer",
                 Op::Layer(l) => l.kind(),
             };
             crate::layers::check_rank(
@@ -85,7 +86,7 @@ impl Graph {
             if std::mem::replace(&mut needed[n], true) {
                 continue;
             }
-            if matches!(node.op, Op::Input) && !inputs.contains(&n) {
+            if matches!(node.op, Op::Input(_)) && !inputs.contains(&n) {
                 return Err(Error::Config(format!("functional: the outputs depend on input '{}', which is not among the model's inputs", node.name)));
             }
             stack.extend(&node.parents);
@@ -303,13 +304,21 @@ impl FunctionalBuilder {
     /// Declares an input whose samples have `shape`, named `input_layer`, `input_layer_1`, …
     pub fn input(&mut self, shape: &[usize]) -> Node {
         let name = unique_name("InputLayer", self.nodes.iter().map(|n| n.name.as_str()));
-        self.push(name, Op::Input, Vec::new(), shape.to_vec())
+        self.push(name, Op::Input(DType::F32), Vec::new(), shape.to_vec())
     }
 
     /// Declares a named input (the name clients use, e.g. in `rill serve`'s named requests).
     pub fn input_named(&mut self, name: &str, shape: &[usize]) -> Result<Node> {
         let name = self.take_name(Some(name), "InputLayer")?;
-        Ok(self.push(name, Op::Input, Vec::new(), shape.to_vec()))
+        Ok(self.push(name, Op::Input(DType::F32), Vec::new(), shape.to_vec()))
+    }
+
+    /// Declares an input of raw text (Keras' `Input(shape=…, dtype="string")`), for a model that
+    /// starts with a preprocessing layer such as `TextVectorization`; `name` as in
+    /// [`FunctionalBuilder::input_named`], or `None` for a generated one.
+    pub fn text_input(&mut self, name: Option<&str>, shape: &[usize]) -> Result<Node> {
+        let name = self.take_name(name, "InputLayer")?;
+        Ok(self.push(name, Op::Input(DType::Str), Vec::new(), shape.to_vec()))
     }
 
     /// Applies `layer` to `x`, building it for `x`'s shape; named after its kind.

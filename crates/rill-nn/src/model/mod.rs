@@ -34,6 +34,7 @@ use crate::layers::Layer;
 use crate::{Error, Result};
 use compile::Compiled;
 use graph::Graph;
+use rill_core::DType;
 
 /// `Sequential` is a [`Model`] built from a stack of layers (`Sequential::new(layers)`), as in
 /// Keras; everything a model does, it does.
@@ -237,15 +238,37 @@ impl Model {
         let inputs = &reshaped[..];
         // Bytes and integers become f32 here, as Keras casts to its `Input`'s dtype: a batch
         // of raw images goes straight in. (An Embedding casts its ids back, exactly below 2^24.)
+        // Text goes only where an input takes text, and an input of text takes nothing else.
+        let declared = |i: usize| match g.nodes[i].op {
+            graph::Op::Input(d) => d,
+            graph::Op::Layer(_) => rill_core::DType::F32,
+        };
         if inputs.iter().any(|x| !x.dtype().is_float()) {
-            let cast = inputs
+            let cast = g
+                .inputs
                 .iter()
-                .map(|x| match x.dtype().is_float() {
-                    true => Ok(x.clone()),
-                    false => x.to_dtype(rill_core::DType::F32),
+                .zip(inputs)
+                .map(|(&i, x)| match (declared(i), x.dtype()) {
+                    (DType::Str, DType::Str) => Ok(x.clone()),
+                    (DType::Str, found) => Err(Error::Input(format!(
+                        "{}: input '{}' takes text (strings), found {found} values",
+                        self.name, g.nodes[i].name
+                    ))),
+                    (_, DType::Str) => Err(Error::Input(format!(
+                        "{}: input '{}' takes numbers, found text (strings); a model reads text when it starts with a layer such as TextVectorization",
+                        self.name, g.nodes[i].name
+                    ))),
+                    (_, d) if d.is_float() => Ok(x.clone()),
+                    _ => Ok(x.to_dtype(DType::F32)?),
                 })
-                .collect::<rill_core::Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?;
             return g.run(&cast, training);
+        }
+        if let Some(&i) = g.inputs.iter().find(|&&i| declared(i) == DType::Str) {
+            return Err(Error::Input(format!(
+                "{}: input '{}' takes text (strings), found numbers",
+                self.name, g.nodes[i].name
+            )));
         }
         g.run(inputs, training)
     }

@@ -79,9 +79,15 @@ impl Model {
             }
             return Ok(());
         }
+        // A stack that starts with a layer reading text (TextVectorization) takes text, as a
+        // Keras Sequential built on its first call with strings does.
+        let dtype = match self.pending.first() {
+            Some((_, first)) => first.input_dtype().unwrap_or(rill_core::DType::F32),
+            None => rill_core::DType::F32,
+        };
         let mut nodes = vec![GraphNode {
             name: "input_layer".into(),
-            op: Op::Input,
+            op: Op::Input(dtype),
             parents: Vec::new(),
             shape: shape.to_vec(),
         }];

@@ -49,8 +49,8 @@ impl Model {
             Some(g) => {
                 for node in &g.nodes {
                     let (kind, count) = match &node.op {
-                        Op::Input if !functional => continue,
-                        Op::Input => ("InputLayer".to_string(), 0),
+                        Op::Input(_) if !functional => continue,
+                        Op::Input(_) => ("InputLayer".to_string(), 0),
                         Op::Layer(l) => (l.kind().to_string(), params(&l.variables())),
                     };
                     let mut cells = vec![

@@ -11,9 +11,13 @@ use rill_core::float_mode::FlushDenormalsEverywhere;
 use rill_core::{no_grad, Batch, Batches, DType, Data, Feed, FlushDenormals, Tensor};
 
 /// A batch as the layers take it: f32 (a batch of bytes or integers is converted here, one
-/// batch at a time, rather than the whole data set up front).
+/// batch at a time, rather than the whole data set up front); text stays text, for the model
+/// to check against what its inputs take.
 fn model_input(x: &Tensor) -> Result<Tensor> {
-    Ok(x.to_dtype(DType::F32)?)
+    match x.dtype() {
+        DType::Str => Ok(x.clone()),
+        _ => Ok(x.to_dtype(DType::F32)?),
+    }
 }
 
 /// The floating-point and memory modes of a loop over many batches: subnormals flushed on this

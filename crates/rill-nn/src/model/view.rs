@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 /// What a graph node computes.
 pub enum NodeOp<'a> {
-    /// One of the model's inputs.
-    Input,
+    /// One of the model's inputs, and the dtype it takes (f32, or a string for raw text).
+    Input(rill_core::DType),
     /// A layer applied to the node's parents (one, or several for a merge).
     Layer(&'a Arc<dyn Layer>),
 }
@@ -48,7 +48,7 @@ impl Model {
             .map(|n| NodeView {
                 name: &n.name,
                 op: match &n.op {
-                    Op::Input => NodeOp::Input,
+                    Op::Input(d) => NodeOp::Input(*d),
                     Op::Layer(l) => NodeOp::Layer(l),
                 },
                 parents: &n.parents,

@@ -253,7 +253,7 @@ impl Exporter {
                 .collect::<Result<_>>()?;
             let name = format!("{prefix}{}", node.name);
             let out = match &node.op {
-                NodeOp::Input => {
+                NodeOp::Input(_) => {
                     return Err(invalid(format!(
                         "input '{}' is not one of the model's inputs",
                         node.name
