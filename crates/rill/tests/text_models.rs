@@ -1,0 +1,111 @@
+//! A model that reads raw text, end to end: `TextVectorization` adapted on a corpus, trained by
+//! `fit` on strings, saved as `.rill` and `.keras` and loaded back with its vocabulary (the same
+//! predictions on strings), and the `.keras` file opened by Keras 3 itself
+//! (`tools/check_keras.py`), which must predict the same on the same strings.
+
+use rill::nn::layers::{Dense, Embedding, GlobalAveragePooling1D, TextVectorization};
+use rill::prelude::*;
+use rill_test_support::fixtures::{check_with_python, tensor_json};
+use serde_json::json;
+
+/// Reviews whose label is whether they hold a word from the "good" list.
+fn reviews(n: usize, g: &mut Generator) -> (Vec<String>, Vec<f32>) {
+    let good = ["great", "superb", "moving", "fun"];
+    let bad = ["dull", "boring", "flat", "weak"];
+    let filler = [
+        "the", "film", "was", "a", "story", "acting", "plot", "and", "it",
+    ];
+    let mut texts = Vec::new();
+    let mut labels = Vec::new();
+    for _ in 0..n {
+        let positive = g.below(2) == 1;
+        let words = if positive { &good } else { &bad };
+        let mut s: Vec<String> = (0..6)
+            .map(|_| filler[g.below(filler.len())].into())
+            .collect();
+        let at = g.below(s.len());
+        s.insert(
+            at,
+            format!("{}!", words[g.below(words.len())].to_uppercase()),
+        );
+        texts.push(s.join(" "));
+        labels.push(positive as u8 as f32);
+    }
+    (texts, labels)
+}
+
+#[test]
+fn a_text_classifier_trains_on_strings_and_keeps_its_vocabulary_in_every_file() {
+    set_seed(3);
+    let mut g = Generator::new(3);
+    let (texts, labels) = reviews(256, &mut g);
+    let x = Tensor::from_strings(texts.clone(), &[texts.len()]).unwrap();
+    let y = Tensor::from_vec(labels, &[texts.len()]).unwrap();
+    let mut tv = TextVectorization::new()
+        .max_tokens(40)
+        .output_sequence_length(10);
+    tv.adapt(&x).unwrap();
+    assert!(tv.vocabulary().contains(&"great".to_string()));
+    let mut model = Sequential::new(vec![
+        Box::new(tv),
+        Box::new(Embedding::new(40, 8)),
+        Box::new(GlobalAveragePooling1D::new()),
+        Box::new(Dense::new(1).activation(Activation::Sigmoid)),
+    ])
+    .with_input_shape(&[])
+    .unwrap();
+    model
+        .compile(
+            Adam::new(0.05),
+            BinaryCrossentropy::default(),
+            &["binary_accuracy"],
+        )
+        .unwrap();
+    let history = model
+        .fit(
+            (x, y),
+            FitConfig::default()
+                .epochs(8)
+                .batch_size(32)
+                .verbose(Verbosity::Silent),
+        )
+        .unwrap();
+    let accuracy = history.last("binary_accuracy").unwrap();
+    assert!(accuracy > 0.95, "accuracy after training: {accuracy}");
+
+    let probe = Tensor::from_strings(
+        vec!["a GREAT plot", "boring.", "", "unseen words only"],
+        &[4],
+    )
+    .unwrap();
+    let want = model.predict_on_batch(&probe).unwrap();
+    let p = want.to_vec::<f32>().unwrap();
+    assert!(p[0] > 0.5 && p[1] < 0.5, "predictions {p:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cases = Vec::new();
+    for file in ["text.rill", "text.keras"] {
+        let path = dir.path().join(file);
+        rill::save_model(&model, &path).unwrap();
+        let back = rill::load_model(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(
+            back.predict_on_batch(&probe)
+                .unwrap()
+                .to_vec::<f32>()
+                .unwrap(),
+            p,
+            "{file}"
+        );
+        let err = back
+            .predict_on_batch(&Tensor::zeros(&[2], DType::F32))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("takes text"), "{file}: {err}");
+    }
+    let probe_column = probe.reshape(&[4, 1]).unwrap();
+    let mut out = tensor_json(&want);
+    out["name"] = json!(model.output_names()[0]);
+    cases.push(json!({"file": "text.keras", "inputs": {model.input_names()[0].clone(): tensor_json(&probe_column)},
+                      "outputs": [out], "rtol": 1e-5, "atol": 1e-5}));
+    check_with_python("check_keras", "Keras", dir.path(), cases);
+}
