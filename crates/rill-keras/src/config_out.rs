@@ -69,6 +69,7 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
                     key: key.clone(),
                     name: node.name.to_string(),
                     groups: Vec::new(),
+                    named: Vec::new(),
                 });
                 weights.extend(inner_weights.into_iter().map(|w| LayerWeights {
                     key: format!("{key}/layers/{}", w.key),
@@ -102,10 +103,15 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
                     .into_iter()
                     .map(|(path, count)| (path, values.by_ref().take(count).collect()))
                     .collect();
+                let named = match (rill_nn::layers::keras_form(l.kind()), l.config()) {
+                    (Some(form), Some(config)) => (form.named_values)(&config)?,
+                    _ => Vec::new(),
+                };
                 weights.push(LayerWeights {
                     key: keys.next(l.kind()),
                     name: node.name.to_string(),
                     groups,
+                    named,
                 });
                 let input = match node.parents {
                     [one] => batch(view.nodes[*one].shape),

@@ -179,9 +179,15 @@ fn read_var_groups(file: &File, group: &str, at: &str, out: &mut LayerVars) -> R
     Ok(())
 }
 
+/// The named datasets Keras writes beside numbered weights.
+const KNOWN_NAMED: &[&str] = &["idf_weights"];
+
 /// The datasets `0`, `1`, … of one `vars` group, each checked before it is read.
 fn read_vars(file: &File, vars: &hdf5_pure::Group, vars_path: &str) -> Result<Vec<Tensor>> {
     let mut names = vars.datasets().map_err(h5)?;
+    // Values Keras keeps by name (a tf_idf lookup's `idf_weights`) are not weights; the
+    // layer's config carries what it needs of them.
+    names.retain(|n| !KNOWN_NAMED.contains(&n.as_str()));
     names.sort_by_key(|n| n.parse::<usize>().unwrap_or(usize::MAX));
     let mut tensors = Vec::with_capacity(names.len());
     for (i, n) in names.iter().enumerate() {
@@ -222,6 +228,8 @@ pub(crate) struct LayerWeights {
     pub name: String,
     /// The variables by the path of their `vars` group below the layer's (`""`: its own).
     pub groups: Vec<(String, Vec<Tensor>)>,
+    /// Values Keras keeps by name in a `vars` group: (group path, name, values).
+    pub named: rill_nn::layers::NamedValues,
 }
 
 /// The groups to write under one `layers` group: each layer's variables and, for a nested
@@ -257,6 +265,9 @@ impl<'a> LayerTree<'a> {
                 for (path, values) in &l.groups {
                     own.insert(path, values);
                 }
+                for (path, name, values) in &l.named {
+                    own.insert_named(path, name, values);
+                }
             }
             own.write_into(&mut layer)?;
             if !node.layers.is_empty() {
@@ -275,6 +286,7 @@ impl<'a> LayerTree<'a> {
 struct VarTree<'a> {
     name: Option<String>,
     values: Option<&'a [Tensor]>,
+    named: Vec<(&'a str, &'a [f32])>,
     below: BTreeMap<String, VarTree<'a>>,
 }
 
@@ -291,6 +303,23 @@ impl<'a> VarTree<'a> {
         }
     }
 
+    fn insert_named(&mut self, path: &str, name: &'a str, values: &'a [f32]) {
+        match path.split_once('/') {
+            _ if path.is_empty() => self.named.push((name, values)),
+            Some((first, rest)) => self
+                .below
+                .entry(first.into())
+                .or_default()
+                .insert_named(rest, name, values),
+            None => self
+                .below
+                .entry(path.into())
+                .or_default()
+                .named
+                .push((name, values)),
+        }
+    }
+
     /// `vars` (named when known) and the groups below, into `group`.
     fn write_into(&self, group: &mut GroupBuilder) -> Result<()> {
         let mut vars = group.create_group("vars");
@@ -303,6 +332,11 @@ impl<'a> VarTree<'a> {
             vars.create_dataset(&i.to_string())
                 .with_f32_data(&values)
                 .with_shape(&shape);
+        }
+        for (name, values) in &self.named {
+            vars.create_dataset(name)
+                .with_f32_data(values)
+                .with_shape(&[values.len() as u64]);
         }
         group.add_group(vars.finish());
         for (key, tree) in &self.below {

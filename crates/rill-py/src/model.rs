@@ -73,12 +73,14 @@ pub(crate) fn keras_layer_forms() -> PyResult<String> {
         let mut examples = Vec::new();
         for e in layer_examples(kind) {
             let args = (form.to_keras)(&e.config).map_err(errors::nn)?;
-            let ids = match e.values {
-                SampleValues::Ids(n) => Some(n),
-                SampleValues::Uniform(..) => None,
+            let (ids, text) = match e.values {
+                SampleValues::Ids(n) => (Some(n), None),
+                SampleValues::Uniform(..) => (None, None),
+                SampleValues::Words => (None, Some("words")),
+                SampleValues::Sentences => (None, Some("sentences")),
             };
-            examples
-                .push(serde_json::json!({"args": args, "input_shape": e.input_shape, "ids": ids, "inputs": e.inputs}));
+            examples.push(serde_json::json!({"args": args, "input_shape": e.input_shape, "ids": ids, "text": text,
+                "words": rill_nn::layers::SAMPLE_WORDS, "inputs": e.inputs}));
         }
         forms.push(serde_json::json!({
             "kind": kind,

@@ -52,6 +52,20 @@ fn sample(example: &LayerExample<Value>, g: &mut Generator) -> Tensor {
                 .collect();
             Tensor::from_vec::<f32>(ids, &shape).unwrap()
         }
+        SampleValues::Words | SampleValues::Sentences => {
+            let n: usize = shape.iter().product();
+            let words = layers::SAMPLE_WORDS;
+            let text = (0..n)
+                .map(|_| match example.values {
+                    SampleValues::Words => words[g.below(words.len())].to_string(),
+                    _ => (0..1 + g.below(6))
+                        .map(|_| words[g.below(words.len())])
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                })
+                .collect();
+            Tensor::from_strings(text, &shape).unwrap()
+        }
     }
 }
 
@@ -101,7 +115,8 @@ fn case_json(b: &Built, file: &str, y: &Tensor) -> Value {
 
 fn assert_same(name: &str, what: &str, want: &Tensor, got: &Tensor, tolerance: f32) {
     assert_eq!(want.shape(), got.shape(), "{name}: {what}: shapes");
-    let (w, h) = (want.to_vec::<f32>().unwrap(), got.to_vec::<f32>().unwrap());
+    let f32s = |t: &Tensor| t.to_dtype(DType::F32).unwrap().to_vec::<f32>().unwrap();
+    let (w, h) = (f32s(want), f32s(got));
     for (a, b) in w.iter().zip(&h) {
         assert!(
             (a - b).abs() <= tolerance * a.abs().max(1.0),

@@ -10,7 +10,18 @@ pub enum SampleValues {
     Uniform(f64, f64),
     /// Whole numbers `0..n` (as floats), e.g. token ids for an `Embedding` of `n` rows.
     Ids(usize),
+    /// Strings, each one word of [`SAMPLE_WORDS`] (some outside any example's vocabulary, and
+    /// the empty string): a lookup layer's tokens.
+    Words,
+    /// Strings, each a short sentence of [`SAMPLE_WORDS`] in mixed case with punctuation: a
+    /// `TextVectorization`'s documents.
+    Sentences,
 }
+
+/// The words string samples are made of.
+pub const SAMPLE_WORDS: &[&str] = &[
+    "the", "film", "was", "great", "dull", "plot", "", "The", "great!",
+];
 
 /// One way to build and run a layer: its arguments and a per-sample input shape.
 #[derive(Debug, Clone)]

@@ -282,6 +282,9 @@ pub enum KerasInputs {
 /// it holds, in the layer's variable order.
 pub type WeightGroups = Vec<(String, usize)>;
 
+/// Named values of [`KerasForm::keras_named_values`]: (group path, name, values).
+pub type NamedValues = Vec<(String, String, Vec<f32>)>;
+
 /// A layer with a Keras 3 counterpart of the same class name: its arguments both ways.
 /// Register it with [`register_keras_layer`](super::register_keras_layer) (the built-in layers
 /// are).
@@ -310,5 +313,11 @@ pub trait KerasForm: Configurable {
     /// `Bidirectional`'s its two layers' cells'.
     fn keras_weight_groups(_config: &Self::Config, weights: usize) -> WeightGroups {
         vec![(String::new(), weights)]
+    }
+    /// Values Keras keeps under a name rather than a number in a `vars` group (a `tf_idf`
+    /// lookup's `idf_weights`), each with its group's path below the layer's (`""`: its own):
+    /// written into `.keras` files beside the numbered weights.
+    fn keras_named_values(_config: &Self::Config) -> NamedValues {
+        Vec::new()
     }
 }

@@ -38,6 +38,7 @@ mod rescaling;
 mod reshape;
 pub(crate) mod serde_helpers;
 mod simple_rnn;
+mod string_lookup;
 mod text_vectorization;
 pub mod vocabulary;
 
@@ -50,13 +51,13 @@ pub use conv2d::{Conv2D, Conv2DConfig};
 pub use dense::{Dense, DenseConfig};
 pub use dropout::{Dropout, DropoutConfig};
 pub use embedding::{Embedding, EmbeddingConfig};
-pub use example::{LayerExample, SampleValues};
+pub use example::{LayerExample, SampleValues, SAMPLE_WORDS};
 pub use flatten::Flatten;
 pub use global_pooling1d::{GlobalAveragePooling1D, GlobalMaxPooling1D};
 pub use gru::{Gru, GruConfig};
 pub use keras_form::{
     keras_padding, keras_regularizer, with_keras_kernel_bias, KerasArgs, KerasForm, KerasInputs,
-    WeightGroups, KERAS_IGNORED,
+    NamedValues, WeightGroups, KERAS_IGNORED,
 };
 pub use kernel_bias::KernelBiasConfig;
 pub use layer_norm::{LayerNormalization, LayerNormalizationConfig};
@@ -86,6 +87,7 @@ pub use serde_helpers::{
     check_rank, check_sample_values, check_sizes, MAX_DIM, MAX_RANK, MAX_SAMPLE_VALUES,
 };
 pub use simple_rnn::{SimpleRnn, SimpleRnnConfig};
+pub use string_lookup::{StringLookup, StringLookupConfig};
 pub use text_vectorization::{
     keras_vocabulary_file, Split, Standardize, TextVectorization, TextVectorizationConfig,
 };

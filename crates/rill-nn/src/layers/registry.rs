@@ -46,6 +46,8 @@ pub struct KerasMapping {
     /// Where Keras keeps the layer's weights below its group, and how many in each
     /// ([`KerasForm::keras_weight_groups`]), for a config and its number of weights.
     pub weight_groups: fn(&Value, usize) -> Result<WeightGroups>,
+    /// Values Keras keeps by name ([`KerasForm::keras_named_values`]), for a config.
+    pub named_values: fn(&Value) -> Result<NamedValues>,
 }
 
 /// What the registry knows of a kind.
@@ -110,6 +112,10 @@ fn weight_groups<L: KerasForm>(config: &Value, weights: usize) -> Result<WeightG
     Ok(L::keras_weight_groups(&typed_config::<L>(config)?, weights))
 }
 
+fn named_values<L: KerasForm>(config: &Value) -> Result<NamedValues> {
+    Ok(L::keras_named_values(&typed_config::<L>(config)?))
+}
+
 fn from_keras<L: KerasForm>(args: &mut KerasArgs<'_>, rank: usize) -> Result<Value> {
     serde_json::to_value(L::from_keras(args, rank)?)
         .map_err(|e| Error::Config(format!("{} config: {e}", L::KIND)))
@@ -144,6 +150,7 @@ fn with_keras<L: KerasForm>() -> Spec {
             inputs: L::KERAS_INPUTS,
             build_shapes: L::KERAS_BUILD_SHAPES,
             weight_groups: weight_groups::<L>,
+            named_values: named_values::<L>,
         }),
         ..plain::<L>()
     }
@@ -208,6 +215,7 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
             (Multiply::KIND, every_form::<Multiply>()),
             (Concatenate::KIND, every_form::<Concatenate>()),
             (TextVectorization::KIND, with_keras::<TextVectorization>()),
+            (StringLookup::KIND, with_keras::<StringLookup>()),
             ("Functional", model),
             ("Sequential", model),
         ]

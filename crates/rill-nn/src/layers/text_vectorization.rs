@@ -372,7 +372,25 @@ impl Configurable for TextVectorization {
         Ok(layer)
     }
     fn examples() -> Vec<LayerExample<TextVectorizationConfig>> {
-        Vec::new()
+        let words = |w: &[&str]| Some(w.iter().map(|s| s.to_string()).collect());
+        let int = TextVectorizationConfig {
+            output_sequence_length: Some(4),
+            vocabulary: words(&["the", "great", "film"]),
+            ..Default::default()
+        };
+        let bigrams = TextVectorizationConfig {
+            output_mode: OutputMode::TfIdf,
+            ngrams: vec![1, 2],
+            vocabulary: words(&["the", "great", "the film", "plot"]),
+            idf_weights: Some(vec![0.5, 1.25, 2.0, 0.75]),
+            standardize: Some(Standardize::StripPunctuation),
+            ..Default::default()
+        };
+        let sentences = super::SampleValues::Sentences;
+        vec![
+            LayerExample::new(int, &[1]).values(sentences),
+            LayerExample::new(bigrams, &[]).values(sentences),
+        ]
     }
 }
 
@@ -457,6 +475,17 @@ impl KerasForm for TextVectorization {
             "idf_weights": c.idf_weights,
             "encoding": "utf-8",
         })
+    }
+    /// A `tf_idf` layer's weights per position, where Keras' loader looks for them: in the
+    /// layer's `vars` and its inner lookup layer's.
+    fn keras_named_values(c: &TextVectorizationConfig) -> super::NamedValues {
+        match TextVectorization::from_config(c.clone()).map(|l| l.lookup) {
+            Ok(Some(l)) if c.output_mode == OutputMode::TfIdf => ["", "_lookup_layer"]
+                .into_iter()
+                .map(|p| (p.to_string(), "idf_weights".to_string(), l.idf.clone()))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
     fn from_keras(a: &mut KerasArgs<'_>, _rank: usize) -> Result<TextVectorizationConfig> {
         let function = "a Python function, which Rill cannot run";
