@@ -76,7 +76,7 @@ pub(crate) fn dtype_name(d: DType) -> &'static str {
         DType::I32 => "int32",
         DType::U8 => "uint8",
         DType::Bool => "bool",
-        DType::Str => "object",
+        DType::Str => "string",
     }
 }
 

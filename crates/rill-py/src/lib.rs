@@ -30,6 +30,8 @@ fn _rill(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<training_objects::PyLoss>()?;
     m.add_class::<training_objects::PyMetric>()?;
     m.add_function(wrap_pyfunction!(model::keras_layer_forms, m)?)?;
+    m.add_function(wrap_pyfunction!(model::adapt_layer, m)?)?;
+    m.add_function(wrap_pyfunction!(model::layer_vocabulary, m)?)?;
     m.add_function(wrap_pyfunction!(ops::unary, m)?)?;
     m.add_function(wrap_pyfunction!(ops::binary, m)?)?;
     m.add_function(wrap_pyfunction!(ops::reduce, m)?)?;

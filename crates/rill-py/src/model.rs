@@ -96,6 +96,52 @@ pub(crate) fn keras_layer_forms() -> PyResult<String> {
     Ok(serde_json::Value::Array(forms).to_string())
 }
 
+/// Keras' `adapt`: the preprocessing layer of Keras class `class` and config `config` learns
+/// its state from `data` (NumPy text for `TextVectorization`); returns its Keras config with
+/// that state (the vocabulary) and its vocabulary with the special tokens, as
+/// `get_vocabulary()` lists it.
+#[pyfunction]
+pub(crate) fn adapt_layer(
+    py: Python<'_>,
+    class: &str,
+    config: &str,
+    data: &Bound<'_, PyAny>,
+) -> PyResult<(String, Vec<String>)> {
+    let data = convert::tensor(data)?;
+    let mut layer = new_layer(class, config, data.rank().saturating_sub(1))?;
+    py.detach(|| layer.adapt(&data)).map_err(errors::nn)?;
+    let (config, vocabulary) = layer_state(class, layer.as_ref())?;
+    Ok((config, vocabulary))
+}
+
+/// The vocabulary (special tokens included) of the lookup layer of Keras class `class` and
+/// config `config`.
+#[pyfunction]
+pub(crate) fn layer_vocabulary(class: &str, config: &str) -> PyResult<Vec<String>> {
+    let layer = new_layer(class, config, 1)?;
+    Ok(layer_state(class, layer.as_ref())?.1)
+}
+
+/// A layer's Keras config and, for a lookup layer, its vocabulary.
+fn layer_state(class: &str, layer: &dyn rill_nn::layers::Layer) -> PyResult<(String, Vec<String>)> {
+    use rill_nn::layers::{StringLookup, TextVectorization};
+    let rill_config = layer
+        .config()
+        .ok_or_else(|| PyValueError::new_err(format!("{class}: no config")))?;
+    let form = rill_nn::layers::keras_form(class)
+        .ok_or_else(|| PyValueError::new_err(format!("{class}: no Keras form")))?;
+    let keras = (form.to_keras)(&rill_config).map_err(errors::nn)?;
+    let any: &dyn std::any::Any = layer;
+    let vocabulary = if let Some(tv) = any.downcast_ref::<TextVectorization>() {
+        tv.vocabulary()
+    } else if let Some(lookup) = any.downcast_ref::<StringLookup>() {
+        lookup.vocabulary()
+    } else {
+        Vec::new()
+    };
+    Ok((keras.to_string(), vocabulary))
+}
+
 /// A new layer from its Keras class and config, for an input of per-sample rank `rank`.
 fn new_layer(class: &str, config: &str, rank: usize) -> PyResult<Box<dyn rill_nn::layers::Layer>> {
     let config = json(config)?;
@@ -589,12 +635,15 @@ impl GraphBuilder {
             nodes: Vec::new(),
         }
     }
-    /// Declares an input; returns its node.
-    fn input(&mut self, name: &str, shape: Vec<usize>) -> PyResult<usize> {
-        let n = self
-            .builder()?
-            .input_named(name, &shape)
-            .map_err(errors::nn)?;
+    /// Declares an input (of numbers, or of text when `dtype` is `"string"`); returns its node.
+    #[pyo3(signature = (name, shape, dtype=None))]
+    fn input(&mut self, name: &str, shape: Vec<usize>, dtype: Option<&str>) -> PyResult<usize> {
+        let builder = self.builder()?;
+        let n = match dtype {
+            Some("string") => builder.text_input(Some(name), &shape),
+            _ => builder.input_named(name, &shape),
+        }
+        .map_err(errors::nn)?;
         Ok(self.push(n))
     }
     /// Applies a new layer to its nodes (one, or several for a merge such as `Add`); `rank` is

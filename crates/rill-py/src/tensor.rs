@@ -101,7 +101,7 @@ impl PyTensor {
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, self.tensor().shape())
     }
-    /// The element type's name (`"float32"`, `"uint8"`, …), as NumPy spells it.
+    /// The element type's name (`"float32"`, `"uint8"`, …), as NumPy spells it; `"string"` for text.
     #[getter]
     fn dtype(&self) -> &'static str {
         convert::dtype_name(self.tensor().dtype())

@@ -28,8 +28,10 @@ def built(kind, example, rng):
     calls = form["call_arguments"]
     layer = getattr(layers, kind)(**{k: v for k, v in example["args"].items() if k not in calls})
     call_args = {k: v for k, v in example["args"].items() if k in calls}
+    text = example.get("text")
     if example["inputs"] == 1:
-        model = keras.Sequential([keras.Input(tuple(example["input_shape"])), layer])
+        dtype = "string" if text else None
+        model = keras.Sequential([keras.Input(tuple(example["input_shape"]), dtype=dtype), layer])
     else:  # one input each: a list (a merge) or positional arguments (MultiHeadAttention)
         ins = [keras.Input(tuple(example["input_shape"])) for _ in range(example["inputs"])]
         out = layer(*ins, **call_args) if form["positional_inputs"] else layer(ins, **call_args)
@@ -45,7 +47,16 @@ def built(kind, example, rng):
         weights.append(w)
     layer.set_weights(weights)
     shape = (3, *example["input_shape"])
-    if example["ids"] is not None:
+    if text:
+        words = example["words"]
+
+        def one():
+            if text == "words":
+                return str(rng.choice(words))
+            return " ".join(str(w) for w in rng.choice(words, int(rng.integers(1, 7))))
+
+        xs = [np.array([one() for _ in range(int(np.prod(shape)))]).reshape(shape) for _ in range(example["inputs"])]
+    elif example["ids"] is not None:
         xs = [np.floor(rng.uniform(0, example["ids"], size=shape)).astype(np.float32) for _ in range(example["inputs"])]
     else:
         xs = [rng.uniform(-1, 1, size=shape).astype(np.float32) for _ in range(example["inputs"])]
@@ -103,7 +114,12 @@ def test_every_registry_made_class_computes_what_keras_computes(tmp_path):
     cases = []
     for kind, i, example in EXAMPLES:
         model, layer, x = built(kind, example, np.random.default_rng(100 + i))
-        as_json = lambda a: {"shape": list(a.shape), "data": np.asarray(a, np.float32).ravel().tolist()}  # noqa: E731
+        def as_json(a):
+            a = np.asarray(a)
+            if a.dtype.kind in "UO":
+                return {"shape": list(a.shape), "data": a.ravel().tolist(), "dtype": "string"}
+            return {"shape": list(a.shape), "data": a.astype(np.float32).ravel().tolist()}
+
         xs = x if isinstance(x, list) else [x]
         cases.append({"name": f"{kind}_{i}", "kind": kind, "args": example["args"],
                       "call_arguments": BY_KIND[kind]["call_arguments"],

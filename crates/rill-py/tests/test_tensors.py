@@ -41,7 +41,9 @@ def test_python_values_take_tensorflows_dtypes():
 
 def test_unsupported_dtype_is_a_type_error():
     with pytest.raises(TypeError, match="Rill's dtypes"):
-        rill.constant(np.array(["a", "b"]))
+        rill.constant(np.array([1 + 2j]))
+    with pytest.raises(TypeError, match="every element is str or bytes"):
+        rill.constant(np.array(["a", 1], dtype=object))
     with pytest.raises(TypeError, match="no dtype"):
         rill.cast([1.0], "complex64")
 

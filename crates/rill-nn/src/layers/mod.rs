@@ -202,6 +202,14 @@ pub trait Layer: std::any::Any + Send + Sync + 'static {
     /// Forgets what a stateful layer carries from one batch to the next (Keras'
     /// `reset_states`); nothing for other layers.
     fn reset_states(&self) {}
+    /// Learns a preprocessing layer's state from `data` before training — Keras' `adapt`
+    /// (a `TextVectorization`'s vocabulary). Other layers learn nothing this way: an error.
+    fn adapt(&mut self, _data: &Tensor) -> Result<()> {
+        Err(Error::Config(format!(
+            "{}: learns nothing from data; adapt is for preprocessing layers (TextVectorization, StringLookup)",
+            self.kind()
+        )))
+    }
     /// The dtype this layer reads when it is not numbers: [`DType::Str`](rill_core::DType::Str)
     /// for a layer that turns raw text into numbers (`TextVectorization`, `StringLookup`). A
     /// sequential model whose first layer says so takes text as its input.

@@ -122,43 +122,6 @@ impl StringLookup {
         Ok(())
     }
 
-    /// Learns the vocabulary from `data` (each string a token; each row a document for the
-    /// idf weights of `tf_idf`) — Keras' `adapt`.
-    pub fn adapt(&mut self, data: &Tensor) -> Result<()> {
-        let tokens = text_of(KIND, data)?;
-        let row = match data.rank() {
-            0 | 1 => 1,
-            _ => data.numel() / data.shape()[0].max(1),
-        };
-        let mut counts: HashMap<String, u64> = HashMap::new();
-        let mut in_documents: HashMap<String, u64> = HashMap::new();
-        for doc in tokens.chunks(row.max(1)) {
-            let mut seen = HashSet::new();
-            for t in doc {
-                if seen.insert(t) {
-                    *in_documents.entry(t.clone()).or_default() += 1;
-                }
-                *counts.entry(t.clone()).or_default() += 1;
-            }
-        }
-        for special in self.special() {
-            counts.remove(&special);
-        }
-        let keep = self
-            .config
-            .max_tokens
-            .map(|m| m.saturating_sub(self.special().len()));
-        let learned = ranked_tokens(counts, keep);
-        let documents = (tokens.len() / row.max(1)) as u64;
-        let idf = (self.config.output_mode == OutputMode::TfIdf).then(|| {
-            learned
-                .iter()
-                .map(|t| inverse_document_frequency(in_documents[t], documents))
-                .collect()
-        });
-        self.set_vocabulary(learned, idf)
-    }
-
     /// The mask (in `int` mode, when set) and the OOV token come first, as in Keras.
     fn special(&self) -> Vec<String> {
         let c = &self.config;
@@ -336,6 +299,42 @@ impl Layer for StringLookup {
                 bag_of_tokens(&rows, lookup.depth, mode, &lookup.idf)
             }
         }
+    }
+    /// Learns the vocabulary from `data` (each string a token; each row a document for the
+    /// idf weights of `tf_idf`) — Keras' `adapt`.
+    fn adapt(&mut self, data: &Tensor) -> Result<()> {
+        let tokens = text_of(KIND, data)?;
+        let row = match data.rank() {
+            0 | 1 => 1,
+            _ => data.numel() / data.shape()[0].max(1),
+        };
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        let mut in_documents: HashMap<String, u64> = HashMap::new();
+        for doc in tokens.chunks(row.max(1)) {
+            let mut seen = HashSet::new();
+            for t in doc {
+                if seen.insert(t) {
+                    *in_documents.entry(t.clone()).or_default() += 1;
+                }
+                *counts.entry(t.clone()).or_default() += 1;
+            }
+        }
+        for special in self.special() {
+            counts.remove(&special);
+        }
+        let keep = self
+            .config
+            .max_tokens
+            .map(|m| m.saturating_sub(self.special().len()));
+        let learned = ranked_tokens(counts, keep);
+        let documents = (tokens.len() / row.max(1)) as u64;
+        let idf = (self.config.output_mode == OutputMode::TfIdf).then(|| {
+            learned
+                .iter()
+                .map(|t| inverse_document_frequency(in_documents[t], documents))
+                .collect()
+        });
+        self.set_vocabulary(learned, idf)
     }
     fn input_dtype(&self) -> Option<DType> {
         (!self.config.invert).then_some(DType::Str)

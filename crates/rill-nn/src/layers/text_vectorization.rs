@@ -174,38 +174,6 @@ impl TextVectorization {
         Ok(())
     }
 
-    /// Learns the vocabulary (and the idf weights for `tf_idf`) from `data`, a string tensor
-    /// of documents of any shape — Keras' `adapt`.
-    pub fn adapt(&mut self, data: &Tensor) -> Result<()> {
-        let documents = text_of(KIND, data)?;
-        let mut counts: HashMap<String, u64> = HashMap::new();
-        let mut in_documents: HashMap<String, u64> = HashMap::new();
-        for doc in &documents {
-            let tokens = self.tokens(doc);
-            let mut seen = HashSet::new();
-            for t in tokens {
-                if self.config.output_mode == OutputMode::TfIdf && seen.insert(t.clone()) {
-                    *in_documents.entry(t.clone()).or_default() += 1;
-                }
-                *counts.entry(t).or_default() += 1;
-            }
-        }
-        counts.remove(MASK);
-        counts.remove(OOV);
-        let keep = self
-            .config
-            .max_tokens
-            .map(|m| m.saturating_sub(self.special().len()));
-        let learned = ranked_tokens(counts, keep);
-        let idf = (self.config.output_mode == OutputMode::TfIdf).then(|| {
-            learned
-                .iter()
-                .map(|t| inverse_document_frequency(in_documents[t], documents.len() as u64))
-                .collect()
-        });
-        self.set_vocabulary(learned, idf)
-    }
-
     /// The vocabulary in index order, special tokens included (Keras' `get_vocabulary()`).
     pub fn vocabulary(&self) -> Vec<String> {
         let learned = self.config.vocabulary.iter().flatten().cloned();
@@ -438,6 +406,37 @@ impl Layer for TextVectorization {
             }
             mode => bag_of_tokens(&ids, lookup.depth, mode, &lookup.idf),
         }
+    }
+    /// Learns the vocabulary (and the idf weights for `tf_idf`) from `data`, a string tensor
+    /// of documents of any shape — Keras' `adapt`.
+    fn adapt(&mut self, data: &Tensor) -> Result<()> {
+        let documents = text_of(KIND, data)?;
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        let mut in_documents: HashMap<String, u64> = HashMap::new();
+        for doc in &documents {
+            let tokens = self.tokens(doc);
+            let mut seen = HashSet::new();
+            for t in tokens {
+                if self.config.output_mode == OutputMode::TfIdf && seen.insert(t.clone()) {
+                    *in_documents.entry(t.clone()).or_default() += 1;
+                }
+                *counts.entry(t).or_default() += 1;
+            }
+        }
+        counts.remove(MASK);
+        counts.remove(OOV);
+        let keep = self
+            .config
+            .max_tokens
+            .map(|m| m.saturating_sub(self.special().len()));
+        let learned = ranked_tokens(counts, keep);
+        let idf = (self.config.output_mode == OutputMode::TfIdf).then(|| {
+            learned
+                .iter()
+                .map(|t| inverse_document_frequency(in_documents[t], documents.len() as u64))
+                .collect()
+        });
+        self.set_vocabulary(learned, idf)
     }
     fn input_dtype(&self) -> Option<DType> {
         Some(DType::Str)

@@ -47,6 +47,11 @@ impl Model {
             return Ok(());
         };
         let mut nodes = std::mem::take(&mut graph.nodes);
+        // The first layer of a stack built before its layers (an `Input` first) says what the
+        // input takes, as when the stack is built with its layers.
+        if let ([input], Some(dtype)) = (nodes.as_mut_slice(), layer.input_dtype()) {
+            input.op = Op::Input(dtype);
+        }
         // A layer that does not fit leaves the model as it was: nothing is pushed on error.
         if let Err(e) = append_layer(&mut nodes, name, layer) {
             graph.nodes = nodes;

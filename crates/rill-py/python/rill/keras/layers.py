@@ -16,11 +16,12 @@ class KerasTensor:
     """A symbolic tensor of the functional API: what `Input` returns and layers return when
     called on one. `shape` has `None` for the batch axis."""
 
-    def __init__(self, op, parents, input_shape=None, name=None):
+    def __init__(self, op, parents, input_shape=None, name=None, dtype="float32"):
         self._op = op  # ("input", name) | ("layer", layer) | ("model", model)
         self._parents = parents
         self._input_shape = input_shape
         self.name = name
+        self.dtype = dtype
 
     @property
     def shape(self):
@@ -44,12 +45,15 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, 
         shape = tuple(batch_shape)[1:]
     if shape is None or any(d is None for d in shape):
         raise ValueError(f"Input: Rill needs every size after the batch axis, found shape={shape}")
-    if dtype not in (None, "float32"):
-        raise TypeError(f"Input: Rill models take float32 inputs, found dtype={dtype}")
+    dtype = getattr(dtype, "name", dtype)  # tf.string, np.str_ …
+    if dtype in ("string", "str", str):
+        dtype = "string"
+    elif dtype not in (None, "float32"):
+        raise TypeError(f"Input: Rill models take float32 inputs or text (dtype='string'), found dtype={dtype}")
     if name is None:
         name = "input_layer" if _input_count[0] == 0 else f"input_layer_{_input_count[0]}"
         _input_count[0] += 1
-    return KerasTensor(("input", name), [], input_shape=_shape(shape), name=name)
+    return KerasTensor(("input", name), [], input_shape=_shape(shape), name=name, dtype=dtype or "float32")
 
 
 class Layer:
@@ -268,8 +272,46 @@ def _registered(form):
     __init__.__signature__ = inspect.Signature(params)
     shown = ", ".join(str(p) for p in params[1:])
     doc = f"Keras' `{kind}({shown})`, built by Rill's `{kind}` layer."
-    return type(kind, (Layer,), {"_class": kind, "_defaults": defaults, "__init__": __init__, "__doc__": doc,
-                                 "__module__": __name__, "_call_arguments": tuple(form["call_arguments"])})
+    base = _Adaptable if kind in _ADAPTABLE else Layer
+    return type(kind, (base,), {"_class": kind, "_defaults": defaults, "__init__": __init__, "__doc__": doc,
+                                "__module__": __name__, "_call_arguments": tuple(form["call_arguments"])})
+
+
+_ADAPTABLE = ("TextVectorization", "StringLookup")
+
+
+class _Adaptable(Layer):
+    """A preprocessing layer whose state (a vocabulary) is learned from data by `adapt` before
+    the model is built, and kept in its config: saved with the model, in every format."""
+
+    def adapt(self, data, batch_size=None, steps=None):
+        """Learns the vocabulary from `data` (text: a NumPy array or list of strings)."""
+        if self._model is not None:
+            raise ValueError(f"{type(self).__name__}: adapt the layer before putting it in a model")
+        if hasattr(data, "as_numpy_iterator"):  # a tf.data-like dataset of text batches
+            import numpy as np
+
+            data = np.concatenate([np.asarray(b).reshape(-1) for b in data.as_numpy_iterator()])
+        config, _ = _rill.adapt_layer(self._class, json.dumps(self._config), data)
+        config = json.loads(config)
+        for key in ("vocabulary", "idf_weights"):
+            self._config[key] = config.get(key)
+
+    def set_vocabulary(self, vocabulary, idf_weights=None):
+        """Sets the vocabulary (and, for `tf_idf`, the weight of each token)."""
+        self._config["vocabulary"] = [str(t) for t in vocabulary]
+        self._config["idf_weights"] = None if idf_weights is None else [float(w) for w in idf_weights]
+
+    def get_vocabulary(self, include_special_tokens=True):
+        """The vocabulary in index order (the padding and OOV tokens first, as Keras lists it)."""
+        vocabulary = _rill.layer_vocabulary(self._class, json.dumps(self._config))
+        if include_special_tokens:
+            return vocabulary
+        learned = self._config.get("vocabulary") or []
+        return vocabulary[len(vocabulary) - len(learned):]
+
+    def vocabulary_size(self):
+        return len(self.get_vocabulary())
 
 
 # Every registered layer kind with a Keras form gets its class from the registry.

@@ -23,7 +23,7 @@ def _replay(outputs, builder=None):
         parents = [visit(p) for p in t._parents]
         kind, what = t._op
         if kind == "input":
-            n = builder.input(what, t._input_shape)
+            n = builder.input(what, t._input_shape, t.dtype)
         elif kind == "model":
             n = builder.nested(what._core, parents[0])
         elif what._model is not None:
