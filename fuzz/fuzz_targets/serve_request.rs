@@ -11,11 +11,13 @@ fuzz_target!(|data: &[u8]| {
     let spec = |name: &str, shape: &[usize]| TensorSpec {
         name: name.into(),
         shape: shape.to_vec(),
+        text: name == "review",
     };
     let models = [
         vec![spec("x", &[2, 3])],
         vec![spec("image", &[2, 2]), spec("meta", &[3])],
         vec![spec("pixels", &[4])],
+        vec![spec("review", &[1]), spec("meta", &[3])],
     ];
     for inputs in &models {
         if let Ok((rows, values)) = rill_serve::parse_predict_request(data, inputs) {

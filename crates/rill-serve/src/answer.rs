@@ -142,6 +142,7 @@ mod tests {
         let spec = [TensorSpec {
             name: "y".into(),
             shape: vec![3],
+            text: false,
         }];
         assert_eq!(
             write(&spec, &[t], true),
@@ -155,6 +156,7 @@ mod tests {
             [TensorSpec {
                 name: "y".into(),
                 shape: shape.to_vec(),
+                text: false,
             }]
         };
         let t = Tensor::from_vec((0..12).map(|v| v as f32).collect(), &[1, 2, 3, 2]).unwrap();
@@ -185,6 +187,7 @@ mod tests {
         let spec = [TensorSpec {
             name: "y".into(),
             shape: shape[1..].to_vec(),
+            text: false,
         }];
         let answer = std::thread::Builder::new()
             .stack_size(64 << 10)

@@ -258,6 +258,7 @@ mod tests {
         let spec = |shape: Vec<usize>| TensorSpec {
             name: "x".into(),
             shape,
+            text: false,
         };
         Arc::new(Servable {
             version,

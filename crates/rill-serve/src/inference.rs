@@ -7,6 +7,60 @@ use crate::store::Servable;
 use rill_core::Tensor;
 use std::sync::Arc;
 
+/// One model input's values in a request, row-major: numbers, or text for an input of text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// Numbers, as f32.
+    Numbers(Vec<f32>),
+    /// Raw text, for an input of a model that starts with `TextVectorization`.
+    Text(Vec<String>),
+}
+
+impl Values {
+    /// Empty values of the kind `spec` takes, with room for `capacity`.
+    pub(crate) fn for_input(spec: &crate::store::TensorSpec, capacity: usize) -> Values {
+        if spec.text {
+            Values::Text(Vec::with_capacity(capacity))
+        } else {
+            Values::Numbers(Vec::with_capacity(capacity))
+        }
+    }
+    /// How many values.
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Numbers(v) => v.len(),
+            Values::Text(v) => v.len(),
+        }
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Rows `start..start + k` of `per` values each as a tensor of `shape`, taking the whole
+    /// buffer without a copy when the rows are all of it.
+    fn rows(
+        &mut self,
+        start: usize,
+        k: usize,
+        per: usize,
+        whole: bool,
+        shape: &[usize],
+    ) -> rill_core::Result<Tensor> {
+        let flat = [k, per];
+        let t = match self {
+            Values::Numbers(v) if whole => Tensor::from_vec(std::mem::take(v), &flat),
+            Values::Numbers(v) => {
+                Tensor::from_vec(v[start * per..(start + k) * per].to_vec(), &flat)
+            }
+            Values::Text(v) if whole => Tensor::from_strings(std::mem::take(v), &flat),
+            Values::Text(v) => {
+                Tensor::from_strings(v[start * per..(start + k) * per].to_vec(), &flat)
+            }
+        }?;
+        t.reshape(shape)
+    }
+}
+
 /// Why a request got no outputs, in the terms both front ends answer with.
 #[derive(Debug)]
 pub(crate) enum Refusal {
@@ -24,7 +78,7 @@ pub(crate) enum Refusal {
 pub(crate) async fn run(
     queue: &Queue,
     servable: &Arc<Servable>,
-    mut data: Vec<Vec<f32>>,
+    mut data: Vec<Values>,
     rows: usize,
     max_batch_size: usize,
 ) -> Result<Vec<Tensor>, Refusal> {
@@ -43,13 +97,8 @@ pub(crate) async fn run(
             let mut shape = vec![k];
             shape.extend_from_slice(&spec.shape);
             // A request that is one job (most are) hands its values over without a copy.
-            let part = if k == rows {
-                std::mem::take(values)
-            } else {
-                values[start * per..(start + k) * per].to_vec()
-            };
-            let t = Tensor::from_vec(part, &[k, per])
-                .and_then(|t| t.reshape(&shape))
+            let t = values
+                .rows(start, k, per, k == rows, &shape)
                 .map_err(|e| Refusal::BadInput(e.to_string()))?;
             inputs.push(t);
         }

@@ -44,6 +44,7 @@ mod request;
 mod routes;
 pub mod store;
 
+pub use inference::Values;
 pub use listener::{serve, serve_with_grpc, ServerConfig};
 pub use models::ModelSet;
 pub use store::{ModelSource, ModelStore, TensorSpec, VersionPolicy, VersionStatus};
@@ -55,7 +56,7 @@ pub use store::{ModelSource, ModelStore, TensorSpec, VersionPolicy, VersionStatu
 pub fn parse_predict_request(
     body: &[u8],
     inputs: &[TensorSpec],
-) -> std::result::Result<(usize, Vec<Vec<f32>>), String> {
+) -> std::result::Result<(usize, Vec<Values>), String> {
     request::parse(body, inputs).map(|p| (p.rows, p.data))
 }
 

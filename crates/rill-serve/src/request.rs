@@ -9,6 +9,7 @@
 //! (`"inputs": {"image": [...], "meta": [...]}`). A single-input model takes both the plain
 //! and the named form.
 
+use crate::inference::Values;
 use crate::store::TensorSpec;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -27,7 +28,7 @@ struct Body<'a> {
 /// A parsed request: per model input, `[rows, ...sample]` values, row-major.
 pub(crate) struct Parsed {
     /// One buffer per model input, in the model's input order.
-    pub data: Vec<Vec<f32>>,
+    pub data: Vec<Values>,
     /// Samples in the request.
     pub rows: usize,
     /// Whether it used the row format (`instances`), which is answered with `predictions`.
@@ -78,7 +79,11 @@ pub(crate) fn parse(body: &[u8], specs: &[TensorSpec]) -> Result<Parsed, String>
     let state = match strict {
         Ok(s) => s,
         // A list where a number goes, or a list of another length: maybe size-1 axes.
-        Err(e) if e.starts_with("wrong shape") || e.ends_with("found a list") => {
+        Err(e)
+            if e.starts_with("wrong shape")
+                || e.ends_with("found a list")
+                || e.ends_with("found a string") =>
+        {
             let Ok(learned) = read(raw.get(), specs, row_format, true) else {
                 return Err(e);
             };
@@ -113,7 +118,7 @@ fn read<'s>(
         // The sizes come from the model, not the request: one sample each is a safe guess.
         data: specs
             .iter()
-            .map(|s| Vec::with_capacity(s.shape.iter().product()))
+            .map(|s| Values::for_input(s, s.shape.iter().product()))
             .collect(),
         rows: vec![None; specs.len()],
         current: 0,
@@ -221,7 +226,7 @@ struct State<'s> {
     /// `Some` when sample shapes are learned from the request rather than taken from the
     /// model: one per input.
     learned: Option<Vec<Learned>>,
-    data: Vec<Vec<f32>>,
+    data: Vec<Values>,
     /// Samples read per input: the instance count (row format) or each batch's length.
     rows: Vec<Option<usize>>,
     /// The input whose values are being read.
@@ -371,7 +376,35 @@ impl Level<'_, '_> {
         Ok(())
     }
 
-    fn number<E: de::Error>(self, v: f64) -> Result<(), E> {
+    fn number<E: de::Error>(mut self, v: f64) -> Result<(), E> {
+        self.leaf("a number")?;
+        match &mut self.state.data[self.state.current] {
+            Values::Numbers(values) => values.push(v as f32),
+            Values::Text(_) => return Err(self.wrong_kind("a number")),
+        }
+        Ok(())
+    }
+
+    fn text<E: de::Error>(mut self, v: &str) -> Result<(), E> {
+        self.leaf("a string")?;
+        match &mut self.state.data[self.state.current] {
+            Values::Text(values) => values.push(v.to_string()),
+            Values::Numbers(_) => return Err(self.wrong("a string")),
+        }
+        Ok(())
+    }
+
+    /// The error for a value of the wrong kind where an input of text takes a string.
+    fn wrong_kind<E: de::Error>(&self, found: &str) -> E {
+        E::custom(format!(
+            "wrong dtype at {}: the input '{}' takes text (DT_STRING), found {found}",
+            self.state.at(),
+            self.state.specs[self.state.current].name
+        ))
+    }
+
+    /// A value where the sample's shape puts one (or, learning, the depth that fixes it).
+    fn leaf<E: de::Error>(&mut self, found: &str) -> Result<(), E> {
         self.check_named()?;
         let current = self.state.current;
         match self.state.expect(self.depth) {
@@ -388,9 +421,8 @@ impl Level<'_, '_> {
                     l[current].leaf = Some(self.depth);
                 }
             }
-            _ => return Err(self.wrong("a number")),
+            _ => return Err(self.wrong(found)),
         }
-        self.state.data[current].push(v as f32);
         Ok(())
     }
 
@@ -421,7 +453,7 @@ impl<'de> Visitor<'de> for Level<'_, '_> {
             "NaN" => self.number(f64::NAN),
             "Infinity" => self.number(f64::INFINITY),
             "-Infinity" => self.number(f64::NEG_INFINITY),
-            _ => self.scalar("a string"),
+            _ => self.text(v),
         }
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
@@ -548,10 +580,12 @@ mod tests {
             TensorSpec {
                 name: "image".into(),
                 shape: vec![2, 2],
+                text: false,
             },
             TensorSpec {
                 name: "meta".into(),
                 shape: vec![3],
+                text: false,
             },
         ]
     }
@@ -564,8 +598,11 @@ mod tests {
         let p = parse(rows, &specs()).unwrap();
         assert!(p.row_format);
         assert_eq!(p.rows, 2);
-        assert_eq!(p.data[0], [1., 2., 3., 4., 5., 6., 7., 8.]);
-        assert_eq!(p.data[1], [1., 2., 3., 4., 5., 6.]);
+        assert_eq!(
+            p.data[0],
+            Values::Numbers(vec![1., 2., 3., 4., 5., 6., 7., 8.])
+        );
+        assert_eq!(p.data[1], Values::Numbers(vec![1., 2., 3., 4., 5., 6.]));
         let cols = br#"{"inputs": {"meta": [[1, 2, 3], [4, 5, 6]],
             "image": [[[1, 2], [3, 4]], [[5, 6], [7, 8]]]}}"#;
         let q = parse(cols, &specs()).unwrap();

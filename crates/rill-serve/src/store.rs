@@ -49,6 +49,9 @@ pub struct TensorSpec {
     pub name: String,
     /// The per-sample shape.
     pub shape: Vec<usize>,
+    /// Whether the input takes raw text (a model that starts with `TextVectorization`)
+    /// rather than numbers.
+    pub text: bool,
 }
 
 /// One loaded version of the model.
@@ -139,15 +142,21 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 fn load_unguarded(path: &Path, version: u64) -> std::result::Result<Servable, String> {
     let (model, class_names) = load_model_file(path)?;
-    let specs = |names: Vec<String>, shapes: Vec<Vec<usize>>| {
+    let specs = |names: Vec<String>, shapes: Vec<Vec<usize>>, text: Vec<bool>| {
         names
             .into_iter()
             .zip(shapes)
-            .map(|(name, shape)| TensorSpec { name, shape })
+            .zip(text.into_iter().chain(std::iter::repeat(false)))
+            .map(|((name, shape), text)| TensorSpec { name, shape, text })
             .collect::<Vec<_>>()
     };
-    let inputs = specs(model.input_names(), model.input_shapes());
-    let outputs = specs(model.output_names(), model.output_shapes());
+    let text = model
+        .input_dtypes()
+        .iter()
+        .map(|&d| d == rill_core::DType::Str)
+        .collect();
+    let inputs = specs(model.input_names(), model.input_shapes(), text);
+    let outputs = specs(model.output_names(), model.output_shapes(), Vec::new());
     if inputs.is_empty() {
         return Err(format!(
             "{}: the model has no input shape; save it after building it",

@@ -307,3 +307,116 @@ fn predict_metadata_and_status_over_grpc() {
         server.await.unwrap().unwrap();
     });
 }
+
+/// Keras' own text model (vocabulary in the file's assets) over gRPC: its signature says
+/// DT_STRING, `string_val` samples give Keras' outputs, and floats are refused by name.
+#[test]
+fn a_text_model_takes_string_val_over_grpc() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rill-keras/tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("1")).unwrap();
+    std::fs::copy(fixtures.join("text.keras"), dir.path().join("1/text.keras")).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("text.json")).unwrap())
+            .unwrap();
+    let probes: Vec<Vec<u8>> = record["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().as_bytes().to_vec())
+        .collect();
+    let want: Vec<f32> = serde_json::from_value(record["outputs"][0]["data"].clone()).unwrap();
+    let store = Arc::new(
+        ModelStore::open("text", ModelSource::BasePath(dir.path().to_path_buf())).unwrap(),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let rest = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = grpc.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(rill_serve::serve_with_grpc(
+            rest,
+            Some(grpc),
+            Arc::new(ModelSet::single(store)),
+            ServerConfig::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let meta: GetModelMetadataResponse = call(
+            &channel,
+            "/tensorflow.serving.PredictionService/GetModelMetadata",
+            GetModelMetadataRequest {
+                model_spec: spec("text", None, ""),
+                metadata_field: vec!["signature_def".into()],
+            },
+        )
+        .await
+        .unwrap();
+        let map = SignatureDefMap::decode(meta.metadata["signature_def"].value.as_slice()).unwrap();
+        let sig = &map.signature_def["serving_default"];
+        let (input_name, input) = sig.inputs.iter().next().unwrap();
+        assert_eq!(input.dtype, dtype::STRING);
+        let output_name = sig.outputs.keys().next().unwrap().clone();
+        let n = probes.len() as i64;
+        let request = |t: TensorProto| PredictRequest {
+            model_spec: spec("text", None, ""),
+            inputs: [(input_name.clone(), t)].into(),
+            output_filter: vec![],
+        };
+        // As TF Serving's client sends `tf.make_tensor_proto(["…", …])`: a (n,) DT_STRING
+        // tensor; and as (n, 1), the model's own shape.
+        for dims in [vec![n], vec![n, 1]] {
+            let strings = TensorProto {
+                dtype: dtype::STRING,
+                tensor_shape: shape(&dims),
+                string_val: probes.clone(),
+                ..TensorProto::default()
+            };
+            let r: PredictResponse = call(&channel, PREDICT, request(strings)).await.unwrap();
+            let got = &r.outputs[&output_name].float_val;
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-5, "Rill {g}, Keras {w}");
+            }
+        }
+        let floats = TensorProto {
+            dtype: dtype::FLOAT,
+            tensor_shape: shape(&[1, 1]),
+            float_val: vec![1.0],
+            ..TensorProto::default()
+        };
+        let err = call::<_, PredictResponse>(&channel, PREDICT, request(floats))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
+        assert!(
+            err.message()
+                .contains("takes text (DT_STRING), found DT_FLOAT"),
+            "{}",
+            err.message()
+        );
+        let bad_utf8 = TensorProto {
+            dtype: dtype::STRING,
+            tensor_shape: shape(&[1]),
+            string_val: vec![vec![0xff, 0xfe]],
+            ..TensorProto::default()
+        };
+        let err = call::<_, PredictResponse>(&channel, PREDICT, request(bad_utf8))
+            .await
+            .unwrap_err();
+        assert!(err.message().contains("not UTF-8"), "{}", err.message());
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    });
+}

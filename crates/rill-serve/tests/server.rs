@@ -595,3 +595,77 @@ fn the_keras_tutorial_model_is_served_from_its_keras_file() {
         );
     }
 }
+
+/// Keras' text model (TextVectorization → Embedding → pooling → Dense, written by Keras with
+/// its vocabulary in the file's assets) and Keras' outputs for its probe sentences.
+fn keras_text_model(dir: &Path) -> (Vec<String>, Vec<f64>) {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rill-keras/tests/fixtures");
+    std::fs::create_dir_all(dir.join("1")).unwrap();
+    std::fs::copy(fixtures.join("text.keras"), dir.join("1/text.keras")).unwrap();
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("text.json")).unwrap())
+            .unwrap();
+    let text = record["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    let want = record["outputs"][0]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    (text, want)
+}
+
+#[test]
+fn a_text_model_answers_raw_strings_over_rest_as_keras_computes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (text, want) = keras_text_model(dir.path());
+    let s = start(dir.path(), ServerConfig::default());
+    let url = format!("{}/v1/models/demo:predict", s.base);
+    let flat = |answer: &Value, key: &str| -> Vec<f64> {
+        answer[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()))
+            .collect()
+    };
+    // One string per instance (the model's input is (batch, 1): the size-1 axis is learned),
+    // and the columnar form with the axis written out.
+    let columns: Vec<Vec<&String>> = text.iter().map(|t| vec![t]).collect();
+    for (body, key) in [
+        (json!({"instances": text}), "predictions"),
+        (json!({"inputs": columns}), "outputs"),
+    ] {
+        let (code, answer) = post(&url, &body.to_string());
+        assert_eq!(code, 200, "{answer}");
+        let got = flat(&answer, key);
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-5, "Rill {g}, Keras {w}");
+        }
+    }
+    // Numbers where text goes, and text where numbers go, are refused by name.
+    let (code, answer) = post(&url, &json!({"instances": [[1.0]]}).to_string());
+    assert_eq!(code, 400);
+    let message = answer["error"].as_str().unwrap();
+    assert!(
+        message.contains("takes text (DT_STRING), found a number"),
+        "{message}"
+    );
+    let numbers = tempfile::tempdir().unwrap();
+    save_version(numbers.path(), 1, 1);
+    let n = start(numbers.path(), ServerConfig::default());
+    let body = json!({"instances": [[["a", 0.5, 1.0], [2.0, 1.0, 0.25]]]}).to_string();
+    let (code, answer) = post(&format!("{}/v1/models/demo:predict", n.base), &body);
+    assert_eq!(code, 400);
+    let message = answer["error"].as_str().unwrap();
+    assert!(
+        message.contains("expected a number (DT_FLOAT), found a string"),
+        "{message}"
+    );
+}

@@ -153,6 +153,18 @@ impl Model {
             .flat_map(|g| g.inputs.iter().map(|&i| g.nodes[i].shape.clone()))
             .collect()
     }
+    /// What each input takes: f32 for numbers, [`DType::Str`] for raw text (empty until built).
+    pub fn input_dtypes(&self) -> Vec<DType> {
+        self.graph
+            .iter()
+            .flat_map(|g| {
+                g.inputs.iter().map(|&i| match g.nodes[i].op {
+                    graph::Op::Input(d) => d,
+                    graph::Op::Layer(_) => DType::F32,
+                })
+            })
+            .collect()
+    }
     /// Per-sample shapes of the outputs (empty until built).
     pub fn output_shapes(&self) -> Vec<Vec<usize>> {
         self.graph

@@ -79,6 +79,8 @@ pub mod dtype {
     pub const INT16: i32 = 5;
     /// `DT_INT8`.
     pub const INT8: i32 = 6;
+    /// `DT_STRING`.
+    pub const STRING: i32 = 7;
     /// `DT_INT64`.
     pub const INT64: i32 = 9;
 }
@@ -105,6 +107,9 @@ pub struct TensorProto {
     /// `DT_INT32`, `DT_INT16`, `DT_INT8` and `DT_UINT8` values.
     #[prost(int32, repeated, tag = "7")]
     pub int_val: Vec<i32>,
+    /// `DT_STRING` values, as bytes (Rill reads them as UTF-8 text).
+    #[prost(bytes = "vec", repeated, tag = "8")]
+    pub string_val: Vec<Vec<u8>>,
     /// `DT_INT64` values.
     #[prost(int64, repeated, tag = "10")]
     pub int64_val: Vec<i64>,

@@ -136,7 +136,7 @@ fn infos(specs: &[TensorSpec]) -> HashMap<String, TensorInfo> {
         .map(|s| {
             let info = TensorInfo {
                 name: s.name.clone(),
-                dtype: dtype::FLOAT,
+                dtype: if s.text { dtype::STRING } else { dtype::FLOAT },
                 tensor_shape: Some(signature_shape(&s.shape)),
             };
             (s.name.clone(), info)

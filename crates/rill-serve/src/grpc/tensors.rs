@@ -2,6 +2,7 @@
 //! its shape up to axes of size 1) before anything is allocated, and outputs as `DT_FLOAT`.
 
 use super::proto::{dtype, Dim, TensorProto, TensorShapeProto};
+use crate::inference::Values;
 use crate::store::TensorSpec;
 use rill_core::Tensor;
 
@@ -30,12 +31,14 @@ fn dtype_name(d: i32) -> String {
         dtype::INT16 => "DT_INT16".into(),
         dtype::INT8 => "DT_INT8".into(),
         dtype::INT64 => "DT_INT64".into(),
+        dtype::STRING => "DT_STRING".into(),
         other => format!("DataType {other}"),
     }
 }
 
-/// The samples of `t` for the input `spec`: the row count and the values, row-major, as f32.
-pub(super) fn read_input(t: &TensorProto, spec: &TensorSpec) -> Result<(usize, Vec<f32>), String> {
+/// The samples of `t` for the input `spec`: the row count and the values, row-major — f32, or
+/// text from `string_val` for an input of text.
+pub(super) fn read_input(t: &TensorProto, spec: &TensorSpec) -> Result<(usize, Values), String> {
     let name = &spec.name;
     let dims = t
         .tensor_shape
@@ -67,6 +70,16 @@ pub(super) fn read_input(t: &TensorProto, spec: &TensorSpec) -> Result<(usize, V
     let n = rows
         .checked_mul(per)
         .ok_or(format!("input '{name}': too many values"))?;
+    match (spec.text, t.dtype == dtype::STRING) {
+        (true, true) => return read_text(t, name, rows, n),
+        (true, false) => {
+            return Err(format!(
+                "input '{name}': the model takes text (DT_STRING), found {}",
+                dtype_name(t.dtype)
+            ))
+        }
+        _ => {}
+    }
     let width = match t.dtype {
         dtype::FLOAT | dtype::INT32 => 4,
         dtype::DOUBLE | dtype::INT64 => 8,
@@ -111,7 +124,7 @@ pub(super) fn read_input(t: &TensorProto, spec: &TensorSpec) -> Result<(usize, V
                 .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32)
                 .collect(),
         };
-        return Ok((rows, values));
+        return Ok((rows, Values::Numbers(values)));
     }
     let values: Vec<f32> = match t.dtype {
         dtype::FLOAT => t.float_val.clone(),
@@ -122,7 +135,32 @@ pub(super) fn read_input(t: &TensorProto, spec: &TensorSpec) -> Result<(usize, V
     if values.len() != n {
         return Err(wrong(values.len()));
     }
-    Ok((rows, values))
+    Ok((rows, Values::Numbers(values)))
+}
+
+/// `n` strings of `string_val` (`rows` samples), each UTF-8.
+fn read_text(
+    t: &TensorProto,
+    name: &str,
+    rows: usize,
+    n: usize,
+) -> Result<(usize, Values), String> {
+    if t.string_val.len() != n {
+        return Err(format!(
+            "input '{name}': the shape holds {n} strings, the tensor has {}",
+            t.string_val.len()
+        ));
+    }
+    let text = t
+        .string_val
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            String::from_utf8(b.clone())
+                .map_err(|_| format!("input '{name}': string {i} is not UTF-8 text"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((rows, Values::Text(text)))
 }
 
 /// An output batch as a `DT_FLOAT` tensor with its full shape.
