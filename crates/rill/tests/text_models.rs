@@ -1,7 +1,8 @@
 //! A model that reads raw text, end to end: `TextVectorization` adapted on a corpus, trained by
 //! `fit` on strings, saved as `.rill` and `.keras` and loaded back with its vocabulary (the same
 //! predictions on strings), and the `.keras` file opened by Keras 3 itself
-//! (`tools/check_keras.py`), which must predict the same on the same strings.
+//! (`tools/check_keras.py`), which must predict the same on the same strings; `rill predict`
+//! takes the texts on its command line.
 
 use rill::nn::layers::{Dense, Embedding, GlobalAveragePooling1D, TextVectorization};
 use rill::prelude::*;
@@ -102,6 +103,23 @@ fn a_text_classifier_trains_on_strings_and_keeps_its_vocabulary_in_every_file() 
             .to_string();
         assert!(err.contains("takes text"), "{file}: {err}");
     }
+    // `rill predict` takes the texts themselves for a model that reads text.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rill"))
+        .args(["predict", dir.path().join("text.rill").to_str().unwrap()])
+        .args(["a GREAT plot", "boring.", "--json", "--top", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answers: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answers[0]["text"], "a GREAT plot");
+    assert_eq!(answers[0]["top"][0]["class"], 1);
+    let p0 = answers[0]["top"][0]["probability"].as_f64().unwrap();
+    assert!((p0 - p[0] as f64).abs() < 1e-6, "{p0} vs {}", p[0]);
+    assert_eq!(answers[1]["top"][0]["class"], 0);
     let probe_column = probe.reshape(&[4, 1]).unwrap();
     let mut out = tensor_json(&want);
     out["name"] = json!(model.output_names()[0]);
