@@ -88,6 +88,9 @@ pub fn run(a: PredictArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
+/// A class: its index, its name and its probability.
+type Ranked = (usize, String, f64);
+
 /// A sample's most likely classes — (index, name, probability), best first — from the model's
 /// output for it: softmax of logits unless the model ends with Softmax; a single output (a
 /// binary classifier's sigmoid) is the probability of class 1.
@@ -96,7 +99,7 @@ fn top_classes(
     out: &Tensor,
     names: Option<&[String]>,
     top: usize,
-) -> Result<Vec<(usize, String, f64)>, Box<dyn std::error::Error>> {
+) -> Result<Vec<Ranked>, Box<dyn std::error::Error>> {
     let last = model.layers().last().map(|(_, l)| l.kind());
     let probs = match out.shape().last() {
         Some(1) => {
