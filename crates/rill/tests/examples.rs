@@ -32,6 +32,9 @@ mod recurrent_layers;
 #[path = "../examples/serving.rs"]
 mod serving;
 #[allow(dead_code)]
+#[path = "../examples/text_classification.rs"]
+mod text_classification;
+#[allow(dead_code)]
 #[path = "../examples/transfer_learning.rs"]
 mod transfer_learning;
 
@@ -44,6 +47,17 @@ fn functional_api_trains_two_outputs_and_reloads_compiled() {
     assert!(logs["class_accuracy"] > 0.75, "{logs:?}");
     assert!(logs["footwear_accuracy"] > 0.97, "{logs:?}");
     assert!(logs.contains_key("footwear_loss"), "{logs:?}");
+}
+
+#[test]
+fn a_text_classifier_reads_raw_strings_and_reloads_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (accuracy, diff) = text_classification::run(2000, 4, dir.path()).unwrap();
+    assert!(accuracy > 0.95, "{accuracy}");
+    assert_eq!(
+        diff, 0.0,
+        "the reloaded .keras model reads text as the trained one"
+    );
 }
 
 #[test]

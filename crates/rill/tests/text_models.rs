@@ -4,42 +4,19 @@
 //! (`tools/check_keras.py`), which must predict the same on the same strings; `rill predict`
 //! takes the texts on its command line.
 
+#[allow(dead_code)]
+#[path = "../examples/text_classification.rs"]
+mod text_classification;
+
 use rill::nn::layers::{Dense, Embedding, GlobalAveragePooling1D, TextVectorization};
 use rill::prelude::*;
 use rill_test_support::fixtures::{check_with_python, tensor_json};
 use serde_json::json;
 
-/// Reviews whose label is whether they hold a word from the "good" list.
-fn reviews(n: usize, g: &mut Generator) -> (Vec<String>, Vec<f32>) {
-    let good = ["great", "superb", "moving", "fun"];
-    let bad = ["dull", "boring", "flat", "weak"];
-    let filler = [
-        "the", "film", "was", "a", "story", "acting", "plot", "and", "it",
-    ];
-    let mut texts = Vec::new();
-    let mut labels = Vec::new();
-    for _ in 0..n {
-        let positive = g.below(2) == 1;
-        let words = if positive { &good } else { &bad };
-        let mut s: Vec<String> = (0..6)
-            .map(|_| filler[g.below(filler.len())].into())
-            .collect();
-        let at = g.below(s.len());
-        s.insert(
-            at,
-            format!("{}!", words[g.below(words.len())].to_uppercase()),
-        );
-        texts.push(s.join(" "));
-        labels.push(positive as u8 as f32);
-    }
-    (texts, labels)
-}
-
 #[test]
 fn a_text_classifier_trains_on_strings_and_keeps_its_vocabulary_in_every_file() {
     set_seed(3);
-    let mut g = Generator::new(3);
-    let (texts, labels) = reviews(256, &mut g);
+    let (texts, labels) = text_classification::reviews(256, 3);
     let x = Tensor::from_strings(texts.clone(), &[texts.len()]).unwrap();
     let y = Tensor::from_vec(labels, &[texts.len()]).unwrap();
     let mut tv = TextVectorization::new()
