@@ -21,6 +21,9 @@
 - text.keras: raw text in — TextVectorization (adapted: its vocabulary in the file's assets)
   → Embedding → GlobalAveragePooling1D → Dense; text.json also holds, for TextVectorization
   in each output mode and tokenization, the vocabulary Keras' `adapt` learned and its outputs.
+- normalization.keras: Normalization adapted by Keras (its mean, variance and count kept as
+  weights) → Dense; normalization.json also holds the data it was adapted on and the statistics
+  Keras learned, per feature and over every axis (axis=None).
 Each NAME.json holds the inputs and Keras' outputs. Fashion-MNIST comes from Keras' cache
 (~/.keras/datasets/fashion-mnist), which holds the same files as data/fashion-mnist/.
 """
@@ -265,6 +268,26 @@ def text():
     record("text", model, [probes], {"corpus": CORPUS, "probes": PROBES, "modes": cases}, outs=outs)
 
 
+def normalization():
+    """Normalization as Keras' adapt learns it, and as a model saved with it keeps it."""
+    keras.utils.set_random_seed(9)
+    rng = np.random.default_rng(9)
+    data = (rng.normal(size=(64, 4)) * [1.0, 10.0, 0.1, 3.0] + [5.0, -2.0, 0.0, 100.0]).astype(np.float32)
+    norm = layers.Normalization()
+    norm.adapt(data)
+    inp = keras.Input((4,), name="features")
+    model = keras.Model(inp, layers.Dense(2, name="out")(norm(inp)), name="normalization")
+    randomise_biases(model, 9)
+    model.save(os.path.join(OUT, "normalization.keras"))
+    whole = layers.Normalization(axis=None)
+    whole.adapt(data)
+    record("normalization", model, [data[:5]], {
+        "adapt_data": data.ravel().tolist(),
+        "mean": np.asarray(norm.mean).ravel().tolist(), "variance": np.asarray(norm.variance).ravel().tolist(),
+        "whole_mean": float(np.asarray(whole.mean).ravel()[0]), "whole_variance": float(np.asarray(whole.variance).ravel()[0]),
+    })
+
+
 if __name__ == "__main__":
     import sys
 
@@ -274,6 +297,7 @@ if __name__ == "__main__":
             globals()[name]()
         sys.exit()
     text()
+    normalization()
     sequences()
     masked()
     attention()

@@ -92,3 +92,57 @@ fn a_keras_text_model_reads_raw_strings_with_the_vocabulary_from_its_assets() {
         .to_string();
     assert!(err.contains("takes text (strings), found numbers"), "{err}");
 }
+
+#[test]
+fn normalization_adapts_as_keras_and_a_keras_adapted_layer_reads_from_its_weights() {
+    use rill_nn::layers::Normalization;
+    let rec: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("normalization.json")).unwrap())
+            .unwrap();
+    let numbers = |v: &Value| -> Vec<f64> { serde_json::from_value(v.clone()).unwrap() };
+    let data: Vec<f32> = numbers(&rec["adapt_data"])
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    let data = Tensor::from_vec(data, &[64, 4]).unwrap();
+    let close = |got: &[f64], want: &[f64], what: &str| {
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                (g - w).abs() <= 1e-5 * w.abs().max(1.0),
+                "{what}: Rill {g}, Keras {w}"
+            );
+        }
+    };
+    for (axis, mean_key, var_key) in [
+        (vec![-1], "mean", "variance"),
+        (vec![], "whole_mean", "whole_variance"),
+    ] {
+        let mut norm = Normalization::new().axis(&axis);
+        norm.adapt(&data).unwrap();
+        let c = rill_nn::layers::Configurable::get_config(&norm);
+        let want_mean = match &rec[mean_key] {
+            Value::Array(_) => numbers(&rec[mean_key]),
+            v => vec![v.as_f64().unwrap()],
+        };
+        let want_var = match &rec[var_key] {
+            Value::Array(_) => numbers(&rec[var_key]),
+            v => vec![v.as_f64().unwrap()],
+        };
+        close(c.mean.as_deref().unwrap(), &want_mean, mean_key);
+        close(c.variance.as_deref().unwrap(), &want_var, var_key);
+    }
+    // Keras' adapted layer keeps its statistics as weights; the model gives Keras' outputs and
+    // writes them back as weights Keras reads.
+    let model = rill_keras::load_model(fixture("normalization.keras")).unwrap();
+    let x = rill_test_support::fixtures::tensor(&rec["inputs"]["features"]);
+    let got = model.call(&x, false).unwrap().to_vec::<f32>().unwrap();
+    let want: Vec<f32> = serde_json::from_value(rec["outputs"][0]["data"].clone()).unwrap();
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            (g - w).abs() <= 1e-4 * w.abs().max(1.0),
+            "Rill {g}, Keras {w}"
+        );
+    }
+    let weights: Vec<String> = model.named_weights().into_iter().map(|(n, _)| n).collect();
+    assert!(weights.iter().any(|n| n.ends_with("/mean")), "{weights:?}");
+}

@@ -28,6 +28,7 @@ mod lstm;
 mod masking;
 mod merge;
 mod multi_head_attention;
+mod normalization;
 mod onnx_form;
 mod pooling;
 mod pooling1d;
@@ -65,6 +66,7 @@ pub use lstm::{Lstm, LstmConfig};
 pub use masking::{Masking, MaskingConfig};
 pub use merge::{Add, Concatenate, Multiply};
 pub use multi_head_attention::{MultiHeadAttention, MultiHeadAttentionConfig};
+pub use normalization::{Normalization, NormalizationConfig};
 pub use onnx_form::{
     onnx_axis, onnx_clip_bounds, onnx_computed, onnx_constant, onnx_unsupported, pair, window_pads,
     OnnxAttr, OnnxForm, OnnxGraph, OnnxImport, OnnxLayer, OnnxNode,

@@ -277,15 +277,16 @@ def _registered(form):
                                 "__module__": __name__, "_call_arguments": tuple(form["call_arguments"])})
 
 
-_ADAPTABLE = ("TextVectorization", "StringLookup")
+_ADAPTABLE = ("TextVectorization", "StringLookup", "Normalization")
 
 
 class _Adaptable(Layer):
-    """A preprocessing layer whose state (a vocabulary) is learned from data by `adapt` before
-    the model is built, and kept in its config: saved with the model, in every format."""
+    """A preprocessing layer whose state (a vocabulary, a mean and variance) is learned from
+    data by `adapt` before the model is built, and kept in its config: saved with the model, in
+    every format."""
 
     def adapt(self, data, batch_size=None, steps=None):
-        """Learns the vocabulary from `data` (text: a NumPy array or list of strings)."""
+        """Learns the state from `data` (text for the lookup layers, numbers for Normalization)."""
         if self._model is not None:
             raise ValueError(f"{type(self).__name__}: adapt the layer before putting it in a model")
         if hasattr(data, "as_numpy_iterator"):  # a tf.data-like dataset of text batches
@@ -293,9 +294,8 @@ class _Adaptable(Layer):
 
             data = np.concatenate([np.asarray(b).reshape(-1) for b in data.as_numpy_iterator()])
         config, _ = _rill.adapt_layer(self._class, json.dumps(self._config), data)
-        config = json.loads(config)
-        for key in ("vocabulary", "idf_weights"):
-            self._config[key] = config.get(key)
+        # What was learned (a vocabulary, a mean and variance) is part of the config.
+        self._config.update(json.loads(config))
 
     def set_vocabulary(self, vocabulary, idf_weights=None):
         """Sets the vocabulary (and, for `tf_idf`, the weight of each token)."""

@@ -1,4 +1,4 @@
-"""Raw text from Python as a Keras user writes it: `TextVectorization` adapted on NumPy
+"""Preprocessing layers from Python as a Keras user writes them — raw text: `TextVectorization` adapted on NumPy
 strings, a model that takes strings trained by `fit`, predicting on strings, saved and loaded
 with its vocabulary; `StringLookup` on labels; clear errors for text where numbers go."""
 
@@ -78,3 +78,23 @@ def test_only_preprocessing_layers_adapt():
     assert not hasattr(layers.Dense(2), "adapt")
     with pytest.raises(Exception, match="the vocabulary is empty"):
         layers.TextVectorization(output_sequence_length=4).adapt(np.array(["...", "!"]))
+
+
+def test_normalization_adapts_like_numpy_and_a_regression_trains_behind_it(tmp_path):
+    keras.utils.set_random_seed(2)
+    rng = np.random.default_rng(2)
+    x = (rng.normal(size=(512, 3)) * [1.0, 50.0, 0.01] + [0.0, 200.0, -3.0]).astype(np.float32)
+    # Each feature matters as much once normalized, whatever its raw scale.
+    y = (x[:, 0] + 0.02 * (x[:, 1] - 200.0) - 100.0 * (x[:, 2] + 3.0)).astype(np.float32)
+    norm = layers.Normalization(axis=-1)
+    norm.adapt(x)
+    config = norm.get_config()
+    np.testing.assert_allclose(config["mean"], x.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(config["variance"], x.var(axis=0), rtol=1e-4)
+    model = keras.Sequential([keras.Input((3,)), norm, layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mean_squared_error")
+    history = model.fit(x, y, epochs=30, batch_size=64, verbose=0)
+    assert history.history["loss"][-1] < 0.01 * history.history["loss"][0]
+    model.save(tmp_path / "regression.keras")
+    back = keras.models.load_model(tmp_path / "regression.keras")
+    np.testing.assert_array_equal(back.predict(x[:4], verbose=0), model.predict(x[:4], verbose=0))
