@@ -176,7 +176,7 @@ impl Configurable for Normalization {
                     v.len()
                 )))
             }
-            (Some(_), Some(v)) if v.iter().any(|&x| !(x >= 0.0) || !x.is_finite()) => {
+            (Some(_), Some(v)) if v.iter().any(|&x| x.is_nan() || x < 0.0 || !x.is_finite()) => {
                 return Err(Error::Config(format!(
                     "{KIND}: a variance must be a finite number at least 0"
                 )))
