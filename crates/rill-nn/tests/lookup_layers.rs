@@ -110,3 +110,37 @@ fn lookups_refuse_what_they_cannot_do_with_a_message_naming_the_layer() {
     .to_string();
     assert!(err.contains("holds \"a\" twice"), "{err}");
 }
+
+#[test]
+fn integer_lookup_ranks_ties_by_value_and_learns_keras_idf() {
+    use rill_nn::layers::{IntegerLookup, IntegerLookupConfig};
+    // Keras 3.15 on the same ids: [-1, 9, 100, 10, 2, -3] (ties by value, descending).
+    let mut lookup = IntegerLookup::new();
+    let ids = Tensor::from_vec(vec![9i64, 10, 100, 9, -3, 2], &[6]).unwrap();
+    lookup.adapt(&ids).unwrap();
+    assert_eq!(lookup.vocabulary(), [-1, 9, 100, 10, 2, -3]);
+    // Keras: max_tokens=3, tf_idf on rows [[9, 10], [100, 9], [10, 10]] → [-1, 10, 9] and idf
+    // ln(1 + 3 / 3) for each (the OOV's is their mean).
+    let mut tf_idf = IntegerLookup::with_config(IntegerLookupConfig {
+        max_tokens: Some(3),
+        output_mode: OutputMode::TfIdf,
+        ..Default::default()
+    })
+    .unwrap();
+    let rows = Tensor::from_vec(vec![9i64, 10, 100, 9, 10, 10], &[3, 2]).unwrap();
+    tf_idf.adapt(&rows).unwrap();
+    assert_eq!(tf_idf.vocabulary(), [-1, 10, 9]);
+    let out = tf_idf
+        .call(&Tensor::from_vec(vec![10i64, 10], &[1, 2]).unwrap(), false)
+        .unwrap();
+    let ln2 = 2f32.ln();
+    assert_eq!(out.to_vec::<f32>().unwrap(), [0.0, 2.0 * ln2, 0.0]);
+    let err = lookup
+        .call(&Tensor::from_vec(vec![1.5f32], &[1]).unwrap(), false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("IntegerLookup: takes whole numbers, found 1.5"),
+        "{err}"
+    );
+}

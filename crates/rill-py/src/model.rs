@@ -124,7 +124,7 @@ pub(crate) fn layer_vocabulary(class: &str, config: &str) -> PyResult<Vec<String
 
 /// A layer's Keras config and, for a lookup layer, its vocabulary.
 fn layer_state(class: &str, layer: &dyn rill_nn::layers::Layer) -> PyResult<(String, Vec<String>)> {
-    use rill_nn::layers::{StringLookup, TextVectorization};
+    use rill_nn::layers::{IntegerLookup, StringLookup, TextVectorization};
     let rill_config = layer
         .config()
         .ok_or_else(|| PyValueError::new_err(format!("{class}: no config")))?;
@@ -136,6 +136,8 @@ fn layer_state(class: &str, layer: &dyn rill_nn::layers::Layer) -> PyResult<(Str
         tv.vocabulary()
     } else if let Some(lookup) = any.downcast_ref::<StringLookup>() {
         lookup.vocabulary()
+    } else if let Some(lookup) = any.downcast_ref::<IntegerLookup>() {
+        lookup.vocabulary().iter().map(i64::to_string).collect()
     } else {
         Vec::new()
     };

@@ -98,3 +98,13 @@ def test_normalization_adapts_like_numpy_and_a_regression_trains_behind_it(tmp_p
     model.save(tmp_path / "regression.keras")
     back = keras.models.load_model(tmp_path / "regression.keras")
     np.testing.assert_array_equal(back.predict(x[:4], verbose=0), model.predict(x[:4], verbose=0))
+
+
+def test_integer_lookup_adapts_on_ids_and_one_hots_them():
+    ids = np.array([12, 1000, 12, -5, 12, 1000])
+    lookup = layers.IntegerLookup(output_mode="one_hot")
+    lookup.adapt(ids)
+    assert lookup.get_vocabulary() == [-1, 12, 1000, -5]
+    model = keras.Sequential([keras.Input((1,)), lookup])
+    out = model.predict(np.array([[1000], [7]], dtype=np.float32), verbose=0)
+    np.testing.assert_array_equal(out, [[0, 0, 1, 0], [1, 0, 0, 0]])

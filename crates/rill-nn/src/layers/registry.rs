@@ -216,6 +216,7 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
             (Concatenate::KIND, every_form::<Concatenate>()),
             (TextVectorization::KIND, with_keras::<TextVectorization>()),
             (StringLookup::KIND, with_keras::<StringLookup>()),
+            (IntegerLookup::KIND, with_keras::<IntegerLookup>()),
             (Normalization::KIND, every_form::<Normalization>()),
             ("Functional", model),
             ("Sequential", model),

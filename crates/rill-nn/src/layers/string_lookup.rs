@@ -5,14 +5,12 @@
 //! exporter does not write).
 
 use super::vocabulary::{
-    bag_of_tokens, inverse_document_frequency, learned_part, ranked_tokens, text_of, Lookup,
-    OutputMode, MAX_VOCABULARY,
+    bag_of_tokens, learn, learned_part, text_of, Lookup, OutputMode, MAX_VOCABULARY,
 };
 use super::{Configurable, KerasArgs, KerasForm, Layer, LayerExample};
 use crate::{Error, Result};
 use rill_core::{DType, Tensor};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 
 const KIND: &str = "StringLookup";
 
@@ -120,6 +118,28 @@ impl StringLookup {
         config.idf_weights = idf;
         *self = StringLookup::from_config(config)?;
         Ok(())
+    }
+
+    /// Learns what `adapt` learns from `tokens` (row-major, of `shape`: each row a document),
+    /// ranked by `key` — the token itself for text, its value for integer ids.
+    pub(crate) fn learn_from<K: Ord + std::hash::Hash + Clone>(
+        &self,
+        tokens: &[K],
+        shape: &[usize],
+        key_of_special: impl Fn(&String) -> K,
+    ) -> Result<(Vec<K>, Option<Vec<f64>>)> {
+        let row = match shape {
+            [] | [_] => 1,
+            [rows, ..] => tokens.len() / (*rows).max(1),
+        };
+        let documents: Vec<Vec<K>> = tokens.chunks(row.max(1)).map(<[K]>::to_vec).collect();
+        let special: Vec<K> = self.special().iter().map(key_of_special).collect();
+        let keep = self
+            .config
+            .max_tokens
+            .map(|m| m.saturating_sub(special.len()));
+        let tf_idf = self.config.output_mode == OutputMode::TfIdf;
+        Ok(learn(&documents, &special, keep, tf_idf))
     }
 
     /// The mask (in `int` mode, when set) and the OOV token come first, as in Keras.
@@ -304,36 +324,7 @@ impl Layer for StringLookup {
     /// idf weights of `tf_idf`) — Keras' `adapt`.
     fn adapt(&mut self, data: &Tensor) -> Result<()> {
         let tokens = text_of(KIND, data)?;
-        let row = match data.rank() {
-            0 | 1 => 1,
-            _ => data.numel() / data.shape()[0].max(1),
-        };
-        let mut counts: HashMap<String, u64> = HashMap::new();
-        let mut in_documents: HashMap<String, u64> = HashMap::new();
-        for doc in tokens.chunks(row.max(1)) {
-            let mut seen = HashSet::new();
-            for t in doc {
-                if seen.insert(t) {
-                    *in_documents.entry(t.clone()).or_default() += 1;
-                }
-                *counts.entry(t.clone()).or_default() += 1;
-            }
-        }
-        for special in self.special() {
-            counts.remove(&special);
-        }
-        let keep = self
-            .config
-            .max_tokens
-            .map(|m| m.saturating_sub(self.special().len()));
-        let learned = ranked_tokens(counts, keep);
-        let documents = (tokens.len() / row.max(1)) as u64;
-        let idf = (self.config.output_mode == OutputMode::TfIdf).then(|| {
-            learned
-                .iter()
-                .map(|t| inverse_document_frequency(in_documents[t], documents))
-                .collect()
-        });
+        let (learned, idf) = self.learn_from(&tokens, data.shape(), |t| t.clone())?;
         self.set_vocabulary(learned, idf)
     }
     fn input_dtype(&self) -> Option<DType> {

@@ -5,14 +5,12 @@
 //! does, so an exported model would read text differently.
 
 use super::vocabulary::{
-    bag_of_tokens, inverse_document_frequency, learned_part, ranked_tokens, text_of, Lookup,
-    OutputMode, MAX_VOCABULARY,
+    bag_of_tokens, learn, learned_part, text_of, Lookup, OutputMode, MAX_VOCABULARY,
 };
 use super::{Configurable, KerasArgs, KerasForm, Layer, LayerExample};
 use crate::{Error, Result};
 use rill_core::{DType, Tensor};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 
 const KIND: &str = "TextVectorization";
 /// Keras' padding token (index 0 in `int` mode) and out-of-vocabulary token.
@@ -410,32 +408,17 @@ impl Layer for TextVectorization {
     /// Learns the vocabulary (and the idf weights for `tf_idf`) from `data`, a string tensor
     /// of documents of any shape — Keras' `adapt`.
     fn adapt(&mut self, data: &Tensor) -> Result<()> {
-        let documents = text_of(KIND, data)?;
-        let mut counts: HashMap<String, u64> = HashMap::new();
-        let mut in_documents: HashMap<String, u64> = HashMap::new();
-        for doc in &documents {
-            let tokens = self.tokens(doc);
-            let mut seen = HashSet::new();
-            for t in tokens {
-                if self.config.output_mode == OutputMode::TfIdf && seen.insert(t.clone()) {
-                    *in_documents.entry(t.clone()).or_default() += 1;
-                }
-                *counts.entry(t).or_default() += 1;
-            }
-        }
-        counts.remove(MASK);
-        counts.remove(OOV);
+        let documents: Vec<Vec<String>> = text_of(KIND, data)?
+            .iter()
+            .map(|doc| self.tokens(doc))
+            .collect();
+        let special: Vec<String> = [MASK, OOV].map(String::from).to_vec();
         let keep = self
             .config
             .max_tokens
             .map(|m| m.saturating_sub(self.special().len()));
-        let learned = ranked_tokens(counts, keep);
-        let idf = (self.config.output_mode == OutputMode::TfIdf).then(|| {
-            learned
-                .iter()
-                .map(|t| inverse_document_frequency(in_documents[t], documents.len() as u64))
-                .collect()
-        });
+        let tf_idf = self.config.output_mode == OutputMode::TfIdf;
+        let (learned, idf) = learn(&documents, &special, keep, tf_idf);
         self.set_vocabulary(learned, idf)
     }
     fn input_dtype(&self) -> Option<DType> {

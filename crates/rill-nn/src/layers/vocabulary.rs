@@ -52,13 +52,41 @@ impl OutputMode {
     }
 }
 
-/// Tokens ranked as Keras' `adapt` ranks them: most frequent first, ties broken by the token's
-/// bytes in *descending* order (Keras sorts by (count, token) and reverses), at most `keep`.
-pub fn ranked_tokens(counts: HashMap<String, u64>, keep: Option<usize>) -> Vec<String> {
-    let mut ranked: Vec<(String, u64)> = counts.into_iter().collect();
-    ranked.sort_unstable_by(|(ta, ca), (tb, cb)| cb.cmp(ca).then_with(|| tb.cmp(ta)));
+/// A vocabulary learned as Keras' `adapt` learns one, from `documents` of tokens: the tokens
+/// ranked most frequent first, ties broken by the token in *descending* order (Keras sorts by
+/// (count, token) and reverses: bytes for text, values for integers), at most `keep`, the
+/// `special` tokens left out; with `idf`, each token's inverse document frequency.
+pub fn learn<K: Ord + std::hash::Hash + Clone>(
+    documents: &[Vec<K>],
+    special: &[K],
+    keep: Option<usize>,
+    idf: bool,
+) -> (Vec<K>, Option<Vec<f64>>) {
+    let mut counts: HashMap<&K, (u64, u64)> = HashMap::new();
+    for doc in documents {
+        let mut seen = std::collections::HashSet::new();
+        for t in doc {
+            let entry = counts.entry(t).or_default();
+            entry.0 += 1;
+            entry.1 += u64::from(seen.insert(t));
+        }
+    }
+    let mut ranked: Vec<(&K, (u64, u64))> = counts
+        .into_iter()
+        .filter(|(t, _)| !special.contains(t))
+        .collect();
+    ranked.sort_unstable_by(|(ta, (ca, _)), (tb, (cb, _))| cb.cmp(ca).then_with(|| tb.cmp(ta)));
     ranked.truncate(keep.unwrap_or(usize::MAX));
-    ranked.into_iter().map(|(t, _)| t).collect()
+    let weights = idf.then(|| {
+        ranked
+            .iter()
+            .map(|(_, (_, docs))| inverse_document_frequency(*docs, documents.len() as u64))
+            .collect()
+    });
+    (
+        ranked.into_iter().map(|(t, _)| t.clone()).collect(),
+        weights,
+    )
 }
 
 /// Keras' inverse document frequency: `ln(1 + documents / (1 + documents with the token))`.

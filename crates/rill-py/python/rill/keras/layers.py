@@ -277,7 +277,7 @@ def _registered(form):
                                 "__module__": __name__, "_call_arguments": tuple(form["call_arguments"])})
 
 
-_ADAPTABLE = ("TextVectorization", "StringLookup", "Normalization")
+_ADAPTABLE = ("TextVectorization", "StringLookup", "IntegerLookup", "Normalization")
 
 
 class _Adaptable(Layer):
@@ -305,6 +305,8 @@ class _Adaptable(Layer):
     def get_vocabulary(self, include_special_tokens=True):
         """The vocabulary in index order (the padding and OOV tokens first, as Keras lists it)."""
         vocabulary = _rill.layer_vocabulary(self._class, json.dumps(self._config))
+        if self._class == "IntegerLookup":
+            vocabulary = [int(t) for t in vocabulary]
         if include_special_tokens:
             return vocabulary
         learned = self._config.get("vocabulary") or []
