@@ -41,7 +41,8 @@ def run(case):
     call_args = {k: v for k, v in case["args"].items() if k in calls}
     layer = getattr(keras.layers, case["kind"])(**args)
     text = reads_text(case)
-    ins = [keras.Input(tuple(case["input_shape"]), dtype="string" if text else None) for _ in case["xs"]]
+    dtype = case["xs"][0].get("dtype")  # "string", "int64" (ids), or floats
+    ins = [keras.Input(tuple(case["input_shape"]), dtype=dtype) for _ in case["xs"]]
     if case.get("positional_inputs"):  # MultiHeadAttention(query, value, key)
         out = layer(*ins, **call_args)
     else:
@@ -57,7 +58,7 @@ def run(case):
         xs = [tf.constant(np.asarray(x["data"]).reshape(x["shape"])) for x in case["xs"]]
         have = np.asarray(model(xs if len(xs) > 1 else xs[0]))
     else:
-        xs = [array(x) for x in case["xs"]]
+        xs = [array(x).astype(np.int64) if x.get("dtype") == "int64" else array(x) for x in case["xs"]]
         have = np.asarray(model.predict(xs if len(xs) > 1 else xs[0], verbose=0))
     want = array(case["y"])
     if have.shape != want.shape:

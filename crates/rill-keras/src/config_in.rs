@@ -395,7 +395,10 @@ fn build(
                 if c == "InputLayer" {
                     let s = shape_after_batch(cfg.get("batch_shape").unwrap_or(&Value::Null), &format!("input '{name}'"))?;
                     let n = match cfg.get("dtype").and_then(Value::as_str) {
-                        Some("string") => g.text_input(Some(&name), &s)?,
+                        Some("string") => g.input_of(Some(&name), &s, rill_core::DType::Str)?,
+                        Some("int64" | "int32") => {
+                            g.input_of(Some(&name), &s, rill_core::DType::I64)?
+                        }
                         _ => g.input_named(&name, &s)?,
                     };
                     nodes.insert(name, (n, s));

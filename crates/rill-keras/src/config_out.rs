@@ -54,6 +54,7 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
                 }
                 let dtype = match dtype {
                     rill_core::DType::Str => "string",
+                    rill_core::DType::I64 => "int64",
                     _ => "float32",
                 };
                 let c = json!({"batch_shape": batch(node.shape), "dtype": dtype, "sparse": false, "name": node.name});

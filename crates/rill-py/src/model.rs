@@ -79,8 +79,15 @@ pub(crate) fn keras_layer_forms() -> PyResult<String> {
                 SampleValues::Words => (None, Some("words")),
                 SampleValues::Sentences => (None, Some("sentences")),
             };
+            let input_dtype = rill_nn::layers::from_config(kind, &e.config)
+                .ok()
+                .and_then(|l| l.input_dtype())
+                .map(|d| match d {
+                    rill_core::DType::Str => "string",
+                    _ => "int64",
+                });
             examples.push(serde_json::json!({"args": args, "input_shape": e.input_shape, "ids": ids, "text": text,
-                "words": rill_nn::layers::SAMPLE_WORDS, "inputs": e.inputs}));
+                "words": rill_nn::layers::SAMPLE_WORDS, "inputs": e.inputs, "input_dtype": input_dtype}));
         }
         forms.push(serde_json::json!({
             "kind": kind,
@@ -637,12 +644,14 @@ impl GraphBuilder {
             nodes: Vec::new(),
         }
     }
-    /// Declares an input (of numbers, or of text when `dtype` is `"string"`); returns its node.
+    /// Declares an input (of numbers; of integer ids when `dtype` is `"int64"`; of text when it
+    /// is `"string"`); returns its node.
     #[pyo3(signature = (name, shape, dtype=None))]
     fn input(&mut self, name: &str, shape: Vec<usize>, dtype: Option<&str>) -> PyResult<usize> {
         let builder = self.builder()?;
         let n = match dtype {
-            Some("string") => builder.text_input(Some(name), &shape),
+            Some("string") => builder.input_of(Some(name), &shape, rill_core::DType::Str),
+            Some("int64" | "int32") => builder.input_of(Some(name), &shape, rill_core::DType::I64),
             _ => builder.input_named(name, &shape),
         }
         .map_err(errors::nn)?;

@@ -30,8 +30,7 @@ def built(kind, example, rng):
     call_args = {k: v for k, v in example["args"].items() if k in calls}
     text = example.get("text")
     if example["inputs"] == 1:
-        dtype = "string" if text else None
-        model = keras.Sequential([keras.Input(tuple(example["input_shape"]), dtype=dtype), layer])
+        model = keras.Sequential([keras.Input(tuple(example["input_shape"]), dtype=example["input_dtype"]), layer])
     else:  # one input each: a list (a merge) or positional arguments (MultiHeadAttention)
         ins = [keras.Input(tuple(example["input_shape"])) for _ in range(example["inputs"])]
         out = layer(*ins, **call_args) if form["positional_inputs"] else layer(ins, **call_args)
@@ -57,7 +56,8 @@ def built(kind, example, rng):
 
         xs = [np.array([one() for _ in range(int(np.prod(shape)))]).reshape(shape) for _ in range(example["inputs"])]
     elif example["ids"] is not None:
-        xs = [np.floor(rng.uniform(0, example["ids"], size=shape)).astype(np.float32) for _ in range(example["inputs"])]
+        ids = np.int64 if example["input_dtype"] == "int64" else np.float32
+        xs = [np.floor(rng.uniform(0, example["ids"], size=shape)).astype(ids) for _ in range(example["inputs"])]
     else:
         xs = [rng.uniform(-1, 1, size=shape).astype(np.float32) for _ in range(example["inputs"])]
     return model, layer, xs[0] if len(xs) == 1 else xs
@@ -118,6 +118,8 @@ def test_every_registry_made_class_computes_what_keras_computes(tmp_path):
             a = np.asarray(a)
             if a.dtype.kind in "UO":
                 return {"shape": list(a.shape), "data": a.ravel().tolist(), "dtype": "string"}
+            if a.dtype.kind == "i":
+                return {"shape": list(a.shape), "data": a.ravel().tolist(), "dtype": "int64"}
             return {"shape": list(a.shape), "data": a.astype(np.float32).ravel().tolist()}
 
         xs = x if isinstance(x, list) else [x]

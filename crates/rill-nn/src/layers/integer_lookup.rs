@@ -199,6 +199,9 @@ impl Configurable for IntegerLookup {
 
 impl Layer for IntegerLookup {
     crate::configurable_layer!();
+    fn input_dtype(&self) -> Option<DType> {
+        (!self.config.invert).then_some(DType::I64)
+    }
     fn compute_output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         self.text.compute_output_shape(input_shape)
     }

@@ -12,6 +12,7 @@ mod activation;
 mod attention;
 mod batch_norm;
 mod bidirectional;
+mod category_encoding;
 mod conv1d;
 mod conv2d;
 mod dense;
@@ -48,6 +49,7 @@ pub use activation::{ActivationConfig, ActivationLayer, ReLU, Softmax};
 pub use attention::{Attention, AttentionConfig, ScoreMode};
 pub use batch_norm::{BatchNormalization, BatchNormalizationConfig};
 pub use bidirectional::{Bidirectional, BidirectionalConfig, MergeMode, WrappedLayer};
+pub use category_encoding::{CategoryEncoding, CategoryEncodingConfig};
 pub use conv1d::{Conv1D, Conv1DConfig, Padding1D};
 pub use conv2d::{Conv2D, Conv2DConfig};
 pub use dense::{Dense, DenseConfig};
@@ -214,9 +216,11 @@ pub trait Layer: std::any::Any + Send + Sync + 'static {
             self.kind()
         )))
     }
-    /// The dtype this layer reads when it is not numbers: [`DType::Str`](rill_core::DType::Str)
-    /// for a layer that turns raw text into numbers (`TextVectorization`, `StringLookup`). A
-    /// sequential model whose first layer says so takes text as its input.
+    /// The dtype this layer reads when it is not f32 numbers: [`DType::Str`](rill_core::DType::Str)
+    /// for a layer that turns raw text into numbers (`TextVectorization`, `StringLookup`),
+    /// [`DType::I64`](rill_core::DType::I64) for one that reads integer ids exactly
+    /// (`IntegerLookup`, `CategoryEncoding`). A sequential model whose first layer says so
+    /// takes that as its input.
     fn input_dtype(&self) -> Option<rill_core::DType> {
         None
     }

@@ -217,6 +217,7 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
             (TextVectorization::KIND, with_keras::<TextVectorization>()),
             (StringLookup::KIND, with_keras::<StringLookup>()),
             (IntegerLookup::KIND, with_keras::<IntegerLookup>()),
+            (CategoryEncoding::KIND, with_keras::<CategoryEncoding>()),
             (Normalization::KIND, every_form::<Normalization>()),
             ("Functional", model),
             ("Sequential", model),

@@ -34,9 +34,9 @@ fn input_dtype(v: &Value) -> Result<DType> {
     match v {
         Value::Null => Ok(DType::F32),
         Value::String(s) => match DType::from_name(s) {
-            Some(d @ (DType::F32 | DType::Str)) => Ok(d),
+            Some(d @ (DType::F32 | DType::Str | DType::I64)) => Ok(d),
             _ => Err(bad(format!(
-                "an input's dtype must be f32 or string, found '{s}'"
+                "an input's dtype must be f32, i64 or string, found '{s}'"
             ))),
         },
         other => Err(bad(format!(

@@ -16,7 +16,8 @@ pub struct Node(pub(crate) usize);
 /// What a node computes.
 pub(crate) enum Op {
     /// One of the model's inputs, and the dtype it takes: f32 for numbers (integers and bytes
-    /// are cast to it, as Keras casts to its `Input`'s dtype), [`DType::Str`] for raw text.
+    /// are cast to it, as Keras casts to its `Input`'s dtype), [`DType::I64`] for integer ids
+    /// (integers kept exact), [`DType::Str`] for raw text.
     Input(DType),
     /// A layer applied to its parents — one, or several for a merge (shared by handle: the
     /// same layer may sit in two models).
@@ -313,12 +314,19 @@ impl FunctionalBuilder {
         Ok(self.push(name, Op::Input(DType::F32), Vec::new(), shape.to_vec()))
     }
 
-    /// Declares an input of raw text (Keras' `Input(shape=…, dtype="string")`), for a model that
-    /// starts with a preprocessing layer such as `TextVectorization`; `name` as in
-    /// [`FunctionalBuilder::input_named`], or `None` for a generated one.
-    pub fn text_input(&mut self, name: Option<&str>, shape: &[usize]) -> Result<Node> {
+    /// Declares an input of `dtype` (Keras' `Input(shape=…, dtype=…)`): [`DType::Str`] for raw
+    /// text, for a model that starts with `TextVectorization`; [`DType::I64`] for integer ids
+    /// (`IntegerLookup`, `CategoryEncoding`), which then reach the layer as integers rather than
+    /// floats; f32 for numbers. `name` as in [`FunctionalBuilder::input_named`], or `None` for
+    /// a generated one.
+    pub fn input_of(&mut self, name: Option<&str>, shape: &[usize], dtype: DType) -> Result<Node> {
+        if !matches!(dtype, DType::F32 | DType::Str | DType::I64) {
+            return Err(Error::Config(format!(
+                "functional: an input takes f32 numbers, i64 ids or text (string), not {dtype}"
+            )));
+        }
         let name = self.take_name(name, "InputLayer")?;
-        Ok(self.push(name, Op::Input(DType::Str), Vec::new(), shape.to_vec()))
+        Ok(self.push(name, Op::Input(dtype), Vec::new(), shape.to_vec()))
     }
 
     /// Applies `layer` to `x`, building it for `x`'s shape; named after its kind.

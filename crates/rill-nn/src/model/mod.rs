@@ -271,6 +271,8 @@ impl Model {
                         self.name, g.nodes[i].name
                     ))),
                     (_, d) if d.is_float() => Ok(x.clone()),
+                    // Integer ids stay exact (an IntegerLookup of ids above 2^24).
+                    (DType::I64, _) => Ok(x.to_dtype(DType::I64)?),
                     _ => Ok(x.to_dtype(DType::F32)?),
                 })
                 .collect::<Result<Vec<_>>>()?;

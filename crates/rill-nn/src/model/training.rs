@@ -10,13 +10,13 @@ use crate::{Error, Result};
 use rill_core::float_mode::FlushDenormalsEverywhere;
 use rill_core::{no_grad, Batch, Batches, DType, Data, Feed, FlushDenormals, Tensor};
 
-/// A batch as the layers take it: f32 (a batch of bytes or integers is converted here, one
-/// batch at a time, rather than the whole data set up front); text stays text, for the model
-/// to check against what its inputs take.
+/// A batch as the layers take it: f64 data becomes f32 here; bytes and integers are cast one
+/// batch at a time (not the whole data set up front) by `call_many`, to what each input takes
+/// (f32, or exact i64 ids); text stays text.
 fn model_input(x: &Tensor) -> Result<Tensor> {
     match x.dtype() {
-        DType::Str => Ok(x.clone()),
-        _ => Ok(x.to_dtype(DType::F32)?),
+        DType::F64 => Ok(x.to_dtype(DType::F32)?),
+        _ => Ok(x.clone()),
     }
 }
 

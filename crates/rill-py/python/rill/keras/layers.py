@@ -45,11 +45,20 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, 
         shape = tuple(batch_shape)[1:]
     if shape is None or any(d is None for d in shape):
         raise ValueError(f"Input: Rill needs every size after the batch axis, found shape={shape}")
-    dtype = getattr(dtype, "name", dtype)  # tf.string, np.str_ …
+    dtype = getattr(dtype, "name", dtype)  # tf.string, tf.int64 …
+    if dtype is not None and dtype not in ("string", "str", str):
+        import numpy as np
+
+        try:
+            dtype = np.dtype(dtype).name  # np.int64, "int32", …
+        except TypeError:
+            pass
     if dtype in ("string", "str", str):
         dtype = "string"
+    elif dtype in ("int64", "int32", int):
+        dtype = "int64"  # integer ids, kept exact (IntegerLookup, CategoryEncoding)
     elif dtype not in (None, "float32"):
-        raise TypeError(f"Input: Rill models take float32 inputs or text (dtype='string'), found dtype={dtype}")
+        raise TypeError(f"Input: Rill models take float32 inputs, int64 ids or text (dtype='string'), found dtype={dtype}")
     if name is None:
         name = "input_layer" if _input_count[0] == 0 else f"input_layer_{_input_count[0]}"
         _input_count[0] += 1
