@@ -448,7 +448,10 @@ impl<'de> Visitor<'de> for Level<'_, '_> {
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
         // TF Serving's JSON has the bare tokens NaN, Infinity and -Infinity, which the reader
-        // is handed quoted (see `quote_special_numbers`).
+        // is handed quoted (see `quote_special_numbers`); for an input of text they are text.
+        if matches!(self.state.data[self.state.current], Values::Text(_)) {
+            return self.text(v);
+        }
         match v {
             "NaN" => self.number(f64::NAN),
             "Infinity" => self.number(f64::INFINITY),

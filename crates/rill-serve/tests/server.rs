@@ -649,6 +649,9 @@ fn a_text_model_answers_raw_strings_over_rest_as_keras_computes_them() {
             assert!((g - w).abs() < 1e-5, "Rill {g}, Keras {w}");
         }
     }
+    // Text that spells TF Serving's special numbers is text for an input of text.
+    let (code, answer) = post(&url, &json!({"instances": ["NaN", "Infinity"]}).to_string());
+    assert_eq!(code, 200, "{answer}");
     // Numbers where text goes, and text where numbers go, are refused by name.
     let (code, answer) = post(&url, &json!({"instances": [[1.0]]}).to_string());
     assert_eq!(code, 400);

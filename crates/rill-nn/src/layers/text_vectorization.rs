@@ -367,15 +367,10 @@ impl Layer for TextVectorization {
         let c = &self.config;
         Ok(match c.output_mode {
             OutputMode::Int => vec![c.output_sequence_length.unwrap_or(0)],
-            _ => match (c.pad_to_max_tokens, c.max_tokens, &self.lookup) {
-                (true, Some(n), _) => vec![n],
-                (_, _, Some(l)) => vec![l.depth],
-                _ => {
-                    return Err(self
-                        .lookup()
-                        .err()
-                        .unwrap_or_else(|| Error::not_built(KIND)))
-                }
+            // A bag is as wide as the vocabulary: known once adapted (or padded to max_tokens).
+            _ => match (c.pad_to_max_tokens, c.max_tokens) {
+                (true, Some(n)) => vec![n],
+                _ => vec![self.lookup()?.depth],
             },
         })
     }
