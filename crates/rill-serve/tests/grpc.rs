@@ -87,6 +87,44 @@ where
 
 const PREDICT: &str = "/tensorflow.serving.PredictionService/Predict";
 
+/// A server of `store` on loopback (REST and gRPC), and a channel to its gRPC port; send on the
+/// sender to stop it, then await the handle.
+struct Running {
+    channel: tonic::transport::Channel,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(store: Arc<ModelStore>) -> Running {
+    let rest = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = grpc.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = ServerConfig {
+        poll_interval: Duration::from_millis(50),
+        ..ServerConfig::default()
+    };
+    let server = tokio::spawn(rill_serve::serve_with_grpc(
+        rest,
+        Some(grpc),
+        Arc::new(ModelSet::single(store)),
+        config,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    Running {
+        channel,
+        stop,
+        server,
+    }
+}
+
 #[test]
 fn predict_metadata_and_status_over_grpc() {
     let dir = tempfile::tempdir().unwrap();
@@ -101,28 +139,11 @@ fn predict_metadata_and_status_over_grpc() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let rest = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = grpc.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let config = ServerConfig {
-            poll_interval: Duration::from_millis(50),
-            ..ServerConfig::default()
-        };
-        let server = tokio::spawn(rill_serve::serve_with_grpc(
-            rest,
-            Some(grpc),
-            Arc::new(ModelSet::single(store)),
-            config,
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let Running {
+            channel,
+            stop,
+            server,
+        } = start(store).await;
 
         // Status and metadata.
         let status: GetModelStatusResponse = call(
@@ -335,24 +356,11 @@ fn a_text_model_takes_string_val_over_grpc() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let rest = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = grpc.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(rill_serve::serve_with_grpc(
-            rest,
-            Some(grpc),
-            Arc::new(ModelSet::single(store)),
-            ServerConfig::default(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let Running {
+            channel,
+            stop,
+            server,
+        } = start(store).await;
         let meta: GetModelMetadataResponse = call(
             &channel,
             "/tensorflow.serving.PredictionService/GetModelMetadata",

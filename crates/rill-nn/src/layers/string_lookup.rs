@@ -5,7 +5,7 @@
 //! exporter does not write).
 
 use super::vocabulary::{
-    bag_of_tokens, learn, learned_part, text_of, Lookup, OutputMode, MAX_VOCABULARY,
+    bag_of_tokens, checked_lookup, learn, text_of, Lookup, LookupSettings, OutputMode,
 };
 use super::{Configurable, KerasArgs, KerasForm, Layer, LayerExample};
 use crate::{Error, Result};
@@ -179,53 +179,25 @@ impl Configurable for StringLookup {
                 "{KIND}: invert works in int mode only"
             )));
         }
-        if config.pad_to_max_tokens && config.max_tokens.is_none() {
-            return Err(Error::Config(format!(
-                "{KIND}: pad_to_max_tokens needs max_tokens"
-            )));
-        }
         let mut layer = StringLookup {
             config,
             lookup: None,
         };
         let special = layer.special();
-        if let Some(max) = layer.config.max_tokens {
-            if max <= special.len() || max > MAX_VOCABULARY {
-                return Err(Error::Config(format!(
-                    "{KIND}: max_tokens must lie in {}..={MAX_VOCABULARY}, found {max}",
-                    special.len() + 1
-                )));
-            }
-        }
-        if let Some(tokens) = &layer.config.vocabulary {
-            let special_refs: Vec<&str> = special.iter().map(String::as_str).collect();
-            let learned = learned_part(KIND, tokens, &special_refs)?;
-            let total = learned.len() + special.len();
-            if learned.is_empty() || total > layer.config.max_tokens.unwrap_or(MAX_VOCABULARY) {
-                return Err(Error::Config(format!(
-                    "{KIND}: a vocabulary of {} tokens must hold at least one and at most max_tokens ({}) with its special tokens",
-                    learned.len(),
-                    layer.config.max_tokens.unwrap_or(MAX_VOCABULARY)
-                )));
-            }
-            let idf = layer
-                .config
-                .idf_weights
-                .as_ref()
-                .map(|w| w[w.len().saturating_sub(learned.len())..].to_vec());
-            let oov = (layer.config.num_oov_indices == 1).then_some(special.len() as i64 - 1);
-            let padded = (layer.config.pad_to_max_tokens)
-                .then_some(layer.config.max_tokens)
-                .flatten();
-            layer.lookup = Some(Lookup::new(
-                KIND,
-                &special_refs,
-                &learned,
-                oov,
-                layer.config.output_mode,
-                padded,
-                idf.as_deref(),
-            )?);
+        let special: Vec<&str> = special.iter().map(String::as_str).collect();
+        let c = &layer.config;
+        let settings = LookupSettings {
+            layer: KIND,
+            special: &special,
+            oov: (c.num_oov_indices == 1).then_some(special.len() as i64 - 1),
+            mode: c.output_mode,
+            max_tokens: c.max_tokens,
+            pad_to_max_tokens: c.pad_to_max_tokens,
+        };
+        if let Some((lookup, learned, idf)) =
+            checked_lookup(&settings, c.vocabulary.as_deref(), c.idf_weights.as_deref())?
+        {
+            layer.lookup = Some(lookup);
             layer.config.vocabulary = Some(learned);
             layer.config.idf_weights = idf;
         }

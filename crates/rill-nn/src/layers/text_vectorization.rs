@@ -5,7 +5,7 @@
 //! does, so an exported model would read text differently.
 
 use super::vocabulary::{
-    bag_of_tokens, learn, learned_part, text_of, Lookup, OutputMode, MAX_VOCABULARY,
+    bag_of_tokens, checked_lookup, learn, text_of, Lookup, LookupSettings, OutputMode,
 };
 use super::{Configurable, KerasArgs, KerasForm, Layer, LayerExample};
 use crate::{Error, Result};
@@ -282,56 +282,24 @@ impl Configurable for TextVectorization {
             }
             (_, None) => {}
         }
-        if config.pad_to_max_tokens && config.max_tokens.is_none() {
-            return Err(Error::Config(format!(
-                "{KIND}: pad_to_max_tokens needs max_tokens"
-            )));
-        }
         let mut layer = TextVectorization {
             config,
             lookup: None,
         };
         let special = layer.special();
-        if let Some(max) = layer.config.max_tokens {
-            if max <= special.len() || max > MAX_VOCABULARY {
-                return Err(Error::Config(format!(
-                    "{KIND}: max_tokens must lie in {}..={MAX_VOCABULARY}, found {max}",
-                    special.len() + 1
-                )));
-            }
-        }
-        if let Some(tokens) = &layer.config.vocabulary {
-            let learned = learned_part(KIND, tokens, special)?;
-            let total = learned.len() + special.len();
-            if total > layer.config.max_tokens.unwrap_or(MAX_VOCABULARY) {
-                return Err(Error::Config(format!(
-                    "{KIND}: a vocabulary of {total} tokens is above max_tokens ({})",
-                    layer.config.max_tokens.unwrap_or(MAX_VOCABULARY)
-                )));
-            }
-            if learned.is_empty() {
-                return Err(Error::Config(format!(
-                    "{KIND}: the vocabulary is empty (adapt on text that holds some tokens)"
-                )));
-            }
-            // Weights given with special tokens carry theirs first; keep the learned ones.
-            let idf = layer.config.idf_weights.as_ref().map(|w| {
-                let skip = w.len().saturating_sub(learned.len());
-                w[skip..].to_vec()
-            });
-            let padded = (layer.config.pad_to_max_tokens)
-                .then_some(layer.config.max_tokens)
-                .flatten();
-            let oov = Some(special.len() as i64 - 1);
-            layer.lookup = Some(Lookup::new(
-                KIND,
-                special,
-                &learned,
-                oov,
-                layer.config.output_mode,
-                padded,
-                idf.as_deref(),
-            )?);
+        let c = &layer.config;
+        let settings = LookupSettings {
+            layer: KIND,
+            special,
+            oov: Some(special.len() as i64 - 1),
+            mode: c.output_mode,
+            max_tokens: c.max_tokens,
+            pad_to_max_tokens: c.pad_to_max_tokens,
+        };
+        if let Some((lookup, learned, idf)) =
+            checked_lookup(&settings, c.vocabulary.as_deref(), c.idf_weights.as_deref())?
+        {
+            layer.lookup = Some(lookup);
             layer.config.vocabulary = Some(learned);
             layer.config.idf_weights = idf;
         }

@@ -267,3 +267,73 @@ impl Lookup {
         })
     }
 }
+
+/// What a lookup layer's settings say about its vocabulary, for [`checked_lookup`].
+pub struct LookupSettings<'a> {
+    /// The layer's kind, for messages.
+    pub layer: &'a str,
+    /// Its special tokens, in index order.
+    pub special: &'a [&'a str],
+    /// The index of tokens outside the vocabulary, if they have one.
+    pub oov: Option<i64>,
+    /// Its output mode.
+    pub mode: OutputMode,
+    /// Its largest vocabulary, special tokens included.
+    pub max_tokens: Option<usize>,
+    /// Whether bag rows are as wide as `max_tokens`.
+    pub pad_to_max_tokens: bool,
+}
+
+/// A built lookup, the learned tokens and their idf weights.
+pub type CheckedLookup = (Lookup, Vec<String>, Option<Vec<f64>>);
+
+/// A lookup layer's vocabulary checked against its settings and built: the lookup, the learned
+/// tokens (special tokens at the start of a given vocabulary dropped) and their idf weights —
+/// or `None` without a vocabulary (the layer is still to be adapted).
+pub fn checked_lookup(
+    s: &LookupSettings<'_>,
+    vocabulary: Option<&[String]>,
+    idf: Option<&[f64]>,
+) -> Result<Option<CheckedLookup>> {
+    let layer = s.layer;
+    if s.pad_to_max_tokens && s.max_tokens.is_none() {
+        return Err(Error::Config(format!(
+            "{layer}: pad_to_max_tokens needs max_tokens"
+        )));
+    }
+    let most = s.max_tokens.unwrap_or(MAX_VOCABULARY);
+    if most <= s.special.len() || most > MAX_VOCABULARY {
+        return Err(Error::Config(format!(
+            "{layer}: max_tokens must lie in {}..={MAX_VOCABULARY}, found {most}",
+            s.special.len() + 1
+        )));
+    }
+    let Some(tokens) = vocabulary else {
+        return Ok(None);
+    };
+    let learned = learned_part(layer, tokens, s.special)?;
+    if learned.is_empty() {
+        return Err(Error::Config(format!(
+            "{layer}: the vocabulary is empty (adapt on data that holds some tokens)"
+        )));
+    }
+    let total = learned.len() + s.special.len();
+    if total > most {
+        return Err(Error::Config(format!(
+            "{layer}: a vocabulary of {total} tokens is above max_tokens ({most})"
+        )));
+    }
+    // Weights given with special tokens carry theirs first; keep the learned ones.
+    let idf = idf.map(|w| w[w.len().saturating_sub(learned.len())..].to_vec());
+    let padded = s.pad_to_max_tokens.then_some(s.max_tokens).flatten();
+    let lookup = Lookup::new(
+        layer,
+        s.special,
+        &learned,
+        s.oov,
+        s.mode,
+        padded,
+        idf.as_deref(),
+    )?;
+    Ok(Some((lookup, learned, idf)))
+}
