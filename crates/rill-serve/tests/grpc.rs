@@ -95,6 +95,15 @@ struct Running {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// The two-thread runtime the tests serve on.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 async fn start(store: Arc<ModelStore>) -> Running {
     let rest = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -133,11 +142,7 @@ fn predict_metadata_and_status_over_grpc() {
     let store = Arc::new(
         ModelStore::open("demo", ModelSource::BasePath(dir.path().to_path_buf())).unwrap(),
     );
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let Running {
             channel,
@@ -350,11 +355,7 @@ fn a_text_model_takes_string_val_over_grpc() {
     let store = Arc::new(
         ModelStore::open("text", ModelSource::BasePath(dir.path().to_path_buf())).unwrap(),
     );
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let Running {
             channel,
