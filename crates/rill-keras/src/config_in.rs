@@ -103,9 +103,10 @@ fn layer(
 /// by their path below the layer's folder.
 fn assets_below(assets: &Assets, path: &str) -> Assets {
     let prefix = format!("{path}/");
+    // A range of the sorted map: a file of many layers and many assets stays linear.
     assets
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.to_string(), v.clone())))
+        .range(prefix.clone()..)
+        .map_while(|(k, v)| Some((k.strip_prefix(&prefix)?.to_string(), v.clone())))
         .collect()
 }
 

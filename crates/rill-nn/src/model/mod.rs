@@ -153,7 +153,8 @@ impl Model {
             .flat_map(|g| g.inputs.iter().map(|&i| g.nodes[i].shape.clone()))
             .collect()
     }
-    /// What each input takes: f32 for numbers, [`DType::Str`] for raw text (empty until built).
+    /// What each input takes: f32 for numbers, [`DType::I64`] for integer ids kept exact,
+    /// [`DType::Str`] for raw text (empty until built).
     pub fn input_dtypes(&self) -> Vec<DType> {
         self.graph
             .iter()

@@ -49,13 +49,14 @@ impl Model {
         let mut nodes = std::mem::take(&mut graph.nodes);
         // The first layer of a stack built before its layers (an `Input` first) says what the
         // input takes, as when the stack is built with its layers.
-        if let ([input], Some(dtype)) = (nodes.as_mut_slice(), layer.input_dtype()) {
-            input.op = Op::Input(dtype);
-        }
+        let first_takes = (nodes.len() == 1).then(|| layer.input_dtype()).flatten();
         // A layer that does not fit leaves the model as it was: nothing is pushed on error.
         if let Err(e) = append_layer(&mut nodes, name, layer) {
             graph.nodes = nodes;
             return Err(e);
+        }
+        if let Some(dtype) = first_takes {
+            nodes[0].op = Op::Input(dtype);
         }
         let inputs = graph.inputs.clone();
         let output = nodes.len() - 1;
