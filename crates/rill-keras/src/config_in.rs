@@ -19,8 +19,11 @@ fn refused(e: rill_nn::Error) -> crate::Error {
     }
 }
 
+/// Whether a layer's dtype is one Rill computes in: float32, or the integer dtype Keras gives
+/// the preprocessing layers that output indices (`StringLookup`, `Hashing` in `int` mode).
 fn dtype_is_float32(v: &Value) -> bool {
-    v.is_null() || v == "float32" || v["config"]["name"] == "float32"
+    let name = v.as_str().or_else(|| v["config"]["name"].as_str());
+    v.is_null() || matches!(name, Some("float32" | "int64" | "int32"))
 }
 
 /// Rill's initializer for a Keras initializer, as a string (`"he_normal"`) or as Keras writes

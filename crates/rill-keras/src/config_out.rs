@@ -92,7 +92,10 @@ pub(crate) fn model(model: &Model) -> Result<(Value, Vec<LayerWeights>)> {
                 let mut c = keras_args(node.name, l.kind(), &config)?;
                 c["name"] = json!(node.name);
                 c["trainable"] = json!(l.is_trainable());
-                c["dtype"] = json!("float32");
+                // A layer whose Keras form names its dtype (an integer-output Hashing) keeps it.
+                if c.get("dtype").is_none() {
+                    c["dtype"] = json!("float32");
+                }
                 let values: Vec<_> = l
                     .variables()
                     .into_iter()

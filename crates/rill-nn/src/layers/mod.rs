@@ -22,6 +22,7 @@ mod example;
 mod flatten;
 mod global_pooling1d;
 mod gru;
+mod hashing;
 mod integer_lookup;
 mod keras_form;
 mod kernel_bias;
@@ -59,6 +60,7 @@ pub use example::{LayerExample, SampleValues, SAMPLE_WORDS};
 pub use flatten::Flatten;
 pub use global_pooling1d::{GlobalAveragePooling1D, GlobalMaxPooling1D};
 pub use gru::{Gru, GruConfig};
+pub use hashing::{Hashing, HashingConfig, MaskValue};
 pub use integer_lookup::{IntegerLookup, IntegerLookupConfig};
 pub use keras_form::{
     keras_padding, keras_regularizer, with_keras_kernel_bias, KerasArgs, KerasForm, KerasInputs,

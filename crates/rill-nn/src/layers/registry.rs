@@ -218,6 +218,7 @@ fn registry() -> &'static RwLock<HashMap<&'static str, Spec>> {
             (StringLookup::KIND, with_keras::<StringLookup>()),
             (IntegerLookup::KIND, with_keras::<IntegerLookup>()),
             (CategoryEncoding::KIND, with_keras::<CategoryEncoding>()),
+            (Hashing::KIND, with_keras::<Hashing>()),
             (Normalization::KIND, every_form::<Normalization>()),
             ("Functional", model),
             ("Sequential", model),

@@ -80,9 +80,11 @@ class Layer:
         kwargs.pop("input_length", None)
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
-        if dtype not in (None, "float32"):
-            raise TypeError(f"{type(self).__name__}: Rill layers compute in float32, found dtype={dtype}")
+        if dtype not in (None, "float32", "int64", "int32"):
+            raise TypeError(f"{type(self).__name__}: Rill layers compute in float32 (integer outputs in int64), found dtype={dtype}")
         self._config = {}
+        if dtype in ("int64", "int32"):  # a layer that outputs indices (Hashing)
+            self._config["dtype"] = dtype
         if name is not None:
             self._config["name"] = name
         self._trainable = trainable
