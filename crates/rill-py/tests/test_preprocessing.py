@@ -108,3 +108,17 @@ def test_integer_lookup_adapts_on_ids_and_one_hots_them():
     model = keras.Sequential([keras.Input((1,)), lookup])
     out = model.predict(np.array([[1000], [7]], dtype=np.float32), verbose=0)
     np.testing.assert_array_equal(out, [[0, 0, 1, 0], [1, 0, 0, 0]])
+
+
+def test_the_text_classification_example_runs(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = os.path.join(here, "..", "examples", "text_classification.py")
+    run = subprocess.run([sys.executable, script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    accuracy = float(run.stdout.split("test accuracy ")[1].split()[0])
+    assert accuracy > 0.95, run.stdout
+    assert (tmp_path / "reviews.keras").exists()
