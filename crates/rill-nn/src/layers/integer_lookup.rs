@@ -117,19 +117,26 @@ impl IntegerLookup {
 
     /// Ids as decimal text; ids must be whole numbers.
     fn as_text(x: &Tensor) -> Result<Tensor> {
+        let text = Self::whole_ids(x)?.iter().map(i64::to_string).collect();
+        Ok(Tensor::from_strings(text, x.shape())?)
+    }
+
+    /// The ids of `x`, which must be whole numbers (not text).
+    fn whole_ids(x: &Tensor) -> Result<Vec<i64>> {
         if x.dtype() == DType::Str {
             return Err(Error::Input(format!(
                 "{KIND}: takes integer ids, found text (use StringLookup)"
             )));
         }
-        let values = x.to_f64_vec();
-        if let Some(v) = values.iter().find(|v| v.fract() != 0.0 || !v.is_finite()) {
-            return Err(Error::Input(format!(
-                "{KIND}: takes whole numbers, found {v}"
-            )));
-        }
-        let text = values.iter().map(|&v| (v as i64).to_string()).collect();
-        Ok(Tensor::from_strings(text, x.shape())?)
+        x.to_f64_vec()
+            .into_iter()
+            .map(|v| match v {
+                v if v.fract() == 0.0 && v.is_finite() => Ok(v as i64),
+                v => Err(Error::Input(format!(
+                    "{KIND}: takes whole numbers, found {v}"
+                ))),
+            })
+            .collect()
     }
 }
 
@@ -222,8 +229,7 @@ impl Layer for IntegerLookup {
     /// Learns the vocabulary from `data` (each value an id; ties ranked by value, as Keras
     /// does) — Keras' `adapt`.
     fn adapt(&mut self, data: &Tensor) -> Result<()> {
-        Self::as_text(data)?; // whole numbers only
-        let ids: Vec<i64> = data.to_f64_vec().iter().map(|&v| v as i64).collect();
+        let ids = Self::whole_ids(data)?;
         let (learned, idf) = self
             .text
             .learn_from(&ids, data.shape(), |t| t.parse().unwrap_or(i64::MIN))?;
